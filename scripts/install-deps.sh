@@ -13,6 +13,7 @@ pkgs=(
 	clang libclang-rt-14-dev        # fuzz targets (-fsanitize=fuzzer)
 	# tools the tests use as independent, real counterparts
 	gnupg zstd jq python3 ca-certificates curl
+	openssl                         # throw-away CA and server certificate of the HTTPS test registry
 	docker.io                       # dockerd 20.10 (+ containerd, runc, tini)
 	docker-registry                 # Docker Distribution 2.8, the test registry
 	skopeo                          # independent reader of OCI layouts/archives

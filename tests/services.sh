@@ -52,23 +52,27 @@ _svc_http_code() {
 
 # ---------------------------------------------------------------- registry
 
-# start_registry [--htpasswd USER:PASS]
+# start_registry [--htpasswd USER:PASS] [--tls]
 # Starts `docker-registry serve` (Docker Distribution 2.8) on a free loopback
 # port, storage under $T. Exports:
-#   REG_PORT, REG_ADDR (127.0.0.1:PORT), REG_URL (http://REG_ADDR),
+#   REG_PORT, REG_ADDR (127.0.0.1:PORT), REG_URL (http://REG_ADDR, or https),
 #   REG_DATA (storage root dir), REG_DIR (config, log), REG_LOG (its log,
 #   with the access log: one line per request), REG_PID;
-#   with --htpasswd also REG_USER, REG_PASS, REG_HTPASSWD (bcrypt file).
+#   with --htpasswd also REG_USER, REG_PASS, REG_HTPASSWD (bcrypt file);
+#   with --tls (HTTPS with a throw-away CA; server cert for IP 127.0.0.1 and
+#   localhost) also REG_CACERT (the CA, for --cacert) and REG_CERTDIR (a
+#   directory holding it as ca.crt, for skopeo --dest-cert-dir/--cert-dir).
 # Stopped on exit. Calling it twice starts a second registry (variables then
 # describe the newest one).
 start_registry() {
-	local user='' pass='' _try port dir code n
+	local user='' pass='' tls='' scheme=http _try port dir code n
 	SVC_WHY=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--htpasswd)
 			if [ $# -lt 2 ] || [[ $2 != *:* ]]; then _svc_fail "start_registry: --htpasswd USER:PASS"; return 2; fi
 			user=${2%%:*} pass=${2#*:}; shift 2 ;;
+		--tls) tls=1 scheme=https; shift ;;
 		*) _svc_fail "start_registry: unknown option $1"; return 2 ;;
 		esac
 	done
@@ -76,6 +80,9 @@ start_registry() {
 	command -v curl >/dev/null || { _svc_fail "registry: curl not installed (scripts/install-deps.sh)"; return 1; }
 	if [ -n "$user" ]; then
 		command -v htpasswd >/dev/null || { _svc_fail "registry: htpasswd not installed (apache2-utils)"; return 1; }
+	fi
+	if [ -n "$tls" ]; then
+		command -v openssl >/dev/null || { _svc_fail "registry: openssl not installed"; return 1; }
 	fi
 
 	# A free port can be taken between the probe and the bind: retry.
@@ -103,32 +110,57 @@ start_registry() {
 				echo "  htpasswd: {realm: ferry-test-registry, path: $dir/htpasswd}"
 			} >>"$dir/config.yml"
 		fi
+		if [ -n "$tls" ]; then
+			_svc_mkcert "$dir/tls" || { _svc_fail "registry: cannot make a test certificate: $(tail -2 "$dir/tls/openssl.log" | tr '\n' ' ')"; return 1; }
+			echo "  tls: {certificate: $dir/tls/server.crt, key: $dir/tls/server.key}" >>"$dir/config.yml"
+		fi
 		docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 </dev/null &
 		REG_PID=$!
 		# Ready when /v2/ answers: 200 without auth, 401 with auth.
 		code=000
 		for ((n = 0; n < 100; n++)); do
 			kill -0 "$REG_PID" 2>/dev/null || break
-			code=$(_svc_http_code "http://127.0.0.1:$port/v2/")
+			code=$(_svc_http_code "$scheme://127.0.0.1:$port/v2/" --cacert "$dir/tls/ca.crt")
 			[ "$code" = 200 ] || [ "$code" = 401 ] && break
 			sleep 0.1
 		done
 		if [ "$code" = 200 ] || [ "$code" = 401 ]; then
 			at_exit "_svc_stop $REG_PID 5"
-			export REG_PORT=$port REG_ADDR=127.0.0.1:$port REG_URL=http://127.0.0.1:$port
+			export REG_PORT=$port REG_ADDR=127.0.0.1:$port REG_URL=$scheme://127.0.0.1:$port
 			export REG_DATA=$dir/data REG_DIR=$dir REG_LOG=$dir/log REG_PID
 			if [ -n "$user" ]; then
 				export REG_USER=$user REG_PASS=$pass REG_HTPASSWD=$dir/htpasswd
+			fi
+			if [ -n "$tls" ]; then
+				export REG_CACERT=$dir/tls/ca.crt REG_CERTDIR=$dir/tls/certdir
 			fi
 			return 0
 		fi
 		_svc_stop "$REG_PID" 2
 		grep -q 'address already in use' "$dir/log" && continue
-		_svc_fail "registry: did not answer on 127.0.0.1:$port/v2/ within 10 s (HTTP $code); log: $(tail -3 "$dir/log" | tr '\n' ' ')"
+		_svc_fail "registry: did not answer on $scheme://127.0.0.1:$port/v2/ within 10 s (HTTP $code); log: $(tail -3 "$dir/log" | tr '\n' ' ')"
 		return 1
 	done
 	_svc_fail "registry: could not bind a free port (3 tries)"
 	return 1
+}
+
+# _svc_mkcert DIR: a throw-away CA (DIR/ca.crt, also DIR/certdir/ca.crt) and a
+# server certificate signed by it for 127.0.0.1 and localhost (DIR/server.*).
+_svc_mkcert() {
+	local d=$1
+	mkdir -p "$d/certdir"
+	{
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+			-subj "/CN=ferry test CA" -keyout "$d/ca.key" -out "$d/ca.crt" \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" &&
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$d/ext" &&
+		openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+			-days 2 -extfile "$d/ext" -out "$d/server.crt" &&
+		cp "$d/ca.crt" "$d/certdir/ca.crt"
+	} >"$d/openssl.log" 2>&1
 }
 
 # ---------------------------------------------------------------- dockerd

@@ -36,6 +36,20 @@ else
 	AUTH_ADDR=
 fi
 
+# ---- registry, HTTPS with a throw-away CA
+if start_registry --tls; then
+	assert "tls registry: 200 over HTTPS with its CA" test "$(code --cacert "$REG_CACERT" "$REG_URL/v2/")" = 200
+	assert "tls registry: URL is https://127.0.0.1" test "$REG_URL" = "https://127.0.0.1:$REG_PORT"
+	run curl -s -o /dev/null --max-time 5 "$REG_URL/v2/"
+	assert "tls registry: an unknown CA is refused (curl exit $RC)" test "$RC" -eq 60
+	assert "tls registry: certificate names IP 127.0.0.1" \
+		sh -c "openssl x509 -in '$REG_DIR/tls/server.crt' -noout -ext subjectAltName | grep -q 'IP Address:127.0.0.1'"
+	TLS_ADDR=$REG_ADDR TLS_CERTDIR=$REG_CERTDIR
+else
+	skip "tls registry: $SVC_WHY"
+	TLS_ADDR=
+fi
+
 # ---- dockerd
 if start_dockerd; then
 	HAVE_DOCKER=1
@@ -121,6 +135,14 @@ if [ -n "$OPEN_ADDR" ]; then
 		skopeo copy -q --all --dest-tls-verify=false "oci-archive:$FX/multi.oci.tar" "docker://$OPEN_ADDR/ferry/multi:1"
 	assert "registry: holds the index with the recorded digest" \
 		test "$(skopeo inspect --raw --tls-verify=false "docker://$OPEN_ADDR/ferry/multi:1" | sha256sum | cut -d' ' -f1)" = "${MULTI_DIGEST#sha256:}"
+fi
+if [ -n "$TLS_ADDR" ]; then
+	expect_err 1 'x509|certificate' "tls registry: skopeo refuses it without the CA" \
+		skopeo copy -q "oci-archive:$FX/app-a.oci.tar" "docker://$TLS_ADDR/ferry/app-a:1"
+	expect 0 "tls registry: skopeo pushes with the CA from REG_CERTDIR" \
+		skopeo copy -q --dest-cert-dir "$TLS_CERTDIR" "oci-archive:$FX/app-a.oci.tar" "docker://$TLS_ADDR/ferry/app-a:1"
+	assert "tls registry: holds app-a with the recorded digest" \
+		test "$(skopeo inspect --cert-dir "$TLS_CERTDIR" --format '{{.Digest}}' "docker://$TLS_ADDR/ferry/app-a:1")" = "$APP_A_OCI_DIGEST"
 fi
 if [ -n "$AUTH_ADDR" ]; then
 	expect_err 1 'unauthorized|authentication required' "auth registry: push without credentials is refused" \
