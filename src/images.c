@@ -980,11 +980,13 @@ end:
 
 /* --- one image --- */
 
-/* Splits FROM into a path that exists and an optional ":TAG" after it. */
+/* Splits FROM into a path that exists and an optional ":TAG" after it; TAG may be a
+ * bare tag ("1") or a reference ("corp/app:1"), so every ':' is tried from the left. */
 static int split_from(const char *from, char **path, char **tag, struct ferr *e)
 {
 	struct stat sb;
-	const char *colon = strrchr(from, ':'), *slash = strrchr(from, '/');
+	const char *c;
+	int err;
 
 	*path = NULL;
 	*tag = NULL;
@@ -992,17 +994,21 @@ static int split_from(const char *from, char **path, char **tag, struct ferr *e)
 		*path = xstrdup(from);
 		return FX_OK;
 	}
-	if (colon != NULL && (slash == NULL || colon > slash) && colon[1] != '\0') {
-		char *p = xstrdup(from);
-		p[colon - from] = '\0';
+	err = errno;
+	for (c = strchr(from, ':'); c != NULL; c = strchr(c + 1, ':')) {
+		char *p;
+		if (c == from || c[1] == '\0')
+			continue;
+		p = xstrdup(from);
+		p[c - from] = '\0';
 		if (stat(p, &sb) == 0) {
 			*path = p;
-			*tag = xstrdup(colon + 1);
+			*tag = xstrdup(c + 1);
 			return FX_OK;
 		}
 		free(p);
 	}
-	return fe_set(e, FX_IO, "%s: %s", esc(from), strerror(errno));
+	return fe_set(e, FX_IO, "%s: %s", esc(from), strerror(err));
 }
 
 static int stage_one(struct stage *st, const struct img_src *src, const char *full,
