@@ -621,6 +621,19 @@ static int oci_walk(struct stage *st, struct input *in, const struct oci_desc *d
 
 	memset(&doc, 0, sizeof(doc));
 	snprintf(what, sizeof(what), "%s: sha256:%s", in->label, d->hex);
+	{
+		/* Already staged for this image (an index may list a manifest twice):
+		 * walking it again would only let a hostile index multiply the work. */
+		char dg[7 + SHA256_HEX];
+		snprintf(dg, sizeof(dg), "sha256:%s", d->hex);
+		if (strv_has(a->manifests, a->nmanifests, dg)) {
+			struct img_blob *b = blob_find(st, d->digest);
+			if (b == NULL || b->size != d->size)
+				return fe_set(e, FX_VERIFY, "%s: listed with another size", what);
+			*layers = 0;
+			return FX_OK;
+		}
+	}
 	if (depth > OCI_MAX_DEPTH)
 		return fe_set(e, FX_VERIFY, "%s: indexes nested deeper than %d", what, OCI_MAX_DEPTH);
 	if (!oci_mt_is_manifest(d->media_type) && !oci_mt_is_index(d->media_type))

@@ -221,6 +221,8 @@ static int desc_array(json_t *a, const char *what, const char *key, struct oci_d
 	if (!json_is_array(a))
 		return fe_set(e, FX_VERIFY, "%s: %s is not an array", what, key);
 	cnt = json_array_size(a);
+	if (cnt > OCI_MAX_DESCS)
+		return fe_set(e, FX_VERIFY, "%s: more than %d %s", what, OCI_MAX_DESCS, key);
 	*out = xcalloc(cnt, sizeof(**out));
 	for (i = 0; i < cnt; i++) {
 		if ((rc = desc_parse(json_array_get(a, i), what, &(*out)[i], e)) != FX_OK)

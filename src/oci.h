@@ -26,6 +26,9 @@
 
 /* Largest JSON document (manifest, index, config, manifest.json) ferry reads. */
 #define OCI_JSON_MAX ((size_t)16 << 20)
+/* Most descriptors in one manifest or index (docker allows 127 layers; indexes list
+ * platforms): bounds the work a hostile document can ask for. */
+#define OCI_MAX_DESCS 10000
 /* Deepest chain of indexes pointing at indexes that is followed. */
 #define OCI_MAX_DEPTH 4
 
