@@ -726,10 +726,17 @@ static int oci_name_matches(const struct oci_desc *d, const char *tag, const str
 			return 1;
 		if (oci_ref_parse(n, &r, &ign) != FX_OK)
 			continue;
-		if (tag != NULL)
-			hit = r.tag != NULL && strchr(tag, ':') == NULL && strchr(tag, '/') == NULL &&
-			    strcmp(r.tag, tag) == 0;
-		else
+		if (tag != NULL && strchr(tag, ':') == NULL && strchr(tag, '/') == NULL) {
+			hit = r.tag != NULL && strcmp(r.tag, tag) == 0;
+		} else if (tag != NULL) {
+			struct oci_ref want;
+			struct ferr ign2 = {0};
+			if (oci_ref_parse(tag, &want, &ign2) == FX_OK) {
+				hit = strcmp(r.domain, want.domain) == 0 && strcmp(r.repo, want.repo) == 0 &&
+				    r.tag != NULL && want.tag != NULL && strcmp(r.tag, want.tag) == 0;
+				oci_ref_free(&want);
+			}
+		} else
 			hit = strcmp(r.domain, ref->domain) == 0 && strcmp(r.repo, ref->repo) == 0 &&
 			    r.tag != NULL && ref->tag != NULL && strcmp(r.tag, ref->tag) == 0;
 		oci_ref_free(&r);

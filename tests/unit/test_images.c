@@ -637,7 +637,7 @@ static void oci_make(struct oci_in *o, const char *path, int corrupt, int lie_si
 		ih = hexof(o->idx, strlen(o->idx));
 		o->index_json = xasprintf("{\"schemaVersion\":2,\"manifests\":["
 		    "{\"mediaType\":\"%s\",\"digest\":\"sha256:%s\",\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"multi\"}},"
-		    "{\"mediaType\":\"%s\",\"digest\":\"sha256:%s\",\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"single\"}}]}",
+		    "{\"mediaType\":\"%s\",\"digest\":\"sha256:%s\",\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"example.com/acme/single:2\"}}]}",
 		    OCI_MT_INDEX, ih, strlen(o->idx), OCI_MT_MANIFEST, m0, strlen(o->man[0]));
 		snprintf(names[k], sizeof(names[k]), "blobs/sha256/%s", m0);
 		v[k] = (struct ent){names[k], o->man[0], strlen(o->man[0]), NULL};
@@ -694,7 +694,7 @@ static void test_oci(void)
 {
 	struct oci_in o;
 	char *p = xasprintf("%s/oci.tar", tmp), *pd = xasprintf("%s/ocidir", tmp);
-	char *f1 = xasprintf("%s:multi", p), *f2 = xasprintf("%s:single", pd), *f3 = xasprintf("%s:nope", p);
+	char *f1 = xasprintf("%s:multi", p), *f2 = xasprintf("%s:2", pd), *f3 = xasprintf("%s:nope", p);
 	struct img_src src[2] = {{"example.com/multi:1", f1, "spec:1"}, {"nginx:1.25", f2, "spec:2"}};
 	struct img_set s;
 	struct ferr e;
@@ -744,6 +744,19 @@ static void test_oci(void)
 	CHECK(stage(src, 1, "o2", 0, &s, &e) == FX_USAGE && strstr(e.msg, "PATH:TAG") != NULL);
 	src[0].from = f3;
 	CHECK(stage(src, 1, "o3", 0, &s, &e) == FX_USAGE && strstr(e.msg, "nope") != NULL);
+	/* picked by a full reference too */
+	{
+		char *f4 = xasprintf("%s:example.com/acme/single:2", p);
+		src[0].from = f4;
+		CHECK(stage(src, 1, "o3b", 0, &s, &e) == 0);
+		if (e.code == 0) {
+			char *m0 = hexof(o.man[0], strlen(o.man[0]));
+			CHECK(strcmp(s.images[0].digest + 7, m0) == 0);
+			free(m0);
+			img_set_free(&s);
+		}
+		free(f4);
+	}
 	oci_free(&o);
 	/* A blob whose bytes are not its digest. */
 	oci_make(&o, p, 1, 0, 0);
