@@ -5,7 +5,7 @@
 #
 #     source "$FERRY_ROOT/tests/lib.sh"
 #     source "$FERRY_ROOT/tests/services.sh"
-#     start_registry || { skip "registry: $SVC_WHY"; exit 0; }
+#     start_registry || { skip "$SVC_WHY"; exit 0; }
 #
 # Call the start_* functions directly, never inside $(...): they export
 # variables and register their stop with at_exit in the calling shell.
@@ -126,6 +126,7 @@ start_registry() {
 		done
 		if [ "$code" = 200 ] || [ "$code" = 401 ]; then
 			at_exit "_svc_stop $REG_PID 5"
+			unset REG_USER REG_PASS REG_HTPASSWD REG_CACERT REG_CERTDIR
 			export REG_PORT=$port REG_ADDR=127.0.0.1:$port REG_URL=$scheme://127.0.0.1:$port
 			export REG_DATA=$dir/data REG_DIR=$dir REG_LOG=$dir/log REG_PID
 			if [ -n "$user" ]; then
@@ -136,9 +137,13 @@ start_registry() {
 			fi
 			return 0
 		fi
+		grep -q 'address already in use' "$dir/log" && { _svc_stop "$REG_PID" 2; continue; }
+		if kill -0 "$REG_PID" 2>/dev/null; then
+			_svc_fail "registry: no answer on $scheme://127.0.0.1:$port/v2/ within 10 s (HTTP $code); log: $(tail -3 "$dir/log" | tr '\n' ' ')"
+		else
+			_svc_fail "registry: exited during start; log: $(tail -3 "$dir/log" | tr '\n' ' ')"
+		fi
 		_svc_stop "$REG_PID" 2
-		grep -q 'address already in use' "$dir/log" && continue
-		_svc_fail "registry: did not answer on $scheme://127.0.0.1:$port/v2/ within 10 s (HTTP $code); log: $(tail -3 "$dir/log" | tr '\n' ' ')"
 		return 1
 	done
 	_svc_fail "registry: could not bind a free port (3 tries)"

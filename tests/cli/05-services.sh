@@ -16,7 +16,7 @@ if start_registry; then
 	assert "registry: address is loopback" test "$REG_ADDR" = "127.0.0.1:$REG_PORT"
 	OPEN_ADDR=$REG_ADDR
 else
-	skip "registry: $SVC_WHY"
+	skip "$SVC_WHY"
 	OPEN_ADDR=
 fi
 
@@ -30,9 +30,9 @@ if start_registry --htpasswd ferry:test-pass; then
 	assert "auth registry: Basic challenge with its realm" \
 		grep -qi '^Www-Authenticate: Basic realm="ferry-test-registry"' "$T/hdr"
 	assert "auth registry: bcrypt htpasswd" grep -q '^ferry:\$2y\$' "$REG_HTPASSWD"
-	AUTH_ADDR=$REG_ADDR
+	AUTH_ADDR=$REG_ADDR AUTH_CREDS=$REG_USER:$REG_PASS
 else
-	skip "auth registry: $SVC_WHY"
+	skip "$SVC_WHY"
 	AUTH_ADDR=
 fi
 
@@ -46,7 +46,7 @@ if start_registry --tls; then
 		sh -c "openssl x509 -in '$REG_DIR/tls/server.crt' -noout -ext subjectAltName | grep -q 'IP Address:127.0.0.1'"
 	TLS_ADDR=$REG_ADDR TLS_CERTDIR=$REG_CERTDIR
 else
-	skip "tls registry: $SVC_WHY"
+	skip "$SVC_WHY"
 	TLS_ADDR=
 fi
 
@@ -63,12 +63,12 @@ if start_dockerd; then
 	assert "dockerd: starts empty" test -z "$(docker images -q)"
 else
 	HAVE_DOCKER=
-	skip "dockerd: $SVC_WHY"
+	skip "$SVC_WHY"
 fi
 
 # ---- fixtures
 if ! need_fixtures; then
-	skip "fixtures: $SVC_WHY"
+	skip "$SVC_WHY"
 	exit 0
 fi
 for f in app-a.docker.tar app-b.docker.tar apps.docker.tar app-a.oci.tar app-a.docker25.tar multi.oci.tar; do
@@ -148,8 +148,8 @@ if [ -n "$AUTH_ADDR" ]; then
 	expect_err 1 'unauthorized|authentication required' "auth registry: push without credentials is refused" \
 		skopeo copy -q --dest-tls-verify=false "oci:$FX/app-b.ocidir:$APP_B_REF" "docker://$AUTH_ADDR/ferry/app-b:1"
 	expect 0 "auth registry: push with credentials works" \
-		skopeo copy -q --dest-tls-verify=false --dest-creds "$REG_USER:$REG_PASS" \
+		skopeo copy -q --dest-tls-verify=false --dest-creds "$AUTH_CREDS" \
 		"oci:$FX/app-b.ocidir:$APP_B_REF" "docker://$AUTH_ADDR/ferry/app-b:1"
 	assert "auth registry: holds app-b with the recorded digest" \
-		test "$(skopeo inspect --tls-verify=false --creds "$REG_USER:$REG_PASS" --format '{{.Digest}}' "docker://$AUTH_ADDR/ferry/app-b:1")" = "$APP_B_OCIDIR_DIGEST"
+		test "$(skopeo inspect --tls-verify=false --creds "$AUTH_CREDS" --format '{{.Digest}}' "docker://$AUTH_ADDR/ferry/app-b:1")" = "$APP_B_OCIDIR_DIGEST"
 fi
