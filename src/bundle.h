@@ -1,0 +1,100 @@
+/* bundle.h - reading and writing ferry bundles: a pax tar of entries in format.md
+ * order, optionally zstd-compressed as a whole. */
+#ifndef FERRY_BUNDLE_H
+#define FERRY_BUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest.h"
+#include "pgp.h"
+#include "sums.h"
+#include "util.h"
+
+#define BUNDLE_SUMS "SHA256SUMS"
+#define BUNDLE_SIG "SHA256SUMS.asc"
+#define BUNDLE_YAML "bundle.yaml"
+
+/* ---- writing ---- */
+
+struct bundle_writer;
+
+struct bw_opts {
+	int zstd;        /* wrap the tar in zstd */
+	int zstd_level;  /* 0: default */
+	int jobs;        /* zstd worker threads */
+	int64_t mtime;   /* every entry's mtime */
+	int force;       /* replace an existing output */
+};
+
+/* Opens a temporary file beside path; nothing appears at path before bw_commit. */
+int bw_open(struct bundle_writer **w, const char *path, const struct bw_opts *o, struct ferr *e);
+int bw_add_buf(struct bundle_writer *w, const char *name, const void *buf, size_t len, struct ferr *e);
+/* Streams a file into the bundle; when want is given the bytes must hash to it
+ * (a source changed since it was hashed is an error, not a silently bad bundle). */
+int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uint64_t size,
+    const unsigned char want[SHA256_LEN], struct ferr *e);
+/* Finishes the tar, fsyncs, renames into place. */
+int bw_commit(struct bundle_writer *w, struct ferr *e);
+/* Removes the temporary file and frees w (safe after a commit too). */
+void bw_free(struct bundle_writer *w);
+
+/* ---- reading ---- */
+
+/* The head of a bundle: the first three entries, checked. */
+struct bundle_head {
+	struct sums sums;
+	char *sums_text;
+	size_t sums_len;
+	int is_signed;       /* SHA256SUMS.asc present */
+	char *sig;           /* its text */
+	size_t sig_len;
+	int sig_checked;     /* the signature was checked and is good */
+	struct pgp_signer signer;
+	char *yaml;
+	size_t yaml_len;
+	struct manifest man;
+	int zstd;            /* the bundle is zstd-compressed */
+};
+
+struct read_opts {
+	const char *keyring;     /* public keys to trust; NULL: signature not checked */
+	char **fingerprints;     /* optional: only these signers */
+	size_t nfingerprints;
+	int allow_unsigned;      /* accept a bundle without SHA256SUMS.asc */
+	int head_only;           /* stop after bundle.yaml (inspect) */
+	const char *license_pubkey; /* check license/NAME.lic entries with this key; an invalid
+	                               one stops the read before any later entry is used */
+	const char *audience;    /* with license_pubkey: the product the license must name */
+	int64_t now;             /* clock for the license check */
+};
+
+/* A sink receives every entry after the head, while it is hashed. Data is not yet
+ * verified when it arrives: a sink commits nothing before end() says ok. */
+struct sink {
+	void *ctx;
+	/* the head is checked (signature, bundle.yaml hash); may be NULL */
+	int (*head)(void *ctx, const struct bundle_head *h, struct ferr *e);
+	/* an entry starts; *want = 0 skips its data (it is still hashed) */
+	int (*begin)(void *ctx, const char *name, uint64_t size, int *want, struct ferr *e);
+	int (*data)(void *ctx, const void *buf, size_t n, struct ferr *e);
+	/* ok: the entry hashed to its SHA256SUMS line; digest: what it hashed to */
+	int (*end)(void *ctx, const char *name, int ok, struct ferr *e);
+	/* the stream is over; all_ok: every entry present and good, nothing extra */
+	int (*finish)(void *ctx, int all_ok, struct ferr *e);
+};
+
+struct read_report {
+	size_t entries_ok, entries_bad, missing, extra;
+	uint64_t bytes;
+};
+
+/* Reads the bundle once, front to back. Per-entry problems are printed as they are
+ * found and counted in rep; the return is FX_OK, FX_VERIFY (something did not
+ * verify), or another FX_* for a fatal error (e set). The head is kept in *head
+ * (free with bundle_head_free). */
+int bundle_read(const char *path, const struct read_opts *o, const struct sink *s,
+    struct bundle_head *head, struct read_report *rep, struct ferr *e);
+void bundle_head_free(struct bundle_head *h);
+
+#endif

@@ -1,0 +1,524 @@
+/* bundle_read.c - reads a bundle in one sequential pass: the signed head first, then
+ * every entry through the hasher into a sink. Memory stays fixed whatever the size. */
+#include "bundle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/crypto.h>
+#include <zstd.h>
+
+#include "license.h"
+
+#define IN_BUF (1u << 20)
+#define SUMS_MAX (64u << 20)
+#define SIG_MAX (1u << 20)
+#define YAML_MAX (16u << 20)
+#define ZSTD_WINDOW_LOG_MAX 25   /* 32 MiB: more than ferry ever writes */
+#define UNSIGNED_SKIP_MAX (64u << 20)
+#define LICENSE_MAX (1u << 20)
+
+/* The byte stream under libarchive: the file, decompressed when it is zstd. */
+struct instream {
+	int fd;
+	const char *path;
+	int zstd;
+	ZSTD_DCtx *dz;
+	unsigned char *in, *out;
+	size_t in_len, in_pos, out_cap;
+	size_t frame_left; /* last ZSTD_decompressStream hint: 0 at a frame end */
+	int eof;
+	uint64_t raw;      /* bytes read from the file */
+	char err[256];
+};
+
+static ssize_t fill(struct instream *s)
+{
+	ssize_t r;
+
+	do
+		r = read(s->fd, s->in, IN_BUF);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		snprintf(s->err, sizeof(s->err), "%s", strerror(errno));
+		return -1;
+	}
+	s->in_len = (size_t)r;
+	s->in_pos = 0;
+	s->raw += (uint64_t)r;
+	if (r == 0)
+		s->eof = 1;
+	return r;
+}
+
+static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
+{
+	struct instream *s = ctx;
+
+	if (fx_interrupted) {
+		archive_set_error(a, EINTR, "interrupted");
+		return -1;
+	}
+	if (!s->zstd) {
+		if (s->in_pos < s->in_len) { /* the bytes peeked at open */
+			size_t n = s->in_len - s->in_pos;
+			*buf = s->in + s->in_pos;
+			s->in_pos = s->in_len;
+			return (la_ssize_t)n;
+		}
+		if (fill(s) < 0) {
+			archive_set_error(a, EIO, "%s", s->err);
+			return -1;
+		}
+		*buf = s->in;
+		s->in_pos = s->in_len;
+		return (la_ssize_t)s->in_len;
+	}
+	for (;;) {
+		ZSTD_outBuffer out = {s->out, s->out_cap, 0};
+		ZSTD_inBuffer in;
+		size_t r;
+
+		if (s->in_pos == s->in_len && !s->eof && fill(s) < 0) {
+			archive_set_error(a, EIO, "%s", s->err);
+			return -1;
+		}
+		if (s->in_pos == s->in_len && s->eof) {
+			if (s->frame_left != 0) {
+				archive_set_error(a, EIO, "zstd stream is truncated");
+				return -1;
+			}
+			return 0;
+		}
+		in.src = s->in;
+		in.size = s->in_len;
+		in.pos = s->in_pos;
+		r = ZSTD_decompressStream(s->dz, &out, &in);
+		s->in_pos = in.pos;
+		if (ZSTD_isError(r)) {
+			archive_set_error(a, EIO, "zstd: %s", ZSTD_getErrorName(r));
+			return -1;
+		}
+		s->frame_left = r;
+		if (out.pos > 0) {
+			*buf = s->out;
+			return (la_ssize_t)out.pos;
+		}
+	}
+}
+
+static int instream_open(struct instream *s, const char *path, struct ferr *e)
+{
+	static const unsigned char zmagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+	struct stat st;
+
+	memset(s, 0, sizeof(*s));
+	s->path = path;
+	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0)
+		return fe_set(e, FX_IO, "%s: %s", esc(path), strerror(errno));
+	if (fstat(s->fd, &st) != 0 || S_ISDIR(st.st_mode))
+		return fe_set(e, FX_IO, "%s: is a directory", esc(path));
+	s->in = xmalloc(IN_BUF);
+	/* peek enough bytes to tell zstd from tar (magic bytes, never the file name) */
+	while (s->in_len < 4 && !s->eof) {
+		ssize_t r = read(s->fd, s->in + s->in_len, IN_BUF - s->in_len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return fe_set(e, FX_IO, "%s: %s", esc(path), strerror(errno));
+		if (r == 0)
+			s->eof = 1;
+		s->in_len += (size_t)r;
+		s->raw += (uint64_t)r;
+	}
+	if (s->in_len == 0)
+		return fe_set(e, FX_VERIFY, "%s: empty file, not a ferry bundle", esc(path));
+	if (s->in_len >= 4 && memcmp(s->in, zmagic, 4) == 0) {
+		s->zstd = 1;
+		s->dz = ZSTD_createDCtx();
+		s->out_cap = ZSTD_DStreamOutSize() * 8;
+		s->out = xmalloc(s->out_cap);
+		s->frame_left = 1;
+		if (s->dz == NULL || ZSTD_isError(ZSTD_DCtx_setParameter(s->dz, ZSTD_d_windowLogMax, ZSTD_WINDOW_LOG_MAX)))
+			return fe_set(e, FX_IO, "zstd: cannot set up decompression");
+	}
+	return FX_OK;
+}
+
+static void instream_close(struct instream *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	ZSTD_freeDCtx(s->dz);
+	free(s->in);
+	free(s->out);
+	s->dz = NULL;
+	s->in = s->out = NULL;
+}
+
+struct reader {
+	struct archive *a;
+	struct instream in;
+	const char *path;
+	const struct read_opts *o;
+	struct read_report *rep;
+	int bad; /* something did not verify */
+	uint64_t unsigned_skipped;
+	size_t licenses; /* license entries checked */
+};
+
+static int is_license(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(name, "license/", 8) == 0 && n > 12 && strcmp(name + n - 4, ".lic") == 0;
+}
+
+/* A license entry, complete and hashed: checked with the operator's key. An invalid
+ * license is fatal here, so no later entry (images) reaches a target. */
+static int check_license(struct reader *r, const char *name, const char *tok, size_t len, struct ferr *e)
+{
+	char reason[256] = "";
+	int days = 0;
+	enum license_state st = license_check(tok, len, r->o->license_pubkey, r->o->audience, r->o->now,
+	    NULL, &days, reason, sizeof(reason));
+
+	r->licenses++;
+	if (st == LIC_GRACE) {
+		fx_warn("%s: %s: license expired, in its grace period: %d days left", esc(r->path), esc(name), days);
+		return FX_OK;
+	}
+	if (st != LIC_VALID)
+		return fe_set(e, FX_VERIFY, "%s: %s: license is %s: %s", esc(r->path), esc(name),
+		    license_state_name(st), reason);
+	return FX_OK;
+}
+
+static const char *arc_err(struct reader *r)
+{
+	const char *s = archive_error_string(r->a);
+
+	if (r->in.err[0] != '\0')
+		return r->in.err;
+	return s != NULL ? s : "malformed tar";
+}
+
+/* Reads the next header; 1 with *ent set, 0 at the end, -1 on a fatal error. */
+static int next(struct reader *r, struct archive_entry **ent, struct ferr *e)
+{
+	int x = archive_read_next_header(r->a, ent);
+
+	if (x == ARCHIVE_EOF)
+		return 0;
+	if (x == ARCHIVE_OK)
+		return 1;
+	if (fx_interrupted)
+		fe_set(e, FX_IO, "interrupted");
+	else if (r->in.err[0] != '\0')
+		fe_set(e, FX_IO, "%s: %s", esc(r->path), r->in.err);
+	else
+		fe_set(e, FX_VERIFY, "%s: %s%s", esc(r->path), arc_err(r),
+		    archive_file_count(r->a) == 0 ? " (not a ferry bundle)" : " (damaged or truncated bundle)");
+	return -1;
+}
+
+/* Reads a small head entry fully into memory. */
+static int slurp(struct reader *r, struct archive_entry *ent, const char *want, size_t max,
+    char **out, size_t *len, struct ferr *e)
+{
+	const char *name = archive_entry_pathname(ent);
+	la_int64_t size = archive_entry_size(ent);
+	size_t got = 0;
+	char *buf;
+
+	if (name == NULL || strcmp(name, want) != 0)
+		return fe_set(e, FX_VERIFY, "%s: entry '%s' where %s belongs: not a ferry bundle, or damaged",
+		    esc(r->path), esc(name ? name : ""), want);
+	if (archive_entry_filetype(ent) != AE_IFREG || archive_entry_hardlink(ent) != NULL)
+		return fe_set(e, FX_VERIFY, "%s: %s is not a regular file", esc(r->path), want);
+	if (size < 0 || (uint64_t)size > max)
+		return fe_set(e, FX_VERIFY, "%s: %s is %lld bytes, more than the %zu allowed", esc(r->path), want,
+		    (long long)size, max);
+	buf = xmalloc((size_t)size + 1);
+	while (got < (size_t)size) {
+		la_ssize_t n = archive_read_data(r->a, buf + got, (size_t)size - got);
+		if (n <= 0) {
+			free(buf);
+			return fe_set(e, n < 0 && r->in.err[0] ? FX_IO : FX_VERIFY, "%s: %s: %s", esc(r->path), want,
+			    n < 0 ? arc_err(r) : "truncated");
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return FX_OK;
+}
+
+static int read_head(struct reader *r, struct bundle_head *h, struct ferr *e)
+{
+	struct archive_entry *ent;
+	struct sum_line *l;
+	unsigned char d[SHA256_LEN];
+	int rc, x;
+
+	if ((x = next(r, &ent, e)) <= 0)
+		return x == 0 ? fe_set(e, FX_VERIFY, "%s: no entries: not a ferry bundle", esc(r->path)) : e->code;
+	if ((rc = slurp(r, ent, BUNDLE_SUMS, SUMS_MAX, &h->sums_text, &h->sums_len, e)) != FX_OK)
+		return rc;
+	if ((rc = sums_parse(h->sums_text, h->sums_len, &h->sums, e)) != FX_OK)
+		return rc;
+	if (sums_find(&h->sums, BUNDLE_SUMS) != NULL || sums_find(&h->sums, BUNDLE_SIG) != NULL)
+		return fe_set(e, FX_VERIFY, "SHA256SUMS lists itself or its signature");
+	if ((x = next(r, &ent, e)) <= 0)
+		return x == 0 ? fe_set(e, FX_VERIFY, "%s: truncated after SHA256SUMS", esc(r->path)) : e->code;
+	if (archive_entry_pathname(ent) != NULL && strcmp(archive_entry_pathname(ent), BUNDLE_SIG) == 0) {
+		if ((rc = slurp(r, ent, BUNDLE_SIG, SIG_MAX, &h->sig, &h->sig_len, e)) != FX_OK)
+			return rc;
+		h->is_signed = 1;
+		if (r->o->keyring != NULL) {
+			rc = pgp_verify(h->sums_text, h->sums_len, h->sig, h->sig_len, r->o->keyring,
+			    r->o->fingerprints, r->o->nfingerprints, &h->signer, e);
+			if (rc != FX_OK)
+				return rc;
+			h->sig_checked = 1;
+		}
+		if ((x = next(r, &ent, e)) <= 0)
+			return x == 0 ? fe_set(e, FX_VERIFY, "%s: truncated after SHA256SUMS.asc", esc(r->path)) : e->code;
+	} else if (!r->o->allow_unsigned && !r->o->head_only) {
+		return fe_set(e, FX_VERIFY, "%s: not signed (no SHA256SUMS.asc); refusing it without --allow-unsigned",
+		    esc(r->path));
+	}
+	if ((rc = slurp(r, ent, BUNDLE_YAML, YAML_MAX, &h->yaml, &h->yaml_len, e)) != FX_OK)
+		return rc;
+	l = sums_find(&h->sums, BUNDLE_YAML);
+	if (l == NULL)
+		return fe_set(e, FX_VERIFY, "%s: bundle.yaml is not listed in SHA256SUMS", esc(r->path));
+	sha256_buf(h->yaml, h->yaml_len, d);
+	if (CRYPTO_memcmp(d, l->digest, SHA256_LEN) != 0)
+		return fe_set(e, FX_VERIFY, "%s: bundle.yaml: checksum mismatch", esc(r->path));
+	l->seen = 1;
+	return manifest_parse(h->yaml, h->yaml_len, &h->man, e);
+}
+
+static void problem(struct reader *r, const char *name, const char *what)
+{
+	fx_warn("%s: %s: %s", esc(r->path), esc(name), what);
+	r->bad = 1;
+}
+
+/* Reads and discards an entry that will not be used; bounded so a hostile stream
+ * (a zstd bomb claiming terabytes) cannot keep the reader busy for ever. */
+static int skip_unsigned(struct reader *r, la_int64_t size, struct ferr *e)
+{
+	if (size > 0)
+		r->unsigned_skipped += (uint64_t)size;
+	if (r->unsigned_skipped > UNSIGNED_SKIP_MAX)
+		return fe_set(e, FX_VERIFY, "%s: more than %u MiB of unsigned data: stopped reading", esc(r->path),
+		    UNSIGNED_SKIP_MAX >> 20);
+	if (archive_read_data_skip(r->a) != ARCHIVE_OK)
+		return fe_set(e, FX_VERIFY, "%s: %s (damaged or truncated bundle)", esc(r->path), arc_err(r));
+	return FX_OK;
+}
+
+static int read_entry(struct reader *r, struct bundle_head *h, struct archive_entry *ent,
+    const struct sink *s, struct ferr *e)
+{
+	const char *name = archive_entry_pathname(ent), *why;
+	la_int64_t size = archive_entry_size(ent);
+	const struct man_entry *me;
+	struct sum_line *l;
+	struct sha256 hs;
+	unsigned char got[SHA256_LEN];
+	uint64_t total = 0;
+	int want = 1, rc, ok;
+	unsigned ft = archive_entry_filetype(ent);
+	char *lic = NULL; /* a license entry's bytes, when it is to be checked */
+
+	if (name == NULL)
+		name = "";
+	if ((why = entry_name_problem(name)) != NULL) {
+		problem(r, name, why);
+		r->rep->extra++;
+		return skip_unsigned(r, size, e);
+	}
+	if (archive_entry_hardlink(ent) != NULL || ft == AE_IFLNK) {
+		problem(r, name, "link entries are not allowed");
+		r->rep->extra++;
+		return skip_unsigned(r, size, e);
+	}
+	if (ft == AE_IFDIR) {
+		if (sums_find(&h->sums, name) != NULL)
+			problem(r, name, "listed in SHA256SUMS but is a directory");
+		return skip_unsigned(r, 0, e);
+	}
+	if (ft != AE_IFREG) {
+		problem(r, name, "device, fifo or socket entries are not allowed");
+		r->rep->extra++;
+		return skip_unsigned(r, size, e);
+	}
+	l = sums_find(&h->sums, name);
+	if (l == NULL) {
+		problem(r, name, "extra entry, not listed in SHA256SUMS");
+		r->rep->extra++;
+		return skip_unsigned(r, size, e);
+	}
+	if (l->seen) {
+		problem(r, name, "duplicate entry");
+		r->rep->extra++;
+		return skip_unsigned(r, size, e);
+	}
+	l->seen = 1;
+	me = manifest_entry(&h->man, name);
+	if (me == NULL || size < 0 || me->size != (uint64_t)size) {
+		problem(r, name, me == NULL ? "no signed size in bundle.yaml" : "size differs from the signed size");
+		r->rep->entries_bad++;
+		return skip_unsigned(r, size, e);
+	}
+	if (r->o->license_pubkey != NULL && is_license(name)) {
+		if ((uint64_t)size > LICENSE_MAX)
+			return fe_set(e, FX_VERIFY, "%s: %s: license larger than %u bytes", esc(r->path), esc(name), LICENSE_MAX);
+		lic = xmalloc((size_t)size + 1);
+	}
+	if (s != NULL && s->begin != NULL && (rc = s->begin(s->ctx, name, (uint64_t)size, &want, e)) != FX_OK) {
+		free(lic);
+		return rc;
+	}
+	sha256_init(&hs);
+	for (;;) {
+		const void *buf;
+		size_t n;
+		la_int64_t off;
+		int x = archive_read_data_block(r->a, &buf, &n, &off);
+
+		if (x == ARCHIVE_EOF)
+			break;
+		if (x != ARCHIVE_OK) {
+			sha256_free(&hs);
+			free(lic);
+			if (s != NULL && s->end != NULL)
+				s->end(s->ctx, name, 0, e);
+			if (fx_interrupted)
+				return fe_set(e, FX_IO, "interrupted");
+			return fe_set(e, r->in.err[0] ? FX_IO : FX_VERIFY, "%s: %s: %s (damaged or truncated bundle)",
+			    esc(r->path), esc(name), arc_err(r));
+		}
+		if ((uint64_t)off != total) {
+			/* sparse entries would leave holes that were never hashed */
+			sha256_free(&hs);
+			free(lic);
+			if (s != NULL && s->end != NULL)
+				s->end(s->ctx, name, 0, e);
+			return fe_set(e, FX_VERIFY, "%s: %s: sparse entries are not allowed", esc(r->path), esc(name));
+		}
+		sha256_update(&hs, buf, n);
+		if (lic != NULL && total + n <= (uint64_t)size)
+			memcpy(lic + total, buf, n);
+		total += n;
+		r->rep->bytes += n;
+		if (want && s != NULL && s->data != NULL && (rc = s->data(s->ctx, buf, n, e)) != FX_OK) {
+			sha256_free(&hs);
+			free(lic);
+			if (s->end != NULL)
+				s->end(s->ctx, name, 0, e);
+			return rc;
+		}
+	}
+	sha256_final(&hs, got);
+	ok = total == (uint64_t)size && CRYPTO_memcmp(got, l->digest, SHA256_LEN) == 0;
+	if (ok) {
+		r->rep->entries_ok++;
+	} else {
+		problem(r, name, "checksum mismatch");
+		r->rep->entries_bad++;
+	}
+	if (lic != NULL && ok && (rc = check_license(r, name, lic, (size_t)size, e)) != FX_OK) {
+		free(lic);
+		if (s != NULL && s->end != NULL)
+			s->end(s->ctx, name, 0, e);
+		return rc;
+	}
+	free(lic);
+	if (s != NULL && s->end != NULL && (rc = s->end(s->ctx, name, ok, e)) != FX_OK)
+		return rc;
+	return FX_OK;
+}
+
+int bundle_read(const char *path, const struct read_opts *o, const struct sink *s,
+    struct bundle_head *h, struct read_report *rep, struct ferr *e)
+{
+	struct reader r;
+	struct archive_entry *ent;
+	size_t i;
+	int rc = FX_OK, x;
+
+	memset(h, 0, sizeof(*h));
+	memset(rep, 0, sizeof(*rep));
+	memset(&r, 0, sizeof(r));
+	r.path = path;
+	r.o = o;
+	r.rep = rep;
+	r.in.fd = -1;
+	if ((rc = instream_open(&r.in, path, e)) != FX_OK)
+		goto end;
+	h->zstd = r.in.zstd;
+	r.a = archive_read_new();
+	if (r.a == NULL || archive_read_support_format_tar(r.a) != ARCHIVE_OK ||
+	    archive_read_open(r.a, &r.in, NULL, read_cb, NULL) != ARCHIVE_OK) {
+		rc = fe_set(e, FX_VERIFY, "%s: %s (not a ferry bundle)", esc(path), r.a ? arc_err(&r) : "libarchive");
+		goto end;
+	}
+	if ((rc = read_head(&r, h, e)) != FX_OK)
+		goto end;
+	if (o->head_only)
+		goto end;
+	if (s != NULL && s->head != NULL && (rc = s->head(s->ctx, h, e)) != FX_OK)
+		goto end;
+	while ((x = next(&r, &ent, e)) == 1) {
+		if ((rc = read_entry(&r, h, ent, s, e)) != FX_OK)
+			goto end;
+	}
+	if (x < 0) {
+		rc = e->code;
+		goto end;
+	}
+	for (i = 0; i < h->sums.n; i++) {
+		if (!h->sums.v[i].seen) {
+			problem(&r, h->sums.v[i].path, "missing (listed in SHA256SUMS, not in the bundle)");
+			rep->missing++;
+		}
+	}
+	if (o->license_pubkey != NULL && r.licenses == 0 && !r.bad) {
+		rc = fe_set(e, FX_VERIFY, "%s: no license in the bundle to check with %s", esc(path),
+		    esc(o->license_pubkey));
+		goto end;
+	}
+	if (s != NULL && s->finish != NULL && (rc = s->finish(s->ctx, !r.bad, e)) != FX_OK)
+		goto end;
+	if (r.bad)
+		rc = fe_set(e, FX_VERIFY, "%s: verification FAILED: %zu bad, %zu missing, %zu extra entries",
+		    esc(path), rep->entries_bad, rep->missing, rep->extra);
+end:
+	if (r.a != NULL)
+		archive_read_free(r.a);
+	instream_close(&r.in);
+	return rc;
+}
+
+void bundle_head_free(struct bundle_head *h)
+{
+	sums_free(&h->sums);
+	free(h->sums_text);
+	free(h->sig);
+	free(h->yaml);
+	manifest_free(&h->man);
+	memset(h, 0, sizeof(*h));
+}

@@ -1,0 +1,61 @@
+# Sourced by every tests/cli/*.sh. Gives each script a temp dir ($T), the two
+# programs ($PACK, $LOAD) and assertions that record into $FERRY_RESULTS.
+set -u
+: "${FERRY_BIN:?run through tests/run.sh or make check}"
+PACK=$FERRY_BIN/ferry-pack
+LOAD=$FERRY_BIN/ferry-load
+FERRY_RESULTS=${FERRY_RESULTS:-/dev/null}
+T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-test.XXXXXX")
+_cleanups=()
+at_exit() { _cleanups+=("$1"); }
+_run_cleanups() {
+	local i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[$i]}" || true; done
+	rm -rf "$T"
+}
+trap _run_cleanups EXIT
+
+pass() { echo "ok - $*"; echo pass >>"$FERRY_RESULTS"; }
+fail() { echo "not ok - $*"; echo fail >>"$FERRY_RESULTS"; }
+skip() { echo "skip - $*"; echo skip >>"$FERRY_RESULTS"; }
+
+# run CMD...: runs it with stdout in $T/out, stderr in $T/err, code in $RC.
+run() { "$@" >"$T/out" 2>"$T/err"; RC=$?; }
+
+# expect CODE DESC CMD...: passes when CMD exits with CODE.
+expect() {
+	local code=$1 desc=$2; shift 2
+	run "$@"
+	if [ "$RC" -eq "$code" ]; then pass "$desc"; else
+		fail "$desc (exit $RC, wanted $code)"; sed 's/^/#   /' "$T/err" | head -15
+	fi
+}
+
+# expect_err CODE REGEX DESC CMD...: exit CODE and stderr matching REGEX (grep -E).
+expect_err() {
+	local code=$1 re=$2 desc=$3; shift 3
+	run "$@"
+	if [ "$RC" -eq "$code" ] && grep -Eq -- "$re" "$T/err"; then pass "$desc"; else
+		fail "$desc (exit $RC, wanted $code and /$re/)"; sed 's/^/#   /' "$T/err" | head -15
+	fi
+}
+
+# assert DESC CMD...: passes when CMD succeeds (a shell test, a grep, ...).
+assert() {
+	local desc=$1; shift
+	if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+
+# A throw-away GnuPG home with an unprotected test key; sets GNUPGHOME, FPR, KEYRING.
+new_gpg_home() {
+	export GNUPGHOME=$T/gnupg${1:-}
+	mkdir -p "$GNUPGHOME"; chmod 700 "$GNUPGHOME"
+	at_exit "gpgconf --homedir '$GNUPGHOME' --kill all >/dev/null 2>&1"
+	"$PACK" keygen --pgp --name "Ferry Test${1:-} <test${1:-}@ferry.invalid>" --export "$T/pub${1:-}.asc" >"$T/keygen.out" 2>&1 ||
+		{ cat "$T/keygen.out"; return 1; }
+	KEYRING=$T/pub${1:-}.asc
+	FPR=$(gpg --with-colons --list-secret-keys | awk -F: '/^fpr/{print $10; exit}')
+}
+
+# Free TCP port on loopback.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
