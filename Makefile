@@ -25,6 +25,7 @@ BA = build/asan
 LIB_OBJS    = $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
 LIB_OBJS_SAN = $(LIB_SRCS:src/%.c=$(BA)/obj/%.o)
 
+.SECONDARY:
 .PHONY: all check unit cli demo bench install clean deps fuzz asan
 
 all: $(B)/ferry-pack $(B)/ferry-load

@@ -43,7 +43,7 @@ expect_err() {
 # assert DESC CMD...: passes when CMD succeeds (a shell test, a grep, ...).
 assert() {
 	local desc=$1; shift
-	if "$@"; then pass "$desc"; else fail "$desc"; fi
+	if "$@" >"$T/assert.out" 2>&1; then pass "$desc"; else fail "$desc"; sed "s/^/#   /" "$T/assert.out" | head -10; fi
 }
 
 # A throw-away GnuPG home with an unprotected test key; sets GNUPGHOME, FPR, KEYRING.
@@ -54,7 +54,7 @@ new_gpg_home() {
 	"$PACK" keygen --pgp --name "Ferry Test${1:-} <test${1:-}@ferry.invalid>" --export "$T/pub${1:-}.asc" >"$T/keygen.out" 2>&1 ||
 		{ cat "$T/keygen.out"; return 1; }
 	KEYRING=$T/pub${1:-}.asc
-	FPR=$(gpg --with-colons --list-secret-keys | awk -F: '/^fpr/{print $10; exit}')
+	FPR=$(gpg --with-colons --list-secret-keys 2>/dev/null | awk -F: '/^fpr/{print $10; exit}')
 }
 
 # Free TCP port on loopback.
