@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Packing real images (made by a real Docker daemon and skopeo): every input kind in
+# one bundle, byte-exact OCI copies, unchanged image IDs, shared layers stored once,
+# and the bundle's OCI layout read by skopeo as an independent check.
+. "$FERRY_ROOT/tests/lib.sh"
+. "$FERRY_ROOT/tests/services.sh"
+need_fixtures || { skip "image fixtures: $SVC_WHY"; exit 0; }
+new_gpg_home || { fail "test key generation"; exit 1; }
+cd "$T" || exit 1
+
+cat >spec.yaml <<EOS
+apiVersion: ferry/v1
+kind: BundleSpec
+metadata: {name: imgs, version: 2.0.0, vendor: Ferry Tests}
+images:
+  - {ref: $APP_A_REF, from: $FX/app-a.docker.tar}
+  - {ref: $APP_B_REF, from: $FX/app-b.docker.tar}
+  - {ref: ferry.test/oci-a:1, from: $FX/app-a.oci.tar}
+  - {ref: ferry.test/dir-b:1, from: $FX/app-b.ocidir}
+  - {ref: ferry.test/d25-a:1, from: $FX/app-a.docker25.tar}
+  - {ref: $MULTI_REF, from: $FX/multi.oci.tar}
+docs: [{path: $FX/expected.env, dest: expected.txt}]
+EOS
+expect 0 "pack six images of five input kinds" "$PACK" build spec.yaml -o all.ferry
+expect 0 "verify the image bundle" "$LOAD" verify all.ferry --keyring "$KEYRING"
+expect 0 "inspect --json" "$LOAD" inspect all.ferry --keyring "$KEYRING" --json
+cp "$T/out" inspect.json
+digest_of() { jq -r --arg r "$1" '.images[] | select(.ref == $r) | .digest' inspect.json; }
+assert "oci-archive input copied byte-exact (digest as skopeo saw it)" test "$(digest_of ferry.test/oci-a:1)" = "$APP_A_OCI_DIGEST"
+assert "OCI layout dir input copied byte-exact" test "$(digest_of ferry.test/dir-b:1)" = "$APP_B_OCIDIR_DIGEST"
+assert "Docker >= 25 save input copied byte-exact" test "$(digest_of ferry.test/d25-a:1)" = "$APP_A_DOCKER25_DIGEST"
+assert "multi-platform index kept whole" test "$(digest_of "$MULTI_REF")" = "$MULTI_DIGEST"
+assert "multi-platform index lists both platforms" jq -e --arg r "$MULTI_REF" '.images[] | select(.ref == $r) | .platforms | (index("linux/amd64") != null and (map(startswith("linux/arm64")) | any))' inspect.json
+assert "docker-save image has 3 layers" jq -e --arg r "$APP_A_REF" '.images[] | select(.ref == $r) | .layers == 3' inspect.json
+
+expect 0 "extract the image bundle" "$LOAD" extract all.ferry -C x --keyring "$KEYRING"
+for ref in "$APP_A_REF" "$APP_B_REF" ferry.test/oci-a:1 ferry.test/dir-b:1 ferry.test/d25-a:1; do
+	assert "skopeo reads $ref from the extracted layout" skopeo inspect --raw "oci:x/images:$ref"
+done
+assert "skopeo copies the whole multi-platform index" skopeo copy --all "oci:x/images:$MULTI_REF" "dir:$T/multi-copy"
+cfg() { skopeo inspect --raw "oci:x/images:$1" | jq -r .config.digest; }
+assert "docker-save app-a: image ID (config digest) unchanged" test "$(cfg "$APP_A_REF")" = "$APP_A_ID"
+assert "docker-save app-b: image ID (config digest) unchanged" test "$(cfg "$APP_B_REF")" = "$APP_B_ID"
+assert "converted layers are gzip (default)" test "$(skopeo inspect --raw "oci:x/images:$APP_A_REF" | jq -r '.layers[0].mediaType')" = application/vnd.oci.image.layer.v1.tar+gzip
+assert "stock audit of the image bundle" sh -c "cd x && gpg --verify SHA256SUMS.asc SHA256SUMS 2>/dev/null && sha256sum -c --strict --quiet SHA256SUMS"
+assert "index.json is the last entry" test "$(tar -tf all.ferry | tail -1)" = images/index.json
+assert "oci-layout comes before the first blob" test "$(tar -tf all.ferry | grep -n '^images/' | head -1 | cut -d: -f2)" = images/oci-layout
+
+# blob order: every blob a manifest references comes before that manifest
+python3 - all.ferry <<'PY' >order.out 2>&1
+import json, sys, tarfile
+seen, bad = set(), []
+with tarfile.open(sys.argv[1]) as t:
+    for m in t:
+        if not m.name.startswith("images/blobs/sha256/"):
+            continue
+        data = t.extractfile(m).read()
+        seen.add("sha256:" + m.name.rsplit("/", 1)[1])
+        try:
+            doc = json.loads(data)
+        except Exception:
+            continue
+        if not isinstance(doc, dict) or "schemaVersion" not in doc:
+            continue  # a config or a layer, not a manifest or index
+        refs = [d["digest"] for d in doc.get("layers", []) + doc.get("manifests", [])]
+        if "config" in doc:
+            refs.append(doc["config"]["digest"])
+        bad += [r for r in refs if r not in seen]
+print("late:", bad)
+sys.exit(1 if bad else 0)
+PY
+assert "every blob precedes the manifests that reference it" test "$(cat order.out)" = "late: []"
+
+# shared base layers are stored once: app-a + app-b share 2 of 3 layers
+cat >two.yaml <<EOS
+apiVersion: ferry/v1
+kind: BundleSpec
+metadata: {name: two, version: "1"}
+images:
+  - {ref: $APP_A_REF, from: $FX/app-a.docker.tar}
+  - {ref: $APP_B_REF, from: $FX/app-b.docker.tar}
+  - {ref: ferry.test/again:1, from: "$FX/apps.docker.tar:$APP_A_REF"}
+EOS
+expect 0 "pack two images sharing a base, plus one again from a combined save" "$PACK" build two.yaml -o two.ferry --no-sign
+assert "shared layers stored once: 4 layers + 2 configs + 2 manifests = 8 blobs" test "$(tar -tf two.ferry | grep -c '^images/blobs/sha256/')" = 8
+assert "no blob appears twice" test -z "$(tar -tf two.ferry | sort | uniq -d)"
+
+# zstd layers
+expect 0 "--layer-compression zstd" "$PACK" build two.yaml -o twoz.ferry --no-sign --layer-compression zstd
+expect 0 "extract the zstd-layer bundle" "$LOAD" extract twoz.ferry -C xz --allow-unsigned
+assert "zstd layers are labelled as such" test "$(skopeo inspect --raw "oci:xz/images:$APP_A_REF" | jq -r '.layers[0].mediaType')" = application/vnd.oci.image.layer.v1.tar+zstd
+assert "zstd-layer image keeps its image ID" test "$(skopeo inspect --raw "oci:xz/images:$APP_A_REF" | jq -r .config.digest)" = "$APP_A_ID"
+
+# a damaged input is never packed
+mkdir dmg && tar -xf "$FX/app-a.docker.tar" -C dmg
+layer=$(jq -r '.[0].Layers[-1]' dmg/manifest.json)
+python3 "$FERRY_ROOT/tests/tools/tarx.py" flip "dmg/$layer" 700
+tar -cf damaged.tar -C dmg .
+cat >dmg.yaml <<EOS
+apiVersion: ferry/v1
+kind: BundleSpec
+metadata: {name: dmg, version: "1"}
+images: [{ref: $APP_A_REF, from: damaged.tar}]
+EOS
+expect_err 1 "damaged\.tar" "a docker-save whose layer does not match its diff_id: refused, named" "$PACK" build dmg.yaml -o dmg.ferry --no-sign
+assert "refused input: no bundle and no staging left" test -z "$(ls | grep '^dmg\.ferry')"
+cat >badref.yaml <<EOS
+apiVersion: ferry/v1
+kind: BundleSpec
+metadata: {name: badref, version: "1"}
+images: [{ref: "Not A Ref", from: $FX/app-a.docker.tar}]
+EOS
+expect 2 "an invalid image reference is a usage error" "$PACK" build badref.yaml -o badref.ferry --no-sign
+exit 0
