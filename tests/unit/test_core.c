@@ -1,0 +1,169 @@
+/* Unit tests for the core: entry names, SHA256SUMS, escaping, number and time
+ * parsing, bundle.yaml round trip. Exit 0 when every check holds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest.h"
+#include "sums.h"
+#include "util.h"
+
+static int failures;
+
+#define CHECK(cond)                                                             \
+	do {                                                                        \
+		if (!(cond)) {                                                          \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			failures++;                                                         \
+		}                                                                       \
+	} while (0)
+
+static void test_names(void)
+{
+	CHECK(entry_name_problem("docs/a.md") == NULL);
+	CHECK(entry_name_problem("images/blobs/sha256/ab") == NULL);
+	CHECK(entry_name_problem("a..b/c") == NULL);
+	CHECK(entry_name_problem("") != NULL);
+	CHECK(entry_name_problem("/etc/passwd") != NULL);
+	CHECK(entry_name_problem("../x") != NULL);
+	CHECK(entry_name_problem("a/../../x") != NULL);
+	CHECK(entry_name_problem("a/..") != NULL);
+	CHECK(entry_name_problem("./a") != NULL);
+	CHECK(entry_name_problem("a//b") != NULL);
+	CHECK(entry_name_problem("a/") != NULL);
+	CHECK(entry_name_problem("a\\b") != NULL);
+	CHECK(entry_name_problem("a\nb") != NULL);
+	CHECK(entry_name_problem("a\x1b[2Jb") != NULL);
+}
+
+static const char H1[] = "0000000000000000000000000000000000000000000000000000000000000001";
+
+static int parse(const char *text)
+{
+	struct sums s;
+	struct ferr e = {0};
+	int rc = sums_parse(text, strlen(text), &s, &e);
+
+	if (rc == FX_OK)
+		sums_free(&s);
+	return rc;
+}
+
+static void test_sums(void)
+{
+	char buf[512];
+	struct sums s;
+	struct ferr e = {0};
+	char *out;
+	size_t len;
+
+	snprintf(buf, sizeof(buf), "%s  a\n%s  b/c\n", H1, H1);
+	CHECK(parse(buf) == FX_OK);
+	CHECK(sums_parse(buf, strlen(buf), &s, &e) == FX_OK);
+	CHECK(s.n == 2 && sums_find(&s, "b/c") != NULL && sums_find(&s, "b") == NULL);
+	out = sums_format(&s, &len);
+	CHECK(len == strlen(buf) && memcmp(out, buf, len) == 0); /* round trip */
+	free(out);
+	sums_free(&s);
+	snprintf(buf, sizeof(buf), "%s  b\n%s  a\n", H1, H1);
+	CHECK(parse(buf) == FX_VERIFY); /* not sorted */
+	snprintf(buf, sizeof(buf), "%s  a\n%s  a\n", H1, H1);
+	CHECK(parse(buf) == FX_VERIFY); /* duplicate */
+	snprintf(buf, sizeof(buf), "%s  a", H1);
+	CHECK(parse(buf) == FX_VERIFY); /* no newline */
+	snprintf(buf, sizeof(buf), "%s a\n", H1);
+	CHECK(parse(buf) == FX_VERIFY); /* one space */
+	snprintf(buf, sizeof(buf), "%s *a\n", H1);
+	CHECK(parse(buf) == FX_VERIFY); /* binary marker */
+	snprintf(buf, sizeof(buf), "%s  ../a\n", H1);
+	CHECK(parse(buf) == FX_VERIFY); /* hostile path */
+	CHECK(parse("00000000000000000000000000000000000000000000000000000000000000GG  a\n") == FX_VERIFY);
+	CHECK(parse("000000000000000000000000000000000000000000000000000000000000000A  a\n") == FX_VERIFY);
+	CHECK(parse("") == FX_VERIFY);
+	CHECK(parse("\n") == FX_VERIFY);
+}
+
+static void test_esc(void)
+{
+	char b[64];
+
+	CHECK(strcmp(fx_esc("plain", b, sizeof(b)), "plain") == 0);
+	CHECK(strcmp(fx_esc("a\x1b[31mb", b, sizeof(b)), "a\\x1b[31mb") == 0);
+	CHECK(strcmp(fx_esc("a\\b", b, sizeof(b)), "a\\\\b") == 0);
+	CHECK(strcmp(fx_esc("caf\xc3\xa9", b, sizeof(b)), "caf\xc3\xa9") == 0);        /* valid UTF-8 kept */
+	CHECK(strcmp(fx_esc("\xff\xfe", b, sizeof(b)), "\\xff\\xfe") == 0);              /* invalid UTF-8 */
+	CHECK(strcmp(fx_esc("x\xe2\x80\xaey", b, sizeof(b)), "x\\xe2\\x80\\xaey") == 0); /* bidi override */
+	CHECK(strlen(fx_esc("\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01", b, 16)) < 16);
+}
+
+static void test_numbers(void)
+{
+	uint64_t v;
+	int64_t t;
+
+	CHECK(parse_u64("0", &v) == 0 && v == 0);
+	CHECK(parse_u64("18446744073709551615", &v) == 0 && v == UINT64_MAX);
+	CHECK(parse_u64("18446744073709551616", &v) != 0);
+	CHECK(parse_u64("-1", &v) != 0 && parse_u64("1x", &v) != 0 && parse_u64("", &v) != 0);
+	CHECK(parse_size("4000M", &v) == 0 && v == 4000ULL << 20);
+	CHECK(parse_size("1G", &v) == 0 && v == 1ULL << 30);
+	CHECK(parse_size("0", &v) != 0 && parse_size("M", &v) != 0 && parse_size("99999999999T", &v) != 0);
+	CHECK(parse_time_utc("2026-11-23T10:00:00Z", &t) == 0 && t == 1795428000);
+	CHECK(parse_time_utc("2026-11-23", &t) == 0 && t == 1795392000);
+	CHECK(parse_time_utc("2026-11-23T10:00:00", &t) != 0 && parse_time_utc("yesterday", &t) != 0);
+}
+
+static int mparse(const char *text, struct manifest *m, struct ferr *e)
+{
+	return manifest_parse(text, strlen(text), m, e);
+}
+
+static void test_manifest(void)
+{
+	struct manifest m, back;
+	struct man_entry ent[2] = {{"docs/a.md", 5}, {"files/b", 0}};
+	struct man_doc doc = {"docs/a.md", "1.0"};
+	struct ferr e = {0};
+	char *y = NULL, *y2 = NULL;
+	size_t len = 0, len2 = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.name = "demo";
+	m.version = "1.0"; /* must come back as a string, not a float */
+	m.vendor = "Acme: \"quoted\"\n";
+	m.docs = &doc;
+	m.ndocs = 1;
+	m.entries = ent;
+	m.nentries = 2;
+	CHECK(manifest_emit(&m, &y, &len, &e) == FX_OK);
+	CHECK(y != NULL && manifest_parse(y, len, &back, &e) == FX_OK);
+	if (e.code == FX_OK) {
+		CHECK(strcmp(back.version, "1.0") == 0 && strcmp(back.vendor, m.vendor) == 0);
+		CHECK(back.nentries == 2 && manifest_entry(&back, "files/b") != NULL && manifest_entry(&back, "x") == NULL);
+		CHECK(strcmp(back.docs[0].title, "1.0") == 0);
+		CHECK(manifest_emit(&back, &y2, &len2, &e) == FX_OK && len2 == len && memcmp(y, y2, len) == 0);
+		manifest_free(&back);
+	}
+	free(y);
+	free(y2);
+	memset(&e, 0, sizeof(e));
+	CHECK(mparse("apiVersion: ferry/v2\nkind: Bundle\nmetadata: {name: a, version: b}\n", &back, &e) == FX_VERIFY);
+	memset(&e, 0, sizeof(e));
+	CHECK(mparse("apiVersion: ferry/v1\nkind: Bundle\nmetadata: {name: a, version: b}\nfuture: 1\n", &back, &e) == FX_OK);
+	if (e.code == FX_OK)
+		manifest_free(&back);
+	memset(&e, 0, sizeof(e));
+	CHECK(mparse("apiVersion: ferry/v1\nkind: Bundle\nmetadata: {name: a, version: b}\nentries: [{path: x, size: -1}]\n", &back, &e) == FX_VERIFY);
+}
+
+int main(void)
+{
+	test_names();
+	test_sums();
+	test_esc();
+	test_numbers();
+	test_manifest();
+	if (failures)
+		fprintf(stderr, "test_core: %d failed\n", failures);
+	return failures ? 1 : 0;
+}
