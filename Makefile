@@ -79,3 +79,50 @@ install: all
 
 clean:
 	rm -rf $(B)
+
+# ---- fuzzing (clang + libFuzzer) ------------------------------------------------
+# Every tests/fuzz/fuzz_*.c is a libFuzzer target linked against all library sources
+# (compiled again with clang into build/fuzz/obj), so a new target needs no change here.
+# `make fuzz` runs each for FUZZ_SECONDS on a working copy of its seed corpus
+# (tests/fuzz/corpus/<target>/ is never grown); crash inputs land in build/fuzz/crash/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   ?=
+BF           = build/fuzz
+FUZZ_SAN     = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(FUZZ_SAN) $(PKG_CFLAGS)
+FUZZ_SRCS    = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    = $(FUZZ_SRCS:tests/fuzz/%.c=$(BF)/%)
+FUZZ_OBJS    = $(LIB_SRCS:src/%.c=$(BF)/obj/%.o)
+
+.PHONY: fuzz-build
+
+$(BF)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BF)/libferry.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BF)/fuzz_%: tests/fuzz/fuzz_%.c $(BF)/libferry.a $(HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Isrc -o $@ $< $(BF)/libferry.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@failed=""; \
+	for bin in $(FUZZ_BINS); do \
+		t=$$(basename $$bin); \
+		rm -rf $(BF)/corpus/$$t; mkdir -p $(BF)/corpus/$$t $(BF)/crash; \
+		if [ -d tests/fuzz/corpus/$$t ]; then cp -R tests/fuzz/corpus/$$t/. $(BF)/corpus/$$t/; fi; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+		if ASAN_OPTIONS=detect_leaks=1 $$bin -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		    -print_final_stats=1 -artifact_prefix=$(BF)/crash/$$t- $(FUZZ_FLAGS) $(BF)/corpus/$$t \
+		    >$(BF)/$$t.log 2>&1; then \
+			echo "fuzz: $$t ok ($$(ls $(BF)/corpus/$$t | wc -l) corpus files)"; \
+		else \
+			tail -40 $(BF)/$$t.log; echo "fuzz: $$t FAILED (log: $(BF)/$$t.log)"; failed="$$failed $$t"; \
+		fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crashes in:$$failed (inputs in $(BF)/crash/)"; exit 1; fi
