@@ -1,0 +1,68 @@
+/* http.h - libcurl client shared by the registry and Docker Engine targets: kept-alive
+ * connections, TLS options, unix sockets, bounded retries with backoff, capped replies. */
+#ifndef FERRY_HTTP_H
+#define FERRY_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define HTTP_JSON_MAX (4u << 20)   /* cap of a JSON reply body from a server */
+#define HTTP_ERRBODY_MAX 4096      /* kept of an error reply, for the message */
+
+struct http_opts {
+	const char *cacert;        /* CA bundle for https; NULL: system store */
+	const char *unix_socket;   /* connect through this socket (Docker Engine) */
+	long connect_timeout;      /* seconds; 0: 15 */
+	long stall_timeout;        /* seconds without a byte moving; 0: 60 */
+	int retries;               /* attempts after the first one; <0: 4 */
+	unsigned backoff_ms;       /* first wait; 0: 250 ms, doubled each time, +jitter */
+	unsigned wait_max_ms;      /* bound on the total waiting of one request; 0: 30 s */
+};
+
+/* One request. The body is in memory, so a retry sends it again. */
+struct http_req {
+	const char *method;        /* GET HEAD PUT POST PATCH DELETE */
+	const char *url;
+	const char *const *headers;/* "Name: value" lines, NULL-terminated; may be NULL */
+	const void *body;          /* POST/PUT/PATCH body, may be NULL with body_len 0 */
+	size_t body_len;
+	size_t max_body;           /* keep at most this much of the reply; more is an error */
+	int no_retry;              /* one attempt only */
+};
+
+struct http_resp {
+	long status;
+	char *body;                /* NUL-terminated, body_len bytes */
+	size_t body_len;
+	/* captured headers, NUL-terminated, NULL when absent */
+	char *location, *digest, *www_auth, *retry_after, *content_type, *range;
+	uint64_t content_length;
+	int has_content_length;
+};
+
+struct http;
+
+/* Once, before any thread starts. */
+void http_global_init(void);
+struct http *http_new(const struct http_opts *o);
+void http_free(struct http *h);
+
+/* Performs rq, retrying on connection errors, 5xx and 429 (honouring Retry-After) with
+ * exponential backoff and jitter, total waiting bounded. Returns FX_OK once a reply
+ * arrived (any status: the caller judges it; after the retries a 5xx is returned as
+ * is), else FX_TARGET with e set to "METHOD URL: why". rs is reset first; free it with
+ * http_resp_free. */
+int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs, struct ferr *e);
+void http_resp_free(struct http_resp *rs);
+
+/* Parses a Retry-After value: delta seconds or an IMF-fixdate, relative to now (Unix
+ * time). 0 ok with *secs set (a date in the past gives 0), -1 when unparseable. */
+int http_parse_retry_after(const char *v, int64_t now, uint64_t *secs);
+
+/* A short description of the reply's error body for messages (escaped, first line,
+ * bounded), or "" when there is none. Uses one of esc()'s rotating buffers. */
+const char *http_body_snippet(const struct http_resp *rs);
+
+#endif
