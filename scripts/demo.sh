@@ -44,7 +44,8 @@ say "Operator: load the images into a local registry (started on loopback) and a
 start_registry || { echo "demo: $SVC_WHY" >&2; exit 1; }
 run "$LOAD" load "$D/acme-demo-1.0.0.ferry" --keyring "$D/acme-release.asc" \
 	--to "registry://$REG_ADDR/demo" --plain-http --to "oci:$D/oci"
-run skopeo inspect --tls-verify=false --format '{{.Name}} {{.Digest}}' "docker://$REG_ADDR/demo/ferry.test/app-a:1"
+echo "(ferry.test/app-a:1 lands as demo/app-a:1: the original registry host is replaced by the target)"
+run skopeo inspect --tls-verify=false --format '{{.Name}} {{.Digest}}' "docker://$REG_ADDR/demo/app-a:1"
 run skopeo inspect --format '{{.Digest}}' "oci:$D/oci:ferry.test/app-b:1"
 
 say "Auditor: the same checks with stock tools only"
