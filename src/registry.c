@@ -257,7 +257,7 @@ void reg_www_auth_free(struct www_auth *a)
 
 static int tokchar(int c)
 {
-	return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	return c != '\0' && (isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 int reg_parse_www_auth(const char *v, struct www_auth *a)
