@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "docker_sink.h"
 #include "http.h"
 #include "load.h"
 #include "ocidir.h"
@@ -23,7 +24,7 @@ struct target_kind {
 static const struct target_kind kinds[] = {
 	{"registry://", registry_target_open},
 	{"oci:", ocidir_target_open},
-	{"docker://", NULL},
+	{"docker://", docker_target_open},
 };
 
 static const struct target_kind *kind_of(const char *spec)
@@ -52,6 +53,8 @@ int load_check_targets(const struct load_opts *lo, struct ferr *e)
 			return fe_set(e, FX_USAGE, "--to %s: %s targets are not supported yet", esc(s), k->prefix);
 		if (strcmp(k->prefix, "registry://") == 0 && reg_parse_target(s, &rt) != 0)
 			return fe_set(e, FX_USAGE, "--to %s: expected registry://HOST[:PORT][/PREFIX]", esc(s));
+		if (strcmp(k->prefix, "docker://") == 0 && docker_target_check(s, e) != FX_OK)
+			return e->code;
 		if (strcmp(k->prefix, "oci:") == 0 && s[4] == '\0')
 			return fe_set(e, FX_USAGE, "--to %s: expected oci:DIR", esc(s));
 		for (j = 0; j < i; j++)
