@@ -412,7 +412,13 @@ static int get_small(struct docker_client *c, const char *url, long *status, cha
 	c->errbuf[0] = '\0';
 	cc = curl_easy_perform(c->c);
 	if (cc != CURLE_OK) {
+		struct stat sb;
 		free(b.p);
+		/* curl's words for a socket ("port 80") would mislead: say what is wrong. */
+		if (cc == CURLE_COULDNT_CONNECT && c->ep.unix_path != NULL)
+			return fe_set(e, FX_TARGET, "docker daemon at %s: cannot connect: %s", esc(c->ep.label),
+			    stat(c->ep.unix_path, &sb) != 0 ? "no such socket (is dockerd running?)" :
+			    !S_ISSOCK(sb.st_mode) ? "not a socket" : "connection refused (is dockerd running?)");
 		return fe_set(e, FX_TARGET, "docker daemon at %s: %s", esc(c->ep.label), curl_why(cc, c->errbuf));
 	}
 	curl_easy_getinfo(c->c, CURLINFO_RESPONSE_CODE, status);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "compress.h"
+#include "docker_api.h"
 #include "docker_archive.h"
 #include "oci.h"
 
@@ -384,8 +385,10 @@ end:
 	return rc;
 }
 
-/* Reads an archive once, staging every regular member and recording links. */
-static int input_read_archive(struct stage *st, struct input *in, const char *path, struct ferr *e)
+/* Reads an archive once (the file path, or fd when path is NULL), staging every regular
+ * member and recording links. */
+static int input_read_archive(struct stage *st, struct input *in, const char *path, int fd,
+    struct ferr *e)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *ae;
@@ -399,7 +402,8 @@ static int input_read_archive(struct stage *st, struct input *in, const char *pa
 	archive_read_support_filter_zstd(a);
 	archive_read_support_filter_xz(a);
 	archive_read_support_filter_bzip2(a);
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+	if ((path != NULL ? archive_read_open_filename(a, path, 1 << 16) :
+	    archive_read_open_fd(a, fd, 1 << 16)) != ARCHIVE_OK) {
 		rc = fe_set(e, FX_IO, "%s: %s", in->label, archive_error_string(a));
 		goto end;
 	}
@@ -1005,6 +1009,38 @@ end:
 
 /* --- one image --- */
 
+/* docker-daemon:REF: reads what GET /images/get streams (a docker save archive) like a
+ * file; the daemon's own error explains a broken stream best, so it wins. */
+static int input_read_daemon(struct stage *st, struct input *in, const char *from, struct ferr *e)
+{
+	struct docker_endpoint ep;
+	struct docker_client *cl = NULL;
+	struct docker_download *d = NULL;
+	struct ferr re = {0, ""}, de = {0, ""};
+	char *addr = NULL, *ref = NULL;
+	int fd = -1, rc;
+
+	memset(&ep, 0, sizeof(ep));
+	if ((rc = docker_daemon_source_split(from, &addr, &ref, &de)) != FX_OK ||
+	    (rc = docker_endpoint_parse(addr, &ep, &de)) != FX_OK ||
+	    (rc = docker_connect(&ep, &cl, &de)) != FX_OK ||
+	    (rc = docker_get_begin(cl, ref, &fd, &d, &de)) != FX_OK) {
+		rc = fe_set(e, rc, "%s: %s", in->label, de.msg);
+		goto end;
+	}
+	rc = input_read_archive(st, in, NULL, fd, &re);
+	if (docker_get_end(d, &de) != FX_OK)
+		rc = fe_set(e, de.code, "%s: %s", in->label, de.msg);
+	else if (rc != FX_OK)
+		rc = fe_set(e, re.code, "%s", re.msg);
+end:
+	docker_client_free(cl);
+	docker_endpoint_free(&ep);
+	free(addr);
+	free(ref);
+	return rc;
+}
+
 /* Splits FROM into a path that exists and an optional ":TAG" after it; TAG may be a
  * bare tag ("1") or a reference ("corp/app:1"), so every ':' is tried from the left. */
 static int split_from(const char *from, char **path, char **tag, struct ferr *e)
@@ -1049,10 +1085,8 @@ static int stage_one(struct stage *st, const struct img_src *src, const char *fu
 	memset(&in, 0, sizeof(in));
 	memset(&a, 0, sizeof(a));
 	if (strncmp(src->from, "docker-daemon:", 14) == 0)
-		return fe_set(e, FX_USAGE, "%s: image %s: from %s: docker-daemon sources are not "
-		    "supported yet; docker save the image and use the archive", src->where ? src->where : "spec",
-		    esc(full), esc(src->from));
-	if ((rc = split_from(src->from, &path, &tag, e)) != FX_OK)
+		path = xstrdup(src->from); /* one image from a daemon: no tag to pick by */
+	else if ((rc = split_from(src->from, &path, &tag, e)) != FX_OK)
 		goto end;
 	{
 		char w[256], p[700];
@@ -1061,14 +1095,16 @@ static int stage_one(struct stage *st, const struct img_src *src, const char *fu
 		snprintf(label, sizeof(label), "%s: %s", w, p);
 	}
 	in.label = label;
-	if (stat(path, &sb) != 0) {
+	if (strncmp(src->from, "docker-daemon:", 14) == 0) {
+		if ((rc = input_read_daemon(st, &in, src->from, e)) != FX_OK)
+			goto end;
+	} else if (stat(path, &sb) != 0) {
 		rc = fe_set(e, FX_IO, "%s: %s", label, strerror(errno));
 		goto end;
-	}
-	if (S_ISDIR(sb.st_mode)) {
+	} else if (S_ISDIR(sb.st_mode)) {
 		in.dir = xstrdup(path);
 	} else if (S_ISREG(sb.st_mode)) {
-		if ((rc = input_read_archive(st, &in, path, e)) != FX_OK)
+		if ((rc = input_read_archive(st, &in, path, -1, e)) != FX_OK)
 			goto end;
 	} else {
 		rc = fe_set(e, FX_IO, "%s: not a file or directory", label);
