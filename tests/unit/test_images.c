@@ -514,7 +514,7 @@ static void test_docker_hostile(void)
 		CHECK(strstr(e.msg, "twice") != NULL);
 		free(p);
 	}
-	/* Not an image at all; a missing file; a bad ref; docker-daemon (not yet). */
+	/* Not an image at all; a missing file; a bad ref; a daemon socket that is not there. */
 	{
 		struct ent v[1] = {{"hello.txt", "hi", 2, NULL}};
 		p = xasprintf("%s/plain.tar", tmp);
@@ -525,8 +525,8 @@ static void test_docker_hostile(void)
 	}
 	src.from = "/nonexistent/ferry/x.tar";
 	CHECK(stage(&src, 1, "h8", 0, &s, &e) == FX_IO);
-	src.from = "docker-daemon:nginx:1";
-	CHECK(stage(&src, 1, "h9", 0, &s, &e) == FX_USAGE && strstr(e.msg, "not supported yet") != NULL);
+	src.from = "docker-daemon:///nonexistent/ferry/d.sock/nginx:1";
+	CHECK(stage(&src, 1, "h9", 0, &s, &e) == FX_TARGET && strstr(e.msg, "no docker socket") != NULL);
 	src.ref = "Upper/Case:1";
 	CHECK(stage(&src, 1, "h10", 0, &s, &e) == FX_USAGE);
 	src.ref = "example.com/x";
