@@ -195,6 +195,7 @@ int cmd_license_issue(int argc, char **argv)
 	char *payload = NULL, *token = NULL, *entbuf = NULL, *withnl = NULL;
 	char jti[33], when[32], kid[17], reason[256];
 	unsigned char rnd[16];
+	enum license_state st;
 
 	optind = 0;
 	opterr = 0;
@@ -331,12 +332,17 @@ int cmd_license_issue(int argc, char **argv)
 		    toklen, LICENSE_MAX_TOKEN);
 		goto end;
 	}
-	/* Check what was made with the key's own public half before writing it. */
-	if (license_check_key(token, toklen, key, audience, nbf, NULL, NULL, NULL, reason,
-	    sizeof(reason)) != LIC_VALID) {
+	/* Check what was made with the key's own public half before writing it, at the
+	 * first moment it is meant to be valid. */
+	st = license_check_key(token, toklen, key, audience, nbf > now ? nbf : now, NULL, NULL, NULL,
+	    reason, sizeof(reason));
+	if (st == LIC_MALFORMED || st == LIC_BAD_SIGNATURE || st == LIC_WRONG_AUDIENCE ||
+	    st == LIC_NOT_YET_VALID) {
 		rc = fe_set(&e, FX_IO, "license issue: the new license does not verify: %s", reason);
 		goto end;
 	}
+	if (st != LIC_VALID)
+		fx_warn("warning: %s: the license is already %s: %s", esc(out), license_state_name(st), reason);
 	withnl = xasprintf("%s\n", token);
 	rc = write_atomic(out, withnl, toklen + 1, force, &e);
 	if (rc != FX_OK)
@@ -523,7 +529,7 @@ int cmd_license_verify(int argc, char **argv)
 		rc = read_license(path, &tok, &len, &e);
 	if (rc != FX_OK) {
 		/* An unusable key file is as fatal as an unreadable one: nothing was checked. */
-		rc = fe_set(&e, FX_IO, "%s", e.msg);
+		rc = e.code = FX_IO;
 		goto end;
 	}
 	license_kid(key, kid);
