@@ -55,7 +55,7 @@ struct http *http_new(const struct http_opts *o)
 		h->o.connect_timeout = 15;
 	if (h->o.stall_timeout <= 0)
 		h->o.stall_timeout = 60;
-	if (h->o.retries < 0)
+	if (h->o.retries <= 0)
 		h->o.retries = 4;
 	if (h->o.backoff_ms == 0)
 		h->o.backoff_ms = 250;

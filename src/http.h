@@ -16,7 +16,7 @@ struct http_opts {
 	const char *unix_socket;   /* connect through this socket (Docker Engine) */
 	long connect_timeout;      /* seconds; 0: 15 */
 	long stall_timeout;        /* seconds without a byte moving; 0: 60 */
-	int retries;               /* attempts after the first one; <0: 4 */
+	int retries;               /* attempts after the first one; 0: 4 (http_req.no_retry: none) */
 	unsigned backoff_ms;       /* first wait; 0: 250 ms, doubled each time, +jitter */
 	unsigned wait_max_ms;      /* bound on the total waiting of one request; 0: 30 s */
 };

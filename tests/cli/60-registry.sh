@@ -105,7 +105,6 @@ assert "oci: no temporary files left" test -z "$(find badoci -name '.tmp-*')"
 port=$(free_port)
 expect_err 4 "registry://127.0.0.1:$port.*$APP_A_REF.*not loaded" "unreachable registry: exit 4 naming target and image" \
 	"$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://127.0.0.1:$port" --plain-http
-expect_err 2 "not supported yet" "docker:// is refused up front for now" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to docker://
 expect_err 2 "registry://" "a malformed registry target is a usage error" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://a b"
 
 # ---------------------------------------------------------------- authentication
@@ -124,6 +123,66 @@ printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$RA" "$(printf 'ferry:s3cret-pw' | ba
 expect 0 "htpasswd registry with ~/.docker/config.json" \
 	env HOME="$T/home" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://$RA" --plain-http --image "$APP_B_REF"
 assert "push with docker config credentials landed" test "$(mstatus "$RA" "$APP_B_REF" -u ferry:s3cret-pw)" = 200
+
+# ---------------------------------------------------------------- Bearer tokens, retries
+# A small front for the plain registry R1 (python, loopback): it wants a Bearer token
+# from its own token endpoint (Basic ferry:tok-pw), answers the first request of every
+# method with 503 + Retry-After, and passes the rest on to the registry.
+cat >front.py <<'PY'
+import base64, http.client, http.server, json, sys, threading
+up_host, up_port = sys.argv[1].split(":")
+seen, lock = set(), threading.Lock()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        sys.stderr.write("%s %s\n" % (self.command, self.path)); sys.stderr.flush()
+    def reply(self, code, hdrs=(), body=b""):
+        self.send_response(code)
+        for k, v in hdrs: self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body))); self.end_headers()
+        if self.command != "HEAD": self.wfile.write(body)
+    def handle_any(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        me = "127.0.0.1:%d" % self.server.server_address[1]
+        if self.path.startswith("/token"):
+            if self.headers.get("Authorization") == "Basic " + base64.b64encode(b"ferry:tok-pw").decode():
+                return self.reply(200, [("Content-Type", "application/json")], json.dumps({"token": "tok-123"}).encode())
+            return self.reply(401)
+        if self.headers.get("Authorization") != "Bearer tok-123":
+            ch = 'Bearer realm="http://%s/token",service="ferry-front",scope="repository:x:pull,push"' % me
+            return self.reply(401, [("WWW-Authenticate", ch)])
+        with lock:
+            first = self.command not in seen; seen.add(self.command)
+        if first:
+            return self.reply(503, [("Retry-After", "1")])
+        c = http.client.HTTPConnection(up_host, int(up_port))
+        hd = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "host")}
+        c.request(self.command, self.path, body=body, headers=hd)
+        r = c.getresponse(); data = r.read()
+        out = []
+        for k, v in r.getheaders():
+            if k.lower() in ("content-length", "connection", "transfer-encoding"): continue
+            if k.lower() == "location": v = v.replace("%s:%s" % (up_host, up_port), me)
+            out.append((k, v))
+        self.reply(r.status, out, data)
+    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
+s = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), H)
+print("ready", flush=True)
+s.serve_forever()
+PY
+start_registry || { fail "registry behind the token front: $SVC_WHY"; exit 1; }
+fport=$(free_port)
+python3 front.py "$REG_ADDR" "$fport" >front.out 2>front.log &
+fpid=$!
+at_exit "kill $fpid 2>/dev/null"
+for ((i = 0; i < 50; i++)); do grep -q ready front.out && break; sleep 0.1; done
+expect_err 4 "token server refused" "Bearer registry without credentials: exit 4" \
+	env HOME="$T/nohome" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://127.0.0.1:$fport" --plain-http --image "$APP_A_REF"
+expect 0 "Bearer token flow, with 503s retried" \
+	env HOME="$T/nohome" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://127.0.0.1:$fport" --plain-http --image "$MULTI_REF" --creds ferry:tok-pw
+assert "the front did answer 503 first (retries happened)" sh -c "test \$(grep -c . '$T/front.log') -gt 5"
+assert "the image behind the token front has the bundle's digest" test "$(raw_digest "$REG_ADDR" "$MULTI_REF")" = "$(digest_of "$MULTI_REF")"
 
 # ---------------------------------------------------------------- TLS
 if start_registry --tls; then
@@ -187,11 +246,20 @@ EOS
 expect 0 "pack a bundle with a 96 MiB layer" "$PACK" build big.yaml -o big.ferry
 start_registry || { fail "resume registry: $SVC_WHY"; exit 1; }
 RR=$REG_ADDR
-"$LOAD" load big.ferry --keyring "$KEYRING" --to "registry://$RR" --plain-http --jobs 1 >kill.out 2>kill.err &
+"$LOAD" load big.ferry --keyring "$KEYRING" --to "registry://$RR" --plain-http --jobs 1 >int.out 2>int.err &
 lpid=$!
 for ((i = 0; i < 400; i++)); do grep -q '"PATCH /v2/big/blobs/uploads' "$REG_LOG" && break; sleep 0.02; done
+kill -INT $lpid 2>/dev/null; wait $lpid; rc=$?
+assert "SIGINT in the middle of an upload: a failure exit (got $rc)" test "$rc" -ne 0
+assert "SIGINT: no manifest for the big image" test "$(mstatus "$RR" ferry.test/big:1)" = 404
+assert "SIGINT: the unfinished upload session was deleted" test -z "$(find "$REG_DATA" -path '*_uploads/*' -name data 2>/dev/null)"
+npatch() { grep -c '"PATCH /v2/big/blobs/uploads' "$REG_LOG"; }
+n0=$(npatch)
+"$LOAD" load big.ferry --keyring "$KEYRING" --to "registry://$RR" --plain-http --jobs 1 >kill.out 2>kill.err &
+lpid=$!
+for ((i = 0; i < 400; i++)); do [ "$(npatch)" -gt "$n0" ] && break; sleep 0.02; done
 kill -KILL $lpid 2>/dev/null; wait $lpid 2>/dev/null
-assert "the load was killed in the middle of the big upload" grep -q '"PATCH /v2/big/blobs/uploads' "$REG_LOG"
+assert "the load was killed in the middle of the big upload" test "$(npatch)" -gt "$n0"
 assert "killed load left no manifest for the big image" test "$(mstatus "$RR" ferry.test/big:1)" = 404
 assert "killed load left no manifest for app-a" test "$(mstatus "$RR" "$APP_A_REF")" = 404
 expect 0 "re-run after the interrupted load" "$LOAD" load big.ferry --keyring "$KEYRING" --to "registry://$RR" --plain-http --jobs 1
