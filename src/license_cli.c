@@ -616,7 +616,7 @@ int license_keygen(const char *dir, int rsa, struct ferr *e)
 	char *keypath = xasprintf("%s/license.key", dir), *pubpath = xasprintf("%s/license.pub", dir);
 	EVP_PKEY *key = NULL;
 	BIO *priv = NULL, *pub = NULL;
-	char *pdata = NULL, *udata = NULL, kid[17];
+	char *pdata = NULL, *udata = NULL;
 	long plen = 0, ulen;
 	int rc = FX_OK, key_made = 0;
 
@@ -655,9 +655,6 @@ int license_keygen(const char *dir, int rsa, struct ferr *e)
 	if (rc != FX_OK)
 		goto end;
 	key_made = 0;
-	license_kid(key, kid);
-	fprintf(stderr, "%s: wrote %s (private, keep it on the connected side) and %s (%s, key id %s)\n",
-	    fx_progname, esc(keypath), esc(pubpath), rsa ? "RSA-3072" : "Ed25519", kid);
 end:
 	if (key_made)
 		unlink(keypath);
