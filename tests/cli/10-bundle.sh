@@ -213,6 +213,22 @@ rm -f "$T/in/big.bin"
 expect 3 "unknown --sign-key: exit 3" "$PACK" build spec.yaml -o "$T/nokey.ferry" --sign-key 0123456789ABCDEF0123456789ABCDEF01234567
 assert "failed build leaves nothing" test -z "$(ls "$T" | grep nokey)"
 
+# a passphrase-protected release key, unlocked through loopback pinentry
+export GNUPGHOME=$T/gnupg-pw
+mkdir -m 700 "$GNUPGHOME"
+at_exit "gpgconf --homedir '$GNUPGHOME' --kill all >/dev/null 2>&1"
+gpg --batch --pinentry-mode loopback --passphrase 'correct horse' --quick-gen-key 'Protected <pw@ferry.invalid>' ed25519 sign never >/dev/null 2>&1
+FPRPW=$(gpg --with-colons --list-secret-keys 2>/dev/null | awk -F: '/^fpr/{print $10; exit}')
+gpg --armor --export "$FPRPW" >"$T/pw.asc" 2>/dev/null
+gpgconf --kill gpg-agent # forget any cached passphrase
+printf 'correct horse\n' >"$T/pass.txt"
+printf 'wrong horse\n' >"$T/badpass.txt"
+expect 0 "build with a passphrase-protected key and --passphrase-file" "$PACK" build spec.yaml -o "$T/pw.ferry" --sign-key "$FPRPW" --passphrase-file "$T/pass.txt"
+expect 0 "its signature verifies" "$LOAD" verify "$T/pw.ferry" --keyring "$T/pw.asc"
+gpgconf --kill gpg-agent
+expect_err 3 "signing with" "a wrong passphrase: exit 3, no bundle" "$PACK" build spec.yaml -o "$T/pw2.ferry" --sign-key "$FPRPW" --passphrase-file "$T/badpass.txt"
+assert "wrong passphrase leaves nothing" test -z "$(ls "$T" | grep pw2)"
+
 # usage errors
 expect 2 "unknown verb" "$LOAD" frobnicate
 expect 2 "option of another verb" "$LOAD" verify "$B" --keyring "$KEY1" --to oci:x
