@@ -84,7 +84,7 @@ clean:
 # Every tests/fuzz/fuzz_*.c is a libFuzzer target linked against all library sources
 # (compiled again with clang into build/fuzz/obj), so a new target needs no change here.
 # `make fuzz` runs each for FUZZ_SECONDS on a working copy of its seed corpus
-# (tests/fuzz/corpus/<target>/ is never grown); crash inputs land in build/fuzz/crash/.
+# (tests/fuzz/corpus/<target>/, or <target> without fuzz_, is never grown); crash inputs land in build/fuzz/crash/.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
@@ -115,7 +115,8 @@ fuzz: fuzz-build
 	for bin in $(FUZZ_BINS); do \
 		t=$$(basename $$bin); \
 		rm -rf $(BF)/corpus/$$t; mkdir -p $(BF)/corpus/$$t $(BF)/crash; \
-		if [ -d tests/fuzz/corpus/$$t ]; then cp -R tests/fuzz/corpus/$$t/. $(BF)/corpus/$$t/; fi; \
+		seeds=tests/fuzz/corpus/$$t; [ -d $$seeds ] || seeds=tests/fuzz/corpus/$${t#fuzz_}; \
+		if [ -d $$seeds ]; then cp -R $$seeds/. $(BF)/corpus/$$t/; fi; \
 		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
 		if ASAN_OPTIONS=detect_leaks=1 $$bin -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 		    -print_final_stats=1 -artifact_prefix=$(BF)/crash/$$t- $(FUZZ_FLAGS) $(BF)/corpus/$$t \

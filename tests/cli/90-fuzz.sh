@@ -41,11 +41,16 @@ for src in "$root"/tests/fuzz/fuzz_*.c; do
 	targets+=("$t")
 done
 
+# the committed seeds of a target: corpus/fuzz_x/ or corpus/x/
+seeds_of() { if [ -d "$root/tests/fuzz/corpus/$1" ]; then echo "$root/tests/fuzz/corpus/$1"; else echo "$root/tests/fuzz/corpus/${1#fuzz_}"; fi; }
+
 # fuzz T: a short fuzzing run from a working copy of the seeds (never the committed dir)
 fuzz() {
 	local t=$1 c=$T/corpus/$1
 	mkdir -p "$c"
-	[ -d "$root/tests/fuzz/corpus/$t" ] && cp -R "$root/tests/fuzz/corpus/$t/." "$c/"
+	local s
+	s=$(seeds_of "$t")
+	if [ -d "$s" ]; then cp -R "$s/." "$c/"; fi
 	"$root/build/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$T/crash/$t-" "$c" >"$T/$t.fuzz.log" 2>&1
 	echo $? >"$T/$t.fuzz.rc"
@@ -71,7 +76,7 @@ done
 
 # every committed seed, run once: earlier crash inputs stay fixed
 for t in "${targets[@]}"; do
-	seeds=$root/tests/fuzz/corpus/$t
+	seeds=$(seeds_of "$t")
 	if [ ! -d "$seeds" ]; then
 		pass "$t: committed seeds (none yet)"
 		continue
