@@ -308,9 +308,12 @@ int cmd_license_issue(int argc, char **argv)
 		if (rc != FX_OK)
 			goto end;
 		ent = json_loadb(entbuf, entlen, JSON_REJECT_DUPLICATES, &jerr);
+		if (ent == NULL) {
+			rc = fe_set(&e, FX_USAGE, "%s: line %d: %s", esc(ent_path), jerr.line, esc(jerr.text));
+			goto end;
+		}
 		if (!json_is_object(ent)) {
-			rc = fe_set(&e, FX_USAGE, "%s: line %d: %s", esc(ent_path), jerr.line,
-			    ent == NULL ? esc(jerr.text) : "not a JSON object");
+			rc = fe_set(&e, FX_USAGE, "%s: entitlements must be a JSON object", esc(ent_path));
 			goto end;
 		}
 		json_object_set(claims, "entitlements", ent);
