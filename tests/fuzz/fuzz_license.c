@@ -3,7 +3,7 @@
  * the clock rules.
  *
  * A throw-away Ed25519 test key pair is made at start-up (its public half also written to
- * a temp file for license_check). Input: one mode byte, then the rest.
+ * a memfd, read by license_check through its /proc/self/fd path: no file is left behind). Input: one mode byte, then the rest.
  *   mode % 4 == 0: the rest is a token, checked with the key (license_check_key)
  *   mode % 4 == 1: the rest is a token, checked through the key file (license_check)
  *   mode % 4 == 2: the rest is a payload, signed here with the test key, then checked:
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -28,12 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static EVP_PKEY *key;
-static char pubpath[] = "/tmp/fuzz-license-test-pub.XXXXXX";
-
-static void drop_pubfile(void)
-{
-	unlink(pubpath);
-}
+static char pubpath[64];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -43,13 +39,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	fd = mkstemp(pubpath);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	fd = memfd_create("fuzz-license-test-pub", 0);
+	f = fd >= 0 ? fdopen(dup(fd), "w") : NULL;
 	if (key == NULL || f == NULL || PEM_write_PUBKEY(f, key) != 1 || fclose(f) != 0) {
 		fprintf(stderr, "fuzz_license: cannot make the test key\n");
 		abort();
 	}
-	atexit(drop_pubfile);
+	snprintf(pubpath, sizeof(pubpath), "/proc/self/fd/%d", fd);
 	return 0;
 }
 
