@@ -12,6 +12,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <zstd.h>
 
 #include "license.h"
@@ -467,6 +468,13 @@ int bundle_read(const char *path, const struct read_opts *o, const struct sink *
 	r.o = o;
 	r.rep = rep;
 	r.in.fd = -1;
+	if (o->license_pubkey != NULL && !o->head_only) {
+		/* an unusable key is the operator's problem (exit 3), found before any reading */
+		EVP_PKEY *k = NULL;
+		if ((rc = license_load_pubkey(o->license_pubkey, &k, e)) != FX_OK)
+			goto end;
+		EVP_PKEY_free(k);
+	}
 	if ((rc = instream_open(&r.in, path, e)) != FX_OK)
 		goto end;
 	h->zstd = r.in.zstd;
