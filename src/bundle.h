@@ -25,6 +25,11 @@ struct bw_opts {
 	int jobs;        /* zstd worker threads */
 	int64_t mtime;   /* every entry's mtime */
 	int force;       /* replace an existing output */
+	uint64_t split;  /* > 0: cut the output into parts of this many bytes, written as
+	                    PATH.000, PATH.001, ... with PATH.parts (their sha256sum lines) */
+	/* signs the .parts list (PATH.parts.asc); NULL: unsigned */
+	int (*sign)(void *ctx, const char *text, size_t len, char **sig, size_t *siglen, struct ferr *e);
+	void *sign_ctx;
 };
 
 /* Opens a temporary file beside path; nothing appears at path before bw_commit. */
@@ -36,6 +41,8 @@ int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uin
     const unsigned char want[SHA256_LEN], struct ferr *e);
 /* Finishes the tar, fsyncs, renames into place. */
 int bw_commit(struct bundle_writer *w, struct ferr *e);
+/* Number of parts a split bundle was cut into. */
+size_t bw_parts(const struct bundle_writer *w);
 /* Removes the temporary file and frees w (safe after a commit too). */
 void bw_free(struct bundle_writer *w);
 

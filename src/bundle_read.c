@@ -16,6 +16,7 @@
 #include <zstd.h>
 
 #include "license.h"
+#include "parts.h"
 
 #define IN_BUF (1u << 20)
 #define SUMS_MAX (64u << 20)
@@ -36,19 +37,67 @@ struct instream {
 	size_t frame_left; /* last ZSTD_decompressStream hint: 0 at a frame end */
 	int eof;
 	uint64_t raw;      /* bytes read from the file */
-	char err[256];
+	char err[512];
+	int err_code;      /* FX_IO, or FX_VERIFY for a bad part */
+	/* split volumes: the parts read one after the other as one stream */
+	char **parts;
+	unsigned char (*part_digest)[SHA256_LEN];
+	size_t nparts, cur;
+	struct sha256 part_hash;
 };
+
+/* Ends the current part: its hash must match the signed .parts list before the next
+ * part is read. Returns 1 when another part was opened, 0 at the end, -1 on error. */
+static int part_done(struct instream *s)
+{
+	unsigned char d[SHA256_LEN];
+
+	sha256_final(&s->part_hash, d);
+	close(s->fd);
+	s->fd = -1;
+	if (CRYPTO_memcmp(d, s->part_digest[s->cur], SHA256_LEN) != 0) {
+		snprintf(s->err, sizeof(s->err), "part %zu of %zu (%s): checksum mismatch", s->cur + 1, s->nparts,
+		    esc(s->parts[s->cur]));
+		s->err_code = FX_VERIFY;
+		return -1;
+	}
+	if (++s->cur == s->nparts)
+		return 0;
+	s->fd = open(s->parts[s->cur], O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0) {
+		snprintf(s->err, sizeof(s->err), "part %zu of %zu (%s): %s", s->cur + 1, s->nparts,
+		    esc(s->parts[s->cur]), strerror(errno));
+		s->err_code = FX_IO;
+		return -1;
+	}
+	sha256_init(&s->part_hash);
+	return 1;
+}
 
 static ssize_t fill(struct instream *s)
 {
 	ssize_t r;
 
-	do
-		r = read(s->fd, s->in, IN_BUF);
-	while (r < 0 && errno == EINTR);
-	if (r < 0) {
-		snprintf(s->err, sizeof(s->err), "%s", strerror(errno));
-		return -1;
+	for (;;) {
+		do
+			r = read(s->fd, s->in, IN_BUF);
+		while (r < 0 && errno == EINTR);
+		if (r < 0) {
+			snprintf(s->err, sizeof(s->err), "%s", strerror(errno));
+			s->err_code = FX_IO;
+			return -1;
+		}
+		if (s->nparts == 0)
+			break;
+		if (r > 0) {
+			sha256_update(&s->part_hash, s->in, (size_t)r);
+			break;
+		}
+		int more = part_done(s);
+		if (more < 0)
+			return -1;
+		if (more == 0)
+			break;
 	}
 	s->in_len = (size_t)r;
 	s->in_pos = 0;
@@ -114,13 +163,25 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 	}
 }
 
-static int instream_open(struct instream *s, const char *path, struct ferr *e)
+static int instream_open(struct instream *s, const char *path, const struct read_opts *o, struct ferr *e)
 {
 	static const unsigned char zmagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+	struct parts pl;
 	struct stat st;
+	int rc;
 
 	memset(s, 0, sizeof(*s));
+	s->fd = -1;
 	s->path = path;
+	if ((rc = parts_open(path, o, &pl, e)) != FX_OK)
+		return rc;
+	if (pl.n > 0) {
+		s->parts = pl.paths;
+		s->part_digest = pl.digests;
+		s->nparts = pl.n;
+		sha256_init(&s->part_hash);
+		path = s->parts[0];
+	}
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->fd < 0)
 		return fe_set(e, FX_IO, "%s: %s", esc(path), strerror(errno));
@@ -136,8 +197,14 @@ static int instream_open(struct instream *s, const char *path, struct ferr *e)
 			return fe_set(e, FX_IO, "%s: %s", esc(path), strerror(errno));
 		if (r == 0)
 			s->eof = 1;
+		if (s->nparts > 0)
+			sha256_update(&s->part_hash, s->in + s->in_len, (size_t)r);
 		s->in_len += (size_t)r;
 		s->raw += (uint64_t)r;
+	}
+	if (s->eof && s->nparts > 0) {
+		/* the first part held fewer than 4 bytes: a split that small is not ferry's */
+		return fe_set(e, FX_VERIFY, "%s: first part too short", esc(s->path));
 	}
 	if (s->in_len == 0)
 		return fe_set(e, FX_VERIFY, "%s: empty file, not a ferry bundle", esc(path));
@@ -155,9 +222,19 @@ static int instream_open(struct instream *s, const char *path, struct ferr *e)
 
 static void instream_close(struct instream *s)
 {
+	size_t i;
+
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
+	if (s->part_hash.ctx != NULL)
+		sha256_free(&s->part_hash);
+	for (i = 0; i < s->nparts; i++)
+		free(s->parts[i]);
+	free(s->parts);
+	free(s->part_digest);
+	s->parts = NULL;
+	s->nparts = 0;
 	ZSTD_freeDCtx(s->dz);
 	free(s->in);
 	free(s->out);
@@ -224,7 +301,7 @@ static int next(struct reader *r, struct archive_entry **ent, struct ferr *e)
 	if (fx_interrupted)
 		fe_set(e, FX_IO, "interrupted");
 	else if (r->in.err[0] != '\0')
-		fe_set(e, FX_IO, "%s: %s", esc(r->path), r->in.err);
+		fe_set(e, r->in.err_code ? r->in.err_code : FX_IO, "%s: %s", esc(r->path), r->in.err);
 	else
 		fe_set(e, FX_VERIFY, "%s: %s%s", esc(r->path), arc_err(r),
 		    archive_file_count(r->a) == 0 ? " (not a ferry bundle)" : " (damaged or truncated bundle)");
@@ -253,7 +330,7 @@ static int slurp(struct reader *r, struct archive_entry *ent, const char *want, 
 		la_ssize_t n = archive_read_data(r->a, buf + got, (size_t)size - got);
 		if (n <= 0) {
 			free(buf);
-			return fe_set(e, n < 0 && r->in.err[0] ? FX_IO : FX_VERIFY, "%s: %s: %s", esc(r->path), want,
+			return fe_set(e, n < 0 && r->in.err[0] && r->in.err_code != FX_VERIFY ? FX_IO : FX_VERIFY, "%s: %s: %s", esc(r->path), want,
 			    n < 0 ? arc_err(r) : "truncated");
 		}
 		got += (size_t)n;
@@ -409,7 +486,8 @@ static int read_entry(struct reader *r, struct bundle_head *h, struct archive_en
 				s->end(s->ctx, name, 0, e);
 			if (fx_interrupted)
 				return fe_set(e, FX_IO, "interrupted");
-			return fe_set(e, r->in.err[0] ? FX_IO : FX_VERIFY, "%s: %s: %s (damaged or truncated bundle)",
+			return fe_set(e, r->in.err[0] && r->in.err_code != FX_VERIFY ? FX_IO : FX_VERIFY,
+			    "%s: %s: %s (damaged or truncated bundle)",
 			    esc(r->path), esc(name), arc_err(r));
 		}
 		if ((uint64_t)off != total) {
@@ -475,7 +553,7 @@ int bundle_read(const char *path, const struct read_opts *o, const struct sink *
 			goto end;
 		EVP_PKEY_free(k);
 	}
-	if ((rc = instream_open(&r.in, path, e)) != FX_OK)
+	if ((rc = instream_open(&r.in, path, o, e)) != FX_OK)
 		goto end;
 	h->zstd = r.in.zstd;
 	r.a = archive_read_new();

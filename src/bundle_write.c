@@ -18,10 +18,22 @@
 
 #define COPY_BUF (1u << 20)
 
+#define MAX_PARTS 1000 /* .000 to .999 */
+
+struct part {
+	char *name; /* basename, NAME.ferry.NNN */
+	unsigned char digest[SHA256_LEN];
+};
+
 struct bundle_writer {
 	struct archive *a;
 	int fd;
-	char *path, *tmp;
+	char *path, *tmp; /* tmp: the temporary file, or with split the temporary directory */
+	/* split volumes: the byte stream cut into parts of o.split bytes */
+	struct part *parts;
+	size_t nparts;
+	uint64_t part_used;
+	struct sha256 part_hash;
 	struct bw_opts o;
 	ZSTD_CCtx *z;
 	unsigned char *zout;
@@ -30,6 +42,73 @@ struct bundle_writer {
 	int io_errno;       /* errno of a failed write, reported by the caller */
 	int zstd_failed;
 };
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s != NULL ? s + 1 : p;
+}
+
+/* Starts the next part file inside the temporary directory. */
+static int next_part(struct bundle_writer *w)
+{
+	char *path;
+
+	if (w->nparts == MAX_PARTS) {
+		errno = EFBIG;
+		return -1;
+	}
+	w->parts = xreallocarray(w->parts, w->nparts + 1, sizeof(*w->parts));
+	w->parts[w->nparts].name = xasprintf("%s.%03zu", base_name(w->path), w->nparts);
+	path = xasprintf("%s/%s", w->tmp, w->parts[w->nparts].name);
+	w->nparts++;
+	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	free(path);
+	if (w->fd < 0)
+		return -1;
+	w->part_used = 0;
+	sha256_init(&w->part_hash);
+	return 0;
+}
+
+static int end_part(struct bundle_writer *w)
+{
+	int r = 0;
+
+	sha256_final(&w->part_hash, w->parts[w->nparts - 1].digest);
+	if (fsync(w->fd) != 0)
+		r = -1;
+	if (close(w->fd) != 0)
+		r = -1;
+	w->fd = -1;
+	return r;
+}
+
+/* All output bytes pass here: to the file, or cut into parts. */
+static int out_write(struct bundle_writer *w, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+
+	if (w->o.split == 0)
+		return write_all(w->fd, buf, n);
+	while (n > 0) {
+		size_t k;
+
+		if (w->fd < 0 || w->part_used == w->o.split) {
+			if ((w->fd >= 0 && end_part(w) != 0) || next_part(w) != 0)
+				return -1;
+		}
+		k = w->o.split - w->part_used < n ? (size_t)(w->o.split - w->part_used) : n;
+		sha256_update(&w->part_hash, p, k);
+		if (write_all(w->fd, p, k) != 0)
+			return -1;
+		w->part_used += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
 
 static int zstd_push(struct bundle_writer *w, const void *src, size_t n, ZSTD_EndDirective mode)
 {
@@ -42,7 +121,7 @@ static int zstd_push(struct bundle_writer *w, const void *src, size_t n, ZSTD_En
 			w->zstd_failed = 1;
 			return -1;
 		}
-		if (out.pos > 0 && write_all(w->fd, w->zout, out.pos) != 0) {
+		if (out.pos > 0 && out_write(w, w->zout, out.pos) != 0) {
 			w->io_errno = errno;
 			return -1;
 		}
@@ -65,7 +144,7 @@ static la_ssize_t write_cb(struct archive *a, void *ctx, const void *buf, size_t
 			    w->io_errno ? strerror(w->io_errno) : "zstd compression failed");
 			return -1;
 		}
-	} else if (write_all(w->fd, buf, n) != 0) {
+	} else if (out_write(w, buf, n) != 0) {
 		w->io_errno = errno;
 		archive_set_error(a, errno, "%s", strerror(errno));
 		return -1;
@@ -95,15 +174,25 @@ int bw_open(struct bundle_writer **wp, const char *path, const struct bw_opts *o
 		goto end;
 	}
 	w->tmp = xasprintf("%s.partial.XXXXXX", path);
-	w->fd = mkstemp(w->tmp);
-	if (w->fd < 0) {
-		rc = fe_set(e, FX_IO, "%s: cannot create: %s", esc(w->tmp), strerror(errno));
-		free(w->tmp);
-		w->tmp = NULL;
-		goto end;
+	if (o->split > 0) {
+		if (mkdtemp(w->tmp) == NULL) {
+			rc = fe_set(e, FX_IO, "%s: cannot create: %s", esc(w->tmp), strerror(errno));
+			free(w->tmp);
+			w->tmp = NULL;
+			goto end;
+		}
+		fx_cleanup_dir(w->tmp);
+	} else {
+		w->fd = mkstemp(w->tmp);
+		if (w->fd < 0) {
+			rc = fe_set(e, FX_IO, "%s: cannot create: %s", esc(w->tmp), strerror(errno));
+			free(w->tmp);
+			w->tmp = NULL;
+			goto end;
+		}
+		fx_cleanup_file(w->tmp);
+		fchmod(w->fd, 0644);
 	}
-	fx_cleanup_file(w->tmp);
-	fchmod(w->fd, 0644);
 	w->buf = xmalloc(COPY_BUF);
 	if (o->zstd) {
 		w->z = ZSTD_createCCtx();
@@ -214,12 +303,103 @@ fail:
 	return rc;
 }
 
+/* Writes a small sidecar file (the .parts list or its signature) into the temporary
+ * directory of a split bundle. */
+static int write_sidecar(struct bundle_writer *w, const char *suffix, const char *buf, size_t len, struct ferr *e)
+{
+	char *p = xasprintf("%s/%s%s", w->tmp, base_name(w->path), suffix);
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), rc = FX_OK;
+
+	if (fd < 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0)
+		rc = fe_set(e, FX_IO, "%s%s: %s", esc(w->path), suffix, strerror(errno));
+	if (fd >= 0 && close(fd) != 0)
+		rc = fe_set(e, FX_IO, "%s%s: %s", esc(w->path), suffix, strerror(errno));
+	free(p);
+	return rc;
+}
+
+/* Moves one finished file from the temporary place to its final name. */
+static int place(struct bundle_writer *w, const char *from, const char *to, struct ferr *e)
+{
+	if (w->o.force ? rename(from, to) != 0 : renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) != 0)
+		return fe_set(e, FX_IO, "%s: %s", esc(to),
+		    errno == EEXIST ? "already exists (use --force to replace it)" : strerror(errno));
+	return FX_OK;
+}
+
+static int commit_split(struct bundle_writer *w, struct ferr *e)
+{
+	struct sums list;
+	char *text = NULL, *sig = NULL, *dir, *from = NULL, *to = NULL;
+	const char *suffixes[2] = {".parts", ".parts.asc"};
+	size_t len = 0, siglen = 0, i;
+	int rc = FX_OK;
+
+	memset(&list, 0, sizeof(list));
+	if (w->fd >= 0 && end_part(w) != 0) {
+		w->io_errno = errno;
+		return werr(w, "finishing the last part", e);
+	}
+	for (i = 0; i < w->nparts; i++)
+		sums_add(&list, w->parts[i].name, w->parts[i].digest);
+	text = sums_format(&list, &len);
+	if ((rc = write_sidecar(w, ".parts", text, len, e)) != FX_OK)
+		goto end;
+	if (w->o.sign != NULL) {
+		if ((rc = w->o.sign(w->o.sign_ctx, text, len, &sig, &siglen, e)) != FX_OK ||
+		    (rc = write_sidecar(w, ".parts.asc", sig, siglen, e)) != FX_OK)
+			goto end;
+	}
+	if (fx_interrupted) {
+		rc = werr(w, "interrupted", e);
+		goto end;
+	}
+	/* refuse before moving anything, so a clash leaves no mixture of old and new parts */
+	dir = xstrdup(w->path);
+	if (strrchr(dir, '/') != NULL)
+		strrchr(dir, '/')[1] = '\0';
+	else
+		dir[0] = '\0';
+	for (i = 0; i < w->nparts + 2 && !w->o.force && rc == FX_OK; i++) {
+		struct stat st;
+		free(to);
+		to = i < w->nparts ? xasprintf("%s%s", dir, w->parts[i].name) :
+		                     xasprintf("%s%s", w->path, suffixes[i - w->nparts]);
+		if (lstat(to, &st) == 0)
+			rc = fe_set(e, FX_IO, "%s: already exists (use --force to replace it)", esc(to));
+	}
+	for (i = 0; i < w->nparts + 2 && rc == FX_OK; i++) {
+		if (i == w->nparts + 1 && sig == NULL)
+			break;
+		free(from);
+		free(to);
+		if (i < w->nparts) {
+			from = xasprintf("%s/%s", w->tmp, w->parts[i].name);
+			to = xasprintf("%s%s", dir, w->parts[i].name);
+		} else {
+			from = xasprintf("%s/%s%s", w->tmp, base_name(w->path), suffixes[i - w->nparts]);
+			to = xasprintf("%s%s", w->path, suffixes[i - w->nparts]);
+		}
+		rc = place(w, from, to, e);
+	}
+	free(dir);
+end:
+	sums_free(&list);
+	free(text);
+	free(sig);
+	free(from);
+	free(to);
+	return rc;
+}
+
 int bw_commit(struct bundle_writer *w, struct ferr *e)
 {
 	if (archive_write_close(w->a) != ARCHIVE_OK)
 		return werr(w, "finishing the tar", e);
 	if (w->z != NULL && zstd_push(w, NULL, 0, ZSTD_e_end) != 0)
 		return werr(w, "finishing zstd", e);
+	if (w->o.split > 0)
+		return commit_split(w, e);
 	if (fsync(w->fd) != 0) {
 		w->io_errno = errno;
 		return werr(w, "fsync", e);
@@ -232,17 +412,17 @@ int bw_commit(struct bundle_writer *w, struct ferr *e)
 	w->fd = -1;
 	if (fx_interrupted)
 		return werr(w, "interrupted", e);
-	if (w->o.force) {
-		if (rename(w->tmp, w->path) != 0)
-			return fe_set(e, FX_IO, "%s: %s", esc(w->path), strerror(errno));
-	} else if (renameat2(AT_FDCWD, w->tmp, AT_FDCWD, w->path, RENAME_NOREPLACE) != 0) {
-		return fe_set(e, FX_IO, "%s: %s", esc(w->path),
-		    errno == EEXIST ? "appeared while the bundle was written (use --force to replace it)" : strerror(errno));
-	}
+	if (place(w, w->tmp, w->path, e) != FX_OK)
+		return e->code;
 	fx_cleanup_forget();
 	free(w->tmp);
 	w->tmp = NULL;
 	return FX_OK;
+}
+
+size_t bw_parts(const struct bundle_writer *w)
+{
+	return w->nparts;
 }
 
 void bw_free(struct bundle_writer *w)
@@ -254,9 +434,17 @@ void bw_free(struct bundle_writer *w)
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->tmp != NULL) {
-		unlink(w->tmp);
+		if (w->o.split > 0)
+			rm_tree(w->tmp); /* after a commit it holds nothing but the empty directory */
+		else
+			unlink(w->tmp);
 		fx_cleanup_forget();
 	}
+	if (w->part_hash.ctx != NULL)
+		sha256_free(&w->part_hash);
+	for (size_t i = 0; i < w->nparts; i++)
+		free(w->parts[i].name);
+	free(w->parts);
 	ZSTD_freeCCtx(w->z);
 	free(w->zout);
 	free(w->buf);

@@ -14,6 +14,7 @@
 #include "inspect.h"
 #include "license.h"
 #include "load.h"
+#include "parts.h"
 #include "pgp.h"
 #include "util.h"
 
@@ -44,7 +45,9 @@ static const char usage_common[] =
 
 static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KEYS.asc [options]\n\n"
     "Checks the signature on SHA256SUMS against the given keys only (a throw-away GnuPG home;\n"
-    "your own keyring is neither used nor changed), then every entry in one read.\n\n";
+    "your own keyring is neither used nor changed), then every entry in one read.\n"
+    "BUNDLE may be a split bundle: its first part, its .parts list or its base name.\n\n"
+    "  --parts-only           split bundles: check only each part against the signed .parts list\n";
 static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc]\n\n"
     "Prints metadata, signer and contents from the head of the bundle only. Without --keyring\n"
     "the output is marked UNVERIFIED. --json prints one JSON document on stdout.\n\n";
@@ -85,7 +88,7 @@ static void push(char ***v, size_t *n, char *s)
 
 enum {
 	O_KEYRING = 256, O_FPR, O_UNSIGNED, O_JSON, O_FORCE, O_TO, O_IMAGE, O_PLAIN, O_CACERT,
-	O_CREDS, O_KEEPHOST, O_JOBS, O_DRYRUN, O_LICKEY, O_AUDIENCE, O_NOW
+	O_CREDS, O_KEEPHOST, O_JOBS, O_DRYRUN, O_LICKEY, O_AUDIENCE, O_NOW, O_PARTSONLY
 };
 
 /* Which options each verb takes: one table, checked per verb so that a misplaced
@@ -101,7 +104,7 @@ static const struct optinfo allowed[] = {
     {O_JSON, VB(V_INSPECT)}, {'C', VB(V_EXTRACT)}, {O_FORCE, VB(V_EXTRACT)}, {O_TO, VB(V_LOAD)},
     {O_IMAGE, VB(V_LOAD)}, {O_PLAIN, VB(V_LOAD)}, {O_CACERT, VB(V_LOAD)}, {O_CREDS, VB(V_LOAD)},
     {O_KEEPHOST, VB(V_LOAD)}, {O_JOBS, VB(V_LOAD)}, {O_DRYRUN, VB(V_LOAD)}, {O_LICKEY, READERS},
-    {O_AUDIENCE, READERS}, {O_NOW, READERS}, {'q', READERS | VB(V_INSPECT)}, {0, 0}};
+    {O_AUDIENCE, READERS}, {O_NOW, READERS}, {O_PARTSONLY, VB(V_VERIFY)}, {'q', READERS | VB(V_INSPECT)}, {0, 0}};
 
 static int run_verb(enum verb v, int argc, char **argv)
 {
@@ -115,6 +118,7 @@ static int run_verb(enum verb v, int argc, char **argv)
 	    {"jobs", required_argument, NULL, O_JOBS}, {"dry-run", no_argument, NULL, O_DRYRUN},
 	    {"license-pubkey", required_argument, NULL, O_LICKEY}, {"audience", required_argument, NULL, O_AUDIENCE},
 	    {"now", required_argument, NULL, O_NOW}, {"quiet", no_argument, NULL, 'q'},
+	    {"parts-only", no_argument, NULL, O_PARTSONLY},
 	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	static const char *const usages[] = {usage_main, usage_verify, usage_inspect, usage_extract, usage_load, usage_main};
 	const char *text = usages[v];
@@ -124,7 +128,7 @@ static int run_verb(enum verb v, int argc, char **argv)
 	struct read_report rep;
 	struct ferr e = {0};
 	const char *dir = NULL, *bundle;
-	int c, json = 0, force = 0, quiet = 0, rc = FX_OK, idx = 0;
+	int c, json = 0, force = 0, quiet = 0, parts_only = 0, rc = FX_OK, idx = 0;
 	uint64_t u;
 
 	memset(&ro, 0, sizeof(ro));
@@ -190,6 +194,7 @@ static int run_verb(enum verb v, int argc, char **argv)
 			}
 			break;
 		case 'q': quiet = lo.quiet = 1; break;
+		case O_PARTSONLY: parts_only = 1; break;
 		default: break;
 		}
 	}
@@ -235,6 +240,11 @@ static int run_verb(enum verb v, int argc, char **argv)
 		rc = fe_report(&e);
 		break;
 	case V_VERIFY:
+		if (parts_only) {
+			parts_verify_all(bundle, &ro, quiet, &e);
+			rc = fe_report(&e);
+			break;
+		}
 		if (bundle_read(bundle, &ro, NULL, &h, &rep, &e) == FX_OK && !quiet) {
 			char sz[32];
 			printf("%s: OK\n", esc(bundle));

@@ -37,6 +37,8 @@ static const char usage_build[] =
     "      --compress zstd      wrap the bundle in zstd (--zstd-level N, 1-19, default 3)\n"
     "      --layer-compression gzip|zstd   for layers converted from docker save (default gzip)\n"
     "      --jobs N             threads for compression (default: all cores)\n"
+    "      --split SIZE         cut the bundle into parts (4000M fits FAT32): OUT.000, OUT.001, ...\n"
+    "                           plus OUT.parts (their checksums) and OUT.parts.asc (its signature)\n"
     "      --license-pubkey PUB check license files with this key before packing them\n"
     "      --allow-expired      pack an expired license anyway\n"
     "      --force              replace an existing output file\n"
@@ -144,7 +146,9 @@ static int cmd_build(int argc, char **argv)
 		case O_LICKEY: o.license_pubkey = optarg; break;
 		case O_ALLOWEXP: o.allow_expired = 1; break;
 		case O_SPLIT:
-			return bad_usage(usage_build, "--split %s: split volumes are not supported by this version", optarg);
+			if (parse_size(optarg, &o.split) != 0 || o.split < 1024)
+				return bad_usage(usage_build, "--split '%s': a size such as 4000M, 1G or 700M (at least 1k)", optarg);
+			break;
 		case 'q': o.quiet = 1; break;
 		case 'h': return usage(usage_build, 0);
 		default: return usage(usage_build, FX_USAGE);
@@ -154,6 +158,8 @@ static int cmd_build(int argc, char **argv)
 		return bad_usage(usage_build, "%s", optind >= argc ? "build: no SPEC.yaml given" : "build: one SPEC.yaml only");
 	if (o.no_sign && (o.sign_key != NULL || o.detached_sig || o.passphrase_file != NULL))
 		return bad_usage(usage_build, "%s", "--no-sign conflicts with --sign-key, --detached-sig and --passphrase-file");
+	if (o.split && o.detached_sig)
+		return bad_usage(usage_build, "%s", "--split conflicts with --detached-sig (the signed .parts list covers every part)");
 	if (o.zstd_level && !o.zstd)
 		return bad_usage(usage_build, "%s", "--zstd-level needs --compress zstd");
 	if (o.allow_expired && o.license_pubkey == NULL)

@@ -191,6 +191,13 @@ end:
 	return rc;
 }
 
+static int sign_parts(void *ctx, const char *text, size_t len, char **sig, size_t *siglen, struct ferr *e)
+{
+	const struct pack_opts *o = ctx;
+
+	return pgp_sign(text, len, o->sign_key, o->passphrase_file, sig, siglen, NULL, e);
+}
+
 static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
 int pack_build(const struct pack_opts *o, struct ferr *e)
@@ -217,9 +224,15 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	if ((rc = spec_load(o->spec, &s, e)) != FX_OK)
 		return rc;
 	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
-	if (!o->force && lstat(out, &st) == 0) {
-		rc = fe_set(e, FX_IO, "%s: already exists (use --force to replace it)", esc(out));
-		goto end;
+	if (!o->force) {
+		/* fail before the long work, not after it */
+		char *first = o->split ? xasprintf("%s.parts", out) : xstrdup(out);
+		int exists = lstat(first, &st) == 0;
+		if (exists)
+			rc = fe_set(e, FX_IO, "%s: already exists (use --force to replace it)", esc(first));
+		free(first);
+		if (exists)
+			goto end;
 	}
 
 	/* 1. every input hashed, in bundle order */
@@ -304,6 +317,11 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	bo.jobs = o->jobs;
 	bo.mtime = o->created;
 	bo.force = o->force;
+	bo.split = o->split;
+	if (!o->no_sign) {
+		bo.sign = sign_parts;
+		bo.sign_ctx = (void *)(uintptr_t)o;
+	}
 	if ((rc = bw_open(&w, out, &bo, e)) != FX_OK ||
 	    (rc = bw_add_buf(w, BUNDLE_SUMS, sums_text, sums_len, e)) != FX_OK ||
 	    (sig != NULL && (rc = bw_add_buf(w, BUNDLE_SIG, sig, siglen, e)) != FX_OK) ||
@@ -319,15 +337,20 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	}
 	if ((rc = bw_commit(w, e)) != FX_OK)
 		goto end;
+	if (o->split && !o->quiet)
+		fprintf(stderr, "%s: wrote %zu parts %s.000 ... and %s.parts%s\n", fx_progname, bw_parts(w), esc(out),
+		    esc(out), o->no_sign ? "" : " (+ .parts.asc)");
 	if (o->detached_sig && !o->no_sign && (rc = detached_sig(o, out, e)) != FX_OK) {
 		unlink(out); /* all or nothing */
 		goto end;
 	}
-	if (!o->quiet) {
+	if (!o->quiet && !o->split) {
 		char sz[32];
 		fprintf(stderr, "%s: wrote %s: %zu entries, %s%s\n", fx_progname, esc(out), p.n + 1,
 		    stat(out, &st) == 0 ? fmt_bytes((uint64_t)st.st_size, sz, sizeof(sz)) : "?",
 		    o->zstd ? ", zstd" : "");
+	}
+	if (!o->quiet) {
 		if (sig != NULL)
 			fprintf(stderr, "%s: signed by %s %s\n", fx_progname, who.fpr, esc(who.uid));
 		else

@@ -13,6 +13,7 @@ struct pack_opts {
 	const char *passphrase_file;
 	const char *license_pubkey; /* check license files before packing them */
 	int allow_expired;
+	uint64_t split;             /* --split SIZE: parts of this many bytes */
 	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, jobs, force, quiet;
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
 };
