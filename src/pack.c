@@ -235,6 +235,26 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 			goto end;
 	}
 
+	/* the output must never replace an input (--force included) */
+	if (lstat(out, &st) == 0) {
+		struct spec_item *lists[4] = {s.licenses, s.docs, s.charts, s.files};
+		size_t counts[4] = {s.nlicenses, s.ndocs, s.ncharts, s.nfiles}, k;
+		struct stat in;
+		for (k = 0; k < 4; k++)
+			for (i = 0; i < counts[k]; i++)
+				if (stat(lists[k][i].src, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino) {
+					rc = fe_set(e, FX_USAGE, "%s: is an input of the spec (%s); refusing to overwrite it",
+					    esc(out), lists[k][i].where);
+					goto end;
+				}
+		for (i = 0; i < s.nimages; i++)
+			if (stat(s.images[i].from, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino) {
+				rc = fe_set(e, FX_USAGE, "%s: is an input of the spec (%s); refusing to overwrite it",
+				    esc(out), s.images[i].where);
+				goto end;
+			}
+	}
+
 	/* 1. every input hashed, in bundle order */
 	for (i = 0; i < s.nlicenses && rc == FX_OK; i++)
 		rc = plan_file(&p, s.licenses[i].dest, s.licenses[i].src, e);
