@@ -33,6 +33,37 @@ struct xfer {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+void http_budget_init(struct http_budget *b, uint64_t ms)
+{
+	pthread_mutex_init(&b->mu, NULL);
+	b->left_ms = ms;
+	b->init = 1;
+}
+
+void http_budget_destroy(struct http_budget *b)
+{
+	if (b != NULL && b->init) {
+		pthread_mutex_destroy(&b->mu);
+		b->init = 0;
+	}
+}
+
+/* Takes ms from the shared budget: 0 ok, -1 when it does not hold that much. */
+static int budget_take(struct http_budget *b, uint64_t ms)
+{
+	int r = -1;
+
+	if (b == NULL)
+		return 0;
+	pthread_mutex_lock(&b->mu);
+	if (b->left_ms >= ms) {
+		b->left_ms -= ms;
+		r = 0;
+	}
+	pthread_mutex_unlock(&b->mu);
+	return r;
+}
+
 static void global_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -375,7 +406,7 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs, str
 		if (cc == CURLE_OK && rs->retry_after != NULL &&
 		    http_parse_retry_after(rs->retry_after, (int64_t)time(NULL), &ra) == 0)
 			w = (ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ra) * 1000;
-		if (waited + w > h->o.wait_max_ms)
+		if (waited + w > h->o.wait_max_ms || budget_take(h->o.budget, w) != 0)
 			break;
 		if (nap(w) < 0)
 			break;

@@ -3,6 +3,7 @@
 #ifndef FERRY_HTTP_H
 #define FERRY_HTTP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,6 +11,15 @@
 
 #define HTTP_JSON_MAX (4u << 20)   /* cap of a JSON reply body from a server */
 #define HTTP_ERRBODY_MAX 4096      /* kept of an error reply, for the message */
+
+/* A bound on the retry waiting of several handles together (one target's threads). */
+struct http_budget {
+	pthread_mutex_t mu;
+	uint64_t left_ms;
+	int init;
+};
+void http_budget_init(struct http_budget *b, uint64_t ms);
+void http_budget_destroy(struct http_budget *b);
 
 struct http_opts {
 	const char *cacert;        /* CA bundle for https; NULL: system store */
@@ -19,6 +29,7 @@ struct http_opts {
 	int retries;               /* attempts after the first one; 0: 4 (http_req.no_retry: none) */
 	unsigned backoff_ms;       /* first wait; 0: 250 ms, doubled each time, +jitter */
 	unsigned wait_max_ms;      /* bound on the total waiting of one request; 0: 30 s */
+	struct http_budget *budget;/* shared bound on the waiting of all requests; NULL: none */
 };
 
 /* One request. The body is in memory, so a retry sends it again. */

@@ -35,6 +35,8 @@
 #define MANIFEST_MAX (4u << 20)
 #define TOKEN_MAX (16u << 10)
 #define JOBS_MAX 32
+#define BREAK_AFTER 3            /* requests failed in a row (after retries) before giving up */
+#define RETRY_BUDGET_MS 120000   /* retry waiting of all a target's requests together */
 
 /* ---------------------------------------------------------------- parsers */
 
@@ -531,6 +533,11 @@ struct reg {
 	struct http *mh;  /* the reader's own handle: ping, manifests */
 	int headed, dead;
 	char dead_why[1100];
+	/* a registry that keeps failing: after BREAK_AFTER requests in a row failed even
+	 * after their retries, no more are made (under amu) */
+	int broken, fails;
+	char broken_why[2200];
+	struct http_budget budget;
 	/* counters, under mu */
 	size_t pushed, skipped, mounted, manifests, loaded;
 	uint64_t bytes_sent, bytes_push;
@@ -830,6 +837,28 @@ end:
 	return rc;
 }
 
+/* Counts requests that failed even after their retries (no answer, or still 5xx or
+ * 429): BREAK_AFTER of them in a row and the registry is given up on. */
+static void note_outcome(struct reg *g, int rc, const struct http_resp *rs, const struct ferr *e)
+{
+	int failed = (rc != FX_OK && e->code == FX_TARGET) ||
+	    (rc == FX_OK && (rs->status == 429 || (rs->status >= 500 && rs->status <= 599)));
+
+	pthread_mutex_lock(&g->amu);
+	if (!failed) {
+		g->fails = 0;
+	} else if (++g->fails >= BREAK_AFTER && !g->broken) {
+		g->broken = 1;
+		if (rc != FX_OK)
+			snprintf(g->broken_why, sizeof(g->broken_why), "%d requests in a row failed, the last one: %s",
+			    g->fails, e->msg);
+		else
+			snprintf(g->broken_why, sizeof(g->broken_why),
+			    "%d requests in a row failed, the last one with HTTP %ld after its retries", g->fails, rs->status);
+	}
+	pthread_mutex_unlock(&g->amu);
+}
+
 /* A registry request on repo: adds the credentials it needs, answering a 401 once. */
 static int rreq(struct reg *g, struct http *h, const char *repo, const char *method, const char *url,
     const char *const *extra, const void *body, size_t len, size_t max_body, struct http_resp *rs, struct ferr *e)
@@ -840,6 +869,12 @@ static int rreq(struct reg *g, struct http *h, const char *repo, const char *met
 	int round, rc = FX_OK;
 	size_t i, n;
 
+	pthread_mutex_lock(&g->amu);
+	if (g->broken)
+		rc = fe_set(e, FX_TARGET, "%s: giving up: %s", g->spec, g->broken_why);
+	pthread_mutex_unlock(&g->amu);
+	if (rc != FX_OK)
+		return rc;
 	for (round = 0; round < 2; round++) {
 		n = 0;
 		ah = auth_header(g, repo);
@@ -869,6 +904,7 @@ static int rreq(struct reg *g, struct http *h, const char *repo, const char *met
 		if ((rc = authenticate(g, h, repo, rs->www_auth, e)) != FX_OK)
 			break;
 	}
+	note_outcome(g, rc, rs, e);
 	return rc;
 }
 
@@ -999,71 +1035,200 @@ static int new_location(struct reg *g, const struct http_resp *rs, char **loc, s
 	return FX_OK;
 }
 
+/* Opens an upload session in repo: *loc set (the old one, if any, is freed). */
+static int start_session(struct reg *g, struct http *h, const char *repo, const char *digest, char **loc,
+    struct ferr *e)
+{
+	struct http_resp rs;
+	char *url = xasprintf("%s/v2/%s/blobs/uploads/", g->base, repo);
+	int rc;
+
+	memset(&rs, 0, sizeof(rs));
+	if ((rc = rreq(g, h, repo, "POST", url, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, e)) != FX_OK)
+		goto end;
+	if (rs.status != 202) {
+		rc = fe_set(e, FX_TARGET, "%s: %s: starting the upload of %s: HTTP %ld %s", g->spec, repo, digest,
+		    rs.status, http_body_snippet(&rs));
+		goto end;
+	}
+	rc = new_location(g, &rs, loc, e);
+end:
+	http_resp_free(&rs);
+	free(url);
+	return rc;
+}
+
+/* Asks an upload session how many bytes it holds (GET on its location: 204 and
+ * Range 0-N): 0 with *next set and *loc updated, -1 when the session is gone or
+ * does not say. */
+static int session_offset(struct reg *g, struct http *h, const char *repo, char **loc, uint64_t *next)
+{
+	struct http_resp rs;
+	struct ferr e = {0, ""};
+	int r = -1;
+
+	memset(&rs, 0, sizeof(rs));
+	if (rreq(g, h, repo, "GET", *loc, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, &e) != FX_OK)
+		goto end;
+	if (rs.status != 204 && rs.status != 200)
+		goto end;
+	if (rs.range == NULL || reg_parse_range(rs.range, next) != 0)
+		goto end;
+	if (rs.location != NULL && new_location(g, &rs, loc, &e) != FX_OK)
+		goto end;
+	r = 0;
+end:
+	http_resp_free(&rs);
+	return r;
+}
+
+#define RESYNC_MAX 3 /* session look-ups (and restarts) per chunk after a failed request */
+
+/* Sends one chunk (bytes *off .. *off+c->n-1 of the blob) into the session at *loc. A
+ * request that fails even after http_do's retries (a connection cut in the middle, an
+ * error status) is followed by a look at the session: when it reports an offset within
+ * the chunk, the rest of the chunk is sent from there; when it is gone and the chunk is
+ * the blob's first, a new session starts over. Otherwise the earlier bytes are gone from
+ * memory (the bundle streams) and the blob fails. */
+static int send_chunk(struct reg *g, struct http *h, const char *repo, struct rblob *b, char **loc, uint64_t *off,
+    const struct chunk *c, struct ferr *e)
+{
+	static const char *const oct = "Content-Type: application/octet-stream";
+	struct http_resp rs;
+	struct ferr le = {0, ""};
+	size_t from = 0;
+	int tries = 0, rc = FX_OK;
+
+	memset(&rs, 0, sizeof(rs));
+	for (;;) {
+		char range[80];
+		const char *hd[3] = {oct, range, NULL};
+		uint64_t next;
+
+		snprintf(range, sizeof(range), "Content-Range: %llu-%llu", (unsigned long long)(*off + from),
+		    (unsigned long long)(*off + c->n - 1));
+		http_resp_free(&rs);
+		le.code = 0;
+		le.msg[0] = '\0';
+		if (rreq(g, h, repo, "PATCH", *loc, hd, c->p + from, c->n - from, HTTP_ERRBODY_MAX, &rs, &le) == FX_OK) {
+			if (rs.status == 202 && new_location(g, &rs, loc, &le) == FX_OK) {
+				count_sent(g, c->n - from);
+				*off += c->n;
+				goto end;
+			}
+			if (le.code == 0)
+				fe_set(&le, FX_TARGET, "%s: %s: uploading %s: HTTP %ld %s", g->spec, repo, b->digest, rs.status,
+				    http_body_snippet(&rs));
+		}
+		if (g->broken || fx_interrupted || ++tries > RESYNC_MAX)
+			break;
+		if (session_offset(g, h, repo, loc, &next) == 0 && next >= *off && next <= *off + c->n) {
+			from = (size_t)(next - *off);
+			fx_warn("%s: %s: resuming the upload of %s at byte %llu", g->spec, repo, b->digest,
+			    (unsigned long long)next);
+			if (from == c->n) { /* it all arrived, only the reply was lost */
+				*off += c->n;
+				goto end;
+			}
+			continue;
+		}
+		if (*off != 0)
+			break;
+		/* the first chunk: everything sent so far is still here, start over */
+		cancel_session(g, h, repo, *loc);
+		le.code = 0;
+		le.msg[0] = '\0';
+		if (start_session(g, h, repo, b->digest, loc, &le) != FX_OK)
+			break;
+		fx_warn("%s: %s: upload session of %s lost, starting it again", g->spec, repo, b->digest);
+		from = 0;
+	}
+	rc = fe_set(e, FX_TARGET, "%s%s", le.msg,
+	    *off != 0 ? " (the upload cannot be resumed here; running the load again resumes it)" : "");
+end:
+	http_resp_free(&rs);
+	return rc;
+}
+
+/* Completes the session at *loc with the last chunk (PUT ?digest=), then makes sure the
+ * registry really has the blob (HEAD): a registry may answer 201 and not have stored
+ * it, or store it and lose the answer. A blob that fits in the last chunk whole is
+ * sent again in a new session when that happens; a bigger one fails. */
+static int complete_upload(struct reg *g, struct http *h, const char *repo, struct rblob *b, char **loc,
+    uint64_t off, const struct chunk *c, struct ferr *e)
+{
+	static const char *const oct[] = {"Content-Type: application/octet-stream", NULL};
+	struct http_resp rs;
+	struct ferr le = {0, ""};
+	int attempt, rc = FX_OK;
+
+	memset(&rs, 0, sizeof(rs));
+	for (attempt = 0; attempt < 2; attempt++) {
+		char *url = xasprintf("%s%sdigest=%s", *loc, strchr(*loc, '?') ? "&" : "?", b->digest);
+		struct ferr he = {0, ""};
+		int sent, there;
+
+		http_resp_free(&rs);
+		le.code = 0;
+		le.msg[0] = '\0';
+		sent = rreq(g, h, repo, "PUT", url, oct, c->p, c->n, HTTP_ERRBODY_MAX, &rs, &le) == FX_OK;
+		free(url);
+		if (sent && rs.status == 201 && rs.digest != NULL && strcmp(rs.digest, b->digest) != 0) {
+			rc = fe_set(e, FX_TARGET, "%s: %s: registry stored %s as %s", g->spec, repo, b->digest, esc(rs.digest));
+			goto end;
+		}
+		if (sent && rs.status != 201)
+			fe_set(&le, FX_TARGET, "%s: %s: completing the upload of %s: HTTP %ld %s", g->spec, repo, b->digest,
+			    rs.status, http_body_snippet(&rs));
+		there = blob_present(g, h, repo, b->digest, &he);
+		if (there == 1) {
+			if (!(sent && rs.status == 201))
+				fx_warn("%s: %s: %s is in the registry after all", g->spec, repo, b->digest);
+			count_sent(g, c->n);
+			free(*loc);
+			*loc = NULL; /* completed: nothing to cancel */
+			goto end;
+		}
+		if (sent && rs.status == 201)
+			fe_set(&le, FX_TARGET, "%s: %s: the registry answered 201 Created for %s but does not have it%s",
+			    g->spec, repo, b->digest, there < 0 ? " (HEAD failed)" : "");
+		if (off != 0 || g->broken || fx_interrupted || attempt == 1)
+			break;
+		fx_warn("%s: %s: %s did not land, sending it again", g->spec, repo, b->digest);
+		cancel_session(g, h, repo, *loc);
+		if (start_session(g, h, repo, b->digest, loc, &le) != FX_OK)
+			break;
+	}
+	rc = fe_set(e, FX_TARGET, "%s", le.msg[0] ? le.msg : "upload failed");
+end:
+	http_resp_free(&rs);
+	return rc;
+}
+
 /* Streams a job's bytes into a new upload session in repo; *ok: the blob verified. */
 static int upload(struct reg *g, struct http *h, struct job *j, const char *repo, int *ok, struct ferr *e)
 {
-	static const char *const oct[] = {"Content-Type: application/octet-stream", NULL};
 	struct rblob *b = j->b;
-	struct http_resp rs;
-	char *url = xasprintf("%s/v2/%s/blobs/uploads/", g->base, repo), *loc = NULL;
+	char *loc = NULL;
 	uint64_t off = 0;
 	int rc, fin = 0;
 	struct chunk *c = NULL;
 
 	*ok = 0;
-	memset(&rs, 0, sizeof(rs));
-	if ((rc = rreq(g, h, repo, "POST", url, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, e)) != FX_OK)
-		goto end;
-	if (rs.status != 202) {
-		rc = fe_set(e, FX_TARGET, "%s: %s: starting the upload of %s: HTTP %ld %s", g->spec, repo, b->digest,
-		    rs.status, http_body_snippet(&rs));
-		goto end;
-	}
-	if ((rc = new_location(g, &rs, &loc, e)) != FX_OK)
+	if ((rc = start_session(g, h, repo, b->digest, &loc, e)) != FX_OK)
 		goto end;
 	for (;;) {
-		char range[80];
-		const char *hd[3] = {oct[0], range, NULL};
-
 		c = job_pop(g, j);
-		http_resp_free(&rs);
 		if (c->final) {
 			fin = 1;
 			if (!c->ok)
 				goto end; /* cancelled below */
-			free(url);
-			url = xasprintf("%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", b->digest);
-			if ((rc = rreq(g, h, repo, "PUT", url, oct, c->p, c->n, HTTP_ERRBODY_MAX, &rs, e)) != FX_OK)
-				goto end;
-			if (rs.status != 201) {
-				rc = fe_set(e, FX_TARGET, "%s: %s: completing the upload of %s: HTTP %ld %s", g->spec, repo,
-				    b->digest, rs.status, http_body_snippet(&rs));
-				goto end;
-			}
-			if (rs.digest != NULL && strcmp(rs.digest, b->digest) != 0) {
-				rc = fe_set(e, FX_TARGET, "%s: %s: registry stored %s as %s", g->spec, repo, b->digest,
-				    esc(rs.digest));
-				goto end;
-			}
-			count_sent(g, c->n);
-			*ok = 1;
-			free(loc);
-			loc = NULL; /* completed: nothing to cancel */
+			if ((rc = complete_upload(g, h, repo, b, &loc, off, c, e)) == FX_OK)
+				*ok = 1;
 			goto end;
 		}
-		snprintf(range, sizeof(range), "Content-Range: %llu-%llu", (unsigned long long)off,
-		    (unsigned long long)(off + c->n - 1));
-		if ((rc = rreq(g, h, repo, "PATCH", loc, hd, c->p, c->n, HTTP_ERRBODY_MAX, &rs, e)) != FX_OK)
+		if ((rc = send_chunk(g, h, repo, b, &loc, &off, c, e)) != FX_OK)
 			goto end;
-		if (rs.status != 202) {
-			rc = fe_set(e, FX_TARGET, "%s: %s: uploading %s: HTTP %ld %s", g->spec, repo, b->digest, rs.status,
-			    http_body_snippet(&rs));
-			goto end;
-		}
-		if ((rc = new_location(g, &rs, &loc, e)) != FX_OK)
-			goto end;
-		off += c->n;
-		count_sent(g, c->n);
 		chunk_free(c);
 		c = NULL;
 	}
@@ -1076,8 +1241,6 @@ end:
 	chunk_free(c);
 	if (loc != NULL)
 		cancel_session(g, h, repo, loc); /* failed or unverified: the session goes */
-	http_resp_free(&rs);
-	free(url);
 	free(loc);
 	return rc;
 }
@@ -1728,6 +1891,7 @@ static void reg_free(void *ctx)
 	free_secret(g->pass);
 	pthread_mutex_destroy(&g->mu);
 	pthread_mutex_destroy(&g->amu);
+	http_budget_destroy(&g->budget);
 	pthread_cond_destroy(&g->cv);
 	free(g);
 }
@@ -1751,6 +1915,8 @@ int registry_target_open(const char *spec, const struct load_opts *lo, const str
 	g->lo = lo;
 	g->sel = sel;
 	g->ho.cacert = lo->cacert;
+	http_budget_init(&g->budget, RETRY_BUDGET_MS);
+	g->ho.budget = &g->budget;
 	if (lo->creds != NULL) {
 		if (set_userpass(g, lo->creds, strlen(lo->creds)) != 0) {
 			reg_free(g);
