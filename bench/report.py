@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""report.py --runs RUNS.jsonl --meta META.env [--json OUT.json]
+
+Turns the runs recorded by bench/measure.py (one JSON line each, labelled) and the
+key=value facts scripts/bench.sh collected into the results table (stdout,
+Markdown) and bench/results.json. Every figure is the median of its runs.
+"""
+import json
+import statistics
+import sys
+
+MIB = 1 << 20
+
+
+def load(argv):
+    opts = {"--runs": None, "--meta": None, "--json": None}
+    i = 1
+    while i < len(argv):
+        if argv[i] not in opts or i + 1 >= len(argv):
+            sys.exit(f"usage: {__doc__}")
+        opts[argv[i]] = argv[i + 1]
+        i += 2
+    runs = {}
+    with open(opts["--runs"]) as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                runs.setdefault(r["label"], []).append(r)
+    meta = {}
+    with open(opts["--meta"]) as f:
+        for line in f:
+            k, sep, v = line.rstrip("\n").partition("=")
+            if sep:
+                meta[k] = v
+    return runs, meta, opts["--json"]
+
+
+class Fig:
+    """Median figures of one label; None when it was not measured or failed."""
+
+    def __init__(self, runs, label):
+        rs = runs.get(label, [])
+        self.label = label
+        self.n = len(rs)
+        self.failed = [r["rc"] for r in rs if r["rc"] != 0]
+        ok = [r for r in rs if r["rc"] == 0]
+        med = lambda k: statistics.median(r[k] for r in ok) if ok else None
+        self.wall = med("wall_s")
+        self.cpu = statistics.median(r["user_s"] + r["sys_s"] for r in ok) if ok else None
+        self.rss = med("maxrss_kib")
+        self.wbytes = med("write_bytes")
+        self.walls = [r["wall_s"] for r in rs]
+
+    def ok(self):
+        return self.n > 0 and not self.failed
+
+    def js(self):
+        return {
+            "label": self.label, "runs": self.n, "failed_exit_codes": self.failed,
+            "wall_s_median": self.wall, "wall_s_all": self.walls, "cpu_s_median": self.cpu,
+            "maxrss_kib_median": self.rss, "write_bytes_median": self.wbytes,
+        }
+
+
+def num(meta, k):
+    v = meta.get(k)
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def main(argv):
+    runs, meta, out = load(argv)
+    F = lambda label: Fig(runs, label)
+    rows = []
+
+    def row(rid, work, baseline, ferry, value, target, passed, unit_note="", figs=(), extra=None):
+        r = {"id": rid, "work": work, "baseline": baseline, "ferry": ferry, "value": value,
+             "target": target, "pass": passed, "note": unit_note,
+             "figures": [f.js() for f in figs]}
+        if extra:
+            r.update(extra)
+        rows.append(r)
+
+    def not_measured(why):
+        return f"NOT MEASURED: {why}"
+
+    def timing(rid, work, bl, fl, target_desc, check, invert=False, extra_note=""):
+        b, f = F(bl), F(fl)
+        if not b.ok() or not f.ok():
+            why = []
+            for x in (b, f):
+                if x.n == 0:
+                    why.append(f"{x.label} did not run")
+                elif x.failed:
+                    why.append(f"{x.label} failed (exit {x.failed})")
+            skip = meta.get(f"skip_{rid}") or meta.get(f"skip_{rid.split('_x')[0]}")
+            row(rid, work, fmt_s(b.wall), fmt_s(f.wall), not_measured(skip or "; ".join(why)), target_desc, None,
+                figs=(b, f))
+            return None
+        ratio = (f.wall / b.wall) if invert else (b.wall / f.wall)
+        row(rid, work, fmt_s(b.wall), fmt_s(f.wall), (f"{ratio:.2f}x of baseline" if invert else f"{ratio:.2f}x faster"),
+            target_desc, check(ratio), extra_note, figs=(b, f), extra={"ratio": round(ratio, 3)})
+        return ratio
+
+    # ---- pack
+    timing("pack_docker", "pack from docker-save archives", "pack_docker_baseline", "pack_docker_ferry",
+           ">= 5x faster", lambda r: r >= 5)
+    bb, fb = num(meta, "baseline_docker_bytes"), num(meta, "ferry_docker_bytes")
+    if bb and fb:
+        row("size_docker", "bundle size (docker-save inputs)", fmt_b(bb), fmt_b(fb), f"{fb / bb:.3f}x the size",
+            "<= 0.6x the size", fb / bb <= 0.6, extra={"ratio": round(fb / bb, 4), "baseline_bytes": bb, "ferry_bytes": fb})
+    bo, fo = num(meta, "baseline_oci_bytes"), num(meta, "ferry_oci_bytes")
+    timing("pack_oci", "pack from oci-archives", "pack_oci_baseline", "pack_oci_ferry", ">= 10x faster", lambda r: r >= 10)
+    if bo and fo:
+        row("size_oci", "bundle size (oci-archive inputs)", fmt_b(bo), fmt_b(fo), f"{fo / bo:.3f}x the size",
+            "(no target)", None, extra={"ratio": round(fo / bo, 4), "baseline_bytes": bo, "ferry_bytes": fo})
+
+    # ---- verify
+    timing("verify", "verify (docker bundle)", "verify_baseline", "verify_ferry", "(no target; see hashing)", lambda r: None)
+    vf = F("verify_ferry")
+    ossl = num(meta, "openssl_sha256_bps")
+    if vf.ok() and fb and ossl:
+        tput = fb / vf.wall
+        frac = tput / ossl
+        row("verify_hashing", "verify: hashing throughput", f"openssl {ossl / MIB:.0f} MiB/s",
+            f"{tput / MIB:.0f} MiB/s", f"{frac * 100:.0f}% of openssl speed",
+            ">= 70% of openssl speed sha256 (1 core)", frac >= 0.70,
+            "bundle bytes / ferry-load verify wall time",
+            figs=(vf,), extra={"ratio": round(frac, 3), "ferry_bps": round(tput), "openssl_bps": ossl})
+    else:
+        row("verify_hashing", "verify: hashing throughput", "", "", not_measured("verify or openssl speed missing"),
+            ">= 70% of openssl speed sha256 (1 core)", None)
+
+    # ---- load
+    skip_docker = meta.get("skip_load_docker")
+    if skip_docker:
+        row("load_docker", "load into Docker", "", "", not_measured(skip_docker), ">= 2x faster", None)
+    else:
+        dd = F("load_docker_daemon_only")
+        note = ""
+        if dd.ok():
+            note = f"daemon alone (docker load of the archives, no tar -xzf): {dd.wall:.2f} s"
+        timing("load_docker", "load into Docker (verify included)", "load_docker_baseline", "load_docker_ferry",
+               ">= 2x faster", lambda r: r >= 2, extra_note=note)
+    timing("load_registry", "load into a fresh registry (verify included)", "load_registry_baseline",
+           "load_registry_ferry", "<= 0.5x skopeo's time", lambda r: r <= 0.5, invert=True)
+    first, again = F("load_registry_ferry"), F("load_registry_again_ferry")
+    if first.ok() and again.ok():
+        r = first.wall / again.wall
+        row("load_again", "load again into the full registry", fmt_s(first.wall) + " (first load)",
+            fmt_s(again.wall), f"{r:.2f}x faster", ">= 10x faster than the first load", r >= 10,
+            figs=(first, again), extra={"ratio": round(r, 3)})
+    else:
+        row("load_again", "load again into the full registry", "", "", not_measured("a load failed"),
+            ">= 10x faster than the first load", None)
+
+    # ---- memory
+    mem_labels = ["verify_ferry", "verify_ferry_oci", "load_registry_ferry", "load_registry_again_ferry", "load_docker_ferry"]
+    mem = [F(l) for l in mem_labels if F(l).ok()]
+    if mem:
+        worst = max(mem, key=lambda f: f.rss)
+        row("rss", "peak RSS of verify and load", "", f"{worst.rss / 1024:.1f} MiB ({worst.label})",
+            f"{worst.rss / 1024:.1f} MiB", "<= 64 MiB", worst.rss <= 64 * 1024, figs=mem,
+            extra={"per_label_mib": {f.label: round(f.rss / 1024, 1) for f in mem}})
+    pairs = [("verify_ferry", "verify_ferry_x2"), ("load_registry_ferry", "load_registry_ferry_x2"),
+             ("load_docker_ferry", "load_docker_ferry_x2")]
+    got = []
+    for a, b in pairs:
+        fa, fb2 = F(a), F(b)
+        if fa.ok() and fb2.ok():
+            got.append((a, fa.rss, fb2.rss))
+    if got:
+        worst = max(got, key=lambda g: abs(g[2] / g[1] - 1))
+        ratio = worst[2] / worst[1]
+        row("rss_scale", f"peak RSS at scale {meta.get('scale2', '?')} vs {meta.get('scale', '?')}",
+            "; ".join(f"{g[0]} {g[1] / 1024:.1f}" for g in got) + " MiB",
+            "; ".join(f"{g[2] / 1024:.1f}" for g in got) + " MiB",
+            f"{ratio:.2f}x (worst: {worst[0]})", "same +-10%", 0.9 <= ratio <= 1.1,
+            extra={"ratio": round(ratio, 3),
+                   "pairs": [{"label": g[0], "rss_kib": g[1], "rss_kib_x2": g[2]} for g in got]})
+    else:
+        row("rss_scale", "peak RSS at scale x2", "", "", not_measured(meta.get("skip_scale2", "scale x2 runs missing")),
+            "same +-10%", None)
+
+    # ---- disk
+    ext = num(meta, "baseline_extracted_bytes")
+    loads = [F(l) for l in ("load_registry_ferry", "load_docker_ferry") if F(l).ok()]
+    if loads and fb:
+        worst = max(loads, key=lambda f: f.wbytes)
+        bundle = fo if worst.label.startswith("load_registry") else fb
+        frac = worst.wbytes / bundle
+        bl = F("load_docker_baseline")
+        base_txt = fmt_b(ext) + " extracted" if ext else "(not measured)"
+        if bl.ok():
+            base_txt += f" ({fmt_b(bl.wbytes)} written)"
+        row("disk", "disk written by load", base_txt, f"{fmt_b(worst.wbytes)} ({worst.label})",
+            f"{frac * 100:.2f}% of the bundle", "<= 1% of the bundle size", frac <= 0.01, figs=loads,
+            extra={"ratio": round(frac, 5), "per_label_bytes": {f.label: f.wbytes for f in loads}})
+
+    # ---- print
+    print(f"ferry benchmark, scale {meta.get('scale')}, median of {meta.get('runs')} runs, {meta.get('date')}")
+    print(f"machine: {meta.get('nproc')} cores, {meta.get('cpu')}; {meta.get('mem')}; disk {meta.get('disk')}")
+    print()
+    print("| work | baseline | ferry | result | target | |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        mark = {True: "ok", False: "MISSED", None: "n/a" if "NOT MEASURED" not in r["value"] else "NOT MEASURED"}[r["pass"]]
+        print(f"| {r['work']} | {r['baseline']} | {r['ferry']} | {r['value']} | {r['target']} | {mark} |")
+        if r.get("note"):
+            print(f"|   | | | {r['note']} | | |")
+    if out:
+        with open(out, "w") as f:
+            json.dump({"meta": meta, "rows": rows,
+                       "labels": {k: Fig(runs, k).js() for k in sorted(runs)}}, f, indent=2, sort_keys=False)
+            f.write("\n")
+    return 0
+
+
+def fmt_s(v):
+    return "" if v is None else f"{v:.2f} s"
+
+
+def fmt_b(v):
+    if v is None:
+        return ""
+    return f"{v / MIB:.1f} MiB"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

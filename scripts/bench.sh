@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# make bench: ferry against what people do today, in one run on one machine.
+#
+#   pack   ferry-pack build        vs  tar -czf + sha256sum + gpg --detach-sign
+#   verify ferry-load verify       vs  gpg --verify + sha256sum -c; openssl speed sha256
+#   load   ferry-load load --to docker://   vs  tar -xzf + docker load of each archive
+#          ferry-load load --to registry:// vs  skopeo copy oci-archive: -> docker://
+#          (fresh registry each run), and again into the full registry
+#   peak RSS and disk written (/proc/PID/io) of every ferry run (bench/measure.py)
+#
+# The corpus (bench/mkcorpus.sh) is built once into bench/corpus/scale-N.
+# Prints a table; writes bench/results.json (BENCH_OUT overrides).
+#
+# Knobs: BENCH_SCALE=N (corpus size, default 1), BENCH_RUNS=N (runs per figure,
+# default 3, the median is reported), BENCH_SCALE2=0 (skip the memory check on the
+# corpus twice as large), BENCH_CORPUS=DIR (default bench/corpus), BENCH_ONLY="pack
+# verify registry docker scale2" (a subset, for working on one figure; pack always
+# runs, the other parts need its bundles).
+# Everything runs warm (inputs in the page cache) on private services: a
+# docker-registry on loopback and a dockerd on a unix socket (tests/services.sh).
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+scale=${BENCH_SCALE:-1}
+runs=${BENCH_RUNS:-3}
+scale2=${BENCH_SCALE2:-1}
+corpus_root=${BENCH_CORPUS:-$root/bench/corpus}
+results=${BENCH_OUT:-$root/bench/results.json}
+PACK=${FERRY_BIN:-$root/build}/ferry-pack
+LOAD=${FERRY_BIN:-$root/build}/ferry-load
+MEASURE=$root/bench/measure.py
+only=${BENCH_ONLY:-pack verify registry docker scale2}
+export FERRY_ROOT=$root
+want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+case $scale in '' | *[!0-9]* | 0) echo "bench: BENCH_SCALE must be a positive integer" >&2; exit 2 ;; esac
+case $runs in '' | *[!0-9]* | 0) echo "bench: BENCH_RUNS must be a positive integer" >&2; exit 2 ;; esac
+[ -x "$PACK" ] && [ -x "$LOAD" ] || { echo "bench: build ferry first (make)" >&2; exit 2; }
+for c in python3 gpg skopeo openssl tar gzip sha256sum docker docker-registry curl; do
+	command -v $c >/dev/null || { echo "bench: $c not installed (scripts/install-deps.sh)" >&2; exit 2; }
+done
+start=$SECONDS
+
+# shellcheck source=../tests/services.sh
+source "$root/tests/services.sh"   # standalone: gives $T, at_exit, start_registry, start_dockerd
+say() { printf '\n== %s\n' "$*" >&2; }
+RUNS=$T/runs.jsonl META=$T/meta.env
+: >"$RUNS"
+: >"$META"
+meta() { printf '%s=%s\n' "$1" "$2" >>"$META"; }
+skipped() { meta "skip_$1" "$2"; echo "bench: $1 not measured: $2" >&2; }
+
+# measure LABEL CMD...: one measured run of CMD (stdout discarded), recorded in $RUNS.
+measure() {
+	local label=$1 rc=0; shift
+	python3 "$MEASURE" --label "$label" --out "$RUNS" --stdout "$T/last.out" -- "$@" 2>"$T/last.err" || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "bench: $label: exit $rc: $*" >&2
+		sed 's/^/    /' "$T/last.err" | tail -8 >&2
+	fi
+	return 0
+}
+# repeat LABEL PREP CMD...: $runs runs of CMD, running the shell command PREP
+# (not measured) before each.
+repeat() {
+	local label=$1 prep=$2 i; shift 2
+	for ((i = 1; i <= runs; i++)); do
+		eval "$prep"
+		measure "$label" "$@"
+		printf '  %-22s run %d: %s\n' "$label" "$i" "$(tail -1 "$RUNS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("%.2f s, rc %d, %d MiB RSS, %.1f MiB written" % (r["wall_s"], r["rc"], r["maxrss_kib"] // 1024, r["write_bytes"] / 1048576))')" >&2
+	done
+}
+fsize() { stat -c %s "$1"; }
+# fresh_registry: stops the registry of the previous run (and drops its data),
+# starts an empty one.
+REG_PID=
+fresh_registry() {
+	if [ -n "$REG_PID" ]; then { _svc_stop "$REG_PID" 5 || true; }; rm -rf "$REG_DIR"; fi
+	start_registry >&2 || { echo "bench: $SVC_WHY" >&2; exit 1; }
+}
+stop_registry() {
+	if [ -n "$REG_PID" ]; then { _svc_stop "$REG_PID" 5 || true; }; rm -rf "$REG_DIR"; fi
+	REG_PID=
+}
+# empty_docker: removes every image from the private daemon.
+empty_docker() {
+	docker images -aq | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
+	[ -z "$(docker images -aq)" ] || { echo "bench: cannot empty the daemon" >&2; exit 1; }
+}
+
+# ------------------------------------------------------------------ corpus
+say "corpus (scale $scale)"
+C=$corpus_root/scale-$scale
+bash "$root/bench/mkcorpus.sh" "$C" "$scale" >&2
+# shellcheck disable=SC1091
+. "$C/corpus.env"
+
+# ------------------------------------------------------------------ machine
+say "machine"
+meta scale "$scale"
+meta runs "$runs"
+meta date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+meta git "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD -- src 2>/dev/null || echo '+dirty-src')"
+meta nproc "$(nproc)"
+meta cpu "$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)"
+meta mem "$(free -h | awk '/^Mem:/{print $2 " total, " $7 " available"}')"
+meta kernel "$(uname -r)"
+disk_dev=$(df --output=source "$T" | tail -1)
+meta disk "$disk_dev ($(df -h --output=fstype,size "$T" | tail -1 | awk '{print $1 ", " $2}')); $(lsblk -dno NAME,ROTA,MODEL 2>/dev/null | awk '{r=($2=="1")?"rotational":"non-rotational"; printf "%s%s %s %s", sep, $1, r, $3; sep="; "}')"
+meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
+meta tools "$(tar --version | head -1); gzip $(gzip --version | head -1 | awk '{print $2}'); $(gpg --version | head -1); $(skopeo --version); $(openssl version | cut -d' ' -f1-2); docker $(docker --version | awk '{print $3}' | tr -d ,); $(docker-registry --version 2>/dev/null | awk '{print $NF}' | sed 's/^/registry /')"
+for k in CORPUS_BASE_BYTES CORPUS_RAND_MIB CORPUS_TEXT_FILES CORPUS_APP1_DOCKER_TAR_BYTES CORPUS_APP2_DOCKER_TAR_BYTES \
+	CORPUS_APP1_OCI_TAR_BYTES CORPUS_APP2_OCI_TAR_BYTES CORPUS_DOCS_BYTES; do
+	meta "${k,,}" "${!k}"
+done
+# Single-core SHA-256 of this CPU, the ceiling for verify's hashing.
+openssl speed -seconds 3 -bytes 1048576 -evp sha256 >"$T/speed.out" 2>/dev/null || true
+meta openssl_sha256_bps "$(awk '/^sha256/ {v=$NF; sub(/k$/, "", v); printf "%.0f", v * 1000; exit}' "$T/speed.out")"
+cat "$META" >&2
+
+# A release key (no passphrase) in a throw-away GnuPG home, used by both sides.
+export GNUPGHOME=$T/gnupg
+mkdir -p "$GNUPGHOME" && chmod 700 "$GNUPGHOME"
+at_exit "gpgconf --homedir '$GNUPGHOME' --kill all >/dev/null 2>&1"
+"$PACK" keygen --pgp --name "Ferry Bench <bench@ferry.invalid>" --export "$T/pub.asc" >"$T/keygen.out" 2>&1 ||
+	{ cat "$T/keygen.out" >&2; exit 3; }
+KEYRING=$T/pub.asc
+
+# ------------------------------------------------------------------ pack
+# baseline_pack NAME FILES...: tar.gz of FILES (relative to the corpus) + docs,
+# its SHA-256 and a detached signature: what a release engineer does today.
+B=$T/baseline
+mkdir -p "$B"
+cat >"$T/baseline-pack.sh" <<'SH'
+set -e
+out=$1 corpus=$2; shift 2
+cd "$corpus"
+tar -czf "$out" "$@" docs
+cd "$(dirname "$out")"
+sha256sum "$(basename "$out")" >"$out.sha256"
+gpg --batch --yes -q --detach-sign -o "$out.sig" "$out"
+SH
+cat >"$T/baseline-verify.sh" <<'SH'
+set -e
+cd "$(dirname "$1")"
+gpg --batch -q --verify "$1.sig" "$1" 2>/dev/null
+sha256sum -c --quiet "$1.sha256"
+SH
+
+for kind in docker oci; do
+	say "pack from $kind archives"
+	repeat "pack_${kind}_baseline" "rm -f '$B/$kind.tar.gz'*" \
+		bash "$T/baseline-pack.sh" "$B/$kind.tar.gz" "$C" "app1.$kind.tar" "app2.$kind.tar"
+	meta "baseline_${kind}_bytes" "$(($(fsize "$B/$kind.tar.gz") + $(fsize "$B/$kind.tar.gz.sig") + $(fsize "$B/$kind.tar.gz.sha256")))"
+	repeat "pack_${kind}_ferry" "rm -f '$T/$kind.ferry'" \
+		"$PACK" build "$C/bench-$kind.yaml" -o "$T/$kind.ferry" -q
+	[ -f "$T/$kind.ferry" ] || { echo "bench: ferry-pack made no bundle; cannot go on" >&2; exit 1; }
+	meta "ferry_${kind}_bytes" "$(fsize "$T/$kind.ferry")"
+done
+
+# ------------------------------------------------------------------ verify
+if want verify; then
+	say "verify"
+	repeat verify_baseline : bash "$T/baseline-verify.sh" "$B/docker.tar.gz"
+	repeat verify_ferry : "$LOAD" verify "$T/docker.ferry" --keyring "$KEYRING" -q
+	repeat verify_ferry_oci : "$LOAD" verify "$T/oci.ferry" --keyring "$KEYRING" -q
+
+fi
+
+# ------------------------------------------------------------------ registry
+# A fresh registry for every first load; skopeo's blob-info cache is a tmpfs of
+# its own (a private mount namespace), so every skopeo run starts with none.
+if want registry; then
+	say "load into a fresh registry"
+	cat >"$T/baseline-skopeo.sh" <<-'SH'
+	set -e
+	reg=$1 corpus=$2
+	if [ -n "${BENCH_NS:-}" ]; then
+		mkdir -p /var/lib/containers/cache
+		mount -t tmpfs -o size=64m bench-bic /var/lib/containers/cache
+	fi
+	for app in app1 app2; do
+		skopeo copy -q --dest-tls-verify=false "oci-archive:$corpus/$app.oci.tar" "docker://$reg/bench/$app:1" >/dev/null
+	done
+	SH
+	if unshare -m true 2>/dev/null; then
+		skopeo_cmd=(env BENCH_NS=1 unshare -m bash "$T/baseline-skopeo.sh")
+		meta skopeo_cache "blob-info cache on an empty tmpfs in a private mount namespace"
+	else
+		skopeo_cmd=(bash "$T/baseline-skopeo.sh")
+		meta skopeo_cache "blob-info cache removed before each run (no mount namespace)"
+		at_exit ":"
+	fi
+	for ((i = 1; i <= runs; i++)); do
+		fresh_registry
+		[ "${skopeo_cmd[0]}" = env ] || rm -f /var/lib/containers/cache/blob-info-cache-v1.boltdb
+		runs_save=$runs runs=1
+		repeat load_registry_baseline : "${skopeo_cmd[@]}" "$REG_ADDR" "$C"
+		runs=$runs_save
+	done
+	for ((i = 1; i <= runs; i++)); do
+		fresh_registry
+		runs_save=$runs runs=1
+		repeat load_registry_ferry : "$LOAD" load "$T/oci.ferry" --keyring "$KEYRING" --to "registry://$REG_ADDR/bench" --plain-http -q
+		runs=$runs_save
+	done
+	# The registry the last ferry run filled: every blob is there already.
+	if skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG_ADDR/bench/app2:1" >"$T/check.out" 2>&1; then
+		meta registry_check "bench/app2:1 present ($(cat "$T/check.out"))"
+	else
+		meta registry_check "FAILED: $(tr '\n' ' ' <"$T/check.out")"
+	fi
+	say "load again into the full registry"
+	repeat load_registry_again_ferry : "$LOAD" load "$T/oci.ferry" --keyring "$KEYRING" --to "registry://$REG_ADDR/bench" --plain-http -q
+	stop_registry
+
+fi
+
+# ------------------------------------------------------------------ docker
+if want docker; then
+	say "load into Docker"
+	if start_dockerd >&2; then
+		cat >"$T/baseline-docker.sh" <<-'SH'
+	set -e
+	x=$1; shift
+	rm -rf "$x"; mkdir -p "$x"
+	tar -xzf "$1" -C "$x"
+	docker load -q -i "$x/app1.docker.tar" >/dev/null
+	docker load -q -i "$x/app2.docker.tar" >/dev/null
+	SH
+		repeat load_docker_baseline "empty_docker; rm -rf '$B/x'" bash "$T/baseline-docker.sh" "$B/x" "$B/docker.tar.gz"
+		meta baseline_extracted_bytes "$(du -sb "$B/x" | cut -f1)"
+		rm -rf "$B/x"
+		# The daemon's own share: docker load of the archives as they are (no tar -xzf).
+		repeat load_docker_daemon_only empty_docker bash -c 'docker load -q -i "$1" >/dev/null && docker load -q -i "$2" >/dev/null' _ "$C/app1.docker.tar" "$C/app2.docker.tar"
+		repeat load_docker_ferry empty_docker "$LOAD" load "$T/docker.ferry" --keyring "$KEYRING" --to "docker://unix://$DOCKER_SOCK" -q
+		if docker run --rm --network none bench.ferry.test/app2:1 sh -c 'test -s /opt/app2/data/blob-0.bin && cat /etc/debian_version' >"$T/check.out" 2>&1; then
+			meta docker_check "bench.ferry.test/app2:1 runs (Debian $(cat "$T/check.out"))"
+		else
+			meta docker_check "FAILED: $(tr '\n' ' ' <"$T/check.out")"
+		fi
+		empty_docker
+	else
+		skipped load_docker "dockerd: $SVC_WHY"
+	fi
+
+fi
+
+# ------------------------------------------------------------------ scale x2
+# Peak memory must not grow with the bundle: verify and load once on the corpus
+# twice as large.
+if [ "$scale2" != 0 ] && want scale2; then
+	s2=$((scale * 2))
+	say "memory on the corpus at scale $s2"
+	C2=$corpus_root/scale-$s2
+	bash "$root/bench/mkcorpus.sh" "$C2" "$s2" >&2
+	meta scale2 "$s2"
+	runs_save=$runs runs=1
+	"$PACK" build "$C2/bench-docker.yaml" -o "$T/docker2.ferry" -q
+	"$PACK" build "$C2/bench-oci.yaml" -o "$T/oci2.ferry" -q
+	meta ferry_docker2_bytes "$(fsize "$T/docker2.ferry")"
+	meta ferry_oci2_bytes "$(fsize "$T/oci2.ferry")"
+	repeat verify_ferry_x2 : "$LOAD" verify "$T/docker2.ferry" --keyring "$KEYRING" -q
+	fresh_registry
+	repeat load_registry_ferry_x2 : "$LOAD" load "$T/oci2.ferry" --keyring "$KEYRING" --to "registry://$REG_ADDR/bench" --plain-http -q
+	stop_registry
+	if [ -n "${DOCKER_SOCK:-}" ]; then
+		repeat load_docker_ferry_x2 : "$LOAD" load "$T/docker2.ferry" --keyring "$KEYRING" --to "docker://unix://$DOCKER_SOCK" -q
+		empty_docker
+	fi
+	runs=$runs_save
+	rm -f "$T/docker2.ferry" "$T/oci2.ferry"
+else
+	skipped scale2 "BENCH_SCALE2=0 or BENCH_ONLY"
+fi
+
+meta load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+meta bench_seconds "$((SECONDS - start))"
+say "results"
+mkdir -p "$(dirname "$results")"
+python3 "$root/bench/report.py" --runs "$RUNS" --meta "$META" --json "$results"
+cp "$RUNS" "${results%.json}.runs.jsonl"
+echo "bench: wrote $results (and ${results%.json}.runs.jsonl) in $((SECONDS - start)) s" >&2
