@@ -859,6 +859,16 @@ static void note_outcome(struct reg *g, int rc, const struct http_resp *rs, cons
 	pthread_mutex_unlock(&g->amu);
 }
 
+static int is_broken(struct reg *g)
+{
+	int b;
+
+	pthread_mutex_lock(&g->amu);
+	b = g->broken;
+	pthread_mutex_unlock(&g->amu);
+	return b;
+}
+
 /* A registry request on repo: adds the credentials it needs, answering a 401 once. */
 static int rreq(struct reg *g, struct http *h, const char *repo, const char *method, const char *url,
     const char *const *extra, const void *body, size_t len, size_t max_body, struct http_resp *rs, struct ferr *e)
@@ -1120,7 +1130,7 @@ static int send_chunk(struct reg *g, struct http *h, const char *repo, struct rb
 				fe_set(&le, FX_TARGET, "%s: %s: uploading %s: HTTP %ld %s", g->spec, repo, b->digest, rs.status,
 				    http_body_snippet(&rs));
 		}
-		if (g->broken || fx_interrupted || ++tries > RESYNC_MAX)
+		if (is_broken(g) || fx_interrupted || ++tries > RESYNC_MAX)
 			break;
 		if (session_offset(g, h, repo, loc, &next) == 0 && next >= *off && next <= *off + c->n) {
 			from = (size_t)(next - *off);
@@ -1192,7 +1202,7 @@ static int complete_upload(struct reg *g, struct http *h, const char *repo, stru
 		if (sent && rs.status == 201)
 			fe_set(&le, FX_TARGET, "%s: %s: the registry answered 201 Created for %s but does not have it%s",
 			    g->spec, repo, b->digest, there < 0 ? " (HEAD failed)" : "");
-		if (off != 0 || g->broken || fx_interrupted || attempt == 1)
+		if (off != 0 || is_broken(g) || fx_interrupted || attempt == 1)
 			break;
 		fx_warn("%s: %s: %s did not land, sending it again", g->spec, repo, b->digest);
 		cancel_session(g, h, repo, *loc);
