@@ -294,7 +294,8 @@ class Handler(BaseHTTPRequestHandler):
             self.note("reset-after (upstream said %d)" % r.status, rule)
             self.reset_client()
             return
-        hdrs = [(k, self.rewrite(k, v)) for k, v in r.getheaders() if k.lower() not in HOP]
+        # send_response adds its own Date and Server
+        hdrs = [(k, self.rewrite(k, v)) for k, v in r.getheaders() if k.lower() not in HOP + ("date", "server")]
         clen = r.getheader("Content-Length")
         if act == "truncate":
             self.close_connection = True
