@@ -352,18 +352,15 @@ static int read_head(struct reader *r, struct bundle_head *h, struct ferr *e)
 		return x == 0 ? fe_set(e, FX_VERIFY, "%s: no entries: not a ferry bundle", esc(r->path)) : e->code;
 	if ((rc = slurp(r, ent, BUNDLE_SUMS, SUMS_MAX, &h->sums_text, &h->sums_len, e)) != FX_OK)
 		return rc;
-	if ((rc = sums_parse(h->sums_text, h->sums_len, &h->sums, e)) != FX_OK)
-		return rc;
-	if (sums_find(&h->sums, BUNDLE_SUMS) != NULL || sums_find(&h->sums, BUNDLE_SIG) != NULL)
-		return fe_set(e, FX_VERIFY, "SHA256SUMS lists itself or its signature");
 	if ((x = next(r, &ent, e)) <= 0)
 		return x == 0 ? fe_set(e, FX_VERIFY, "%s: truncated after SHA256SUMS", esc(r->path)) : e->code;
+	/* the signature is checked before SHA256SUMS is parsed: nothing unsigned is interpreted */
 	if (archive_entry_pathname(ent) != NULL && strcmp(archive_entry_pathname(ent), BUNDLE_SIG) == 0) {
 		if ((rc = slurp(r, ent, BUNDLE_SIG, SIG_MAX, &h->sig, &h->sig_len, e)) != FX_OK)
 			return rc;
 		h->is_signed = 1;
 		if (r->o->keyring != NULL) {
-			rc = pgp_verify(h->sums_text, h->sums_len, h->sig, h->sig_len, r->o->keyring,
+			rc = pgp_verify(h->sums_text, h->sums_len, h->sig, h->sig_len, BUNDLE_SIG, r->o->keyring,
 			    r->o->fingerprints, r->o->nfingerprints, &h->signer, e);
 			if (rc != FX_OK)
 				return rc;
@@ -375,6 +372,10 @@ static int read_head(struct reader *r, struct bundle_head *h, struct ferr *e)
 		return fe_set(e, FX_VERIFY, "%s: not signed (no SHA256SUMS.asc); refusing it without --allow-unsigned",
 		    esc(r->path));
 	}
+	if ((rc = sums_parse(h->sums_text, h->sums_len, &h->sums, e)) != FX_OK)
+		return rc;
+	if (sums_find(&h->sums, BUNDLE_SUMS) != NULL || sums_find(&h->sums, BUNDLE_SIG) != NULL)
+		return fe_set(e, FX_VERIFY, "SHA256SUMS lists itself or its signature");
 	if ((rc = slurp(r, ent, BUNDLE_YAML, YAML_MAX, &h->yaml, &h->yaml_len, e)) != FX_OK)
 		return rc;
 	l = sums_find(&h->sums, BUNDLE_YAML);

@@ -78,23 +78,22 @@ int parts_open(const char *path, const struct read_opts *o, struct parts *p, str
 	dir = xstrndup(base, (size_t)(bname - base));
 	if ((rc = read_file_max(list, PARTS_MAX_LIST, &text, &len, e)) != FX_OK)
 		goto end;
-	if (sums_parse(text, len, &s, e) != FX_OK) {
-		rc = fe_set(e, FX_VERIFY, "%s: not a list of parts", esc(list));
-		e->code = FX_VERIFY;
-		goto end;
-	}
+	/* the signature first: nothing unsigned is interpreted */
 	if (is_file(ascp)) {
 		if ((rc = read_file_max(ascp, 1u << 20, &sig, &siglen, e)) != FX_OK)
 			goto end;
 		p->is_signed = 1;
 		if (o->keyring != NULL &&
-		    (rc = pgp_verify(text, len, sig, siglen, o->keyring, o->fingerprints, o->nfingerprints, &p->signer, e)) != FX_OK) {
-			snprintf(e->msg, sizeof(e->msg), "%s: %s", esc(ascp), "signature does not verify with the keyring");
+		    (rc = pgp_verify(text, len, sig, siglen, ascp, o->keyring, o->fingerprints, o->nfingerprints, &p->signer, e)) != FX_OK)
 			goto end;
-		}
 	} else if (!o->allow_unsigned && !o->head_only) {
 		rc = fe_set(e, FX_VERIFY, "%s: missing: the list of parts is not signed (refusing without --allow-unsigned)",
 		    esc(ascp));
+		goto end;
+	}
+	if (sums_parse(text, len, &s, e) != FX_OK) {
+		e->code = 0;
+		rc = fe_set(e, FX_VERIFY, "%s: not a list of parts", esc(list));
 		goto end;
 	}
 	p->paths = xcalloc(s.n, sizeof(char *));

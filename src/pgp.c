@@ -247,7 +247,7 @@ static void drop_home(const char *home)
 	rm_tree(home);
 }
 
-int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen,
+int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, const char *what,
     const char *keyring, char *const *fprs, size_t nfprs, struct pgp_signer *who,
     struct ferr *e)
 {
@@ -299,7 +299,7 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen,
 	ge = gpgme_op_verify(ctx, sd, td, NULL);
 	vr = gpgme_op_verify_result(ctx);
 	if (ge != GPG_ERR_NO_ERROR || vr == NULL || vr->signatures == NULL) {
-		rc = fe_set(e, FX_VERIFY, "SHA256SUMS.asc: not a valid OpenPGP signature%s%s",
+		rc = fe_set(e, FX_VERIFY, "%s: not a valid OpenPGP signature%s%s", esc(what),
 		    ge != GPG_ERR_NO_ERROR ? ": " : "", ge != GPG_ERR_NO_ERROR ? gpgme_strerror(ge) : "");
 		goto end;
 	}
@@ -309,7 +309,7 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen,
 		if (gpg_err_code(s->status) == GPG_ERR_NO_PUBKEY)
 			why = "made by a key that is not in the keyring";
 		else if (gpg_err_code(s->status) == GPG_ERR_BAD_SIGNATURE)
-			why = "BAD signature (SHA256SUMS was changed or the signature is for other data)";
+			why = "BAD signature (the signed file was changed, or the signature is for other data)";
 		else if (s->summary & GPGME_SIGSUM_KEY_REVOKED)
 			why = "signing key is revoked";
 		else if (s->summary & GPGME_SIGSUM_KEY_EXPIRED)
@@ -319,12 +319,12 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen,
 		else if (gpg_err_code(s->status) != GPG_ERR_NO_ERROR)
 			why = gpgme_strerror(s->status);
 		if (why != NULL) {
-			rc = fe_set(e, FX_VERIFY, "SHA256SUMS.asc: %s%s%s", why, s->fpr ? ": " : "",
+			rc = fe_set(e, FX_VERIFY, "%s: %s%s%s", esc(what), why, s->fpr ? ": " : "",
 			    s->fpr ? s->fpr : "");
 			goto end;
 		}
 		if (s->fpr == NULL || gpgme_get_key(ctx, s->fpr, &key, 0) != GPG_ERR_NO_ERROR || key == NULL) {
-			rc = fe_set(e, FX_VERIFY, "SHA256SUMS.asc: signing key not found in %s", esc(keyring));
+			rc = fe_set(e, FX_VERIFY, "%s: signing key not found in %s", esc(what), esc(keyring));
 			goto end;
 		}
 		if (nfprs > 0) {
@@ -333,7 +333,7 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen,
 				ok = norm_fpr(fprs[i], want, sizeof(want)) == 0 && key->fpr != NULL &&
 				    strcmp(want, key->fpr) == 0;
 			if (!ok) {
-				rc = fe_set(e, FX_VERIFY, "SHA256SUMS.asc: signed by %s, which is not a --fingerprint given",
+				rc = fe_set(e, FX_VERIFY, "%s: signed by %s, which is not a --fingerprint given", esc(what),
 				    key->fpr ? key->fpr : "?");
 				goto end;
 			}
@@ -346,7 +346,7 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen,
 		good++;
 	}
 	if (good == 0)
-		rc = fe_set(e, FX_VERIFY, "SHA256SUMS.asc: no good signature");
+		rc = fe_set(e, FX_VERIFY, "%s: no good signature", esc(what));
 end:
 	if (key != NULL)
 		gpgme_key_unref(key);

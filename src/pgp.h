@@ -20,11 +20,11 @@ int pgp_sign(const void *buf, size_t len, const char *fpr, const char *passfile,
 /* The same for a whole file, streamed (bundles are large). */
 int pgp_sign_file(const char *path, const char *fpr, const char *passfile, char **sig,
     size_t *siglen, struct ferr *e);
-/* Checks sig over buf against the public keys in keyring only, in a throw-away
+/* Checks sig (named what in messages) over buf against the public keys in keyring only, in a throw-away
  * GnuPG home. fprs (optional): the signer's primary fingerprint must be one of them.
  * FX_OK when good; FX_VERIFY for a bad, unknown or untrusted signature; FX_IO when the
  * keyring cannot be read or GnuPG is missing. */
-int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen,
+int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, const char *what,
     const char *keyring, char *const *fprs, size_t nfprs, struct pgp_signer *who,
     struct ferr *e);
 /* Creates an unprotected signing key (demo/test) in $GNUPGHOME and writes the armoured
