@@ -548,16 +548,8 @@ static void fill_summary(const struct lic_token *t, struct man_license *out)
 
 void license_summary_free(struct man_license *l)
 {
-	if (l == NULL)
-		return;
-	free(l->path);
-	free(l->subject);
-	free(l->edition);
-	free(l->expires);
-	free(l->customer);
-	free(l->audience);
-	memset(l, 0, sizeof(*l));
-	l->seats = INT64_MIN;
+	if (l != NULL)
+		man_license_free(l);
 }
 
 /* --- signatures --- */

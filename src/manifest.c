@@ -304,6 +304,18 @@ const struct man_entry *manifest_entry(const struct manifest *m, const char *pat
 	return NULL;
 }
 
+void man_license_free(struct man_license *l)
+{
+	free(l->path);
+	free(l->subject);
+	free(l->edition);
+	free(l->expires);
+	free(l->customer);
+	free(l->audience);
+	memset(l, 0, sizeof(*l));
+	l->seats = INT64_MIN;
+}
+
 static void free_strv(char **v, size_t n)
 {
 	size_t i;
@@ -345,15 +357,8 @@ void manifest_free(struct manifest *m)
 		free(m->docs[i].title);
 	}
 	free(m->docs);
-	for (i = 0; i < m->nlicenses; i++) {
-		struct man_license *l = &m->licenses[i];
-		free(l->path);
-		free(l->subject);
-		free(l->edition);
-		free(l->expires);
-		free(l->customer);
-		free(l->audience);
-	}
+	for (i = 0; i < m->nlicenses; i++)
+		man_license_free(&m->licenses[i]);
 	free(m->licenses);
 	for (i = 0; i < m->nfiles; i++)
 		free(m->files[i].path);

@@ -76,5 +76,7 @@ int manifest_emit(const struct manifest *m, char **out, size_t *len, struct ferr
 int manifest_parse(const char *buf, size_t len, struct manifest *m, struct ferr *e);
 const struct man_entry *manifest_entry(const struct manifest *m, const char *path);
 void manifest_free(struct manifest *m);
+/* Frees the strings of one license summary and resets it (seats unknown). */
+void man_license_free(struct man_license *l);
 
 #endif
