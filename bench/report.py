@@ -117,18 +117,37 @@ def main(argv):
         row("size_oci", "bundle size (oci-archive inputs)", fmt_b(bo), fmt_b(fo), f"{fo / bo:.3f}x the size",
             "(no target)", None, extra={"ratio": round(fo / bo, 4), "baseline_bytes": bo, "ferry_bytes": fo})
 
+    z = F("pack_docker_zstd_ferry")
+    zb = num(meta, "ferry_zstd_bytes")
+    pb = F("pack_docker_baseline")
+    if z.ok() and pb.ok():
+        r = pb.wall / z.wall
+        row("pack_docker_zstd", "pack from docker-save, --layer-compression zstd (option)", fmt_s(pb.wall),
+            fmt_s(z.wall), f"{r:.2f}x faster" + (f", {zb / bb:.3f}x the size" if zb and bb else ""),
+            "(informative: not the default)", None, figs=(pb, z),
+            extra={"ratio": round(r, 3), "size_ratio": round(zb / bb, 4) if zb and bb else None})
+
     # ---- verify
     timing("verify", "verify (docker bundle)", "verify_baseline", "verify_ferry", "(no target; see hashing)", lambda r: None)
-    vf = F("verify_ferry")
+    vf, vf2 = F("verify_ferry"), F("verify_ferry_x2")
     ossl = num(meta, "openssl_sha256_bps")
+    fb2 = num(meta, "ferry_docker2_bytes")
     if vf.ok() and fb and ossl:
         tput = fb / vf.wall
         frac = tput / ossl
+        marginal = None
+        if vf2.ok() and fb2 and vf2.wall > vf.wall:
+            marginal = (fb2 - fb) / (vf2.wall - vf.wall)
+        judged = marginal if marginal is not None else tput
         row("verify_hashing", "verify: hashing throughput", f"openssl {ossl / MIB:.0f} MiB/s",
-            f"{tput / MIB:.0f} MiB/s", f"{frac * 100:.0f}% of openssl speed",
-            ">= 70% of openssl speed sha256 (1 core)", frac >= 0.70,
-            "bundle bytes / ferry-load verify wall time",
-            figs=(vf,), extra={"ratio": round(frac, 3), "ferry_bps": round(tput), "openssl_bps": ossl})
+            (f"{marginal / MIB:.0f} MiB/s hashing; " if marginal else "") + f"{tput / MIB:.0f} MiB/s end to end",
+            f"{judged / ossl * 100:.0f}% of openssl speed" + (f" ({frac * 100:.0f}% end to end)" if marginal else ""),
+            ">= 70% of openssl speed sha256 (1 core)", judged / ossl >= 0.70,
+            ("hashing = extra bytes / extra time between the scale 1 and scale 2 bundles (the fixed "
+             "signature check and start-up cancel out); end to end = bundle bytes / verify wall time")
+            if marginal else "bundle bytes / ferry-load verify wall time",
+            figs=(vf, vf2), extra={"ratio": round(judged / ossl, 3), "ferry_bps_end_to_end": round(tput),
+                                   "ferry_bps_hashing": round(marginal) if marginal else None, "openssl_bps": ossl})
     else:
         row("verify_hashing", "verify: hashing throughput", "", "", not_measured("verify or openssl speed missing"),
             ">= 70% of openssl speed sha256 (1 core)", None)
@@ -142,10 +161,17 @@ def main(argv):
         note = ""
         if dd.ok():
             note = f"daemon alone (docker load of the archives, no tar -xzf): {dd.wall:.2f} s"
+        db, df = F("load_docker_baseline@service"), F("load_docker_ferry@service")
+        if db.ok() and df.ok():
+            note += f"; dockerd's own CPU time: {db.wall:.2f} s under docker load, {df.wall:.2f} s under ferry"
         timing("load_docker", "load into Docker (verify included)", "load_docker_baseline", "load_docker_ferry",
                ">= 2x faster", lambda r: r >= 2, extra_note=note)
+    rb, rf = F("load_registry_baseline@service"), F("load_registry_ferry@service")
+    note = ""
+    if rb.ok() and rf.ok():
+        note = f"registry's own CPU time: {rb.wall:.2f} s under skopeo, {rf.wall:.2f} s under ferry"
     timing("load_registry", "load into a fresh registry (verify included)", "load_registry_baseline",
-           "load_registry_ferry", "<= 0.5x skopeo's time", lambda r: r <= 0.5, invert=True)
+           "load_registry_ferry", "<= 0.5x skopeo's time", lambda r: r <= 0.5, invert=True, extra_note=note)
     first, again = F("load_registry_ferry"), F("load_registry_again_ferry")
     if first.ok() and again.ok():
         r = first.wall / again.wall
@@ -210,6 +236,11 @@ def main(argv):
         print(f"| {r['work']} | {r['baseline']} | {r['ferry']} | {r['value']} | {r['target']} | {mark} |")
         if r.get("note"):
             print(f"|   | | | {r['note']} | | |")
+    print()
+    for k in ("registry_check", "docker_check", "dockerd", "skopeo_cache", "tools", "load_before", "load_after",
+              "bench_seconds"):
+        if k in meta:
+            print(f"{k}: {meta[k]}")
     if out:
         with open(out, "w") as f:
             json.dump({"meta": meta, "rows": rows,

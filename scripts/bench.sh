@@ -14,7 +14,7 @@
 # Knobs: BENCH_SCALE=N (corpus size, default 1), BENCH_RUNS=N (runs per figure,
 # default 3, the median is reported), BENCH_SCALE2=0 (skip the memory check on the
 # corpus twice as large), BENCH_CORPUS=DIR (default bench/corpus), BENCH_ONLY="pack
-# verify registry docker scale2" (a subset, for working on one figure; pack always
+# zstd verify registry docker scale2" (a subset, for working on one figure; pack always
 # runs, the other parts need its bundles).
 # Everything runs warm (inputs in the page cache) on private services: a
 # docker-registry on loopback and a dockerd on a unix socket (tests/services.sh).
@@ -28,7 +28,7 @@ results=${BENCH_OUT:-$root/bench/results.json}
 PACK=${FERRY_BIN:-$root/build}/ferry-pack
 LOAD=${FERRY_BIN:-$root/build}/ferry-load
 MEASURE=$root/bench/measure.py
-only=${BENCH_ONLY:-pack verify registry docker scale2}
+only=${BENCH_ONLY:-pack zstd verify registry docker scale2}
 export FERRY_ROOT=$root
 want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 case $scale in '' | *[!0-9]* | 0) echo "bench: BENCH_SCALE must be a positive integer" >&2; exit 2 ;; esac
@@ -48,10 +48,19 @@ RUNS=$T/runs.jsonl META=$T/meta.env
 meta() { printf '%s=%s\n' "$1" "$2" >>"$META"; }
 skipped() { meta "skip_$1" "$2"; echo "bench: $1 not measured: $2" >&2; }
 
+# svc_cpu PID: CPU seconds a service (and the children it reaped) has used so far.
+svc_cpu() { awk '{printf "%.2f", ($14 + $15 + $16 + $17) / 100}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # measure LABEL CMD...: one measured run of CMD (stdout discarded), recorded in $RUNS.
+# With SVC_PID set, the CPU time that service spent meanwhile is recorded too
+# (label LABEL@service): the registry's or the daemon's share of a load.
 measure() {
-	local label=$1 rc=0; shift
+	local label=$1 rc=0 c0=''; shift
+	[ -z "${SVC_PID:-}" ] || c0=$(svc_cpu "$SVC_PID")
 	python3 "$MEASURE" --label "$label" --out "$RUNS" --stdout "$T/last.out" -- "$@" 2>"$T/last.err" || rc=$?
+	if [ -n "$c0" ]; then
+		printf '{"label": "%s@service", "rc": 0, "wall_s": %s, "user_s": 0, "sys_s": 0, "maxrss_kib": 0, "write_bytes": 0}\n' \
+			"$label" "$(awk -v a="$(svc_cpu "$SVC_PID")" -v b="$c0" 'BEGIN { printf "%.2f", a - b }')" >>"$RUNS"
+	fi
 	if [ "$rc" -ne 0 ]; then
 		echo "bench: $label: exit $rc: $*" >&2
 		sed 's/^/    /' "$T/last.err" | tail -8 >&2
@@ -65,7 +74,7 @@ repeat() {
 	for ((i = 1; i <= runs; i++)); do
 		eval "$prep"
 		measure "$label" "$@"
-		printf '  %-22s run %d: %s\n' "$label" "$i" "$(tail -1 "$RUNS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("%.2f s, rc %d, %d MiB RSS, %.1f MiB written" % (r["wall_s"], r["rc"], r["maxrss_kib"] // 1024, r["write_bytes"] / 1048576))')" >&2
+		printf '  %-22s run %d: %s\n' "$label" "$i" "$(grep -v '@service"' "$RUNS" | tail -1 | python3 -c 'import json,sys; r=json.load(sys.stdin); print("%.2f s, rc %d, %d MiB RSS, %.1f MiB written" % (r["wall_s"], r["rc"], r["maxrss_kib"] // 1024, r["write_bytes"] / 1048576))')" >&2
 	done
 }
 fsize() { stat -c %s "$1"; }
@@ -75,10 +84,11 @@ REG_PID=
 fresh_registry() {
 	if [ -n "$REG_PID" ]; then { _svc_stop "$REG_PID" 5 || true; }; rm -rf "$REG_DIR"; fi
 	start_registry >&2 || { echo "bench: $SVC_WHY" >&2; exit 1; }
+	SVC_PID=$REG_PID
 }
 stop_registry() {
 	if [ -n "$REG_PID" ]; then { _svc_stop "$REG_PID" 5 || true; }; rm -rf "$REG_DIR"; fi
-	REG_PID=
+	REG_PID= SVC_PID=
 }
 # empty_docker: removes every image from the private daemon.
 empty_docker() {
@@ -106,7 +116,7 @@ meta kernel "$(uname -r)"
 disk_dev=$(df --output=source "$T" | tail -1)
 meta disk "$disk_dev ($(df -h --output=fstype,size "$T" | tail -1 | awk '{print $1 ", " $2}')); $(lsblk -dno NAME,ROTA,MODEL 2>/dev/null | awk '{r=($2=="1")?"rotational":"non-rotational"; printf "%s%s %s %s", sep, $1, r, $3; sep="; "}')"
 meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
-meta tools "$(tar --version | head -1); gzip $(gzip --version | head -1 | awk '{print $2}'); $(gpg --version | head -1); $(skopeo --version); $(openssl version | cut -d' ' -f1-2); docker $(docker --version | awk '{print $3}' | tr -d ,); $(docker-registry --version 2>/dev/null | awk '{print $NF}' | sed 's/^/registry /')"
+meta tools "$(tar --version | head -1); gzip $(gzip --version | head -1 | awk '{print $2}'); $(gpg --version | head -1); $(skopeo --version); $(openssl version | cut -d' ' -f1-2); docker client $(docker --version | awk '{print $3}' | tr -d ,); $(docker-registry --version 2>/dev/null | awk '{print $NF}' | sed 's/^/registry /')"
 for k in CORPUS_BASE_BYTES CORPUS_RAND_MIB CORPUS_TEXT_FILES CORPUS_APP1_DOCKER_TAR_BYTES CORPUS_APP2_DOCKER_TAR_BYTES \
 	CORPUS_APP1_OCI_TAR_BYTES CORPUS_APP2_OCI_TAR_BYTES CORPUS_DOCS_BYTES; do
 	meta "${k,,}" "${!k}"
@@ -155,6 +165,16 @@ for kind in docker oci; do
 	[ -f "$T/$kind.ferry" ] || { echo "bench: ferry-pack made no bundle; cannot go on" >&2; exit 1; }
 	meta "ferry_${kind}_bytes" "$(fsize "$T/$kind.ferry")"
 done
+
+# The same docker-save inputs with zstd layers (an option, not the default: older
+# Docker daemons cannot load zstd layers); shown for the compression's share.
+if want zstd; then
+	say "pack from docker archives, --layer-compression zstd"
+	repeat pack_docker_zstd_ferry "rm -f '$T/zstd.ferry'" \
+		"$PACK" build "$C/bench-docker.yaml" -o "$T/zstd.ferry" --layer-compression zstd -q
+	[ ! -f "$T/zstd.ferry" ] || meta ferry_zstd_bytes "$(fsize "$T/zstd.ferry")"
+	rm -f "$T/zstd.ferry"
+fi
 
 # ------------------------------------------------------------------ verify
 if want verify; then
@@ -218,6 +238,8 @@ fi
 if want docker; then
 	say "load into Docker"
 	if start_dockerd >&2; then
+		meta dockerd "$(docker version --format '{{.Server.Version}}' 2>/dev/null), storage driver $(docker info --format '{{.Driver}}' 2>/dev/null)"
+		SVC_PID=$DOCKERD_PID
 		cat >"$T/baseline-docker.sh" <<-'SH'
 	set -e
 	x=$1; shift
@@ -238,6 +260,7 @@ if want docker; then
 			meta docker_check "FAILED: $(tr '\n' ' ' <"$T/check.out")"
 		fi
 		empty_docker
+		SVC_PID=
 	else
 		skipped load_docker "dockerd: $SVC_WHY"
 	fi
@@ -253,18 +276,20 @@ if [ "$scale2" != 0 ] && want scale2; then
 	C2=$corpus_root/scale-$s2
 	bash "$root/bench/mkcorpus.sh" "$C2" "$s2" >&2
 	meta scale2 "$s2"
-	runs_save=$runs runs=1
 	"$PACK" build "$C2/bench-docker.yaml" -o "$T/docker2.ferry" -q
 	"$PACK" build "$C2/bench-oci.yaml" -o "$T/oci2.ferry" -q
 	meta ferry_docker2_bytes "$(fsize "$T/docker2.ferry")"
 	meta ferry_oci2_bytes "$(fsize "$T/oci2.ferry")"
 	repeat verify_ferry_x2 : "$LOAD" verify "$T/docker2.ferry" --keyring "$KEYRING" -q
+	runs_save=$runs runs=1
 	fresh_registry
 	repeat load_registry_ferry_x2 : "$LOAD" load "$T/oci2.ferry" --keyring "$KEYRING" --to "registry://$REG_ADDR/bench" --plain-http -q
 	stop_registry
 	if [ -n "${DOCKER_SOCK:-}" ]; then
+		SVC_PID=$DOCKERD_PID
 		repeat load_docker_ferry_x2 : "$LOAD" load "$T/docker2.ferry" --keyring "$KEYRING" --to "docker://unix://$DOCKER_SOCK" -q
 		empty_docker
+		SVC_PID=
 	fi
 	runs=$runs_save
 	rm -f "$T/docker2.ferry" "$T/oci2.ferry"
