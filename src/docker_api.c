@@ -347,6 +347,18 @@ static size_t cap_write_cb(char *data, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
+/* Lets SIGINT/SIGTERM stop a transfer that waits on the daemon (a load can be silent
+ * for minutes while the daemon applies layers). */
+static int xfer_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)ud;
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return fx_interrupted ? 1 : 0;
+}
+
 static CURL *easy_new(const struct docker_endpoint *ep, char *errbuf)
 {
 	CURL *c = curl_easy_init();
@@ -359,6 +371,8 @@ static CURL *easy_new(const struct docker_endpoint *ep, char *errbuf)
 	/* A daemon is local: never go through a proxy from the environment. */
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xfer_cb);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
 #endif
@@ -684,6 +698,8 @@ int docker_load_begin(struct docker_client *c, struct docker_upload **up, struct
 /* The reason a finished load request failed, or FX_OK with m filled. */
 static int load_result(struct stream *s, struct docker_msgs *m, struct ferr *e)
 {
+	if (s->cc == CURLE_ABORTED_BY_CALLBACK && fx_interrupted)
+		return fe_set(e, FX_TARGET, "docker daemon at %s: image load interrupted", esc(s->label));
 	if (s->cc != CURLE_OK && s->status == 0)
 		return fe_set(e, FX_TARGET, "docker daemon at %s: POST /images/load: %s", esc(s->label),
 		    curl_why(s->cc, s->errbuf));
