@@ -120,15 +120,16 @@ static void dsink_abort(struct dsink *s)
 	struct docker_msgs m;
 	struct ferr e = {0};
 
-	if (s->ar != NULL) {
-		archive_write_fail(s->ar);
-		archive_write_free(s->ar);
-		s->ar = NULL;
-	}
 	if (s->up != NULL) {
 		docker_load_end(s->up, 1, &m, &e);
 		docker_msgs_free(&m);
 		s->up = NULL;
+	}
+	if (s->ar != NULL) {
+		/* With the request gone, the tar's end has nowhere to go (tar_write_cb refuses);
+		 * a plain free still releases libarchive's buffers, which a failed state would not. */
+		archive_write_free(s->ar);
+		s->ar = NULL;
 	}
 	if (s->hashing) {
 		sha256_free(&s->h);
