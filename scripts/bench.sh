@@ -33,14 +33,18 @@ export FERRY_ROOT=$root
 want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 case $scale in '' | *[!0-9]* | 0) echo "bench: BENCH_SCALE must be a positive integer" >&2; exit 2 ;; esac
 case $runs in '' | *[!0-9]* | 0) echo "bench: BENCH_RUNS must be a positive integer" >&2; exit 2 ;; esac
-[ -x "$PACK" ] && [ -x "$LOAD" ] || { echo "bench: build ferry first (make)" >&2; exit 2; }
+if [ ! -x "$PACK" ] || [ ! -x "$LOAD" ]; then echo "bench: build ferry first (make)" >&2; exit 2; fi
 for c in python3 gpg skopeo openssl tar gzip sha256sum docker docker-registry curl; do
 	command -v $c >/dev/null || { echo "bench: $c not installed (scripts/install-deps.sh)" >&2; exit 2; }
 done
 start=$SECONDS
 
-# shellcheck source=../tests/services.sh
+# shellcheck source=tests/services.sh
 source "$root/tests/services.sh"   # standalone: gives $T, at_exit, start_registry, start_dockerd
+# Private copies: a rebuild of build/ while the benchmark runs changes nothing.
+mkdir -p "$T/bin"
+cp "$PACK" "$LOAD" "$T/bin/"
+PACK=$T/bin/ferry-pack LOAD=$T/bin/ferry-load
 say() { printf '\n== %s\n' "$*" >&2; }
 RUNS=$T/runs.jsonl META=$T/meta.env
 : >"$RUNS"
@@ -83,12 +87,13 @@ fsize() { stat -c %s "$1"; }
 REG_PID=
 fresh_registry() {
 	if [ -n "$REG_PID" ]; then { _svc_stop "$REG_PID" 5 || true; }; rm -rf "$REG_DIR"; fi
+	# shellcheck disable=SC2119 # no arguments: a plain registry
 	start_registry >&2 || { echo "bench: $SVC_WHY" >&2; exit 1; }
 	SVC_PID=$REG_PID
 }
 stop_registry() {
 	if [ -n "$REG_PID" ]; then { _svc_stop "$REG_PID" 5 || true; }; rm -rf "$REG_DIR"; fi
-	REG_PID= SVC_PID=
+	REG_PID='' SVC_PID=''
 }
 # empty_docker: removes every image from the private daemon.
 empty_docker() {
@@ -255,6 +260,7 @@ if want docker; then
 		meta baseline_extracted_bytes "$(du -sb "$B/x" | cut -f1)"
 		rm -rf "$B/x"
 		# The daemon's own share: docker load of the archives as they are (no tar -xzf).
+		# shellcheck disable=SC2016 # expanded by the inner bash
 		repeat load_docker_daemon_only empty_docker bash -c 'docker load -q -i "$1" >/dev/null && docker load -q -i "$2" >/dev/null' _ "$C/app1.docker.tar" "$C/app2.docker.tar"
 		repeat load_docker_ferry empty_docker "$LOAD" load "$T/docker.ferry" --keyring "$KEYRING" --to "docker://unix://$DOCKER_SOCK" -q
 		if docker run --rm --network none bench.ferry.test/app2:1 sh -c 'test -s /opt/app2/data/blob-0.bin && cat /etc/debian_version' >"$T/check.out" 2>&1; then
