@@ -51,6 +51,7 @@ struct loaded {
 struct dsink {
 	char *spec;
 	int quiet;
+	int dry_run;            /* --dry-run: ping and version only, nothing sent */
 	const struct load_sel *sel;
 	struct docker_endpoint ep;
 	struct docker_client *cl;
@@ -291,7 +292,7 @@ static int begin_inner(void *ctx, const char *name, uint64_t size, int *want, st
 	int rc;
 
 	*want = 0;
-	if (s->failed || s->aborted || s->nimages == 0 || strncmp(name, BLOB_PREFIX, strlen(BLOB_PREFIX)) != 0)
+	if (s->dry_run || s->failed || s->aborted || s->nimages == 0 || strncmp(name, BLOB_PREFIX, strlen(BLOB_PREFIX)) != 0)
 		return FX_OK;
 	if ((b = dblob_find(s, name + strlen(BLOB_PREFIX))) == NULL)
 		return FX_OK;
@@ -591,6 +592,10 @@ static int ds_finish(void *ctx, int all_ok, struct ferr *e)
 	(void)e;
 	if (s->failed || s->aborted || s->nimages == 0)
 		return FX_OK;
+	if (s->dry_run) {
+		s->aborted = !all_ok;
+		return FX_OK;
+	}
 	if (!all_ok) {
 		/* Something in the bundle did not verify: the images are not sent. */
 		dsink_abort(s);
@@ -639,8 +644,19 @@ static int ds_report(void *ctx, int finished, struct ferr *e)
 			fprintf(stderr, "%s: %s: no image selected\n", fx_progname, esc(s->spec));
 		return FX_OK;
 	}
-	if (!finished || s->aborted || !s->finished || s->ndone == 0)
+	if (!finished || s->aborted || !s->finished || (s->ndone == 0 && !s->dry_run))
 		return fe_set(e, FX_TARGET, "%s: nothing was loaded: the bundle did not verify", esc(s->spec));
+	if (s->dry_run) {
+		const struct manifest *m = s->sel->man;
+		for (i = 0; i < m->nimages; i++) {
+			if (s->sel->selected[i] && !s->quiet)
+				fprintf(stderr, "%s: %s: would load %s\n", fx_progname, esc(s->spec), esc(m->images[i].ref));
+		}
+		fprintf(stderr, "%s: %s: dry run: %zu image%s would be loaded into %s (Docker Engine API %s)\n",
+		    fx_progname, esc(s->spec), s->nimages, s->nimages == 1 ? "" : "s", esc(s->ep.label),
+		    docker_client_api(s->cl));
+		return FX_OK;
+	}
 	if (!s->quiet) {
 		for (i = 0; i < s->ndone; i++)
 			fprintf(stderr, "%s: %s: loaded %s (%s)\n", fx_progname, esc(s->spec), esc(s->done[i].ref),
@@ -708,6 +724,7 @@ int docker_target_open(const char *spec, const struct load_opts *lo, const struc
 	}
 	s->spec = xstrdup(spec);
 	s->quiet = lo != NULL && lo->quiet;
+	s->dry_run = lo != NULL && lo->dry_run;
 	s->sel = sel;
 	memset(t, 0, sizeof(*t));
 	t->spec = s->spec;

@@ -95,6 +95,15 @@ expect 0 "--image loads only the image asked for" \
 	"$LOAD" load daemon.ferry --keyring "$KEYRING" --to "docker://$DOCKER_SOCK" --image "$APP_B_REF"
 assert "only app-b is there" test "$(docker images --format '{{.Repository}}:{{.Tag}}')" = "$APP_B_REF"
 
+assert "every image removed again" rm_all
+expect_err 0 "dry run: 4 images would be loaded" "--dry-run talks to the daemon and loads nothing" \
+	"$LOAD" load daemon.ferry --keyring "$KEYRING" --to docker:// --dry-run
+assert "nothing loaded by the dry run" test -z "$(docker images -aq)"
+expect 0 "one read feeds docker:// and oci:DIR together" \
+	"$LOAD" load saved.ferry --keyring "$KEYRING" --to docker:// --to "oci:$T/layout"
+assert "docker:// got app-a with its ID while oci:DIR was written" test "$(id_of "$APP_A_REF")" = "$APP_A_ID"
+assert "oci:DIR got app-a too" skopeo inspect --raw "oci:$T/layout:$APP_A_REF"
+
 # --- a corrupted layer: nothing of the bundle is loaded (one request carries every
 # image; it is cut off before manifest.json and the tar's end)
 assert "every image removed again" rm_all
