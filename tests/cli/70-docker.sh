@@ -183,17 +183,20 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.reply(200, json.dumps({"ApiVersion": api, "Os": "linux", "Arch": "amd64"}).encode())
         self.reply(404, b'{"message":"no such thing"}')
     def do_POST(self):
+        if mode == "drop":  # the daemon goes away in the middle of the upload
+            self.rfile.read(4096); self.connection.shutdown(2); self.connection.close(); return
         while True:  # read the chunked body to its end
             n = int(self.rfile.readline().split(b";")[0], 16)
             self.rfile.read(n + 2)
             if n == 0: break
+        if mode == "refuse": return self.reply(500, b'{"message":"no space left on device"}')
         if mode == "garbage": return self.reply(200, b"<html>not json</html>")
         msg = "disk on fire \x1b[31mred\x07"
         self.reply(200, (json.dumps({"stream": "Loading layer\n"}) + "\r\n" +
                          json.dumps({"errorDetail": {"message": msg}, "error": msg}) + "\r\n").encode())
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
-for mode in fail old garbage; do
+for mode in fail old garbage drop refuse; do
 	port=$(free_port)
 	python3 fake.py "$port" "$mode" >/dev/null 2>&1 &
 	pid=$!
@@ -205,6 +208,12 @@ for mode in fail old garbage; do
 		"$LOAD" load saved.ferry --keyring "$KEYRING" --to "docker://tcp://127.0.0.1:$port"
 		assert "no raw escape byte reached stderr" sh -c "! grep -q \$'\\x1b' '$T/err'" ;;
 	old) expect_err 4 "API 1.10 is older than" "a daemon speaking too old an API: exit 4" \
+		"$LOAD" load saved.ferry --keyring "$KEYRING" --to "docker://tcp://127.0.0.1:$port" ;;
+	drop) expect_err 4 "docker daemon at tcp://127.0.0.1:$port: (POST /images/load|the daemon stopped)" \
+		"a daemon that drops the connection mid-upload: exit 4" \
+		"$LOAD" load saved.ferry --keyring "$KEYRING" --to "docker://tcp://127.0.0.1:$port" ;;
+	refuse) expect_err 4 "image load refused \\(HTTP 500\\): no space left on device" \
+		"a daemon that answers HTTP 500: exit 4 with its message" \
 		"$LOAD" load saved.ferry --keyring "$KEYRING" --to "docker://tcp://127.0.0.1:$port" ;;
 	garbage) expect_err 4 "unreadable reply to the image load" "a reply that is not a JSON message stream: exit 4" \
 		"$LOAD" load saved.ferry --keyring "$KEYRING" --to "docker://tcp://127.0.0.1:$port" ;;
