@@ -28,6 +28,20 @@ if mkdir -p small && mount -t tmpfs -o size=1m tmpfs small 2>/dev/null; then
 	mkdir small/keep && echo mine >small/keep/mine
 	expect 3 "extract into an existing dir on a full disk: exit 3" "$LOAD" extract b.ferry -C small/keep --keyring "$KEYRING"
 	assert "the existing dir is left as it was" test "$(ls -A small/keep)" = mine
+	# an image load into oci: on a disk too small for it
+	. "$FERRY_ROOT/tests/services.sh"
+	if need_fixtures; then
+		printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: img, version: "1"}\nimages: [{ref: %s, from: %s}]\n' \
+			"$APP_A_REF" "$FX/app-a.docker.tar" >img.yaml
+		"$PACK" build -q img.yaml -o img.ferry || fail "build an image bundle"
+		mkdir -p tiny && mount -t tmpfs -o size=256k tmpfs tiny && at_exit "umount '$T/tiny'"
+		expect_err 4 "ferry.test/app-a:1: not loaded: .*No space left on device" "load into oci: on a full disk: exit 4 (a target failed) naming image and cause" \
+			"$LOAD" load img.ferry --keyring "$KEYRING" --to oci:tiny/oci
+		assert "full disk: no index.json points at missing blobs" test ! -e tiny/oci/index.json
+		assert "full disk: no temporary blob files left" test -z "$(find tiny -name '*.tmp*' -o -name '.*' -type f)"
+	else
+		skip "image fixtures: $SVC_WHY"
+	fi
 else
 	skip "full-disk tests: cannot mount a tmpfs here (not root?)"
 fi
