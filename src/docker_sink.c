@@ -303,8 +303,10 @@ static int begin_inner(void *ctx, const char *name, uint64_t size, int *want, st
 	*want = 1;
 	if (b->kind == B_MANIFEST) {
 		if (size > OCI_JSON_MAX) {
+			char *who = images_of(s, b->hex);
 			fe_set(e, FX_VERIFY, "%s: image %s: manifest sha256:%s is larger than %zu bytes",
-			    esc(s->spec), images_of(s, b->hex), b->hex, (size_t)OCI_JSON_MAX);
+			    esc(s->spec), who, b->hex, (size_t)OCI_JSON_MAX);
+			free(who);
 			return dsink_fail(s, e);
 		}
 		free(b->buf);
