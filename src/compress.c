@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -15,6 +16,7 @@
 
 struct pool {
 	struct cz_job *jobs;
+	size_t *order; /* job indexes, largest input first */
 	size_t n, next;
 	enum cz_algo algo;
 	pthread_mutex_t mu;
@@ -204,13 +206,45 @@ static void *worker(void *arg)
 		struct cz_job *j = NULL;
 		pthread_mutex_lock(&p->mu);
 		if (p->next < p->n && p->err.code == 0)
-			j = &p->jobs[p->next++];
+			j = &p->jobs[p->order[p->next++]];
 		pthread_mutex_unlock(&p->mu);
 		if (j == NULL)
 			break;
 		run_job(p, j);
 	}
 	return NULL;
+}
+
+struct ord {
+	uint64_t size;
+	size_t idx;
+};
+
+static int by_size_desc(const void *a, const void *b)
+{
+	const struct ord *x = a, *y = b;
+
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Largest first: the longest job starts at once instead of ending the run alone. */
+static void order_jobs(struct pool *p)
+{
+	struct ord *o = xcalloc(p->n, sizeof(*o));
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		struct stat sb;
+		o[i].idx = i;
+		o[i].size = stat(p->jobs[i].in, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	}
+	qsort(o, p->n, sizeof(*o), by_size_desc);
+	p->order = xcalloc(p->n, sizeof(*p->order));
+	for (i = 0; i < p->n; i++)
+		p->order[i] = o[i].idx;
+	free(o);
 }
 
 int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads,
@@ -227,6 +261,7 @@ int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads
 	p.n = n;
 	p.algo = algo;
 	pthread_mutex_init(&p.mu, NULL);
+	order_jobs(&p);
 	nt = threads < 1 ? 1 : (size_t)threads;
 	if (nt > n)
 		nt = n;
@@ -241,6 +276,7 @@ int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	free(tids);
+	free(p.order);
 	pthread_mutex_destroy(&p.mu);
 	if (p.err.code != 0)
 		return fe_set(e, p.err.code, "%s", p.err.msg);

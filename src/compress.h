@@ -24,7 +24,7 @@ struct cz_job {
 	uint64_t in_size;
 };
 
-/* Compresses every job with up to threads worker threads. On failure, e names the
+/* Compresses every job, largest input first, with up to threads worker threads. On failure, e names the
  * file of the first failed job and the rest are abandoned; outputs may be left for the
  * caller's staging directory cleanup. */
 int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads,

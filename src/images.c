@@ -62,6 +62,17 @@ struct conv {
 	struct oci_desc d;
 };
 
+/* A legacy layer to convert, queued while every input is read so that one pool
+ * compresses the layers of all images (largest first). */
+struct pend {
+	unsigned char diff_id[SHA256_LEN];
+	struct member *src; /* the uncompressed layer, a member of some image's input */
+	int src_tmp;        /* src is a staged copy: removed once converted */
+	char *out;          /* temporary compressed file */
+	unsigned char digest[SHA256_LEN], in_digest[SHA256_LEN];
+	uint64_t size;
+};
+
 struct stage {
 	const struct img_opts *o;
 	char *tmpdir, *blobdir;
@@ -69,6 +80,8 @@ struct stage {
 	struct blist leaf, mani; /* configs and layers; manifests and indexes */
 	struct conv *conv;
 	size_t nconv;
+	struct pend *pend;
+	size_t npend;
 };
 
 /* What one image collects while it is staged. */
@@ -854,36 +867,39 @@ static int config_name_check(struct input *in, struct member *cm, const char *na
 	return FX_OK;
 }
 
-static int stage_docker(struct stage *st, struct input *in, const char *tag, const struct oci_ref *ref,
-    struct acc *a, struct oci_desc *top, struct ferr *e)
+static struct pend *pend_find(struct stage *st, const unsigned char diff_id[SHA256_LEN])
 {
-	struct docker_save ds;
-	struct docker_save_image *im;
-	struct oci_config cfg;
-	struct oci_desc cdesc, *ldesc = NULL;
-	struct cz_job *jobs = NULL;
-	size_t *job_of = NULL; /* layer i -> job index + 1, or 0 when already converted */
-	size_t njobs = 0, i, pick = 0, len = 0;
-	char *buf = NULL, *mbuf = NULL, **outs = NULL;
-	struct member *m, *cm, **lms = NULL;
-	char what[LABEL_MAX + 32];
-	int rc, zstd = st->o->layer_zstd;
-	size_t mlen = 0;
-	unsigned char mdg[SHA256_LEN];
+	size_t i;
 
-	memset(&ds, 0, sizeof(ds));
-	memset(&cfg, 0, sizeof(cfg));
-	memset(&cdesc, 0, sizeof(cdesc));
+	for (i = 0; i < st->npend; i++)
+		if (memcmp(st->pend[i].diff_id, diff_id, SHA256_LEN) == 0)
+			return &st->pend[i];
+	return NULL;
+}
+
+/* Reads and checks a docker save's manifest.json, config and layer digests; the
+ * image picked and its config stay in ds/cfg/cm for the caller to free. */
+static int docker_read(struct input *in, const char *tag, const struct oci_ref *ref,
+    struct docker_save *ds, struct docker_save_image **imp, struct oci_config *cfg,
+    struct member **cmp, struct member ***lmsp, struct ferr *e)
+{
+	struct docker_save_image *im;
+	struct member *m, *cm, **lms = NULL;
+	char *buf = NULL;
+	size_t len = 0, i, pick = 0;
+	char what[LABEL_MAX + 32];
+	int rc;
+
 	if ((m = input_need(in, "manifest.json", e)) == NULL)
 		return e->code;
 	if ((rc = member_read(in, m, &buf, &len, e)) != FX_OK)
 		goto end;
 	snprintf(what, sizeof(what), "%s: manifest.json", in->label);
-	if ((rc = docker_manifest_parse(buf, len, what, &ds, e)) != FX_OK)
+	if ((rc = docker_manifest_parse(buf, len, what, ds, e)) != FX_OK)
 		goto end;
-	if ((rc = docker_save_pick(&ds, tag, ref, what, &pick, e)) != FX_OK)
+	if ((rc = docker_save_pick(ds, tag, ref, what, &pick, e)) != FX_OK)
 		goto end;
-	im = &ds.v[pick];
+	im = &ds->v[pick];
 	free(buf);
 	buf = NULL;
 	if ((cm = input_need(in, im->config, e)) == NULL) {
@@ -895,49 +911,117 @@ static int stage_docker(struct stage *st, struct input *in, const char *tag, con
 	if ((rc = member_read(in, cm, &buf, &len, e)) != FX_OK)
 		goto end;
 	snprintf(what, sizeof(what), "%s: config %s", in->label, esc(im->config));
-	if ((rc = oci_config_parse(buf, len, what, &cfg, e)) != FX_OK)
+	if ((rc = oci_config_parse(buf, len, what, cfg, e)) != FX_OK)
 		goto end;
-	if (!cfg.has_rootfs || cfg.ndiff_ids != im->nlayers) {
-		rc = fe_set(e, FX_VERIFY, "%s: %zu rootfs.diff_ids for %zu layers", what, cfg.ndiff_ids,
+	if (!cfg->has_rootfs || cfg->ndiff_ids != im->nlayers) {
+		rc = fe_set(e, FX_VERIFY, "%s: %zu rootfs.diff_ids for %zu layers", what, cfg->ndiff_ids,
 		    im->nlayers);
 		goto end;
 	}
-	lms = xcalloc(im->nlayers, sizeof(*lms));
-	job_of = xcalloc(im->nlayers, sizeof(*job_of));
-	jobs = xcalloc(im->nlayers, sizeof(*jobs));
-	outs = xcalloc(im->nlayers, sizeof(*outs));
-	ldesc = xcalloc(im->nlayers, sizeof(*ldesc));
+	lms = xcalloc(im->nlayers ? im->nlayers : 1, sizeof(*lms));
 	for (i = 0; i < im->nlayers; i++) {
-		size_t j;
 		if ((lms[i] = input_need(in, im->layers[i], e)) == NULL) {
 			rc = e->code;
 			goto end;
 		}
 		/* The layer must be the one the config (and so the image ID) names. */
-		if (memcmp(lms[i]->digest, cfg.diff_ids[i], SHA256_LEN) != 0) {
+		if (memcmp(lms[i]->digest, cfg->diff_ids[i], SHA256_LEN) != 0) {
 			char got[SHA256_HEX], want[SHA256_HEX];
 			hex_encode(lms[i]->digest, SHA256_LEN, got);
-			hex_encode(cfg.diff_ids[i], SHA256_LEN, want);
+			hex_encode(cfg->diff_ids[i], SHA256_LEN, want);
 			rc = fe_set(e, FX_VERIFY, "%s: layer %s: sha256:%s does not match the config's "
 			    "diff_id sha256:%s (corrupt archive)", in->label, esc(im->layers[i]), got, want);
 			goto end;
 		}
-		if (conv_find(st, cfg.diff_ids[i]) != NULL)
-			continue;
-		for (j = 0; j < i; j++)
-			if (job_of[j] != 0 && memcmp(cfg.diff_ids[j], cfg.diff_ids[i], SHA256_LEN) == 0)
-				break;
-		if (j < i) {
-			job_of[i] = job_of[j];
-			continue;
-		}
-		outs[njobs] = tmp_path(st);
-		jobs[njobs].in = lms[i]->path;
-		jobs[njobs].out = outs[njobs];
-		job_of[i] = ++njobs;
 	}
-	if ((rc = compress_files(jobs, njobs, zstd ? CZ_ZSTD : CZ_GZIP, st->o->jobs, e)) != FX_OK)
+	*imp = im;
+	*cmp = cm;
+	*lmsp = lms;
+	lms = NULL;
+end:
+	free(lms);
+	free(buf);
+	return rc;
+}
+
+/* First pass over a docker save: queues each layer no earlier image converts. */
+static int docker_plan(struct stage *st, struct input *in, const char *tag, const struct oci_ref *ref,
+    struct ferr *e)
+{
+	struct docker_save ds;
+	struct docker_save_image *im = NULL;
+	struct oci_config cfg;
+	struct member *cm = NULL, **lms = NULL;
+	size_t i;
+	int rc;
+
+	memset(&ds, 0, sizeof(ds));
+	memset(&cfg, 0, sizeof(cfg));
+	if ((rc = docker_read(in, tag, ref, &ds, &im, &cfg, &cm, &lms, e)) != FX_OK)
 		goto end;
+	for (i = 0; i < im->nlayers; i++) {
+		struct pend *p;
+		if (conv_find(st, cfg.diff_ids[i]) != NULL || pend_find(st, cfg.diff_ids[i]) != NULL)
+			continue;
+		st->pend = xreallocarray(st->pend, st->npend + 1, sizeof(*st->pend));
+		p = &st->pend[st->npend++];
+		memset(p, 0, sizeof(*p));
+		memcpy(p->diff_id, cfg.diff_ids[i], SHA256_LEN);
+		p->src = lms[i];
+		p->src_tmp = in->dir == NULL;
+		p->out = tmp_path(st);
+	}
+end:
+	free(lms);
+	oci_config_free(&cfg);
+	docker_save_free(&ds);
+	return rc;
+}
+
+/* Compresses every queued layer in one pool. */
+static int docker_convert(struct stage *st, struct ferr *e)
+{
+	struct cz_job *jobs;
+	size_t i;
+	int rc;
+
+	if (st->npend == 0)
+		return FX_OK;
+	jobs = xcalloc(st->npend, sizeof(*jobs));
+	for (i = 0; i < st->npend; i++) {
+		jobs[i].in = st->pend[i].src->path;
+		jobs[i].out = st->pend[i].out;
+	}
+	rc = compress_files(jobs, st->npend, st->o->layer_zstd ? CZ_ZSTD : CZ_GZIP, st->o->jobs, e);
+	for (i = 0; rc == FX_OK && i < st->npend; i++) {
+		memcpy(st->pend[i].digest, jobs[i].digest, SHA256_LEN);
+		memcpy(st->pend[i].in_digest, jobs[i].in_digest, SHA256_LEN);
+		st->pend[i].size = jobs[i].size;
+	}
+	free(jobs);
+	return rc;
+}
+
+static int stage_docker(struct stage *st, struct input *in, const char *tag, const struct oci_ref *ref,
+    struct acc *a, struct oci_desc *top, struct ferr *e)
+{
+	struct docker_save ds;
+	struct docker_save_image *im = NULL;
+	struct oci_config cfg;
+	struct oci_desc cdesc, *ldesc = NULL;
+	size_t i;
+	char *mbuf = NULL;
+	struct member *cm = NULL, **lms = NULL;
+	int rc, zstd = st->o->layer_zstd;
+	size_t mlen = 0;
+	unsigned char mdg[SHA256_LEN];
+
+	memset(&ds, 0, sizeof(ds));
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&cdesc, 0, sizeof(cdesc));
+	if ((rc = docker_read(in, tag, ref, &ds, &im, &cfg, &cm, &lms, e)) != FX_OK)
+		goto end;
+	ldesc = xcalloc(im->nlayers ? im->nlayers : 1, sizeof(*ldesc));
 	/* Config first, then layers, as an OCI walk stages them. */
 	if ((rc = stage_member(st, in, &st->leaf, cm, e)) != FX_OK)
 		goto end;
@@ -949,25 +1033,30 @@ static int stage_docker(struct stage *st, struct input *in, const char *tag, con
 	for (i = 0; i < im->nlayers; i++) {
 		struct conv *c = conv_find(st, cfg.diff_ids[i]);
 		if (c == NULL) {
-			struct cz_job *j = &jobs[job_of[i] - 1];
+			struct pend *p = pend_find(st, cfg.diff_ids[i]);
+			if (p == NULL) {
+				rc = fe_set(e, FX_USAGE, "internal: layer %s was not converted",
+				    esc(im->layers[i]));
+				goto end;
+			}
 			/* Read again while compressing: must still be the diff_id. */
-			if (memcmp(j->in_digest, cfg.diff_ids[i], SHA256_LEN) != 0) {
+			if (memcmp(p->in_digest, cfg.diff_ids[i], SHA256_LEN) != 0) {
 				rc = fe_set(e, FX_VERIFY, "%s: layer %s changed while it was compressed",
 				    in->label, esc(im->layers[i]));
 				goto end;
 			}
-			if ((rc = stage_tmp(st, &st->leaf, j->out, j->digest, j->size, NULL, e)) != FX_OK)
+			if ((rc = stage_tmp(st, &st->leaf, p->out, p->digest, p->size, NULL, e)) != FX_OK)
 				goto end;
-			if (in->dir == NULL && !lms[i]->moved)
-				unlink(j->in); /* the uncompressed copy is no longer needed */
+			if (p->src_tmp && !p->src->moved)
+				unlink(p->src->path); /* the uncompressed copy is no longer needed */
 			st->conv = xreallocarray(st->conv, st->nconv + 1, sizeof(*st->conv));
 			c = &st->conv[st->nconv++];
 			memset(c, 0, sizeof(*c));
 			memcpy(c->diff_id, cfg.diff_ids[i], SHA256_LEN);
 			c->d.media_type = xstrdup(zstd ? OCI_MT_LAYER_ZSTD : OCI_MT_LAYER_GZIP);
-			memcpy(c->d.digest, j->digest, SHA256_LEN);
-			hex_encode(j->digest, SHA256_LEN, c->d.hex);
-			c->d.size = j->size;
+			memcpy(c->d.digest, p->digest, SHA256_LEN);
+			hex_encode(p->digest, SHA256_LEN, c->d.hex);
+			c->d.size = p->size;
 		}
 		if (strcmp(c->d.media_type, zstd ? OCI_MT_LAYER_ZSTD : OCI_MT_LAYER_GZIP) != 0) {
 			rc = fe_set(e, FX_USAGE, "internal: mixed layer compression");
@@ -989,17 +1078,8 @@ static int stage_docker(struct stage *st, struct input *in, const char *tag, con
 	acc_platform(a, a->platform);
 	a->layers = (int)im->nlayers;
 end:
-	for (i = 0; outs != NULL && i < njobs; i++) {
-		if (rc != FX_OK)
-			unlink(outs[i]);
-		free(outs[i]);
-	}
-	free(outs);
-	free(jobs);
-	free(job_of);
 	free(lms);
 	free(ldesc);
-	free(buf);
 	free(mbuf);
 	oci_desc_free(&cdesc);
 	oci_config_free(&cfg);
@@ -1072,57 +1152,84 @@ static int split_from(const char *from, char **path, char **tag, struct ferr *e)
 	return fe_set(e, FX_IO, "%s: %s", esc(from), strerror(err));
 }
 
-static int stage_one(struct stage *st, const struct img_src *src, const char *full,
-    const struct oci_ref *ref, struct man_image *mi, struct oci_desc *top, struct ferr *e)
-{
+/* An image's input, read in the first pass and staged in the second. */
+struct opened {
 	struct input in;
-	struct acc a;
-	struct stat sb;
-	char *path = NULL, *tag = NULL;
 	char label[LABEL_MAX];
-	int rc;
+	char *path, *tag;
+	int docker; /* a legacy docker save (converted), else OCI */
+};
 
-	memset(&in, 0, sizeof(in));
-	memset(&a, 0, sizeof(a));
+static void opened_free(struct opened *op)
+{
+	input_free(&op->in);
+	free(op->path);
+	free(op->tag);
+	op->path = op->tag = NULL;
+}
+
+/* First pass: reads an image's input and queues the layers it needs converted. */
+static int stage_open(struct stage *st, const struct img_src *src, const struct oci_ref *ref,
+    struct opened *op, struct ferr *e)
+{
+	struct stat sb;
+	int rc = FX_OK;
+
 	if (strncmp(src->from, "docker-daemon:", 14) == 0)
-		path = xstrdup(src->from); /* one image from a daemon: no tag to pick by */
-	else if ((rc = split_from(src->from, &path, &tag, e)) != FX_OK)
-		goto end;
+		op->path = xstrdup(src->from); /* one image from a daemon: no tag to pick by */
+	else if ((rc = split_from(src->from, &op->path, &op->tag, e)) != FX_OK)
+		return rc;
 	{
 		char w[256], p[700];
 		fx_esc(src->where ? src->where : "spec", w, sizeof(w));
-		fx_esc(path, p, sizeof(p));
-		snprintf(label, sizeof(label), "%s: %s", w, p);
+		fx_esc(op->path, p, sizeof(p));
+		snprintf(op->label, sizeof(op->label), "%s: %s", w, p);
 	}
-	in.label = label;
+	op->in.label = op->label;
 	if (strncmp(src->from, "docker-daemon:", 14) == 0) {
-		if ((rc = input_read_daemon(st, &in, src->from, e)) != FX_OK)
-			goto end;
-	} else if (stat(path, &sb) != 0) {
-		rc = fe_set(e, FX_IO, "%s: %s", label, strerror(errno));
-		goto end;
+		if ((rc = input_read_daemon(st, &op->in, src->from, e)) != FX_OK)
+			return rc;
+	} else if (stat(op->path, &sb) != 0) {
+		return fe_set(e, FX_IO, "%s: %s", op->label, strerror(errno));
 	} else if (S_ISDIR(sb.st_mode)) {
-		in.dir = xstrdup(path);
+		op->in.dir = xstrdup(op->path);
 	} else if (S_ISREG(sb.st_mode)) {
-		if ((rc = input_read_archive(st, &in, path, -1, e)) != FX_OK)
-			goto end;
+		if ((rc = input_read_archive(st, &op->in, op->path, -1, e)) != FX_OK)
+			return rc;
 	} else {
-		rc = fe_set(e, FX_IO, "%s: not a file or directory", label);
-		goto end;
+		return fe_set(e, FX_IO, "%s: not a file or directory", op->label);
 	}
-	if (input_find(&in, "index.json", e) != NULL && input_find(&in, "oci-layout", e) != NULL)
-		rc = stage_oci(st, &in, tag, ref, &a, top, e);
-	else if (e->code == 0 && input_find(&in, "manifest.json", e) != NULL)
-		rc = stage_docker(st, &in, tag, ref, &a, top, e);
+	if (input_find(&op->in, "index.json", e) != NULL && input_find(&op->in, "oci-layout", e) != NULL)
+		op->docker = 0;
+	else if (e->code == 0 && input_find(&op->in, "manifest.json", e) != NULL)
+		op->docker = 1;
 	else
-		rc = fe_set(e, FX_VERIFY, "%s: neither a docker save archive nor an OCI layout "
-		    "(no manifest.json, no oci-layout and index.json)", label);
+		return fe_set(e, FX_VERIFY, "%s: neither a docker save archive nor an OCI layout "
+		    "(no manifest.json, no oci-layout and index.json)", op->label);
+	if (op->docker)
+		rc = docker_plan(st, &op->in, op->tag, ref, e);
+	return rc;
+}
+
+/* Second pass: stages an image read by stage_open (its layers already converted). */
+static int stage_one(struct stage *st, struct opened *op, const char *full,
+    const struct oci_ref *ref, struct man_image *mi, struct oci_desc *top, struct ferr *e)
+{
+	struct acc a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (op->docker)
+		rc = stage_docker(st, &op->in, op->tag, ref, &a, top, e);
+	else
+		rc = stage_oci(st, &op->in, op->tag, ref, &a, top, e);
 	if (rc != FX_OK)
 		goto end;
 	if (ref->digest != NULL) {
 		char *have = xasprintf("sha256:%s", top->hex);
 		if (strcmp(have, ref->digest) != 0)
-			rc = fe_set(e, FX_VERIFY, "%s: image %s: the input's digest is %s", label, esc(full), have);
+			rc = fe_set(e, FX_VERIFY, "%s: image %s: the input's digest is %s", op->label, esc(full),
+			    have);
 		free(have);
 		if (rc != FX_OK)
 			goto end;
@@ -1152,10 +1259,7 @@ static int stage_one(struct stage *st, const struct img_src *src, const char *fu
 	free(top->image_name);
 	top->image_name = NULL;
 end:
-	input_free(&in);
 	acc_free(&a);
-	free(path);
-	free(tag);
 	return rc;
 }
 
@@ -1175,6 +1279,7 @@ int images_stage(const struct img_src *srcs, size_t n, const struct img_opts *o,
 {
 	struct stage st;
 	struct oci_desc *tops = NULL;
+	struct opened *ops = NULL;
 	char **fulls = NULL;
 	size_t i, j;
 	int rc = FX_OK;
@@ -1214,6 +1319,9 @@ int images_stage(const struct img_src *srcs, size_t n, const struct img_opts *o,
 			goto end;
 		}
 	}
+	/* Every input is read before anything is compressed, so that the layers of all
+	 * images share one compression pool. */
+	ops = xcalloc(n, sizeof(*ops));
 	for (i = 0; i < n; i++) {
 		struct oci_ref r;
 		if (fx_interrupted) {
@@ -1222,7 +1330,18 @@ int images_stage(const struct img_src *srcs, size_t n, const struct img_opts *o,
 		}
 		if ((rc = oci_ref_parse(srcs[i].ref, &r, e)) != FX_OK)
 			goto end;
-		rc = stage_one(&st, &srcs[i], fulls[i], &r, &out->images[i], &tops[i], e);
+		rc = stage_open(&st, &srcs[i], &r, &ops[i], e);
+		oci_ref_free(&r);
+		if (rc != FX_OK)
+			goto end;
+	}
+	if ((rc = docker_convert(&st, e)) != FX_OK)
+		goto end;
+	for (i = 0; i < n; i++) {
+		struct oci_ref r;
+		if ((rc = oci_ref_parse(srcs[i].ref, &r, e)) != FX_OK)
+			goto end;
+		rc = stage_one(&st, &ops[i], fulls[i], &r, &out->images[i], &tops[i], e);
 		oci_ref_free(&r);
 		if (rc != FX_OK)
 			goto end;
@@ -1246,6 +1365,14 @@ end:
 	for (i = 0; i < st.nconv; i++)
 		oci_desc_free(&st.conv[i].d);
 	free(st.conv);
+	for (i = 0; i < st.npend; i++) {
+		unlink(st.pend[i].out); /* renamed into blobs/ unless something failed */
+		free(st.pend[i].out);
+	}
+	free(st.pend);
+	for (i = 0; ops != NULL && i < n; i++)
+		opened_free(&ops[i]);
+	free(ops);
 	for (i = 0; tops != NULL && i < n; i++)
 		oci_desc_free(&tops[i]);
 	free(tops);
