@@ -14,6 +14,9 @@ enum cz_algo { CZ_GZIP, CZ_ZSTD };
  * layer in two archives becomes one blob. */
 #define CZ_GZIP_LEVEL 6
 #define CZ_ZSTD_LEVEL 3
+/* gzip is deflated in independent blocks of this much input (see compress.c): a
+ * fixed size, so the output never depends on the number of threads. */
+#define CZ_GZIP_BLOCK ((size_t)1 << 20)
 
 struct cz_job {
 	const char *in;                   /* file to compress */
@@ -24,7 +27,8 @@ struct cz_job {
 	uint64_t in_size;
 };
 
-/* Compresses every job, largest input first, with up to threads worker threads. On failure, e names the
+/* Compresses every job, largest input first, with up to threads worker threads (gzip:
+ * the blocks of every job share them). On failure, e names the
  * file of the first failed job and the rest are abandoned; outputs may be left for the
  * caller's staging directory cleanup. */
 int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads,
