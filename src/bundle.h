@@ -76,13 +76,18 @@ struct read_opts {
 	int64_t now;             /* clock for the license check */
 };
 
+#define SINK_PRESENT (-1)
+
 /* A sink receives every entry after the head, while it is hashed. Data is not yet
  * verified when it arrives: a sink commits nothing before end() says ok. */
 struct sink {
 	void *ctx;
 	/* the head is checked (signature, bundle.yaml hash); may be NULL */
 	int (*head)(void *ctx, const struct bundle_head *h, struct ferr *e);
-	/* an entry starts; *want = 0 skips its data (it is still hashed) */
+	/* an entry starts; *want = 1: pass me the data; 0: not needed here (it is still
+	 * read and hashed); SINK_PRESENT: the target already holds this content by its
+	 * digest, so the entry need not even be read (the reader skips it unhashed and
+	 * calls no end() for it; only when every sink says so) */
 	int (*begin)(void *ctx, const char *name, uint64_t size, int *want, struct ferr *e);
 	int (*data)(void *ctx, const void *buf, size_t n, struct ferr *e);
 	/* ok: the entry hashed to its SHA256SUMS line; digest: what it hashed to */
@@ -93,6 +98,7 @@ struct sink {
 
 struct read_report {
 	size_t entries_ok, entries_bad, missing, extra;
+	size_t present; /* entries not read: every target held them already */
 	uint64_t bytes;
 };
 

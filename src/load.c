@@ -133,7 +133,7 @@ static int tee_begin(void *ctx, const char *name, uint64_t size, int *want, stru
 {
 	struct tee *te = ctx;
 	size_t i;
-	int rc, any = 0;
+	int rc, any = 0, all_present = te->n > 0;
 
 	te->cur_size = strncmp(name, "images/", 7) == 0 ? size : 0;
 	for (i = 0; i < te->n; i++) {
@@ -141,10 +141,14 @@ static int tee_begin(void *ctx, const char *name, uint64_t size, int *want, stru
 
 		if ((rc = te->t[i].sink.begin(te->t[i].sink.ctx, name, size, &w, e)) != FX_OK)
 			return rc;
-		te->want[i] = (unsigned char)(w != 0);
-		any |= w != 0;
+		te->want[i] = (unsigned char)(w > 0);
+		any |= w > 0;
+		all_present &= w == SINK_PRESENT;
 	}
-	*want = any;
+	/* the entry is left unread only when every target holds it already */
+	*want = all_present ? SINK_PRESENT : any;
+	if (all_present)
+		te->done += te->cur_size; /* no end() comes for it */
 	return FX_OK;
 }
 
@@ -228,6 +232,9 @@ int load_run(const char *bundle, const struct read_opts *ro, const struct load_o
 	rc = bundle_read(bundle, ro, &s, &h, &rep, e);
 	if (te.shown)
 		fputs("\r\033[K", stderr);
+	if (rc == FX_OK && rep.present > 0)
+		fprintf(stderr, "%s: %s: %zu blobs already held by every target by digest: not read again\n",
+		    fx_progname, esc(bundle), rep.present);
 	for (i = 0; i < te.n; i++)
 		if (te.t[i].report(te.t[i].sink.ctx, te.finished, &te_err) != FX_OK)
 			trc = FX_TARGET;

@@ -478,6 +478,7 @@ struct rblob {
 	unsigned char *buf; /* a manifest's bytes */
 	size_t len;
 	int too_big;
+	int present;     /* found by HEAD in every repository before the stream started */
 };
 
 struct chunk {
@@ -879,6 +880,7 @@ static int rreq(struct reg *g, struct http *h, const char *repo, const char *met
 	int round, rc = FX_OK;
 	size_t i, n;
 
+	memset(rs, 0, sizeof(*rs)); /* callers free it whatever happens */
 	pthread_mutex_lock(&g->amu);
 	if (g->broken)
 		rc = fe_set(e, FX_TARGET, "%s: giving up: %s", g->spec, g->broken_why);
@@ -1010,6 +1012,7 @@ static int blob_present(struct reg *g, struct http *h, const char *repo, const c
 	char *url = xasprintf("%s/v2/%s/blobs/%s", g->base, repo, digest);
 	int r = -1;
 
+	memset(&rs, 0, sizeof(rs));
 	if (rreq(g, h, repo, "HEAD", url, NULL, NULL, 0, 0, &rs, e) != FX_OK)
 		goto end;
 	if (rs.status == 200 || rs.status == 307)
@@ -1519,6 +1522,26 @@ static int build_plan(struct reg *g, const struct manifest *m)
 	return FX_OK;
 }
 
+/* Before the stream starts: which layers and configs does every repository that needs
+ * them hold already? Those need not be read from the bundle at all (a registry keeps
+ * blobs by digest), which makes a load into a registry that has it all a matter of
+ * the head and a few HEAD requests. An error here only means "not known": the blob
+ * then goes the normal way. */
+static void find_present(struct reg *g)
+{
+	size_t i, k;
+
+	for (i = 0; i < g->nblobs; i++) {
+		struct rblob *b = &g->blobs[i];
+		struct ferr e = {0, ""};
+		int all = b->nrepos > 0 && !b->is_manifest;
+
+		for (k = 0; k < b->nrepos && all; k++)
+			all = blob_present(g, g->mh, b->repos[k], b->digest, &e) == 1;
+		b->present = all;
+	}
+}
+
 static int reg_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
 {
 	struct reg *g = ctx;
@@ -1549,6 +1572,7 @@ static int reg_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
 	free(url);
 	if (g->dead)
 		return FX_OK; /* keep reading: the bundle is still verified; report() fails */
+	find_present(g);
 	for (i = 0; i < g->nth; i++) {
 		struct wctx *w = xmalloc(sizeof(*w));
 
@@ -1582,6 +1606,12 @@ static int reg_begin(void *ctx, const char *name, uint64_t size, int *want, stru
 		return FX_OK;
 	if (b->state != B_PENDING || b->nrepos == 0)
 		return FX_OK;
+	if (b->present) {
+		set_state(g, b, B_OK, NULL);
+		count(g, &g->skipped, 0);
+		*want = SINK_PRESENT;
+		return FX_OK;
+	}
 	b->size = size;
 	if (b->is_manifest) {
 		g->curman = b;

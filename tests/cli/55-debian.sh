@@ -25,6 +25,7 @@ assert "skopeo sees the bundle's manifest digest ($want)" test -n "$want" -a "$w
 assert "the image ID (config digest) is the one Docker gave it" test "$(skopeo inspect --tls-verify=false --raw "docker://$REG_ADDR/debian:12" | jq -r .config.digest)" = "$DEBIAN_ID"
 expect 0 "a second load" "$LOAD" load deb.ferry --keyring "$KEYRING" --to "registry://$REG_ADDR" --plain-http
 assert "the second load pushes no blob" grep -q "0 pushed" "$T/err"
+assert "the second load does not read the blobs the registry holds" grep -q "already held by every target by digest: not read again" "$T/err"
 if start_dockerd; then
 	if docker pull -q "$REG_ADDR/debian:12" >"$T/pull.out" 2>&1; then
 		pass "docker pulls the Debian image from the registry"
