@@ -168,13 +168,19 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 static la_int64_t skip_cb(struct archive *a, void *ctx, la_int64_t request)
 {
 	struct instream *s = ctx;
+	struct stat st;
 	off_t here;
 
 	(void)a;
 	if (s->zstd || s->nparts > 0 || request <= 0 || s->in_pos < s->in_len)
 		return 0;
 	here = lseek(s->fd, 0, SEEK_CUR);
-	if (here < 0 || lseek(s->fd, (off_t)request, SEEK_CUR) < 0)
+	if (here < 0 || fstat(s->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	/* never past the end: a truncated bundle must still be found truncated */
+	if (request > st.st_size - here)
+		request = st.st_size - here > 0 ? st.st_size - here : 0;
+	if (request == 0 || lseek(s->fd, (off_t)request, SEEK_CUR) < 0)
 		return 0;
 	s->raw += (uint64_t)request;
 	return request;

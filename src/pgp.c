@@ -224,6 +224,22 @@ int pgp_fpr_valid(const char *fpr)
 	return norm_fpr(fpr, buf, sizeof(buf)) == 0;
 }
 
+/* Public keys and signatures need no gpg-agent or dirmngr: told not to start them,
+ * a check spawns only gpg itself, and nothing is left running afterwards. */
+static int quiet_home(const char *home, struct ferr *e)
+{
+	static const char conf[] = "no-autostart\n";
+	char *p = xasprintf("%s/gpg.conf", home);
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), rc = FX_OK;
+
+	if (fd < 0 || write_all(fd, conf, sizeof(conf) - 1) != 0)
+		rc = fe_set(e, FX_IO, "%s: %s", esc(p), strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	return rc;
+}
+
 /* Stops any agent GnuPG may have started in the throw-away home, then removes it. */
 static void drop_home(const char *home)
 {
@@ -274,7 +290,7 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, cons
 		rc = fe_set(e, FX_IO, "cannot create a temporary GnuPG home: %s", strerror(errno));
 		goto end;
 	}
-	if ((rc = new_ctx(&ctx, home, e)) != FX_OK)
+	if ((rc = quiet_home(home, e)) != FX_OK || (rc = new_ctx(&ctx, home, e)) != FX_OK)
 		goto end;
 	if (gpgme_data_new_from_mem(&kd, kbuf, klen, 0) != GPG_ERR_NO_ERROR) {
 		rc = fe_set(e, FX_IO, "GPGME: out of memory");
@@ -287,7 +303,7 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, cons
 		    ge != GPG_ERR_NO_ERROR ? ": " : "", ge != GPG_ERR_NO_ERROR ? gpgme_strerror(ge) : "");
 		goto end;
 	}
-	if (ir->secret_imported > 0) {
+	if (ir->secret_read > 0 || ir->secret_imported > 0) {
 		rc = fe_set(e, FX_USAGE, "%s: holds a secret key; give the public key only", esc(keyring));
 		goto end;
 	}
