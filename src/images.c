@@ -960,9 +960,14 @@ static int docker_plan(struct stage *st, struct input *in, const char *tag, cons
 	if ((rc = docker_read(in, tag, ref, &ds, &im, &cfg, &cm, &lms, e)) != FX_OK)
 		goto end;
 	for (i = 0; i < im->nlayers; i++) {
-		struct pend *p;
-		if (conv_find(st, cfg.diff_ids[i]) != NULL || pend_find(st, cfg.diff_ids[i]) != NULL)
+		struct pend *p = pend_find(st, cfg.diff_ids[i]);
+		if (conv_find(st, cfg.diff_ids[i]) != NULL || p != NULL) {
+			/* Converted from another copy: this staged copy is not read again, and
+			 * every input now stays until the end, so it goes at once. */
+			if (in->dir == NULL && !lms[i]->moved && lms[i] != cm && (p == NULL || p->src != lms[i]))
+				unlink(lms[i]->path);
 			continue;
+		}
 		st->pend = xreallocarray(st->pend, st->npend + 1, sizeof(*st->pend));
 		p = &st->pend[st->npend++];
 		memset(p, 0, sizeof(*p));
@@ -994,9 +999,12 @@ static int docker_convert(struct stage *st, struct ferr *e)
 	}
 	rc = compress_files(jobs, st->npend, st->o->layer_zstd ? CZ_ZSTD : CZ_GZIP, st->o->jobs, e);
 	for (i = 0; rc == FX_OK && i < st->npend; i++) {
-		memcpy(st->pend[i].digest, jobs[i].digest, SHA256_LEN);
-		memcpy(st->pend[i].in_digest, jobs[i].in_digest, SHA256_LEN);
-		st->pend[i].size = jobs[i].size;
+		struct pend *p = &st->pend[i];
+		memcpy(p->digest, jobs[i].digest, SHA256_LEN);
+		memcpy(p->in_digest, jobs[i].in_digest, SHA256_LEN);
+		p->size = jobs[i].size;
+		if (p->src_tmp && !p->src->moved)
+			unlink(p->src->path); /* the uncompressed copy is no longer needed */
 	}
 	free(jobs);
 	return rc;
@@ -1047,8 +1055,6 @@ static int stage_docker(struct stage *st, struct input *in, const char *tag, con
 			}
 			if ((rc = stage_tmp(st, &st->leaf, p->out, p->digest, p->size, NULL, e)) != FX_OK)
 				goto end;
-			if (p->src_tmp && !p->src->moved)
-				unlink(p->src->path); /* the uncompressed copy is no longer needed */
 			st->conv = xreallocarray(st->conv, st->nconv + 1, sizeof(*st->conv));
 			c = &st->conv[st->nconv++];
 			memset(c, 0, sizeof(*c));
