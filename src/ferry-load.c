@@ -55,7 +55,8 @@ static const char usage_extract[] = "usage: ferry-load extract BUNDLE -C DIR --k
     "Verifies while reading into a hidden directory inside DIR; entries are moved into DIR\n"
     "only when everything verified. Existing files are not overwritten without --force.\n\n";
 static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.asc --to TARGET [--to TARGET]... [options]\n\n"
-    "  --to registry://HOST[:PORT][/PREFIX] | docker:// | docker://unix:///PATH.sock | oci:DIR\n"
+    "  --to registry://HOST[:PORT][/PREFIX] | docker:// | docker://unix:///PATH.sock |\n"
+    "       docker://tcp://HOST:PORT | oci:DIR\n"
     "  --image REF            load only this image (repeatable)\n"
     "  --plain-http           talk HTTP, not HTTPS, to the registry (loopback registries)\n"
     "  --cacert FILE          trust this CA for the registry\n"
