@@ -281,21 +281,10 @@ end:
 int main(int argc, char **argv)
 {
 	enum verb v = V_NONE;
+	int rc = fx_main_start("ferry-load", argc, argv, usage_main);
 
-	fx_progname = "ferry-load";
-	fx_install_signal_handlers();
-	if (argc < 2) {
-		fputs(usage_main, stderr);
-		return FX_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-		fputs(usage_main, stdout);
-		return 0;
-	}
-	if (strcmp(argv[1], "--version") == 0) {
-		printf("ferry-load %s\n", FERRY_VERSION);
-		return 0;
-	}
+	if (rc >= 0)
+		return rc;
 	if (strcmp(argv[1], "verify") == 0)
 		v = V_VERIFY;
 	else if (strcmp(argv[1], "inspect") == 0)

@@ -230,17 +230,10 @@ static int cmd_license(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	enum verb v = V_NONE;
+	int rc = fx_main_start("ferry-pack", argc, argv, usage_main);
 
-	fx_progname = "ferry-pack";
-	fx_install_signal_handlers();
-	if (argc < 2)
-		return usage(usage_main, FX_USAGE);
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)
-		return usage(usage_main, 0);
-	if (strcmp(argv[1], "--version") == 0) {
-		printf("ferry-pack %s\n", FERRY_VERSION);
-		return 0;
-	}
+	if (rc >= 0)
+		return rc;
 	if (strcmp(argv[1], "build") == 0)
 		v = V_BUILD;
 	else if (strcmp(argv[1], "license") == 0)
