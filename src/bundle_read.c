@@ -431,6 +431,17 @@ static int skip_unsigned(struct reader *r, la_int64_t size, struct ferr *e)
 	return FX_OK;
 }
 
+/* An entry that will not complete: the hash and license buffer are dropped and the
+ * sink told that the entry did not verify, so it commits nothing of it. */
+static void abort_entry(const struct sink *s, const char *name, struct sha256 *hs, char *lic, struct ferr *e)
+{
+	if (hs != NULL)
+		sha256_free(hs);
+	free(lic);
+	if (s != NULL && s->end != NULL)
+		s->end(s->ctx, name, 0, e);
+}
+
 static int read_entry(struct reader *r, struct bundle_head *h, struct archive_entry *ent,
     const struct sink *s, struct ferr *e)
 {
@@ -514,10 +525,7 @@ static int read_entry(struct reader *r, struct bundle_head *h, struct archive_en
 		if (x == ARCHIVE_EOF)
 			break;
 		if (x != ARCHIVE_OK) {
-			sha256_free(&hs);
-			free(lic);
-			if (s != NULL && s->end != NULL)
-				s->end(s->ctx, name, 0, e);
+			abort_entry(s, name, &hs, lic, e);
 			if (fx_interrupted)
 				return fe_set(e, FX_IO, "interrupted");
 			return fe_set(e, r->in.err[0] && r->in.err_code != FX_VERIFY ? FX_IO : FX_VERIFY,
@@ -526,10 +534,7 @@ static int read_entry(struct reader *r, struct bundle_head *h, struct archive_en
 		}
 		if ((uint64_t)off != total) {
 			/* sparse entries would leave holes that were never hashed */
-			sha256_free(&hs);
-			free(lic);
-			if (s != NULL && s->end != NULL)
-				s->end(s->ctx, name, 0, e);
+			abort_entry(s, name, &hs, lic, e);
 			return fe_set(e, FX_VERIFY, "%s: %s: sparse entries are not allowed", esc(r->path), esc(name));
 		}
 		sha256_update(&hs, buf, n);
@@ -538,10 +543,7 @@ static int read_entry(struct reader *r, struct bundle_head *h, struct archive_en
 		total += n;
 		r->rep->bytes += n;
 		if (want && s != NULL && s->data != NULL && (rc = s->data(s->ctx, buf, n, e)) != FX_OK) {
-			sha256_free(&hs);
-			free(lic);
-			if (s->end != NULL)
-				s->end(s->ctx, name, 0, e);
+			abort_entry(s, name, &hs, lic, e);
 			return rc;
 		}
 	}
@@ -554,9 +556,7 @@ static int read_entry(struct reader *r, struct bundle_head *h, struct archive_en
 		r->rep->entries_bad++;
 	}
 	if (lic != NULL && ok && (rc = check_license(r, name, lic, (size_t)size, e)) != FX_OK) {
-		free(lic);
-		if (s != NULL && s->end != NULL)
-			s->end(s->ctx, name, 0, e);
+		abort_entry(s, name, NULL, lic, e);
 		return rc;
 	}
 	free(lic);

@@ -163,16 +163,11 @@ static int werr(struct bundle_writer *w, const char *what, struct ferr *e)
 int bw_open(struct bundle_writer **wp, const char *path, const struct bw_opts *o, struct ferr *e)
 {
 	struct bundle_writer *w = xcalloc(1, sizeof(*w));
-	struct stat st;
 	int rc = FX_OK;
 
 	w->fd = -1;
 	w->o = *o;
 	w->path = xstrdup(path);
-	if (!o->force && lstat(path, &st) == 0) {
-		rc = fe_set(e, FX_IO, "%s: already exists (use --force to replace it)", esc(path));
-		goto end;
-	}
 	w->tmp = xasprintf("%s.partial.XXXXXX", path);
 	if (o->split > 0) {
 		if (mkdtemp(w->tmp) == NULL) {
