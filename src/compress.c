@@ -1,14 +1,15 @@
-/* compress.c - deterministic gzip (zlib) and zstd compression of layer files on a
- * small pthread pool. Levels are fixed.
+/* compress.c - deterministic gzip (libdeflate) and zstd compression of layer files on
+ * a small pthread pool. Levels are fixed.
  *
- * gzip is compressed pigz-style so that one large layer keeps every core busy: the
- * input is cut into CZ_GZIP_BLOCK blocks, each deflated on its own (raw deflate,
- * primed with the previous 32 KiB of input as dictionary, ended with a sync flush,
- * the last one with Z_FINISH), and the pieces are concatenated behind one gzip header
- * (no name, mtime 0, OS 3) and one trailer (CRC-32 combined, ISIZE). Block boundaries
- * depend only on the block size, so the bytes are the same for any number of threads.
- * The layers of a build go through one pipeline: the calling thread reads blocks in
- * order (largest layer first) and writes finished ones in order, workers deflate. */
+ * gzip is written as a multi-member file, the way BGZF and pigz --independent do it, so
+ * that one large layer keeps every core busy: the input is cut into CZ_GZIP_BLOCK
+ * blocks and each becomes one complete gzip member (header with mtime 0 and no name,
+ * raw deflate, CRC-32, ISIZE). RFC 1952 readers (gzip, Go's compress/gzip, zlib with
+ * inflateReset per member, libarchive) read the members as one stream. Block
+ * boundaries depend only on the block size, so the bytes are the same for any number
+ * of threads. The layers of a build go through one pipeline: the calling thread reads
+ * blocks in order (largest layer first) and writes finished ones in order, workers
+ * compress. */
 #include "compress.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 #include <zstd.h>
 
 #define IN_CHUNK ((size_t)1 << 20)
@@ -50,7 +51,8 @@ static int sink_write(struct sink *s, const void *buf, size_t n)
 	return 0;
 }
 
-static int zstd_file(int in, struct sink *s, struct sha256 *ih, uint64_t *isz, char *why, size_t whyl)
+static int zstd_file(int in, uint64_t todo, struct sink *s, struct sha256 *ih, uint64_t *isz, char *why,
+    size_t whyl)
 {
 	unsigned char *ib = xmalloc(IN_CHUNK), *ob = xmalloc(ZSTD_CStreamOutSize());
 	size_t obl = ZSTD_CStreamOutSize();
@@ -63,7 +65,8 @@ static int zstd_file(int in, struct sink *s, struct sha256 *ih, uint64_t *isz, c
 		goto end;
 	}
 	for (;;) {
-		ssize_t r = read(in, ib, IN_CHUNK);
+		size_t want = todo < IN_CHUNK ? (size_t)todo : IN_CHUNK;
+		ssize_t r = want > 0 ? read(in, ib, want) : 0;
 		ZSTD_EndDirective mode;
 		ZSTD_inBuffer zi;
 		int done;
@@ -73,6 +76,12 @@ static int zstd_file(int in, struct sink *s, struct sha256 *ih, uint64_t *isz, c
 			snprintf(why, whyl, "read: %s", strerror(errno));
 			goto end;
 		}
+		if (r == 0 && todo != UINT64_MAX && todo > 0) {
+			fx_strlcpy(why, "the file ends before the layer does", whyl);
+			goto end;
+		}
+		if (todo != UINT64_MAX)
+			todo -= (uint64_t)r;
 		if (fx_interrupted) {
 			fx_strlcpy(why, "interrupted", whyl);
 			goto end;
@@ -107,23 +116,43 @@ end:
 	return rc;
 }
 
+/* Opens a job's input, positioned at its first byte; *left: bytes to read (UINT64_MAX:
+ * to the end of the file). */
+static int open_input(const struct cz_job *j, uint64_t *left, char *why, size_t whyl)
+{
+	int fd = open(j->in, O_RDONLY | O_CLOEXEC | (j->in_range ? 0 : O_NOFOLLOW));
+
+	*left = j->in_range ? j->in_len : UINT64_MAX;
+	if (fd < 0) {
+		snprintf(why, whyl, "%s", strerror(errno));
+		return -1;
+	}
+	if (j->in_range && lseek(fd, (off_t)j->in_off, SEEK_SET) < 0) {
+		snprintf(why, whyl, "seek: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* --- gzip: blocks deflated in parallel --- */
 
-#define GZ_DICT ((size_t)32768)
+/* A block is stored (deflate level 0) when none of GZ_SAMPLES samples of GZ_SAMPLE
+ * bytes, spread over it, shrinks by 1/32 at level 1: random or already compressed
+ * data then costs a copy instead of a full search for matches that are not there. */
+#define GZ_SAMPLE ((size_t)16384)
+#define GZ_SAMPLES 4
 
-enum { SL_FREE, SL_HELD, SL_READY, SL_BUSY, SL_DONE };
+enum { SL_FREE, SL_READY, SL_BUSY, SL_DONE };
 
 struct slot {
 	int state;
-	uint64_t seq;     /* order of writing */
-	size_t job;       /* index into jobs */
-	int last;         /* last block of its job: Z_FINISH */
-	unsigned char *in; /* GZ_DICT of dictionary, then the block */
-	size_t dict, len;
-	unsigned char *out;
+	uint64_t seq;      /* order of writing */
+	size_t job;        /* index into jobs */
+	unsigned char *in; /* the block */
+	size_t len;
+	unsigned char *out; /* one gzip member */
 	size_t outcap, outlen;
-	uLong crc;        /* of the block */
-	int bad;          /* deflate failed */
 };
 
 /* Per-job state, touched only by the calling thread. */
@@ -131,8 +160,9 @@ struct gzj {
 	int in, out;
 	struct sink s;
 	struct sha256 ih;
-	uLong crc;
-	uint64_t isize;
+	uint64_t isize, nread, nwritten; /* blocks read and written */
+	uint64_t left;                   /* bytes still to read (UINT64_MAX: to EOF) */
+	int read_done;
 	int hashing; /* ih and s.h initialised */
 };
 
@@ -144,49 +174,60 @@ struct gzp {
 	int quit;
 };
 
-/* Deflates one block: the same bytes whichever thread runs it. */
-static void gz_block(z_stream *zs, struct slot *b)
-{
-	int flush = b->last ? Z_FINISH : Z_SYNC_FLUSH, zr;
+/* One thread's compressors. */
+struct gzc {
+	struct libdeflate_compressor *full, *fast, *stored;
+	unsigned char *scratch;
+};
 
-	b->bad = 1;
-	b->outlen = 0;
-	b->crc = crc32(0L, b->in + GZ_DICT, (uInt)b->len);
-	if (deflateReset(zs) != Z_OK)
-		return;
-	if (b->dict > 0 && deflateSetDictionary(zs, b->in + GZ_DICT - b->dict, (uInt)b->dict) != Z_OK)
-		return;
-	zs->next_in = b->in + GZ_DICT;
-	zs->avail_in = (uInt)b->len;
-	for (;;) {
-		if (b->outcap - b->outlen < 64) {
-			b->outcap *= 2;
-			b->out = xrealloc(b->out, b->outcap);
-		}
-		zs->next_out = b->out + b->outlen;
-		zs->avail_out = (uInt)(b->outcap - b->outlen);
-		zr = deflate(zs, flush);
-		b->outlen = b->outcap - zs->avail_out;
-		if (zr == Z_STREAM_ERROR)
-			return;
-		if (flush == Z_FINISH ? zr == Z_STREAM_END : zs->avail_in == 0 && zs->avail_out != 0)
-			break;
-	}
-	b->bad = 0;
+static int gzc_init(struct gzc *c)
+{
+	c->full = libdeflate_alloc_compressor(CZ_GZIP_LEVEL);
+	c->fast = libdeflate_alloc_compressor(1);
+	c->stored = libdeflate_alloc_compressor(0);
+	c->scratch = xmalloc(GZ_SAMPLE);
+	return c->full != NULL && c->fast != NULL && c->stored != NULL ? 0 : -1;
 }
 
-static int gz_init(z_stream *zs)
+static void gzc_free(struct gzc *c)
 {
-	memset(zs, 0, sizeof(*zs));
-	/* -15: raw deflate; the gzip wrapper is written here, once for all blocks. */
-	return deflateInit2(zs, CZ_GZIP_LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -1;
+	if (c->full != NULL)
+		libdeflate_free_compressor(c->full);
+	if (c->fast != NULL)
+		libdeflate_free_compressor(c->fast);
+	if (c->stored != NULL)
+		libdeflate_free_compressor(c->stored);
+	free(c->scratch);
+}
+
+static int incompressible(struct gzc *c, const unsigned char *p, size_t n)
+{
+	size_t k;
+
+	if (n < GZ_SAMPLES * GZ_SAMPLE)
+		return 0;
+	for (k = 0; k < GZ_SAMPLES; k++)
+		/* 0: the output did not fit in the smaller buffer. */
+		if (libdeflate_deflate_compress(c->fast, p + k * (n / GZ_SAMPLES), GZ_SAMPLE,
+		        c->scratch, GZ_SAMPLE - GZ_SAMPLE / 32) != 0)
+			return 0;
+	return 1;
+}
+
+/* Compresses one block into one gzip member: the same bytes whichever thread runs
+ * it. outlen 0 is a failure (a member is never empty). */
+static void gz_block(struct gzc *c, struct slot *b)
+{
+	struct libdeflate_compressor *z = incompressible(c, b->in, b->len) ? c->stored : c->full;
+
+	b->outlen = libdeflate_gzip_compress(z, b->in, b->len, b->out, b->outcap);
 }
 
 static void *gz_worker(void *arg)
 {
 	struct gzp *g = arg;
-	z_stream zs;
-	int ok = gz_init(&zs) == 0;
+	struct gzc c;
+	int ok = gzc_init(&c) == 0;
 
 	pthread_mutex_lock(&g->mu);
 	for (;;) {
@@ -207,16 +248,15 @@ static void *gz_worker(void *arg)
 		b->state = SL_BUSY;
 		pthread_mutex_unlock(&g->mu);
 		if (ok)
-			gz_block(&zs, b);
+			gz_block(&c, b);
 		else
-			b->bad = 1;
+			b->outlen = 0;
 		pthread_mutex_lock(&g->mu);
 		b->state = SL_DONE;
 		pthread_cond_broadcast(&g->done);
 	}
 	pthread_mutex_unlock(&g->mu);
-	if (ok)
-		deflateEnd(&zs);
+	gzc_free(&c);
 	return NULL;
 }
 
@@ -238,14 +278,6 @@ static ssize_t read_full(int fd, unsigned char *buf, size_t len)
 	return (ssize_t)got;
 }
 
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
 static void gz_set(struct gzp *g, struct slot *b, int state)
 {
 	pthread_mutex_lock(&g->mu);
@@ -253,11 +285,11 @@ static void gz_set(struct gzp *g, struct slot *b, int state)
 	pthread_mutex_unlock(&g->mu);
 }
 
-/* Hands a filled slot to the workers, or deflates it here when there are none. */
-static void gz_submit(struct gzp *g, struct slot *b, int nworkers, z_stream *zs)
+/* Hands a filled slot to the workers, or compresses it here when there are none. */
+static void gz_submit(struct gzp *g, struct slot *b, int nworkers, struct gzc *c)
 {
 	if (nworkers == 0) {
-		gz_block(zs, b);
+		gz_block(c, b);
 		gz_set(g, b, SL_DONE);
 		return;
 	}
@@ -280,7 +312,7 @@ static struct slot *gz_free_slot(struct gzp *g)
 	return b;
 }
 
-/* Waits for block seq to be deflated; NULL if it is not in flight (a bug). */
+/* Waits for block seq to be compressed; NULL if it is not in flight (a bug). */
 static struct slot *gz_wait(struct gzp *g, uint64_t seq)
 {
 	struct slot *b = NULL;
@@ -298,18 +330,32 @@ static struct slot *gz_wait(struct gzp *g, uint64_t seq)
 	return b;
 }
 
+/* Closes a job's output once every block it read is written. */
+static int gz_finish(struct cz_job *job, struct gzj *q, char *why, size_t whyl)
+{
+	if (!q->read_done || q->nwritten != q->nread || q->out < 0)
+		return 0;
+	if (close(q->out) != 0) {
+		q->out = -1;
+		snprintf(why, whyl, "close: %s", strerror(errno));
+		return -1;
+	}
+	q->out = -1;
+	sha256_final(&q->s.h, job->digest);
+	job->size = q->s.size;
+	return 0;
+}
+
 static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int threads,
     struct ferr *e)
 {
-	static const unsigned char hdr[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
 	struct gzp g;
 	struct gzj *st = xcalloc(n, sizeof(*st));
 	pthread_t *tids = NULL;
-	z_stream zs; /* for the calling thread when there are no workers */
-	int zs_ok = 0, nworkers = 0, rc = FX_OK;
+	struct gzc c; /* for the calling thread when there are no workers */
+	int nworkers = 0, rc = FX_OK;
 	size_t i, rj = 0, failed = 0; /* rj: the next job to read (index into order) */
 	uint64_t rseq = 0, wseq = 0;
-	struct slot *held = NULL; /* a full block whose successor is not read yet */
 	char why[256] = "";
 
 	memset(&g, 0, sizeof(g));
@@ -318,20 +364,19 @@ static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int th
 	pthread_cond_init(&g.done, NULL);
 	for (i = 0; i < n; i++)
 		st[i].in = st[i].out = -1;
-	/* In flight: one block per worker being deflated, as many ready, one held and
-	 * one being written. */
-	g.nsl = threads > 1 ? 2 * (size_t)threads + 2 : 2;
+	/* In flight: one block per worker being compressed, as many ready, one being
+	 * read and one being written. */
+	g.nsl = threads > 1 ? 2 * (size_t)threads + 2 : 1;
 	g.sl = xcalloc(g.nsl, sizeof(*g.sl));
 	for (i = 0; i < g.nsl; i++) {
-		g.sl[i].in = xmalloc(GZ_DICT + CZ_GZIP_BLOCK);
-		g.sl[i].outcap = CZ_GZIP_BLOCK + CZ_GZIP_BLOCK / 8 + 1024;
+		g.sl[i].in = xmalloc(CZ_GZIP_BLOCK);
+		g.sl[i].outcap = libdeflate_gzip_compress_bound(NULL, CZ_GZIP_BLOCK);
 		g.sl[i].out = xmalloc(g.sl[i].outcap);
 	}
-	if (gz_init(&zs) != 0) {
-		rc = fe_set(e, FX_IO, "compressing: deflateInit2 failed");
+	if (gzc_init(&c) != 0) {
+		rc = fe_set(e, FX_IO, "compressing: cannot allocate a deflate compressor");
 		goto end;
 	}
-	zs_ok = 1;
 	if (threads > 1) {
 		tids = xcalloc((size_t)threads, sizeof(*tids));
 		for (i = 0; i < (size_t)threads; i++) {
@@ -347,17 +392,15 @@ static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int th
 			size_t j = order[rj];
 			struct gzj *q = &st[j];
 			ssize_t r;
+			size_t want;
 			failed = j;
 			if (fx_interrupted) {
 				fx_strlcpy(why, "interrupted", sizeof(why));
 				goto fail;
 			}
 			if (q->in < 0) {
-				q->in = open(jobs[j].in, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-				if (q->in < 0) {
-					snprintf(why, sizeof(why), "%s", strerror(errno));
+				if ((q->in = open_input(&jobs[j], &q->left, why, sizeof(why))) < 0)
 					goto fail;
-				}
 				q->out = open(jobs[j].out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 				if (q->out < 0) {
 					snprintf(why, sizeof(why), "%s", strerror(errno));
@@ -367,50 +410,39 @@ static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int th
 				sha256_init(&q->s.h);
 				sha256_init(&q->ih);
 				q->hashing = 1;
-				q->crc = crc32(0L, Z_NULL, 0);
-				if (sink_write(&q->s, hdr, sizeof(hdr)) != 0) {
-					snprintf(why, sizeof(why), "write: %s", strerror(errno));
-					goto fail;
-				}
 			}
-			r = read_full(q->in, b->in + GZ_DICT, CZ_GZIP_BLOCK);
+			want = q->left < CZ_GZIP_BLOCK ? (size_t)q->left : CZ_GZIP_BLOCK;
+			r = read_full(q->in, b->in, want);
 			if (r < 0) {
 				snprintf(why, sizeof(why), "read: %s", strerror(errno));
 				goto fail;
 			}
-			sha256_update(&q->ih, b->in + GZ_DICT, (size_t)r);
+			if (q->left != UINT64_MAX) {
+				if ((size_t)r < want) {
+					fx_strlcpy(why, "the file ends before the layer does", sizeof(why));
+					goto fail;
+				}
+				q->left -= (uint64_t)r;
+			}
+			sha256_update(&q->ih, b->in, (size_t)r);
 			q->isize += (uint64_t)r;
-			if (r == 0 && held != NULL) {
-				/* The held block was the last one. */
-				held->last = 1;
-				gz_submit(&g, held, nworkers, &zs);
-				held = NULL;
-			} else {
+			/* An empty input still gets its one (empty) member. */
+			if (r > 0 || q->nread == 0) {
 				b->job = j;
 				b->len = (size_t)r;
 				b->seq = rseq++;
-				b->last = (size_t)r < CZ_GZIP_BLOCK;
-				b->dict = 0;
-				if (held != NULL) {
-					memcpy(b->in, held->in + GZ_DICT + CZ_GZIP_BLOCK - GZ_DICT, GZ_DICT);
-					b->dict = GZ_DICT;
-					held->last = 0;
-					gz_submit(&g, held, nworkers, &zs);
-					held = NULL;
-				}
-				if (b->last)
-					gz_submit(&g, b, nworkers, &zs);
-				else {
-					gz_set(&g, b, SL_HELD);
-					held = b;
-				}
+				q->nread++;
+				gz_submit(&g, b, nworkers, &c);
 			}
-			if (held == NULL) { /* this input is read */
+			if ((size_t)r < CZ_GZIP_BLOCK || q->left == 0) { /* this input is read */
+				q->read_done = 1;
 				sha256_final(&q->ih, jobs[j].in_digest);
 				jobs[j].in_size = q->isize;
 				close(q->in);
 				q->in = -1;
 				rj++;
+				if (gz_finish(&jobs[j], q, why, sizeof(why)) != 0)
+					goto fail;
 			}
 			continue;
 		}
@@ -423,7 +455,7 @@ static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int th
 		{
 			struct gzj *q = &st[b->job];
 			failed = b->job;
-			if (b->bad) {
+			if (b->outlen == 0) {
 				fx_strlcpy(why, "deflate failed", sizeof(why));
 				goto fail;
 			}
@@ -431,24 +463,9 @@ static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int th
 				snprintf(why, sizeof(why), "write: %s", strerror(errno));
 				goto fail;
 			}
-			q->crc = crc32_combine(q->crc, b->crc, (z_off_t)b->len);
-			if (b->last) {
-				unsigned char tr[8];
-				put_le32(tr, (uint32_t)q->crc);
-				put_le32(tr + 4, (uint32_t)(q->isize & 0xffffffffu)); /* ISIZE: mod 2^32 */
-				if (sink_write(&q->s, tr, sizeof(tr)) != 0) {
-					snprintf(why, sizeof(why), "write: %s", strerror(errno));
-					goto fail;
-				}
-				if (close(q->out) != 0) {
-					q->out = -1;
-					snprintf(why, sizeof(why), "close: %s", strerror(errno));
-					goto fail;
-				}
-				q->out = -1;
-				sha256_final(&q->s.h, jobs[b->job].digest);
-				jobs[b->job].size = q->s.size;
-			}
+			q->nwritten++;
+			if (gz_finish(&jobs[b->job], q, why, sizeof(why)) != 0)
+				goto fail;
 			gz_set(&g, b, SL_FREE);
 			wseq++;
 		}
@@ -480,8 +497,7 @@ end:
 	}
 	free(g.sl);
 	free(st);
-	if (zs_ok)
-		deflateEnd(&zs);
+	gzc_free(&c);
 	pthread_cond_destroy(&g.work);
 	pthread_cond_destroy(&g.done);
 	pthread_mutex_destroy(&g.mu);
@@ -496,21 +512,19 @@ static void run_job(struct pool *p, struct cz_job *j)
 	struct sha256 ih;
 	char why[256] = "";
 	int in = -1, ok = 0;
+	uint64_t left;
 
 	sha256_init(&ih);
 	sha256_init(&s.h);
 	j->in_size = 0;
-	in = open(j->in, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (in < 0) {
-		snprintf(why, sizeof(why), "%s", strerror(errno));
+	if ((in = open_input(j, &left, why, sizeof(why))) < 0)
 		goto end;
-	}
 	s.fd = open(j->out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (s.fd < 0) {
 		snprintf(why, sizeof(why), "%s", strerror(errno));
 		goto end;
 	}
-	if (zstd_file(in, &s, &ih, &j->in_size, why, sizeof(why)) != 0)
+	if (zstd_file(in, left, &s, &ih, &j->in_size, why, sizeof(why)) != 0)
 		goto end;
 	if (close(s.fd) != 0) {
 		s.fd = -1;

@@ -20,6 +20,8 @@ enum cz_algo { CZ_GZIP, CZ_ZSTD };
 
 struct cz_job {
 	const char *in;                   /* file to compress */
+	int in_range;                     /* only bytes in_off .. in_off+in_len-1 of it; */
+	uint64_t in_off, in_len;          /* fewer is an error */
 	const char *out;                  /* file to create (O_EXCL) */
 	unsigned char digest[SHA256_LEN]; /* sha256 of out, set on success */
 	uint64_t size;                    /* size of out */

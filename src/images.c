@@ -7,8 +7,11 @@
  * Inputs are recognised by content: an archive or directory with oci-layout and
  * index.json is OCI (copied byte-exact, Docker >= 25 included); one with only
  * manifest.json is a legacy docker save (converted). An archive is read once,
- * sequentially: every regular member is staged (and hashed while it is written)
- * because docker save puts manifest.json after the layers it describes. */
+ * sequentially, because docker save puts manifest.json after the layers it describes:
+ * small members are staged (and hashed while they are written); a large member of an
+ * uncompressed archive file is only located (its data is a byte range of the archive)
+ * and read where it is used: a legacy layer by the compressor, which checks it against
+ * its diff_id, anything else copied into the staging directory first. */
 #include "images.h"
 
 #include <archive.h>
@@ -28,6 +31,7 @@
 #define MAX_MEMBERS 200000 /* members of one input archive */
 #define MAX_LINK_HOPS 8
 #define LABEL_MAX 1200
+#define RANGE_MIN ((uint64_t)1 << 20) /* a member this large is located, not staged */
 
 enum { M_FILE = 1, M_LINK = 2 };
 
@@ -40,10 +44,14 @@ struct member {
 	unsigned char digest[SHA256_LEN];
 	uint64_t size;
 	int moved;    /* path now belongs to a staged blob */
+	int range;    /* bytes off..off+size-1 of the input archive at path, not yet
+	                 hashed (digest unset); never unlinked */
+	uint64_t off;
 };
 
 struct input {
 	const char *label; /* "where: path", escaped, for messages */
+	struct stage *st;  /* archive: where ranged members are copied when needed */
 	char *dir;         /* layout directory, or NULL for an archive */
 	struct member **m; /* archive: sorted by name; directory: a cache. Each member is
 	                      allocated on its own, so pointers to it stay valid. */
@@ -220,6 +228,8 @@ static int stage_tmp(struct stage *st, struct blist *b, const char *tmp,
 	return FX_OK;
 }
 
+static int member_stage_range(struct input *in, struct member *m, struct ferr *e);
+
 /* Puts an input member into the blob set (archive: moved; directory: read in place). */
 static int stage_member(struct stage *st, struct input *in, struct blist *b, struct member *m,
     struct ferr *e)
@@ -227,6 +237,8 @@ static int stage_member(struct stage *st, struct input *in, struct blist *b, str
 	char *final = NULL;
 	int rc;
 
+	if (member_stage_range(in, m, e) != FX_OK)
+		return e->code;
 	if (blob_find(st, m->digest) != NULL || m->moved)
 		return FX_OK;
 	if (in->dir != NULL) {
@@ -398,8 +410,78 @@ end:
 	return rc;
 }
 
+/* Copies a ranged member into the staging directory, hashing it: from then on it is an
+ * ordinary staged member. */
+static int member_stage_range(struct input *in, struct member *m, struct ferr *e)
+{
+	enum { BUFSZ = 1 << 20 };
+	unsigned char *buf;
+	struct sha256 h;
+	char *tmp;
+	uint64_t done = 0;
+	int src, fd = -1, rc = FX_OK;
+
+	if (!m->range)
+		return FX_OK;
+	if ((src = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return fe_set(e, FX_IO, "%s: %s", in->label, strerror(errno));
+	buf = xmalloc(BUFSZ);
+	tmp = tmp_path(in->st);
+	sha256_init(&h);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		rc = fe_set(e, FX_IO, "%s: %s", esc(tmp), strerror(errno));
+		goto end;
+	}
+	while (done < m->size) {
+		size_t want = m->size - done < BUFSZ ? (size_t)(m->size - done) : BUFSZ;
+		ssize_t r = pread(src, buf, want, (off_t)(m->off + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = fe_set(e, r < 0 ? FX_IO : FX_VERIFY, "%s: member %s: %s", in->label, esc(m->name),
+			    r < 0 ? strerror(errno) : "the archive ends inside it");
+			goto end;
+		}
+		if (fx_interrupted) {
+			rc = fe_set(e, FX_IO, "interrupted");
+			goto end;
+		}
+		if (write_all(fd, buf, (size_t)r) != 0) {
+			rc = fe_set(e, FX_IO, "%s: %s", esc(tmp), strerror(errno));
+			goto end;
+		}
+		sha256_update(&h, buf, (size_t)r);
+		done += (uint64_t)r;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = fe_set(e, FX_IO, "%s: %s", esc(tmp), strerror(errno));
+		goto end;
+	}
+	fd = -1;
+end:
+	if (fd >= 0)
+		close(fd);
+	close(src);
+	free(buf);
+	if (rc == FX_OK) {
+		sha256_final(&h, m->digest);
+		free(m->path);
+		m->path = tmp;
+		m->off = 0;
+		m->range = 0;
+	} else {
+		sha256_free(&h);
+		unlink(tmp);
+		free(tmp);
+	}
+	return rc;
+}
+
 /* Reads an archive once (the file path, or fd when path is NULL), staging every regular
- * member and recording links. */
+ * member (or, in an uncompressed archive file, locating a large one) and recording
+ * links. */
 static int input_read_archive(struct stage *st, struct input *in, const char *path, int fd,
     struct ferr *e)
 {
@@ -408,6 +490,7 @@ static int input_read_archive(struct stage *st, struct input *in, const char *pa
 	size_t i;
 	int r, rc = FX_OK;
 
+	in->st = st;
 	archive_read_support_format_tar(a);
 	/* A compressed docker save is fine too; only in-process decoders (no external
 	 * programs run on untrusted bytes). */
@@ -479,8 +562,18 @@ static int input_read_archive(struct stage *st, struct input *in, const char *pa
 			}
 		} else if (type == AE_IFREG) {
 			m->type = M_FILE;
-			if ((rc = stage_data(st, a, in->label, m, e)) != FX_OK)
+			/* After the header, the uncompressed stream is at the member's data. */
+			if (path != NULL && archive_filter_count(a) == 1 &&
+			    archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE &&
+			    archive_entry_size_is_set(ae) && archive_entry_size(ae) >= (la_int64_t)RANGE_MIN &&
+			    archive_entry_sparse_count(ae) == 0 && archive_filter_bytes(a, 0) >= 0) {
+				m->range = 1;
+				m->path = xstrdup(path);
+				m->off = (uint64_t)archive_filter_bytes(a, 0);
+				m->size = (uint64_t)archive_entry_size(ae);
+			} else if ((rc = stage_data(st, a, in->label, m, e)) != FX_OK) {
 				goto end;
+			}
 		} else {
 			rc = fe_set(e, FX_VERIFY, "%s: member %s: not a regular file, directory or link",
 			    in->label, esc(name));
@@ -554,13 +647,24 @@ static struct member *input_find(struct input *in, const char *name, struct ferr
 	return NULL;
 }
 
-static struct member *input_need(struct input *in, const char *name, struct ferr *e)
+/* A member that must exist; ranged_ok: it may stay a range of the archive (unhashed),
+ * else it is staged and hashed now. */
+static struct member *input_need2(struct input *in, const char *name, int ranged_ok, struct ferr *e)
 {
 	struct member *m = input_find(in, name, e);
 
-	if (m == NULL)
+	if (m == NULL) {
 		fe_set(e, FX_VERIFY, "%s: %s is missing", in->label, esc(name));
+		return NULL;
+	}
+	if (!ranged_ok && member_stage_range(in, m, e) != FX_OK)
+		return NULL;
 	return m;
+}
+
+static struct member *input_need(struct input *in, const char *name, struct ferr *e)
+{
+	return input_need2(in, name, 0, e);
 }
 
 /* Reads a small member (JSON) into memory and checks it still has the digest seen. */
@@ -572,6 +676,8 @@ static int member_read(struct input *in, struct member *m, char **buf, size_t *l
 	if (m->size > OCI_JSON_MAX)
 		return fe_set(e, FX_VERIFY, "%s: %s: larger than %zu bytes", in->label, esc(m->name),
 		    OCI_JSON_MAX);
+	if (member_stage_range(in, m, e) != FX_OK)
+		return e->code;
 	if (read_file_max(m->path, OCI_JSON_MAX, buf, len, &e2) != FX_OK)
 		return fe_set(e, e2.code, "%s: %s: %s", in->label, esc(m->name), e2.msg);
 	sha256_buf(*buf, *len, d);
@@ -591,7 +697,7 @@ static void input_free(struct input *in)
 		struct member *m = in->m[i];
 		/* Staged members nobody took are removed now: a big archive would
 		 * otherwise sit in the staging directory twice. */
-		if (in->dir == NULL && m->type == M_FILE && !m->moved && m->path != NULL)
+		if (in->dir == NULL && m->type == M_FILE && !m->moved && !m->range && m->path != NULL)
 			unlink(m->path);
 		free(m->name);
 		free(m->link);
@@ -867,6 +973,19 @@ static int config_name_check(struct input *in, struct member *cm, const char *na
 	return FX_OK;
 }
 
+static int diff_id_check(struct input *in, const char *layer, const unsigned char got[SHA256_LEN],
+    const unsigned char want[SHA256_LEN], struct ferr *e)
+{
+	char g[SHA256_HEX], w[SHA256_HEX];
+
+	if (memcmp(got, want, SHA256_LEN) == 0)
+		return FX_OK;
+	hex_encode(got, SHA256_LEN, g);
+	hex_encode(want, SHA256_LEN, w);
+	return fe_set(e, FX_VERIFY, "%s: layer %s: sha256:%s does not match the config's diff_id "
+	    "sha256:%s (corrupt archive)", in->label, esc(layer), g, w);
+}
+
 static struct pend *pend_find(struct stage *st, const unsigned char diff_id[SHA256_LEN])
 {
 	size_t i;
@@ -920,19 +1039,15 @@ static int docker_read(struct input *in, const char *tag, const struct oci_ref *
 	}
 	lms = xcalloc(im->nlayers ? im->nlayers : 1, sizeof(*lms));
 	for (i = 0; i < im->nlayers; i++) {
-		if ((lms[i] = input_need(in, im->layers[i], e)) == NULL) {
+		if ((lms[i] = input_need2(in, im->layers[i], 1, e)) == NULL) {
 			rc = e->code;
 			goto end;
 		}
-		/* The layer must be the one the config (and so the image ID) names. */
-		if (memcmp(lms[i]->digest, cfg->diff_ids[i], SHA256_LEN) != 0) {
-			char got[SHA256_HEX], want[SHA256_HEX];
-			hex_encode(lms[i]->digest, SHA256_LEN, got);
-			hex_encode(cfg->diff_ids[i], SHA256_LEN, want);
-			rc = fe_set(e, FX_VERIFY, "%s: layer %s: sha256:%s does not match the config's "
-			    "diff_id sha256:%s (corrupt archive)", in->label, esc(im->layers[i]), got, want);
+		/* The layer must be the one the config (and so the image ID) names; a ranged
+		 * one is checked by the compressor, which reads it anyway. */
+		if (!lms[i]->range &&
+		    (rc = diff_id_check(in, im->layers[i], lms[i]->digest, cfg->diff_ids[i], e)) != FX_OK)
 			goto end;
-		}
 	}
 	*imp = im;
 	*cmp = cm;
@@ -964,7 +1079,8 @@ static int docker_plan(struct stage *st, struct input *in, const char *tag, cons
 		if (conv_find(st, cfg.diff_ids[i]) != NULL || p != NULL) {
 			/* Converted from another copy: this staged copy is not read again, and
 			 * every input now stays until the end, so it goes at once. */
-			if (in->dir == NULL && !lms[i]->moved && lms[i] != cm && (p == NULL || p->src != lms[i]))
+			if (in->dir == NULL && !lms[i]->moved && !lms[i]->range && lms[i] != cm &&
+			    (p == NULL || p->src != lms[i]))
 				unlink(lms[i]->path);
 			continue;
 		}
@@ -973,7 +1089,7 @@ static int docker_plan(struct stage *st, struct input *in, const char *tag, cons
 		memset(p, 0, sizeof(*p));
 		memcpy(p->diff_id, cfg.diff_ids[i], SHA256_LEN);
 		p->src = lms[i];
-		p->src_tmp = in->dir == NULL;
+		p->src_tmp = in->dir == NULL && !lms[i]->range;
 		p->out = tmp_path(st);
 	}
 end:
@@ -996,6 +1112,11 @@ static int docker_convert(struct stage *st, struct ferr *e)
 	for (i = 0; i < st->npend; i++) {
 		jobs[i].in = st->pend[i].src->path;
 		jobs[i].out = st->pend[i].out;
+		if (st->pend[i].src->range) {
+			jobs[i].in_range = 1;
+			jobs[i].in_off = st->pend[i].src->off;
+			jobs[i].in_len = st->pend[i].src->size;
+		}
 	}
 	rc = compress_files(jobs, st->npend, st->o->layer_zstd ? CZ_ZSTD : CZ_GZIP, st->o->jobs, e);
 	for (i = 0; rc == FX_OK && i < st->npend; i++) {
@@ -1047,8 +1168,11 @@ static int stage_docker(struct stage *st, struct input *in, const char *tag, con
 				    esc(im->layers[i]));
 				goto end;
 			}
-			/* Read again while compressing: must still be the diff_id. */
-			if (memcmp(p->in_digest, cfg.diff_ids[i], SHA256_LEN) != 0) {
+			/* Read (again) while compressing: must be the diff_id. */
+			if (p->src->range) {
+				if ((rc = diff_id_check(in, im->layers[i], p->in_digest, cfg.diff_ids[i], e)) != FX_OK)
+					goto end;
+			} else if (memcmp(p->in_digest, cfg.diff_ids[i], SHA256_LEN) != 0) {
 				rc = fe_set(e, FX_VERIFY, "%s: layer %s changed while it was compressed",
 				    in->label, esc(im->layers[i]));
 				goto end;

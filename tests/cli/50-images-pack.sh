@@ -104,6 +104,33 @@ images: [{ref: $APP_A_REF, from: damaged.tar}]
 EOS
 expect_err 1 "damaged\.tar" "a docker-save whose layer does not match its diff_id: refused, named" "$PACK" build dmg.yaml -o dmg.ferry --no-sign
 assert "refused input: no bundle and no staging left" test -z "$(ls | grep '^dmg\.ferry')"
+# The same for a large layer (1.9 MiB): large members of an uncompressed archive are
+# read where they lie, by the compressor, which must still check the diff_id.
+mkdir dmg0 && tar -xf "$FX/app-a.docker.tar" -C dmg0
+layer0=$(jq -r '.[0].Layers[0]' dmg0/manifest.json)
+assert "the base layer is over 1 MiB (read in place)" test "$(stat -c %s "dmg0/$layer0")" -gt 1048576
+python3 "$FERRY_ROOT/tests/tools/tarx.py" flip "dmg0/$layer0" 1500000
+tar -cf damaged0.tar -C dmg0 .
+sed 's/damaged\.tar/damaged0.tar/' dmg.yaml >dmg0.yaml
+expect_err 1 "damaged0\.tar: layer .*layer\.tar: sha256:.* does not match the config's diff_id" \
+	"a large damaged layer: refused, naming the archive and the layer" "$PACK" build dmg0.yaml -o dmg0.ferry --no-sign
+assert "and no bundle" test ! -e dmg0.ferry
+assert "the input archive itself is left alone" test -s damaged0.tar
+# cut inside that layer
+head -c 1200000 "$FX/app-a.docker.tar" >cut.tar
+sed 's/damaged\.tar/cut.tar/' dmg.yaml >cut.yaml
+expect_err 3 "cut\.tar: Truncated input" "an archive cut inside a large layer: refused, named (an input error)" "$PACK" build cut.yaml -o cut.ferry --no-sign
+assert "and no bundle" test ! -e cut.ferry
+# an oci-archive whose large blob (1 MiB) was damaged
+mkdir dmgo && tar -xf "$FX/app-a.oci.tar" -C dmgo
+big=$(find dmgo/blobs/sha256 -type f -size +1024k | head -1)
+assert "the oci-archive has a blob over 1 MiB" test -n "$big"
+python3 "$FERRY_ROOT/tests/tools/tarx.py" flip "$big" 1000
+tar -cf damagedo.tar -C dmgo .
+sed 's/damaged\.tar/damagedo.tar/' dmg.yaml >dmgo.yaml
+expect_err 1 "damagedo\.tar: blob sha256:$(basename "$big") has digest sha256:.* \(corrupt input\)" \
+	"an oci-archive with a damaged large blob: refused, named" "$PACK" build dmgo.yaml -o dmgo.ferry --no-sign
+assert "and no bundle" test ! -e dmgo.ferry
 cat >badref.yaml <<EOS
 apiVersion: ferry/v1
 kind: BundleSpec
