@@ -21,6 +21,10 @@ static int pgp_init(struct ferr *e)
 	if (done)
 		return FX_OK;
 	setlocale(LC_CTYPE, "");
+	/* Before gpgme_check_version: find gpg on PATH rather than asking gpgconf, which
+	 * saves three process starts per signature check (each ferry run starts GPGME
+	 * afresh). */
+	gpgme_set_global_flag("disable-gpgconf", "1");
 	if (gpgme_check_version(NULL) == NULL)
 		return fe_set(e, FX_IO, "GPGME: library initialisation failed");
 	gpgme_set_locale(NULL, LC_CTYPE, setlocale(LC_CTYPE, NULL));
@@ -228,7 +232,7 @@ int pgp_fpr_valid(const char *fpr)
  * a check spawns only gpg itself, and nothing is left running afterwards. */
 static int quiet_home(const char *home, struct ferr *e)
 {
-	static const char conf[] = "no-autostart\n";
+	static const char conf[] = "no-autostart\ntrust-model always\n";
 	char *p = xasprintf("%s/gpg.conf", home);
 	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), rc = FX_OK;
 
@@ -263,6 +267,27 @@ static void drop_home(const char *home)
 	rm_tree(home);
 }
 
+/* The one key that fpr (a primary key's or a subkey's fingerprint) names, listed on
+ * ctx itself. */
+static gpgme_error_t key_by_fpr(gpgme_ctx_t ctx, const char *fpr, gpgme_key_t *key)
+{
+	gpgme_key_t extra = NULL;
+	gpgme_error_t ge;
+
+	*key = NULL;
+	ge = gpgme_op_keylist_start(ctx, fpr, 0);
+	if (ge == GPG_ERR_NO_ERROR)
+		ge = gpgme_op_keylist_next(ctx, key);
+	if (ge == GPG_ERR_NO_ERROR && gpgme_op_keylist_next(ctx, &extra) == GPG_ERR_NO_ERROR) {
+		gpgme_key_unref(extra); /* not one key: refused, as gpgme_get_key does */
+		gpgme_key_unref(*key);
+		*key = NULL;
+		ge = gpg_error(GPG_ERR_AMBIGUOUS_NAME);
+	}
+	gpgme_op_keylist_end(ctx);
+	return ge;
+}
+
 int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, const char *what,
     const char *keyring, char *const *fprs, size_t nfprs, struct pgp_signer *who,
     struct ferr *e)
@@ -277,8 +302,12 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, cons
 	gpgme_key_t key = NULL;
 	gpgme_error_t ge;
 	char *kbuf = NULL, want[80];
-	size_t klen, i;
+	size_t klen, i, nsig = 0;
 	int rc = FX_OK, good = 0;
+	struct {
+		char *fpr;
+		int64_t when;
+	} *sigs = NULL;
 
 	if ((rc = read_file_max(keyring, 16u << 20, &kbuf, &klen, e)) != FX_OK)
 		goto end;
@@ -319,7 +348,12 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, cons
 		    ge != GPG_ERR_NO_ERROR ? ": " : "", ge != GPG_ERR_NO_ERROR ? gpgme_strerror(ge) : "");
 		goto end;
 	}
-	for (s = vr->signatures; s != NULL; s = s->next) {
+	/* The result belongs to ctx only until its next operation (the key look-ups
+	 * below), so what is needed of it is copied first. */
+	for (s = vr->signatures; s != NULL; s = s->next)
+		nsig++;
+	sigs = xcalloc(nsig, sizeof(*sigs));
+	for (s = vr->signatures, i = 0; s != NULL; s = s->next, i++) {
 		const char *why = NULL;
 
 		if (gpg_err_code(s->status) == GPG_ERR_NO_PUBKEY)
@@ -339,14 +373,21 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, cons
 			    s->fpr ? s->fpr : "");
 			goto end;
 		}
-		if (s->fpr == NULL || gpgme_get_key(ctx, s->fpr, &key, 0) != GPG_ERR_NO_ERROR || key == NULL) {
+		sigs[i].fpr = s->fpr != NULL ? xstrdup(s->fpr) : NULL;
+		sigs[i].when = (int64_t)s->timestamp;
+	}
+	for (i = 0; i < nsig; i++) {
+		size_t k;
+
+		/* a key listing on this context (gpgme_get_key would start another engine) */
+		if (sigs[i].fpr == NULL || key_by_fpr(ctx, sigs[i].fpr, &key) != GPG_ERR_NO_ERROR || key == NULL) {
 			rc = fe_set(e, FX_VERIFY, "%s: signing key not found in %s", esc(what), esc(keyring));
 			goto end;
 		}
 		if (nfprs > 0) {
 			int ok = 0;
-			for (i = 0; i < nfprs && !ok; i++)
-				ok = norm_fpr(fprs[i], want, sizeof(want)) == 0 && key->fpr != NULL &&
+			for (k = 0; k < nfprs && !ok; k++)
+				ok = norm_fpr(fprs[k], want, sizeof(want)) == 0 && key->fpr != NULL &&
 				    strcmp(want, key->fpr) == 0;
 			if (!ok) {
 				rc = fe_set(e, FX_VERIFY, "%s: signed by %s, which is not a --fingerprint given", esc(what),
@@ -356,7 +397,7 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, cons
 		}
 		fill_signer(key, who);
 		if (who != NULL)
-			who->when = (int64_t)s->timestamp;
+			who->when = sigs[i].when;
 		gpgme_key_unref(key);
 		key = NULL;
 		good++;
@@ -364,6 +405,9 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, cons
 	if (good == 0)
 		rc = fe_set(e, FX_VERIFY, "%s: no good signature", esc(what));
 end:
+	for (i = 0; sigs != NULL && i < nsig; i++)
+		free(sigs[i].fpr);
+	free(sigs);
 	if (key != NULL)
 		gpgme_key_unref(key);
 	if (td != NULL)
