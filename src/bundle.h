@@ -74,9 +74,30 @@ struct read_opts {
 	                               one stops the read before any later entry is used */
 	const char *audience;    /* with license_pubkey: the product the license must name */
 	int64_t now;             /* clock for the license check */
+	uint64_t ranged_min;     /* entries this large are offered by position (entry_loc) to
+	                            a sink that has drain(); 0: RANGED_MIN */
 };
 
 #define SINK_PRESENT (-1)
+#define SINK_RANGED (-2)
+
+/* Where a large entry's data lies in a plain (uncompressed, single-file) bundle: offered
+ * to a sink that would rather read it itself, on its own threads, while the stream goes
+ * on past it. */
+struct ranged;
+struct entry_loc {
+	int fd;                      /* the bundle: pread() only; open until drain() returned */
+	uint64_t off;                /* the entry's first data byte */
+	const unsigned char *digest; /* its signed SHA-256: the sink checks the bytes against it */
+	struct ranged *rg;           /* for bundle_ranged_done() */
+};
+enum { RANGED_OK, RANGED_BAD, RANGED_UNREAD };
+#define RANGED_MIN ((uint64_t)64 << 10)
+/* The sink's verdict on an entry it took with SINK_RANGED, from any thread, once (later
+ * calls are ignored): RANGED_OK it read size bytes hashing to digest, RANGED_BAD it did
+ * not (why: a static text, NULL for "checksum mismatch"), RANGED_UNREAD it did not need
+ * them (its target holds the content by digest). */
+void bundle_ranged_done(struct ranged *rg, int result, const char *why);
 
 /* A sink receives every entry after the head, while it is hashed. Data is not yet
  * verified when it arrives: a sink commits nothing before end() says ok. */
@@ -87,11 +108,17 @@ struct sink {
 	/* an entry starts; *want = 1: pass me the data; 0: not needed here (it is still
 	 * read and hashed); SINK_PRESENT: the target already holds this content by its
 	 * digest, so the entry need not even be read (the reader skips it unhashed and
-	 * calls no end() for it; only when every sink says so) */
-	int (*begin)(void *ctx, const char *name, uint64_t size, int *want, struct ferr *e);
+	 * calls no end() for it; only when every sink says so). When loc is not NULL the
+	 * sink may answer SINK_RANGED: it reads and checks the entry itself (see entry_loc;
+	 * no data() or end() comes for it), and then must have a drain(). */
+	int (*begin)(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
+	    struct ferr *e);
 	int (*data)(void *ctx, const void *buf, size_t n, struct ferr *e);
 	/* ok: the entry hashed to its SHA256SUMS line; digest: what it hashed to */
 	int (*end)(void *ctx, const char *name, int ok, struct ferr *e);
+	/* every entry taken with SINK_RANGED is done (bundle_ranged_done called) when this
+	 * returns; called once the stream is over, or given up, before finish() */
+	void (*drain)(void *ctx);
 	/* the stream is over; all_ok: every entry present and good, nothing extra */
 	int (*finish)(void *ctx, int all_ok, struct ferr *e);
 };

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -265,6 +266,16 @@ static void instream_close(struct instream *s)
 	s->in = s->out = NULL;
 }
 
+/* An entry a sink reads itself (SINK_RANGED); its result comes from the sink's thread. */
+struct ranged {
+	struct ranged *next;
+	pthread_mutex_t *mu;
+	char *name;
+	uint64_t size;
+	int done, result;
+	const char *why;
+};
+
 struct reader {
 	struct archive *a;
 	struct instream in;
@@ -274,7 +285,68 @@ struct reader {
 	int bad; /* something did not verify */
 	uint64_t unsigned_skipped;
 	size_t licenses; /* license entries checked */
+	int can_range;   /* a plain bundle file: entries can be offered by position */
+	struct ranged *ranged; /* entries taken with SINK_RANGED, newest first */
+	int drained;     /* the sink's drain() ran */
+	pthread_mutex_t mu;
 };
+
+static void problem(struct reader *r, const char *name, const char *what);
+
+void bundle_ranged_done(struct ranged *rg, int result, const char *why)
+{
+	pthread_mutex_lock(rg->mu);
+	if (!rg->done) {
+		rg->done = 1;
+		rg->result = result;
+		rg->why = why;
+	}
+	pthread_mutex_unlock(rg->mu);
+}
+
+/* Waits for the sink to finish every entry it took by position, then counts them as
+ * the stream would have (the sink checked each against its signed digest). */
+static void ranged_settle(struct reader *r, const struct sink *s)
+{
+	struct ranged *rg;
+
+	if (r->ranged == NULL || r->drained)
+		return;
+	s->drain(s->ctx);
+	r->drained = 1;
+	for (rg = r->ranged; rg != NULL; rg = rg->next) {
+		int done, result;
+		const char *why;
+
+		pthread_mutex_lock(&r->mu);
+		done = rg->done;
+		result = rg->result;
+		why = rg->why;
+		pthread_mutex_unlock(&r->mu);
+		if (!done) {
+			problem(r, rg->name, "not read by its target (internal error)");
+			r->rep->entries_bad++;
+		} else if (result == RANGED_OK) {
+			r->rep->entries_ok++;
+			r->rep->bytes += rg->size;
+		} else if (result == RANGED_UNREAD) {
+			r->rep->present++;
+		} else {
+			problem(r, rg->name, why != NULL ? why : "checksum mismatch");
+			r->rep->entries_bad++;
+		}
+	}
+}
+
+static void ranged_free(struct reader *r)
+{
+	while (r->ranged != NULL) {
+		struct ranged *rg = r->ranged;
+		r->ranged = rg->next;
+		free(rg->name);
+		free(rg);
+	}
+}
 
 static int is_license(const char *name)
 {
@@ -453,6 +525,7 @@ static int read_entry(struct reader *r, struct bundle_head *h, struct archive_en
 	unsigned char got[SHA256_LEN];
 	uint64_t total = 0;
 	int want = 1, rc, ok;
+	struct entry_loc loc, *lp = NULL;
 	unsigned ft = archive_entry_filetype(ent);
 	char *lic = NULL; /* a license entry's bytes, when it is to be checked */
 
@@ -501,9 +574,42 @@ static int read_entry(struct reader *r, struct bundle_head *h, struct archive_en
 			return fe_set(e, FX_VERIFY, "%s: %s: license larger than %u bytes", esc(r->path), esc(name), LICENSE_MAX);
 		lic = xmalloc((size_t)size + 1);
 	}
-	if (s != NULL && s->begin != NULL && (rc = s->begin(s->ctx, name, (uint64_t)size, &want, e)) != FX_OK) {
+	if (lic == NULL && r->can_range && s != NULL && s->drain != NULL &&
+	    (uint64_t)size >= (r->o->ranged_min ? r->o->ranged_min : RANGED_MIN) &&
+	    archive_filter_bytes(r->a, 0) >= 0) {
+		/* after the header, the stream (the file: plain, one part) is at the data */
+		memset(&loc, 0, sizeof(loc));
+		loc.fd = r->in.fd;
+		loc.off = (uint64_t)archive_filter_bytes(r->a, 0);
+		loc.digest = l->digest;
+		loc.rg = xcalloc(1, sizeof(*loc.rg));
+		loc.rg->mu = &r->mu;
+		loc.rg->name = xstrdup(name);
+		loc.rg->size = (uint64_t)size;
+		lp = &loc;
+	}
+	if (s != NULL && s->begin != NULL && (rc = s->begin(s->ctx, name, (uint64_t)size, lp, &want, e)) != FX_OK) {
+		if (lp != NULL && want == SINK_RANGED) {
+			loc.rg->next = r->ranged;
+			r->ranged = loc.rg;
+		} else if (lp != NULL) {
+			free(loc.rg->name);
+			free(loc.rg);
+		}
 		free(lic);
 		return rc;
+	}
+	if (lp != NULL && want == SINK_RANGED) {
+		/* the sink reads it by position (and checks it); the stream goes past it */
+		loc.rg->next = r->ranged;
+		r->ranged = loc.rg;
+		if (archive_read_data_skip(r->a) != ARCHIVE_OK)
+			return fe_set(e, FX_VERIFY, "%s: %s (damaged or truncated bundle)", esc(r->path), arc_err(r));
+		return FX_OK;
+	}
+	if (lp != NULL) {
+		free(loc.rg->name);
+		free(loc.rg);
 	}
 	if (want == SINK_PRESENT && lic == NULL) {
 		/* content-addressed and already in every target: not read (a plain bundle
@@ -580,6 +686,7 @@ int bundle_read(const char *path, const struct read_opts *o, const struct sink *
 	r.o = o;
 	r.rep = rep;
 	r.in.fd = -1;
+	pthread_mutex_init(&r.mu, NULL);
 	if (o->license_pubkey != NULL && !o->head_only) {
 		/* an unusable key is the operator's problem (exit 3), found before any reading */
 		EVP_PKEY *k = NULL;
@@ -590,6 +697,10 @@ int bundle_read(const char *path, const struct read_opts *o, const struct sink *
 	if ((rc = instream_open(&r.in, path, o, e)) != FX_OK)
 		goto end;
 	h->zstd = r.in.zstd;
+	{
+		struct stat st;
+		r.can_range = !r.in.zstd && r.in.nparts == 0 && fstat(r.in.fd, &st) == 0 && S_ISREG(st.st_mode);
+	}
 	r.a = archive_read_new();
 	if (r.a == NULL || archive_read_support_format_tar(r.a) != ARCHIVE_OK ||
 	    archive_read_set_callback_data(r.a, &r.in) != ARCHIVE_OK ||
@@ -612,6 +723,7 @@ int bundle_read(const char *path, const struct read_opts *o, const struct sink *
 		rc = e->code;
 		goto end;
 	}
+	ranged_settle(&r, s);
 	for (i = 0; i < h->sums.n; i++) {
 		if (!h->sums.v[i].seen) {
 			problem(&r, h->sums.v[i].path, "missing (listed in SHA256SUMS, not in the bundle)");
@@ -629,9 +741,15 @@ int bundle_read(const char *path, const struct read_opts *o, const struct sink *
 		rc = fe_set(e, FX_VERIFY, "%s: verification FAILED: %zu bad, %zu missing, %zu extra entries",
 		    esc(path), rep->entries_bad, rep->missing, rep->extra);
 end:
+	/* a stream given up: the sink still stops reading by position before the file
+	 * closes (its verdicts no longer matter) */
+	if (r.ranged != NULL && !r.drained)
+		s->drain(s->ctx);
+	ranged_free(&r);
 	if (r.a != NULL)
 		archive_read_free(r.a);
 	instream_close(&r.in);
+	pthread_mutex_destroy(&r.mu);
 	return rc;
 }
 

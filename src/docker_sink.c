@@ -359,10 +359,13 @@ static int data_inner(void *ctx, const void *buf, size_t n, struct ferr *e)
 
 /* A failure of this target is kept for report(), not returned: the bundle is still read
  * to its end (verified) and the other targets keep going. */
-static int ds_begin(void *ctx, const char *name, uint64_t size, int *want, struct ferr *e)
+static int ds_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
+    struct ferr *e)
 {
 	struct ferr le = {0, ""};
+
 	(void)e;
+	(void)loc;
 	begin_inner(ctx, name, size, want, &le);
 	return FX_OK;
 }

@@ -139,9 +139,11 @@ static int x_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 	return FX_OK;
 }
 
-static int x_begin(void *ctx, const char *name, uint64_t size, int *want, struct ferr *e)
+static int x_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
+    struct ferr *e)
 {
 	(void)size;
+	(void)loc;
 	*want = 1;
 	return stage_file(ctx, name, e);
 }

@@ -29,7 +29,27 @@ struct xfer {
 	int too_big;
 	size_t hdr_total;
 	int hdr_too_big;
+	const struct http_req *rq; /* a body read on demand */
+	uint64_t at;
 };
+
+#define UPLOAD_BUF (512u << 10) /* curl's buffer for a body read on demand */
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct xfer *x = ud;
+	uint64_t left = x->rq->body_size - x->at;
+	size_t n = size * nitems, got;
+
+	if (left < n)
+		n = (size_t)left;
+	if (n == 0)
+		return 0;
+	if ((got = x->rq->body_read(x->rq->body_arg, buf, n, x->at)) == 0)
+		return CURL_READFUNC_ABORT;
+	x->at += got;
+	return got;
+}
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -336,6 +356,14 @@ static CURLcode perform(struct http *h, const struct http_req *rq, struct http_r
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	if (strcmp(rq->method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (has_body && rq->body_read != NULL) {
+		x->rq = rq;
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPLOAD_BUF);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_size);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, x);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
 	} else if (has_body) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body_len ? rq->body : "");

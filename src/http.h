@@ -32,13 +32,19 @@ struct http_opts {
 	struct http_budget *budget;/* shared bound on the waiting of all requests; NULL: none */
 };
 
-/* One request. The body is in memory, so a retry sends it again. */
+/* One request. The body is in memory, so a retry sends it again; or it is read on
+ * demand (body_read), from offset 0 on every attempt. */
 struct http_req {
 	const char *method;        /* GET HEAD PUT POST PATCH DELETE */
 	const char *url;
 	const char *const *headers;/* "Name: value" lines, NULL-terminated; may be NULL */
 	const void *body;          /* POST/PUT/PATCH body, may be NULL with body_len 0 */
 	size_t body_len;
+	/* instead of body: body_size bytes, read into buf at offset at of the body; returns
+	 * the bytes put there, 0 to abandon the request (it then fails) */
+	size_t (*body_read)(void *arg, void *buf, size_t n, uint64_t at);
+	void *body_arg;
+	uint64_t body_size;
 	size_t max_body;           /* keep at most this much of the reply; more is an error */
 	int no_retry;              /* one attempt only */
 };

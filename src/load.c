@@ -129,17 +129,37 @@ static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 	return FX_OK;
 }
 
-static int tee_begin(void *ctx, const char *name, uint64_t size, int *want, struct ferr *e)
+static int tee_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
+    struct ferr *e)
 {
 	struct tee *te = ctx;
 	size_t i;
 	int rc, any = 0, all_present = te->n > 0;
 
 	te->cur_size = strncmp(name, "images/", 7) == 0 ? size : 0;
-	for (i = 0; i < te->n; i++) {
+	/* With one target, it may read a large entry itself by position (in parallel with
+	 * the stream); several targets share the one stream. */
+	if (te->n == 1 && loc != NULL && te->t[0].sink.drain != NULL) {
 		int w = 0;
 
-		if ((rc = te->t[i].sink.begin(te->t[i].sink.ctx, name, size, &w, e)) != FX_OK)
+		if ((rc = te->t[0].sink.begin(te->t[0].sink.ctx, name, size, loc, &w, e)) != FX_OK)
+			return rc;
+		if (w == SINK_RANGED) {
+			*want = SINK_RANGED;
+			te->done += te->cur_size; /* no end() comes for it */
+			return FX_OK;
+		}
+		te->want[0] = (unsigned char)(w > 0);
+		any = w > 0;
+		all_present = w == SINK_PRESENT;
+		i = 1;
+	} else {
+		i = 0;
+	}
+	for (; i < te->n; i++) {
+		int w = 0;
+
+		if ((rc = te->t[i].sink.begin(te->t[i].sink.ctx, name, size, NULL, &w, e)) != FX_OK)
 			return rc;
 		te->want[i] = (unsigned char)(w > 0);
 		any |= w > 0;
@@ -176,6 +196,16 @@ static int tee_end(void *ctx, const char *name, int ok, struct ferr *e)
 	te->done += te->cur_size;
 	progress(te, 0);
 	return rc;
+}
+
+static void tee_drain(void *ctx)
+{
+	struct tee *te = ctx;
+	size_t i;
+
+	for (i = 0; i < te->n; i++)
+		if (te->t[i].sink.drain != NULL)
+			te->t[i].sink.drain(te->t[i].sink.ctx);
 }
 
 static int tee_finish(void *ctx, int all_ok, struct ferr *e)
@@ -228,6 +258,7 @@ int load_run(const char *bundle, const struct read_opts *ro, const struct load_o
 	s.begin = tee_begin;
 	s.data = tee_data;
 	s.end = tee_end;
+	s.drain = tee_drain;
 	s.finish = tee_finish;
 	rc = bundle_read(bundle, ro, &s, &h, &rep, e);
 	if (te.shown)

@@ -222,7 +222,8 @@ static int oci_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
 	return FX_OK;
 }
 
-static int oci_begin(void *ctx, const char *name, uint64_t size, int *want, struct ferr *e)
+static int oci_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
+    struct ferr *e)
 {
 	struct oci *o = ctx;
 	struct oblob *b;
@@ -230,6 +231,7 @@ static int oci_begin(void *ctx, const char *name, uint64_t size, int *want, stru
 	char d[80];
 	const char *hex;
 
+	(void)loc;
 	(void)size;
 	(void)e;
 	*want = 0;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,7 +31,8 @@
 #include "http.h"
 #include "registry.h"
 
-#define CHUNK (4u << 20)         /* bytes per PATCH */
+#define CHUNK (4u << 20)         /* bytes per PATCH of a blob that streams */
+#define SEGMENT ((uint64_t)32 << 20) /* bytes per PATCH of a blob read by position */
 #define QDEPTH 1                 /* chunks queued per job beyond the one in flight */
 #define MANIFEST_MAX (4u << 20)
 #define TOKEN_MAX (16u << 10)
@@ -496,6 +498,16 @@ struct job {
 	unsigned char *cur; /* reader side */
 	size_t curn, curcap;
 	uint64_t left;
+	/* a blob taken by position (SINK_RANGED): the worker reads and hashes it from the
+	 * bundle itself and tells the reader how that went */
+	int ranged, reported, short_read;
+	int verdict;     /* -1 until the whole blob is hashed, then whether it matched */
+	int fd;
+	uint64_t off;    /* where the blob starts in the bundle */
+	uint64_t hashed; /* bytes of it read and hashed, in order */
+	unsigned char want[SHA256_LEN];
+	struct sha256 h;
+	struct ranged *rg;
 };
 
 struct tok {
@@ -870,9 +882,11 @@ static int is_broken(struct reg *g)
 	return b;
 }
 
-/* A registry request on repo: adds the credentials it needs, answering a 401 once. */
-static int rreq(struct reg *g, struct http *h, const char *repo, const char *method, const char *url,
-    const char *const *extra, const void *body, size_t len, size_t max_body, struct http_resp *rs, struct ferr *e)
+/* A registry request on repo: adds the credentials it needs, answering a 401 once. The
+ * body is body/len, or what src describes (body_read and the like) when it is given. */
+static int rreq_src(struct reg *g, struct http *h, const char *repo, const char *method, const char *url,
+    const char *const *extra, const void *body, size_t len, const struct http_req *src, size_t max_body,
+    struct http_resp *rs, struct ferr *e)
 {
 	const char *hdrs[8];
 	char *ah = NULL;
@@ -901,6 +915,12 @@ static int rreq(struct reg *g, struct http *h, const char *repo, const char *met
 		rq.headers = hdrs;
 		rq.body = body;
 		rq.body_len = len;
+		if (src != NULL) {
+			rq.body_read = src->body_read;
+			rq.body_arg = src->body_arg;
+			rq.body_size = src->body_size;
+			rq.no_retry = src->no_retry;
+		}
 		rq.max_body = max_body;
 		if (round > 0)
 			http_resp_free(rs);
@@ -918,6 +938,12 @@ static int rreq(struct reg *g, struct http *h, const char *repo, const char *met
 	}
 	note_outcome(g, rc, rs, e);
 	return rc;
+}
+
+static int rreq(struct reg *g, struct http *h, const char *repo, const char *method, const char *url,
+    const char *const *extra, const void *body, size_t len, size_t max_body, struct http_resp *rs, struct ferr *e)
+{
+	return rreq_src(g, h, repo, method, url, extra, body, len, NULL, max_body, rs, e);
 }
 
 /* ---- the worker side */
@@ -943,7 +969,78 @@ static void job_push(struct reg *g, struct job *j, unsigned char *p, size_t n, i
 	pthread_mutex_unlock(&g->mu);
 }
 
-static struct chunk *job_pop(struct reg *g, struct job *j)
+static void ranged_report(struct job *j, int result, const char *why)
+{
+	if (!j->reported) {
+		j->reported = 1;
+		bundle_ranged_done(j->rg, result, why);
+	}
+}
+
+/* Reads n bytes of a ranged blob at blob offset at; returns how many (fewer: the bundle
+ * ended, or, with stoppable, an interrupt). Bytes past what was hashed so far are
+ * hashed. */
+static size_t range_pread(struct job *j, unsigned char *buf, size_t n, uint64_t at, int stoppable)
+{
+	size_t got = 0;
+
+	while (got < n && !(stoppable && fx_interrupted)) {
+		ssize_t r = pread(j->fd, buf + got, n - got, (off_t)(j->off + at + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (at <= j->hashed && at + got > j->hashed) {
+		sha256_update(&j->h, buf + (j->hashed - at), (size_t)(at + got - j->hashed));
+		j->hashed = at + got;
+	}
+	if (got < n)
+		j->short_read = 1;
+	return got;
+}
+
+/* Once the whole blob is hashed: tells the reader, and whether it matched. */
+static int range_verdict(struct job *j)
+{
+	unsigned char d[SHA256_LEN];
+	int ok;
+
+	if (j->verdict >= 0)
+		return j->verdict;
+	if (j->short_read || j->hashed != j->b->size) {
+		ranged_report(j, RANGED_BAD, fx_interrupted ? "interrupted" :
+		    "the bundle ends inside it (damaged or truncated bundle)");
+		return 0;
+	}
+	sha256_final(&j->h, d);
+	ok = CRYPTO_memcmp(d, j->want, SHA256_LEN) == 0;
+	ranged_report(j, ok ? RANGED_OK : RANGED_BAD, NULL);
+	j->verdict = ok;
+	return ok;
+}
+
+/* The next chunk of a ranged blob's unhashed rest (a dry run, or a failed upload that
+ * still owes the reader its verdict): CHUNK bytes, the last one final, ok telling
+ * whether the whole blob hashed to its signed digest. */
+static struct chunk *range_next(struct job *j)
+{
+	struct chunk *c = xcalloc(1, sizeof(*c));
+	uint64_t left = j->b->size - j->hashed;
+	size_t n = left < CHUNK ? (size_t)left : CHUNK;
+
+	c->p = xmalloc(n ? n : 1);
+	if (!j->short_read)
+		c->n = range_pread(j, c->p, n, j->hashed, 1);
+	if (j->short_read || j->hashed == j->b->size) {
+		c->final = 1;
+		c->ok = range_verdict(j);
+	}
+	return c;
+}
+
+static struct chunk *queue_pop(struct reg *g, struct job *j)
 {
 	struct chunk *c;
 
@@ -958,6 +1055,12 @@ static struct chunk *job_pop(struct reg *g, struct job *j)
 	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
 	return c;
+}
+
+/* The next chunk of a job's blob, from the reader's queue or read by position. */
+static struct chunk *job_pop(struct reg *g, struct job *j)
+{
+	return j->ranged ? range_next(j) : queue_pop(g, j);
 }
 
 static void chunk_free(struct chunk *c)
@@ -1031,9 +1134,25 @@ static void cancel_session(struct reg *g, struct http *h, const char *repo, cons
 {
 	struct http_resp rs;
 	struct ferr e = {0, ""};
+	int attempt;
 
-	if (loc != NULL && rreq(g, h, repo, "DELETE", loc, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, &e) == FX_OK)
+	for (attempt = 0; loc != NULL && attempt < 2; attempt++) {
+		long st;
+
+		if (rreq(g, h, repo, "DELETE", loc, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, &e) != FX_OK)
+			break;
+		st = rs.status;
 		http_resp_free(&rs);
+		if (st != 404)
+			break;
+		/* The registry may still be busy with a request that was just cut off (it
+		 * answers 404 to the session meanwhile and writes the bytes it got after):
+		 * asked again a moment later, it can delete them. */
+		{
+			struct timespec ts = {0, 200 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
 }
 
 static int new_location(struct reg *g, const struct http_resp *rs, char **loc, struct ferr *e)
@@ -1218,6 +1337,120 @@ end:
 	return rc;
 }
 
+/* body_read of a ranged blob's PATCH: the body starts at blob offset *base. */
+struct rbody {
+	struct job *j;
+	uint64_t base;
+};
+
+static size_t rbody_read(void *arg, void *buf, size_t n, uint64_t at)
+{
+	struct rbody *rb = arg;
+
+	/* not stopped by an interrupt: a PATCH cut off in the middle leaves Docker
+	 * Distribution with bytes it no longer lets anyone delete; the segment ends first */
+	return range_pread(rb->j, buf, n, rb->base + at, 0);
+}
+
+/* Uploads a blob the worker reads from the bundle itself: PATCH requests of SEGMENT
+ * bytes stream it (hashed on the way, read with no buffer of its own), and the session
+ * is completed (PUT ?digest=, no body) only when it hashed to its signed digest. The bytes stay on disk,
+ * so a PATCH that fails even after http_do's retries is resumed from where the session
+ * says it got, or, when the registry refuses the session, sent again in a new one.
+ * *ok: the blob verified. */
+static int upload_ranged(struct reg *g, struct http *h, struct job *j, const char *repo, int *ok, struct ferr *e)
+{
+	static const char *const oct = "Content-Type: application/octet-stream";
+	struct rblob *b = j->b;
+	struct http_resp rs;
+	struct ferr le = {0, ""};
+	struct chunk none = {NULL, NULL, 0, 1, 1};
+	char *loc = NULL;
+	uint64_t have = 0; /* bytes the session holds */
+	int tries = 0, rc;
+	struct stat st;
+
+	*ok = 0;
+	memset(&rs, 0, sizeof(rs));
+	/* A bundle cut short (a copy that did not finish) is found before any byte goes:
+	 * a PATCH cut off for want of bytes would leave the registry a session it cannot
+	 * delete. */
+	if (fstat(j->fd, &st) == 0 && (uint64_t)st.st_size < j->off + b->size) {
+		j->short_read = 1;
+		rc = fe_set(e, FX_VERIFY, "the bundle ends inside the blob");
+		goto end;
+	}
+	if ((rc = start_session(g, h, repo, b->digest, &loc, e)) != FX_OK)
+		goto end;
+	while (have < b->size && !fx_interrupted) {
+		uint64_t end = b->size - have > SEGMENT ? have + SEGMENT : b->size;
+		struct rbody rb = {j, have};
+		struct http_req src;
+		char range[80];
+		const char *hd[3] = {oct, range, NULL};
+		uint64_t next;
+
+		memset(&src, 0, sizeof(src));
+		src.body_read = rbody_read;
+		src.body_arg = &rb;
+		src.body_size = end - have;
+		/* Retried as usual (5xx, 429, connection errors): the body is read again from
+		 * the same offset, and Content-Range makes the registry refuse it (416) rather
+		 * than append it when it holds something else by then. */
+		snprintf(range, sizeof(range), "Content-Range: %llu-%llu", (unsigned long long)have,
+		    (unsigned long long)(end - 1));
+		http_resp_free(&rs);
+		le.code = 0;
+		le.msg[0] = '\0';
+		if (rreq_src(g, h, repo, "PATCH", loc, hd, NULL, 0, &src, HTTP_ERRBODY_MAX, &rs, &le) == FX_OK) {
+			if (rs.status == 202 && new_location(g, &rs, &loc, &le) == FX_OK) {
+				count_sent(g, end - have);
+				have = end;
+				tries = 0;
+				continue;
+			}
+			if (le.code == 0)
+				fe_set(&le, FX_TARGET, "%s: %s: uploading %s: HTTP %ld %s", g->spec, repo, b->digest, rs.status,
+				    http_body_snippet(&rs));
+		}
+		if (j->short_read || is_broken(g) || fx_interrupted || ++tries > RESYNC_MAX)
+			break;
+		/* "Range: 0-0" means one byte or none: not trusted, the session starts over */
+		if (session_offset(g, h, repo, &loc, &next) == 0 && next > 1 && next <= j->hashed) {
+			if (next != have)
+				fx_warn("%s: %s: resuming the upload of %s at byte %llu", g->spec, repo, b->digest,
+				    (unsigned long long)next);
+			have = next;
+			continue;
+		}
+		/* the session is gone or refuses to go on: a new one, from the start */
+		cancel_session(g, h, repo, loc);
+		le.code = 0;
+		le.msg[0] = '\0';
+		if (start_session(g, h, repo, b->digest, &loc, &le) != FX_OK)
+			break;
+		fx_warn("%s: %s: upload session of %s lost, starting it again", g->spec, repo, b->digest);
+		have = 0;
+	}
+	if (have < b->size) {
+		rc = fe_set(e, fx_interrupted ? FX_IO : FX_TARGET, "%s", fx_interrupted ? "interrupted" :
+		    j->short_read ? "the bundle ends inside the blob" : le.msg[0] ? le.msg : "upload failed");
+		goto end;
+	}
+	if (!range_verdict(j))
+		goto end; /* cancelled below */
+	if ((rc = complete_upload(g, h, repo, b, &loc, b->size, &none, e)) == FX_OK)
+		*ok = 1;
+end:
+	http_resp_free(&rs);
+	if (loc != NULL)
+		cancel_session(g, h, repo, loc); /* failed or unverified: the session goes */
+	free(loc);
+	if (j->verdict < 0)
+		job_drain(g, j); /* the reader is still owed the verdict: hash the rest */
+	return rc;
+}
+
 /* Streams a job's bytes into a new upload session in repo; *ok: the blob verified. */
 static int upload(struct reg *g, struct http *h, struct job *j, const char *repo, int *ok, struct ferr *e)
 {
@@ -1227,6 +1460,8 @@ static int upload(struct reg *g, struct http *h, struct job *j, const char *repo
 	int rc, fin = 0;
 	struct chunk *c = NULL;
 
+	if (j->ranged)
+		return upload_ranged(g, h, j, repo, ok, e);
 	*ok = 0;
 	if ((rc = start_session(g, h, repo, b->digest, &loc, e)) != FX_OK)
 		goto end;
@@ -1288,6 +1523,16 @@ static void process(struct reg *g, struct http *h, struct job *j)
 	size_t i, npresent = 0;
 	int src = -1, ok = 0, drained = 0;
 
+	if (fx_interrupted) { /* no new upload starts after an interrupt */
+		if (j->ranged)
+			ranged_report(j, RANGED_BAD, "interrupted");
+		else
+			job_drain(g, j);
+		set_state(g, b, B_FAILED, "interrupted");
+		free(present);
+		return;
+	}
+
 	for (i = 0; i < b->nrepos; i++) {
 		int r = blob_present(g, h, b->repos[i], b->digest, &e);
 
@@ -1316,7 +1561,13 @@ static void process(struct reg *g, struct http *h, struct job *j)
 		present[up] = 1;
 		src = (int)up;
 	} else {
-		ok = job_drain(g, j);
+		if (j->ranged) {
+			/* the registry holds it by digest: no need to read it from the bundle */
+			ranged_report(j, RANGED_UNREAD, NULL);
+			ok = 1;
+		} else {
+			ok = job_drain(g, j);
+		}
 		drained = 1;
 		if (!ok)
 			goto bad;
@@ -1374,6 +1625,8 @@ static void *worker(void *arg)
 		g->outstanding--;
 		pthread_cond_broadcast(&g->cv);
 		pthread_mutex_unlock(&g->mu);
+		if (j->ranged)
+			sha256_free(&j->h); /* a no-op once sha256_final ran */
 		free(j->cur);
 		free(j);
 	}
@@ -1527,19 +1780,54 @@ static int build_plan(struct reg *g, const struct manifest *m)
  * blobs by digest), which makes a load into a registry that has it all a matter of
  * the head and a few HEAD requests. An error here only means "not known": the blob
  * then goes the normal way. */
-static void find_present(struct reg *g)
+struct fp_ctx {
+	struct reg *g;
+	struct http *h;
+	size_t first, step;
+};
+
+static void *find_present_part(void *arg)
 {
+	struct fp_ctx *c = arg;
+	struct reg *g = c->g;
 	size_t i, k;
 
-	for (i = 0; i < g->nblobs; i++) {
+	for (i = c->first; i < g->nblobs; i += c->step) {
 		struct rblob *b = &g->blobs[i];
 		struct ferr e = {0, ""};
 		int all = b->nrepos > 0 && !b->is_manifest;
 
 		for (k = 0; k < b->nrepos && all; k++)
-			all = blob_present(g, g->mh, b->repos[k], b->digest, &e) == 1;
+			all = blob_present(g, c->h, b->repos[k], b->digest, &e) == 1;
 		b->present = all;
 	}
+	return NULL;
+}
+
+/* The blobs are split over the upload threads' connections (not started yet), so the
+ * requests overlap. */
+static void find_present(struct reg *g)
+{
+	struct fp_ctx c[JOBS_MAX];
+	pthread_t th[JOBS_MAX];
+	int started[JOBS_MAX];
+	size_t n = (size_t)g->nth, i;
+
+	if (n > g->nblobs)
+		n = g->nblobs;
+	for (i = 0; i < n; i++) {
+		c[i].g = g;
+		c[i].h = g->hc[i];
+		c[i].first = i;
+		c[i].step = n;
+		started[i] = i > 0 && pthread_create(&th[i], NULL, find_present_part, &c[i]) == 0;
+	}
+	for (i = 0; i < n; i++)
+		if (i == 0 || !started[i])
+			find_present_part(&c[i]); /* the first part here, and any whose thread did not start */
+	for (i = 1; i < n; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
 }
 
 static int reg_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
@@ -1591,12 +1879,14 @@ static int reg_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
 	return FX_OK;
 }
 
-static int reg_begin(void *ctx, const char *name, uint64_t size, int *want, struct ferr *e)
+static int reg_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
+    struct ferr *e)
 {
 	struct reg *g = ctx;
 	struct rblob *b;
 	struct job *j;
 	char d[80];
+	int ranged;
 
 	(void)e;
 	*want = 0;
@@ -1625,6 +1915,18 @@ static int reg_begin(void *ctx, const char *name, uint64_t size, int *want, stru
 	j = xcalloc(1, sizeof(*j));
 	j->b = b;
 	j->left = size;
+	/* A blob the bundle offers by position is read by the worker itself, so several
+	 * blobs stream into the registry at once. */
+	ranged = loc != NULL;
+	if (ranged) {
+		j->ranged = 1;
+		j->fd = loc->fd;
+		j->off = loc->off;
+		memcpy(j->want, loc->digest, SHA256_LEN);
+		j->rg = loc->rg;
+		j->verdict = -1;
+		sha256_init(&j->h);
+	}
 	pthread_mutex_lock(&g->mu);
 	while (g->outstanding >= (size_t)g->running + 1)
 		pthread_cond_wait(&g->cv, &g->mu);
@@ -1636,6 +1938,10 @@ static int reg_begin(void *ctx, const char *name, uint64_t size, int *want, stru
 	g->pt = j;
 	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
+	if (ranged) { /* the worker may free j from here on */
+		*want = SINK_RANGED;
+		return FX_OK;
+	}
 	g->cur = j;
 	*want = !g->lo->dry_run; /* a dry run only needs to know whether it verified */
 	return FX_OK;
@@ -1836,6 +2142,13 @@ next:
 	g->loaded++;
 }
 
+/* Every blob is uploaded (or failed) when this returns: the reader may then close the
+ * bundle that ranged jobs read from. */
+static void reg_drain(void *ctx)
+{
+	stop_workers(ctx);
+}
+
 static int reg_finish(void *ctx, int all_ok, struct ferr *e)
 {
 	struct reg *g = ctx;
@@ -1977,6 +2290,7 @@ int registry_target_open(const char *spec, const struct load_opts *lo, const str
 	t->sink.ctx = g;
 	t->sink.head = reg_head;
 	t->sink.begin = reg_begin;
+	t->sink.drain = reg_drain;
 	t->sink.data = reg_data;
 	t->sink.end = reg_end;
 	t->sink.finish = reg_finish;

@@ -8,6 +8,7 @@
 need_fixtures || { skip "image fixtures: $SVC_WHY"; exit 0; }
 new_gpg_home || { fail "test key generation"; exit 1; }
 cd "$T" || exit 1
+TARX="python3 $FERRY_ROOT/tests/tools/tarx.py"
 
 cat >spec.yaml <<EOS
 apiVersion: ferry/v1
@@ -100,6 +101,38 @@ assert "oci: index.json lists only the images that verified" test "$(jq -c '[.ma
 	"$(jq -nc --arg a "$APP_A_REF" --arg m "$MULTI_REF" '[$a, "ferry.test/oci-a:1", $m] | sort')"
 assert "oci: the bad layer was not written" test ! -e "badoci/blobs/sha256/${blayer#sha256:}"
 assert "oci: no temporary files left" test -z "$(find badoci -name '.tmp-*')"
+
+# The largest blob is read by an upload worker at its offset in the (plain) bundle file,
+# not through the reader's stream: damaged there, it must fail just the same.
+big=$(tar -tvf imgs.ferry | awk '$6 ~ /^images\/blobs\// {print $3, $6}' | sort -n | tail -1 | cut -d' ' -f2)
+bigsz=$(tar -tvf imgs.ferry | awk -v n="$big" '$6 == n {print $3}')
+assert "the largest blob is large enough to be read by position (64 KiB)" test "$bigsz" -ge 65536
+bigoff=$($TARX offset imgs.ferry "$big")
+cp imgs.ferry badbig.ferry
+$TARX flip badbig.ferry $((bigoff + bigsz / 2))
+start_registry || { fail "fourth registry: $SVC_WHY"; exit 1; }
+R4=$REG_ADDR
+expect_err 1 "${big}: checksum mismatch" "a damaged blob read by position: exit 1, the entry named" \
+	"$LOAD" load badbig.ferry --keyring "$KEYRING" --to "registry://$R4" --plain-http --jobs 3
+assert "it is named as the reason its images were not loaded" grep -q "not loaded: sha256:${big##*/}" "$T/err"
+assert "that blob is not in the registry" test -z "$(find "$REG_DATA" -path "*/blobs/sha256/*/${big##*/}" 2>/dev/null)"
+assert "no upload session left behind" test -z "$(find "$REG_DATA" -path '*_uploads/*' -name data 2>/dev/null)"
+no_manifest_using_big=1
+for r in $APP_A_REF $APP_B_REF ferry.test/oci-a:1; do
+	if [ "$(mstatus "$R4" "$r")" = 200 ] && skopeo inspect --tls-verify=false --raw "docker://$R4/$(repo_of "$r"):1" 2>/dev/null | grep -q "${big##*/}"; then
+		no_manifest_using_big=0
+	fi
+done
+assert "no manifest in the registry references the damaged blob" test "$no_manifest_using_big" = 1
+# cut inside that blob: the reader finds the bundle short, the worker reading the blob
+# finds it short, nothing is committed
+head -c $((bigoff + bigsz / 2)) imgs.ferry >cut.ferry
+start_registry || { fail "fifth registry: $SVC_WHY"; exit 1; }
+R5=$REG_ADDR
+expect_err 1 "damaged or truncated" "a plain bundle cut inside a blob read by position: exit 1" \
+	"$LOAD" load cut.ferry --keyring "$KEYRING" --to "registry://$R5" --plain-http --jobs 3
+assert "no manifest was pushed" test -z "$(curl -s "http://$R5/v2/_catalog" | jq -r '.repositories[]' | while read -r repo; do curl -s "http://$R5/v2/$repo/tags/list" | jq -r '.tags // [] | .[]'; done)"
+assert "no upload session left behind (cut bundle)" test -z "$(find "$REG_DATA" -path '*_uploads/*' -name data 2>/dev/null)"
 
 # ---------------------------------------------------------------- unreachable
 port=$(free_port)
@@ -248,18 +281,19 @@ start_registry || { fail "resume registry: $SVC_WHY"; exit 1; }
 RR=$REG_ADDR
 "$LOAD" load big.ferry --keyring "$KEYRING" --to "registry://$RR" --plain-http --jobs 1 >int.out 2>int.err &
 lpid=$!
-for ((i = 0; i < 400; i++)); do grep -q '"PATCH /v2/big/blobs/uploads' "$REG_LOG" && break; sleep 0.02; done
+# the upload has begun once the registry holds some of its bytes (an upload session
+# with data)
+up_bytes() { find "$REG_DATA/docker/registry/v2/repositories/big/_uploads" -name data -size +0 2>/dev/null; }
+for ((i = 0; i < 400; i++)); do [ -n "$(up_bytes)" ] && break; sleep 0.02; done
 kill -INT $lpid 2>/dev/null; wait $lpid; rc=$?
 assert "SIGINT in the middle of an upload: a failure exit (got $rc)" test "$rc" -ne 0
 assert "SIGINT: no manifest for the big image" test "$(mstatus "$RR" ferry.test/big:1)" = 404
 assert "SIGINT: the unfinished upload session was deleted" test -z "$(find "$REG_DATA" -path '*_uploads/*' -name data 2>/dev/null)"
-npatch() { grep -c '"PATCH /v2/big/blobs/uploads' "$REG_LOG"; }
-n0=$(npatch)
 "$LOAD" load big.ferry --keyring "$KEYRING" --to "registry://$RR" --plain-http --jobs 1 >kill.out 2>kill.err &
 lpid=$!
-for ((i = 0; i < 400; i++)); do [ "$(npatch)" -gt "$n0" ] && break; sleep 0.02; done
+for ((i = 0; i < 400; i++)); do [ -n "$(up_bytes)" ] && break; sleep 0.02; done
 kill -KILL $lpid 2>/dev/null; wait $lpid 2>/dev/null
-assert "the load was killed in the middle of the big upload" test "$(npatch)" -gt "$n0"
+assert "the load was killed in the middle of the big upload" test -n "$(up_bytes)"
 assert "killed load left no manifest for the big image" test "$(mstatus "$RR" ferry.test/big:1)" = 404
 assert "killed load left no manifest for app-a" test "$(mstatus "$RR" "$APP_A_REF")" = 404
 expect 0 "re-run after the interrupted load" "$LOAD" load big.ferry --keyring "$KEYRING" --to "registry://$RR" --plain-http --jobs 1

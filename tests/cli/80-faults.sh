@@ -15,8 +15,11 @@ cd "$T" || exit 1
 PROXY=$FERRY_ROOT/tests/tools/faultproxy.py
 
 # ---------------------------------------------------------------- bundles
-# A: app-a and an image with a 10 MiB random layer (three PATCHes of 4 MiB and a final
-# PUT); B: app-b and the oci-archive app-a (sharing app-a's base layers).
+# A: app-a and an image with a 10 MiB random layer; B: app-b and the oci-archive app-a
+# (sharing app-a's base layers). From a plain bundle file the upload workers read each
+# large blob themselves and stream it (one PATCH for 10 MiB); from a zstd bundle the
+# blob comes through the reader's stream, in 4 MiB chunks (three PATCHes and a final
+# PUT): A is packed both ways, so both upload paths meet the faults.
 mkdir -p big && python3 - big <<'PY'
 import hashlib, io, json, os, sys, tarfile
 d = sys.argv[1]
@@ -59,6 +62,8 @@ images:
   - {ref: ferry.test/oci-a:1, from: $FX/app-a.oci.tar}
 EOS
 expect 0 "pack bundle A (app-a, 10 MiB layer)" "$PACK" build a.yaml -o a.ferry || exit 1
+expect 0 "pack bundle A again, zstd-compressed (blobs then come through the stream)" \
+	"$PACK" build a.yaml -o az.ferry --compress zstd || exit 1
 expect 0 "pack bundle B (app-b, oci-a)" "$PACK" build b.yaml -o b.ferry || exit 1
 "$LOAD" inspect a.ferry --keyring "$KEYRING" --json >a.json
 "$LOAD" inspect b.ferry --keyring "$KEYRING" --json >b.json
@@ -158,65 +163,103 @@ load_via_proxy() { "$LOAD" load "$1" --keyring "$KEYRING" --to "registry://$PROX
 
 # ---------------------------------------------------------------- the proxy itself
 fresh
-expect 0 "a load through the proxy without faults" load_via_proxy a.ferry
+expect 0 "a load through the proxy without faults" load_via_proxy az.ferry
 complete "no faults" $A_REFS
-fired "no faults: the proxy forwarded the uploads" '^[0-9.]+ PATCH /v2/big/blobs/uploads/.* -> 202$' 2
+fired "no faults: the proxy forwarded the uploads in chunks" '^[0-9.]+ PATCH /v2/big/blobs/uploads/.* -> 202$' 2
 assert "no faults: nothing was injected" sh -c "! grep -q 'fault=' '$PROXY_LOG'"
+stop_proxy
+fresh
+expect 0 "a load of the plain bundle through the proxy without faults" load_via_proxy a.ferry
+complete "no faults, plain bundle" $A_REFS
+n=$(grep -Ec '^[0-9.]+ PATCH /v2/big/blobs/uploads/.* -> 202$' "$PROXY_LOG")
+assert "no faults, plain bundle: the 10 MiB layer went in one PATCH (got $n)" test "$n" -eq 1
 stop_proxy
 python3 "$PROXY" --upstream 127.0.0.1:1 --rule 'GET:explode:1' >/dev/null 2>"$T/badrule.err"
 assert "the proxy refuses an unknown action (exit 2)" test $? -eq 2
 assert "the proxy names the bad rule" grep -q "GET:explode:1" "$T/badrule.err"
 
-# ---------------------------------------------------------------- resets
+# ---------------------------------------------------------------- resets, streamed chunks
+# (the zstd bundle: a chunk's bytes are in memory only while it is sent)
 fresh 'PATCH /v2/big/:reset:2'
-expect 0 "reset before the registry saw the 2nd PATCH: retried, exit 0" load_via_proxy a.ferry
+expect 0 "reset before the registry saw the 2nd PATCH: retried, exit 0" load_via_proxy az.ferry
 fired "reset on PATCH 2" 'PATCH /v2/big/blobs/uploads/.* -> reset fault=reset'
 complete "reset on PATCH 2" $A_REFS
 no_dangling "reset on PATCH 2"
 
 fresh 'PATCH /v2/big/:reset-mid:1'
-expect 0 "connection cut in the middle of the 1st PATCH: the session starts again, exit 0" load_via_proxy a.ferry
+expect 0 "connection cut in the middle of the 1st PATCH: the session starts again, exit 0" load_via_proxy az.ferry
 fired "reset mid-PATCH 1" 'PATCH /v2/big/blobs/uploads/.* -> reset-mid fault=reset-mid'
 assert "reset mid-PATCH 1: ferry says it started the upload again" grep -q 'starting it again' "$T/err"
 complete "reset mid-PATCH 1" $A_REFS
 no_dangling "reset mid-PATCH 1"
 
 # Half of the 2nd chunk reached the registry: Docker Distribution then refuses the
-# session (its offset no longer matches); the first chunk's bytes are gone from memory,
-# so this image fails, by name, and a second run finishes it.
+# session (its offset no longer matches); the first chunk's bytes are gone from memory
+# (the stream has moved on), so this image fails, by name, and a second run finishes it.
 fresh 'PATCH /v2/big/:reset-mid:2'
-expect_err 4 "$BIG_REF: not loaded" "connection cut in the middle of the 2nd PATCH: exit 4 naming the image" load_via_proxy a.ferry
+expect_err 4 "$BIG_REF: not loaded" "connection cut in the middle of the 2nd PATCH: exit 4 naming the image" load_via_proxy az.ferry
 fired "reset mid-PATCH 2" 'PATCH /v2/big/blobs/uploads/.* -> reset-mid fault=reset-mid'
 assert "reset mid-PATCH 2: the other image is not named as failed" sh -c "! grep -q '$APP_A_REF: not loaded' '$T/err'"
 assert "reset mid-PATCH 2: the message says a re-run resumes" grep -q 'running the load again resumes it' "$T/err"
 complete "reset mid-PATCH 2 (the image that made it)" "$APP_A_REF"
 assert "reset mid-PATCH 2: no manifest for the failed image" test "$(mstatus "$REG_ADDR" "$BIG_REF")" = 404
 no_dangling "reset mid-PATCH 2"
-expect 0 "reset mid-PATCH 2: a second run through the same proxy finishes" load_via_proxy a.ferry
+expect 0 "reset mid-PATCH 2: a second run through the same proxy finishes" load_via_proxy az.ferry
 assert "second run skips the blobs that are there" grep -Eq 'blobs: [1-3] pushed, [1-9][0-9]* skipped' "$T/err"
 complete "after the second run" $A_REFS
 no_dangling "after the second run"
 
 fresh 'PATCH /v2/big/:reset-after:1'
-expect 0 "the 1st PATCH's reply lost after the registry took it: the session starts again, exit 0" load_via_proxy a.ferry
+expect 0 "the 1st PATCH's reply lost after the registry took it: the session starts again, exit 0" load_via_proxy az.ferry
 fired "reply to PATCH 1 lost" 'PATCH /v2/big/blobs/uploads/.* -> reset-after \(upstream said 202\) fault=reset-after'
 assert "reply to PATCH 1 lost: ferry says it started the upload again" grep -q 'starting it again' "$T/err"
 complete "reply to PATCH 1 lost" $A_REFS
 no_dangling "reply to PATCH 1 lost"
 
 fresh 'PATCH /v2/big/:reset-after:2'
-expect_err 4 "$BIG_REF: not loaded" "the 2nd PATCH's reply lost (session refused afterwards): exit 4 naming the image" load_via_proxy a.ferry
+expect_err 4 "$BIG_REF: not loaded" "the 2nd PATCH's reply lost (session refused afterwards): exit 4 naming the image" load_via_proxy az.ferry
 fired "reply to PATCH 2 lost" 'PATCH /v2/big/blobs/uploads/.* -> reset-after \(upstream said 202\) fault=reset-after'
 complete "reply to PATCH 2 lost (the image that made it)" "$APP_A_REF"
 assert "reply to PATCH 2 lost: no manifest for the failed image" test "$(mstatus "$REG_ADDR" "$BIG_REF")" = 404
 no_dangling "reply to PATCH 2 lost"
 
 fresh 'PUT /blobs/uploads/:reset-after:1-3'
-expect 0 "replies to completing PUTs lost after the registry stored the blob: exit 0" load_via_proxy a.ferry
+expect 0 "replies to completing PUTs lost after the registry stored the blob: exit 0" load_via_proxy az.ferry
 fired "replies to completing PUTs lost" 'PUT /v2/.*/blobs/uploads/.* -> reset-after \(upstream said 201\)' 3
 assert "ferry found the blobs by HEAD" grep -q 'is in the registry after all' "$T/err"
 complete "replies to completing PUTs lost" $A_REFS
 no_dangling "replies to completing PUTs lost"
+
+# ---------------------------------------------------------------- resets, blobs read by position
+# (the plain bundle: the worker can read the blob again, so a session Distribution
+# refuses after a cut is simply started again, in the same run)
+fresh 'PATCH /v2/big/:reset:1'
+expect 0 "by position: reset before the registry saw the PATCH: retried, exit 0" load_via_proxy a.ferry
+fired "by position: reset on PATCH 1" 'PATCH /v2/big/blobs/uploads/.* -> reset fault=reset'
+complete "by position: reset on PATCH 1" $A_REFS
+no_dangling "by position: reset on PATCH 1"
+
+fresh 'PATCH /v2/big/:reset-mid:1'
+expect 0 "by position: connection cut in the middle of the PATCH: the blob is sent again, exit 0" load_via_proxy a.ferry
+fired "by position: reset mid-PATCH" 'PATCH /v2/big/blobs/uploads/.* -> reset-mid fault=reset-mid'
+assert "by position: reset mid-PATCH: ferry says it started the upload again" grep -q 'starting it again' "$T/err"
+complete "by position: reset mid-PATCH" $A_REFS
+no_dangling "by position: reset mid-PATCH"
+
+fresh 'PATCH /v2/big/:reset-after:1'
+expect 0 "by position: the PATCH's reply lost after the registry took it: exit 0" load_via_proxy a.ferry
+fired "by position: reply to the PATCH lost" 'PATCH /v2/big/blobs/uploads/.* -> reset-after \(upstream said 202\) fault=reset-after'
+complete "by position: reply to the PATCH lost" $A_REFS
+no_dangling "by position: reply to the PATCH lost"
+
+# Every PATCH cut: bounded, the image named, no manifest, the other image loaded.
+fresh 'PATCH /v2/big/:reset-mid:1-100'
+expect_err 4 "$BIG_REF: not loaded" "by position: every PATCH cut: exit 4 naming the image" load_via_proxy a.ferry
+fired "by position: every PATCH cut" 'PATCH /v2/big/blobs/uploads/.* -> reset-mid fault=reset-mid' 2
+assert "by position: every PATCH cut: the other image is not named as failed" sh -c "! grep -q '$APP_A_REF: not loaded' '$T/err'"
+complete "by position: every PATCH cut (the image that made it)" "$APP_A_REF"
+assert "by position: every PATCH cut: no manifest for the failed image" test "$(mstatus "$REG_ADDR" "$BIG_REF")" = 404
+no_dangling "by position: every PATCH cut"
 
 # ---------------------------------------------------------------- 5xx, 429, slow, truncated
 # These rules come from a control file (re-read when it changes).

@@ -6,7 +6,9 @@
  * ever started; unsigned bundles are allowed so every entry is reached.
  *   mode bit 0: head_only (what inspect reads)
  *   mode bit 1: the sink skips entry data (want = 0) instead of taking it
- *   mode bit 2: unsigned bundles are refused (the default of ferry-load) */
+ *   mode bit 2: unsigned bundles are refused (the default of ferry-load)
+ *   mode bit 3: the sink takes every entry offered by position (SINK_RANGED) and reads
+ *               and checks it itself, as the registry target's workers do */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "sums.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,7 +29,8 @@ static int mfd = -1;
 static char mpath[64];
 
 struct discard {
-	int want;
+	int want, ranged_mode;
+	size_t ranged;
 	unsigned acc;          /* touches every byte handed over (ASan sees bad reads) */
 	int in_entry;
 	size_t heads, begins, ends;
@@ -44,15 +48,44 @@ static int d_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 	return FX_OK;
 }
 
-static int d_begin(void *ctx, const char *name, uint64_t size, int *want, struct ferr *e)
+/* Reads an entry by position and reports on it, as a registry worker would. */
+static void read_ranged(const struct entry_loc *loc, uint64_t size)
+{
+	unsigned char buf[65536], got[SHA256_LEN];
+	struct sha256 h;
+	uint64_t done = 0;
+
+	sha256_init(&h);
+	while (done < size) {
+		size_t n = size - done < sizeof(buf) ? (size_t)(size - done) : sizeof(buf);
+		ssize_t r = pread(loc->fd, buf, n, (off_t)(loc->off + done));
+		if (r <= 0)
+			break;
+		sha256_update(&h, buf, (size_t)r);
+		done += (uint64_t)r;
+	}
+	sha256_final(&h, got);
+	bundle_ranged_done(loc->rg, done == size && memcmp(got, loc->digest, SHA256_LEN) == 0 ? RANGED_OK : RANGED_BAD,
+	    done == size ? NULL : "short");
+}
+
+static int d_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
+    struct ferr *e)
 {
 	struct discard *d = ctx;
 
-	(void)size;
 	(void)e;
 	/* only names that passed the entry rules reach a sink */
 	if (entry_name_problem(name) != NULL || d->in_entry)
 		abort();
+	if (loc != NULL && (!d->ranged_mode || size < 1))
+		abort(); /* offered only to a sink that can drain, and only non-empty entries */
+	if (loc != NULL) {
+		read_ranged(loc, size);
+		d->ranged++;
+		*want = SINK_RANGED;
+		return FX_OK;
+	}
 	d->in_entry = 1;
 	d->begins++;
 	*want = d->want;
@@ -83,6 +116,11 @@ static int d_end(void *ctx, const char *name, int ok, struct ferr *e)
 	d->in_entry = 0;
 	d->ends++;
 	return FX_OK;
+}
+
+static void d_drain(void *ctx)
+{
+	(void)ctx; /* every ranged entry was read in begin() */
 }
 
 static int d_finish(void *ctx, int all_ok, struct ferr *e)
@@ -141,6 +179,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.now = 1767225600; /* 2026-01-01: fixed, so runs repeat */
 	memset(&d, 0, sizeof(d));
 	d.want = !(data[0] & 2);
+	d.ranged_mode = (data[0] & 8) != 0;
+	o.ranged_min = 1; /* offer every non-empty entry: fuzz inputs are small */
 	memset(&s, 0, sizeof(s));
 	s.ctx = &d;
 	s.head = d_head;
@@ -148,6 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.data = d_data;
 	s.end = d_end;
 	s.finish = d_finish;
+	if (d.ranged_mode)
+		s.drain = d_drain;
 	rc = bundle_read(mpath, &o, &s, &h, &rep, &e);
 	if (rc != FX_OK && e.msg[0] == '\0')
 		abort(); /* every failure names its reason */
