@@ -552,7 +552,7 @@ struct reg {
 	char broken_why[2200];
 	struct http_budget budget;
 	/* counters, under mu */
-	size_t pushed, skipped, mounted, manifests, loaded;
+	size_t pushed, skipped, mounted, manifests, manifests_there, loaded;
 	uint64_t bytes_sent, bytes_push;
 	struct timespec t0;
 };
@@ -2103,14 +2103,23 @@ static void push_image(struct reg *g, struct rimg *im)
 			img_fail(im, FX_VERIFY, "manifest %s has no usable media type", b->digest);
 			return;
 		}
-		if (!top) {
-			url = xasprintf("%s/v2/%s/manifests/%s", g->base, im->repo, b->digest);
-			if (rreq(g, g->mh, im->repo, "HEAD", url, NULL, NULL, 0, 0, &rs, &e) == FX_OK && rs.status == 200)
-				goto next; /* already there */
-			http_resp_free(&rs);
-			free(url);
-			url = NULL;
+		/* Already there: a child by its digest; the image's own manifest when its tag
+		 * already names this digest (a load done before). */
+		url = xasprintf("%s/v2/%s/manifests/%s", g->base, im->repo, top ? im->ref : b->digest);
+		ct = xasprintf("Accept: %s", mt);
+		hd[0] = ct;
+		if (rreq(g, g->mh, im->repo, "HEAD", url, hd, NULL, 0, 0, &rs, &e) == FX_OK && rs.status == 200 &&
+		    (!top || (rs.digest != NULL && strcmp(rs.digest, b->digest) == 0))) {
+			if (top)
+				g->manifests_there++;
+			goto next;
 		}
+		http_resp_free(&rs);
+		free(url);
+		free(ct);
+		url = ct = NULL;
+		e.code = 0;
+		e.msg[0] = '\0';
 		if (g->lo->dry_run) {
 			g->manifests++;
 			goto next;
@@ -2204,9 +2213,9 @@ static int reg_report(void *ctx, int finished, struct ferr *e)
 	else
 		fprintf(stderr,
 		    "%s: %s: %zu images loaded, %zu failed; blobs: %zu pushed, %zu skipped, %zu mounted (%s sent); "
-		    "%zu manifests pushed; %.1f s\n",
+		    "%zu manifests pushed, %zu images already tagged; %.1f s\n",
 		    fx_progname, g->spec, g->loaded, nfail, g->pushed, g->skipped, g->mounted, b1, g->manifests,
-		    since(&g->t0));
+		    g->manifests_there, since(&g->t0));
 	if (ntarget > 0 || g->dead)
 		return fe_set(e, FX_TARGET, "%s: %zu of %zu images not loaded", g->spec, ntarget ? ntarget : nfail,
 		    g->nimgs);
