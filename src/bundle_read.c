@@ -588,28 +588,23 @@ static int read_entry(struct reader *r, struct bundle_head *h, struct archive_en
 		loc.rg->size = (uint64_t)size;
 		lp = &loc;
 	}
-	if (s != NULL && s->begin != NULL && (rc = s->begin(s->ctx, name, (uint64_t)size, lp, &want, e)) != FX_OK) {
-		if (lp != NULL && want == SINK_RANGED) {
-			loc.rg->next = r->ranged;
-			r->ranged = loc.rg;
-		} else if (lp != NULL) {
-			free(loc.rg->name);
-			free(loc.rg);
-		}
+	rc = s != NULL && s->begin != NULL ? s->begin(s->ctx, name, (uint64_t)size, lp, &want, e) : FX_OK;
+	if (lp != NULL && want == SINK_RANGED) { /* the sink holds it (even when it failed) */
+		loc.rg->next = r->ranged;
+		r->ranged = loc.rg;
+	} else if (lp != NULL) {
+		free(loc.rg->name);
+		free(loc.rg);
+	}
+	if (rc != FX_OK) {
 		free(lic);
 		return rc;
 	}
 	if (lp != NULL && want == SINK_RANGED) {
 		/* the sink reads it by position (and checks it); the stream goes past it */
-		loc.rg->next = r->ranged;
-		r->ranged = loc.rg;
 		if (archive_read_data_skip(r->a) != ARCHIVE_OK)
 			return fe_set(e, FX_VERIFY, "%s: %s (damaged or truncated bundle)", esc(r->path), arc_err(r));
 		return FX_OK;
-	}
-	if (lp != NULL) {
-		free(loc.rg->name);
-		free(loc.rg);
 	}
 	if (want == SINK_PRESENT && lic == NULL) {
 		/* content-addressed and already in every target: not read (a plain bundle

@@ -1134,25 +1134,9 @@ static void cancel_session(struct reg *g, struct http *h, const char *repo, cons
 {
 	struct http_resp rs;
 	struct ferr e = {0, ""};
-	int attempt;
 
-	for (attempt = 0; loc != NULL && attempt < 2; attempt++) {
-		long st;
-
-		if (rreq(g, h, repo, "DELETE", loc, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, &e) != FX_OK)
-			break;
-		st = rs.status;
+	if (loc != NULL && rreq(g, h, repo, "DELETE", loc, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, &e) == FX_OK)
 		http_resp_free(&rs);
-		if (st != 404)
-			break;
-		/* The registry may still be busy with a request that was just cut off (it
-		 * answers 404 to the session meanwhile and writes the bytes it got after):
-		 * asked again a moment later, it can delete them. */
-		{
-			struct timespec ts = {0, 200 * 1000000L};
-			nanosleep(&ts, NULL);
-		}
-	}
 }
 
 static int new_location(struct reg *g, const struct http_resp *rs, char **loc, struct ferr *e)
@@ -1354,10 +1338,10 @@ static size_t rbody_read(void *arg, void *buf, size_t n, uint64_t at)
 
 /* Uploads a blob the worker reads from the bundle itself: PATCH requests of SEGMENT
  * bytes stream it (hashed on the way, read with no buffer of its own), and the session
- * is completed (PUT ?digest=, no body) only when it hashed to its signed digest. The bytes stay on disk,
- * so a PATCH that fails even after http_do's retries is resumed from where the session
- * says it got, or, when the registry refuses the session, sent again in a new one.
- * *ok: the blob verified. */
+ * is completed (PUT ?digest=, no body) only when it hashed to its signed digest. The
+ * bytes stay on disk, so a PATCH that fails even after http_do's retries is resumed
+ * from where the session says it got, or, when the registry refuses the session, sent
+ * again in a new one. *ok: the blob verified. */
 static int upload_ranged(struct reg *g, struct http *h, struct job *j, const char *repo, int *ok, struct ferr *e)
 {
 	static const char *const oct = "Content-Type: application/octet-stream";
