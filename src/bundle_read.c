@@ -737,9 +737,8 @@ int bundle_read(const char *path, const struct read_opts *o, const struct sink *
 		    esc(path), rep->entries_bad, rep->missing, rep->extra);
 end:
 	/* a stream given up: the sink still stops reading by position before the file
-	 * closes (its verdicts no longer matter) */
-	if (r.ranged != NULL && !r.drained)
-		s->drain(s->ctx);
+	 * closes, and what it found is reported as well */
+	ranged_settle(&r, s);
 	ranged_free(&r);
 	if (r.a != NULL)
 		archive_read_free(r.a);

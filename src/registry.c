@@ -481,6 +481,10 @@ struct rblob {
 	size_t len;
 	int too_big;
 	int present;     /* found by HEAD in every repository before the stream started */
+	/* the pre-check's answers: repos[0..pre-1] were asked and all hold it, except
+	 * repos[pre-1] when pre_absent */
+	size_t pre;
+	int pre_absent;
 };
 
 struct chunk {
@@ -1518,7 +1522,10 @@ static void process(struct reg *g, struct http *h, struct job *j)
 	}
 
 	for (i = 0; i < b->nrepos; i++) {
-		int r = blob_present(g, h, b->repos[i], b->digest, &e);
+		/* what the pre-check found is not asked again (a blob that arrived since is
+		 * at worst sent twice, and the registry keeps one copy) */
+		int r = i + 1 < b->pre ? 1 : i + 1 == b->pre ? !b->pre_absent :
+		    blob_present(g, h, b->repos[i], b->digest, &e);
 
 		if (r < 0)
 			goto fail;
@@ -1779,11 +1786,17 @@ static void *find_present_part(void *arg)
 	for (i = c->first; i < g->nblobs; i += c->step) {
 		struct rblob *b = &g->blobs[i];
 		struct ferr e = {0, ""};
-		int all = b->nrepos > 0 && !b->is_manifest;
 
-		for (k = 0; k < b->nrepos && all; k++)
-			all = blob_present(g, c->h, b->repos[k], b->digest, &e) == 1;
-		b->present = all;
+		if (b->nrepos == 0 || b->is_manifest)
+			continue;
+		for (k = 0; k < b->nrepos && !b->pre_absent; k++) {
+			int r = blob_present(g, c->h, b->repos[k], b->digest, &e);
+			if (r < 0)
+				break; /* not known: the worker asks again */
+			b->pre = k + 1;
+			b->pre_absent = r == 0;
+		}
+		b->present = b->pre == b->nrepos && !b->pre_absent;
 	}
 	return NULL;
 }
