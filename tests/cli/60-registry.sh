@@ -241,33 +241,7 @@ assert "both targets report" sh -c "grep -q 'registry://.*4 images loaded' '$T/e
 # ---------------------------------------------------------------- interrupted load resumes
 # A big layer (random, so it does not compress) makes the load long enough to kill in
 # the middle of its upload.
-mkdir -p big && python3 - big <<'PY'
-import hashlib, io, json, os, sys, tarfile
-d = sys.argv[1]
-os.makedirs(d + "/blobs/sha256", exist_ok=True)
-def put(b):
-    h = hashlib.sha256(b).hexdigest()
-    open(f"{d}/blobs/sha256/{h}", "wb").write(b)
-    return "sha256:" + h, len(b)
-buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode="w") as t:
-    data = os.urandom(96 << 20)
-    ti = tarfile.TarInfo("big.bin"); ti.size = len(data); ti.mtime = 1700000000
-    t.addfile(ti, io.BytesIO(data))
-layer = buf.getvalue()
-ld, ls = put(layer)
-cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [ld]},
-                  "config": {}}).encode()
-cd, cs = put(cfg)
-man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                  "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
-                  "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": ls}]}).encode()
-md, ms = put(man)
-json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md,
-           "size": ms, "annotations": {"org.opencontainers.image.ref.name": "ferry.test/big:1"}}]},
-          open(d + "/index.json", "w"))
-open(d + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
-PY
+python3 "$FERRY_ROOT/tests/tools/mkbig.py" big 96 ferry.test/big:1
 cat >big.yaml <<EOS
 apiVersion: ferry/v1
 kind: BundleSpec

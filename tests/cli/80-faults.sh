@@ -20,30 +20,7 @@ PROXY=$FERRY_ROOT/tests/tools/faultproxy.py
 # large blob themselves and stream it (one PATCH for 10 MiB); from a zstd bundle the
 # blob comes through the reader's stream, in 4 MiB chunks (three PATCHes and a final
 # PUT): A is packed both ways, so both upload paths meet the faults.
-mkdir -p big && python3 - big <<'PY'
-import hashlib, io, json, os, sys, tarfile
-d = sys.argv[1]
-os.makedirs(d + "/blobs/sha256", exist_ok=True)
-def put(b):
-    h = hashlib.sha256(b).hexdigest()
-    open(f"{d}/blobs/sha256/{h}", "wb").write(b)
-    return "sha256:" + h, len(b)
-buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode="w") as t:
-    data = os.urandom(10 << 20)
-    ti = tarfile.TarInfo("big.bin"); ti.size = len(data); ti.mtime = 1700000000
-    t.addfile(ti, io.BytesIO(data))
-ld, ls = put(buf.getvalue())
-cd, cs = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                         "rootfs": {"type": "layers", "diff_ids": [ld]}}).encode())
-md, ms = put(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
-    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": ls}]}).encode())
-json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-           "digest": md, "size": ms, "annotations": {"org.opencontainers.image.ref.name": "ferry.test/big:1"}}]},
-          open(d + "/index.json", "w"))
-open(d + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
-PY
+python3 "$FERRY_ROOT/tests/tools/mkbig.py" big 10 ferry.test/big:1
 BIG_REF=ferry.test/big:1
 cat >a.yaml <<EOS
 apiVersion: ferry/v1
