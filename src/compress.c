@@ -51,6 +51,46 @@ static int sink_write(struct sink *s, const void *buf, size_t n)
 	return 0;
 }
 
+/* Reads up to len bytes, fewer only at end of file. */
+static ssize_t read_full(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = read(fd, buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* Reads the next piece of a job's input: up to cap bytes, fewer only where the input
+ * ends. *left counts a range down (UINT64_MAX: to the end of the file); a range must
+ * not end early. -1 with why set on failure. */
+static ssize_t input_read(int fd, unsigned char *buf, size_t cap, uint64_t *left, char *why, size_t whyl)
+{
+	size_t want = *left < cap ? (size_t)*left : cap;
+	ssize_t r = read_full(fd, buf, want);
+
+	if (r < 0) {
+		snprintf(why, whyl, "read: %s", strerror(errno));
+		return -1;
+	}
+	if (*left != UINT64_MAX) {
+		if ((size_t)r < want) {
+			fx_strlcpy(why, "the file ends before the layer does", whyl);
+			return -1;
+		}
+		*left -= (uint64_t)r;
+	}
+	return r;
+}
+
 static int zstd_file(int in, uint64_t todo, struct sink *s, struct sha256 *ih, uint64_t *isz, char *why,
     size_t whyl)
 {
@@ -65,23 +105,12 @@ static int zstd_file(int in, uint64_t todo, struct sink *s, struct sha256 *ih, u
 		goto end;
 	}
 	for (;;) {
-		size_t want = todo < IN_CHUNK ? (size_t)todo : IN_CHUNK;
-		ssize_t r = want > 0 ? read(in, ib, want) : 0;
+		ssize_t r = input_read(in, ib, IN_CHUNK, &todo, why, whyl);
 		ZSTD_EndDirective mode;
 		ZSTD_inBuffer zi;
 		int done;
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(why, whyl, "read: %s", strerror(errno));
+		if (r < 0)
 			goto end;
-		}
-		if (r == 0 && todo != UINT64_MAX && todo > 0) {
-			fx_strlcpy(why, "the file ends before the layer does", whyl);
-			goto end;
-		}
-		if (todo != UINT64_MAX)
-			todo -= (uint64_t)r;
 		if (fx_interrupted) {
 			fx_strlcpy(why, "interrupted", whyl);
 			goto end;
@@ -260,24 +289,6 @@ static void *gz_worker(void *arg)
 	return NULL;
 }
 
-/* Reads up to len bytes, fewer only at end of file. */
-static ssize_t read_full(int fd, unsigned char *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t r = read(fd, buf + got, len - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
 static void gz_set(struct gzp *g, struct slot *b, int state)
 {
 	pthread_mutex_lock(&g->mu);
@@ -392,7 +403,6 @@ static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int th
 			size_t j = order[rj];
 			struct gzj *q = &st[j];
 			ssize_t r;
-			size_t want;
 			failed = j;
 			if (fx_interrupted) {
 				fx_strlcpy(why, "interrupted", sizeof(why));
@@ -411,19 +421,8 @@ static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int th
 				sha256_init(&q->ih);
 				q->hashing = 1;
 			}
-			want = q->left < CZ_GZIP_BLOCK ? (size_t)q->left : CZ_GZIP_BLOCK;
-			r = read_full(q->in, b->in, want);
-			if (r < 0) {
-				snprintf(why, sizeof(why), "read: %s", strerror(errno));
+			if ((r = input_read(q->in, b->in, CZ_GZIP_BLOCK, &q->left, why, sizeof(why))) < 0)
 				goto fail;
-			}
-			if (q->left != UINT64_MAX) {
-				if ((size_t)r < want) {
-					fx_strlcpy(why, "the file ends before the layer does", sizeof(why));
-					goto fail;
-				}
-				q->left -= (uint64_t)r;
-			}
 			sha256_update(&q->ih, b->in, (size_t)r);
 			q->isize += (uint64_t)r;
 			/* An empty input still gets its one (empty) member. */

@@ -139,28 +139,18 @@ static int tee_begin(void *ctx, const char *name, uint64_t size, const struct en
 	te->cur_size = strncmp(name, "images/", 7) == 0 ? size : 0;
 	/* With one target, it may read a large entry itself by position (in parallel with
 	 * the stream); several targets share the one stream. */
-	if (te->n == 1 && loc != NULL && te->t[0].sink.drain != NULL) {
+	if (te->n != 1 || te->t[0].sink.drain == NULL)
+		loc = NULL;
+	for (i = 0; i < te->n; i++) {
 		int w = 0;
 
-		if ((rc = te->t[0].sink.begin(te->t[0].sink.ctx, name, size, loc, &w, e)) != FX_OK)
+		if ((rc = te->t[i].sink.begin(te->t[i].sink.ctx, name, size, loc, &w, e)) != FX_OK)
 			return rc;
-		if (w == SINK_RANGED) {
+		if (w == SINK_RANGED) { /* only ever the one target */
 			*want = SINK_RANGED;
 			te->done += te->cur_size; /* no end() comes for it */
 			return FX_OK;
 		}
-		te->want[0] = (unsigned char)(w > 0);
-		any = w > 0;
-		all_present = w == SINK_PRESENT;
-		i = 1;
-	} else {
-		i = 0;
-	}
-	for (; i < te->n; i++) {
-		int w = 0;
-
-		if ((rc = te->t[i].sink.begin(te->t[i].sink.ctx, name, size, NULL, &w, e)) != FX_OK)
-			return rc;
 		te->want[i] = (unsigned char)(w > 0);
 		any |= w > 0;
 		all_present &= w == SINK_PRESENT;
