@@ -8,22 +8,29 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     = -Wall -Wextra -Wshadow -Wvla -Wformat=2 -Wcast-qual -Wstrict-prototypes \
            -Wundef -Wpointer-arith -Werror
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(PKG_CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Isrc $(WARN) $(CFLAGS) $(PKG_CFLAGS)
 LDLIBS   = $(PKG_LIBS) -lpthread
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-MAINS    = src/ferry-pack.c src/ferry-load.c
-LIB_SRCS = $(filter-out $(MAINS),$(wildcard src/*.c))
-HDRS     = $(wildcard src/*.h)
+# src/ holds the layers (each includes what it uses as "layer/file.h"):
+#   util/ crypto/ bundle/ image/ net/ target/  -> libferry.a, the core
+#   cli/  the two mains and the verbs they dispatch to -> libferry-cli.a
+LAYERS   = util crypto bundle image net target
+MAINS    = src/cli/ferry-pack.c src/cli/ferry-load.c
+LIB_SRCS = $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c))
+CLI_SRCS = $(filter-out $(MAINS),$(wildcard src/cli/*.c))
+HDRS     = $(wildcard src/*/*.h)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 
 # Two builds side by side: build/ (release) and build/asan/ (sanitizers, used by make check).
 B  = build
 BA = build/asan
 
-LIB_OBJS    = $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
+LIB_OBJS     = $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
 LIB_OBJS_SAN = $(LIB_SRCS:src/%.c=$(BA)/obj/%.o)
+CLI_OBJS     = $(CLI_SRCS:src/%.c=$(B)/obj/%.o)
+CLI_OBJS_SAN = $(CLI_SRCS:src/%.c=$(BA)/obj/%.o)
 
 .SECONDARY:
 .PHONY: all check unit cli demo bench install clean deps fuzz asan
@@ -46,15 +53,23 @@ $(BA)/libferry.a: $(LIB_OBJS_SAN)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/ferry-%: $(B)/obj/ferry-%.o $(B)/libferry.a
+$(B)/libferry-cli.a: $(CLI_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BA)/libferry-cli.a: $(CLI_OBJS_SAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/ferry-%: $(B)/obj/cli/ferry-%.o $(B)/libferry-cli.a $(B)/libferry.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BA)/ferry-%: $(BA)/obj/ferry-%.o $(BA)/libferry.a
+$(BA)/ferry-%: $(BA)/obj/cli/ferry-%.o $(BA)/libferry-cli.a $(BA)/libferry.a
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-$(BA)/unit/%: tests/unit/%.c $(BA)/libferry.a $(HDRS)
+$(BA)/unit/%: tests/unit/%.c $(BA)/libferry-cli.a $(BA)/libferry.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Isrc -o $@ $< $(BA)/libferry.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(BA)/libferry-cli.a $(BA)/libferry.a $(LDLIBS)
 
 asan: $(BA)/ferry-pack $(BA)/ferry-load $(UNIT_SRCS:tests/unit/%.c=$(BA)/unit/%)
 
@@ -90,10 +105,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
 BF           = build/fuzz
 FUZZ_SAN     = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(FUZZ_SAN) $(PKG_CFLAGS)
+FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Isrc $(WARN) $(FUZZ_SAN) $(PKG_CFLAGS)
 FUZZ_SRCS    = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    = $(FUZZ_SRCS:tests/fuzz/%.c=$(BF)/%)
-FUZZ_OBJS    = $(LIB_SRCS:src/%.c=$(BF)/obj/%.o)
+FUZZ_OBJS    = $(LIB_SRCS:src/%.c=$(BF)/obj/%.o) $(CLI_SRCS:src/%.c=$(BF)/obj/%.o)
 
 .PHONY: fuzz-build
 
@@ -106,7 +121,7 @@ $(BF)/libferry.a: $(FUZZ_OBJS)
 	ar rcs $@ $^
 
 $(BF)/fuzz_%: tests/fuzz/fuzz_%.c $(BF)/libferry.a $(HDRS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Isrc -o $@ $< $(BF)/libferry.a $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BF)/libferry.a $(LDLIBS)
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker_api.h"
+#include "net/docker_api.h"
 
 static void check_token(const char *s, size_t max)
 {
@@ -35,7 +35,7 @@ static void messages(const char *p, size_t n)
 		if (m.loaded[i] == NULL || m.loaded[i][0] == '\0' || strpbrk(m.loaded[i], "\r\n") != NULL)
 			abort();
 	if (m.error != NULL)
-		(void)esc(m.error);
+		(void)ESC(m.error);
 	docker_msgs_free(&m);
 }
 

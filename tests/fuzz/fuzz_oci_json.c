@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker_archive.h"
-#include "oci.h"
+#include "image/docker_archive.h"
+#include "image/oci.h"
 
 static void roundtrip(const struct oci_doc *d)
 {

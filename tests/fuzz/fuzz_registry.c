@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-#include "registry.h"
+#include "net/http.h"
+#include "net/registry.h"
+#include "util/digest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -79,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (reg_parse_ref(s, &r) == 0) {
 			if (!reg_valid_repo(r.path) || (r.tag[0] == '\0' && r.digest[0] == '\0'))
 				abort();
-			if (r.digest[0] != '\0' && !reg_valid_digest(r.digest))
+			if (r.digest[0] != '\0' && !digest_valid(r.digest))
 				abort();
 		}
 		break;

@@ -12,9 +12,9 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "compress.h"
-#include "sums.h"
-#include "util.h"
+#include "image/compress.h"
+#include "util/digest.h"
+#include "util/util.h"
 
 static int failures;
 static char tmp[256];

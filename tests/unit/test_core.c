@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "manifest.h"
-#include "sums.h"
-#include "util.h"
+#include "bundle/manifest.h"
+#include "bundle/sums.h"
+#include "util/util.h"
 
 static int failures;
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker_api.h"
-#include "util.h"
+#include "net/docker_api.h"
+#include "util/util.h"
 
 static int failures;
 
@@ -55,7 +55,7 @@ static void test_messages(void)
 	docker_msgs_free(&m);
 	/* hostile text is kept raw (escaped when printed); a NUL makes the stream unreadable */
 	CHECK(msgs("{\"error\":\"a\\u001b[2Jb\"}", &m) == 0 && m.error != NULL && strchr(m.error, 0x1b) != NULL);
-	CHECK(strstr(esc(m.error), "\\x1b") != NULL && strchr(esc(m.error), 0x1b) == NULL);
+	CHECK(strstr(ESC(m.error), "\\x1b") != NULL && strchr(ESC(m.error), 0x1b) == NULL);
 	docker_msgs_free(&m);
 	CHECK(msgs("{\"stream\":\"Loaded image: a\\u0000b\\n\"}", &m) == -1 && m.nloaded == 0);
 	docker_msgs_free(&m);

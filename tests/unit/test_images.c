@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "images.h"
-#include "oci.h"
-#include "sums.h"
-#include "util.h"
+#include "image/images.h"
+#include "image/oci.h"
+#include "util/digest.h"
+#include "util/util.h"
 
 static int failures;
 static char tmp[256];

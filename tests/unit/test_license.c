@@ -10,7 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "license.h"
+#include "crypto/license.h"
 
 static int failures, checks;
 static char dir[] = "/tmp/ferry-test-license.XXXXXX";

@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-#include "registry.h"
+#include "net/http.h"
+#include "net/registry.h"
+#include "util/digest.h"
 
 static int failures;
 
@@ -177,9 +178,9 @@ static void test_targets_refs(void)
 	CHECK(!reg_valid_repo("a/b_-c"));
 	CHECK(!reg_valid_repo("-a"));
 	CHECK(!reg_valid_repo("a/"));
-	CHECK(reg_valid_digest("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
-	CHECK(!reg_valid_digest("sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
-	CHECK(!reg_valid_digest("sha512:00"));
+	CHECK(digest_valid("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+	CHECK(!digest_valid("sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
+	CHECK(!digest_valid("sha512:00"));
 }
 
 int main(void)

@@ -1,0 +1,140 @@
+/* bundle.h - reading and writing ferry bundles: a pax tar of entries in format.md
+ * order, optionally zstd-compressed as a whole. */
+#ifndef FERRY_BUNDLE_H
+#define FERRY_BUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bundle/manifest.h"
+#include "crypto/pgp.h"
+#include "bundle/sums.h"
+#include "util/util.h"
+
+#define BUNDLE_SUMS "SHA256SUMS"
+#define BUNDLE_SIG "SHA256SUMS.asc"
+#define BUNDLE_YAML "bundle.yaml"
+
+/* ---- writing ---- */
+
+struct bundle_writer;
+
+struct bw_opts {
+	int zstd;        /* wrap the tar in zstd */
+	int zstd_level;  /* 0: default */
+	int jobs;        /* zstd worker threads */
+	int64_t mtime;   /* every entry's mtime */
+	int force;       /* replace an existing output */
+	uint64_t split;  /* > 0: cut the output into parts of this many bytes, written as
+	                    PATH.000, PATH.001, ... with PATH.parts (their sha256sum lines) */
+	/* signs the .parts list (PATH.parts.asc); NULL: unsigned */
+	int (*sign)(void *ctx, const char *text, size_t len, char **sig, size_t *siglen, struct ferr *e);
+	void *sign_ctx;
+};
+
+/* Opens a temporary file beside path; nothing appears at path before bw_commit. */
+int bw_open(struct bundle_writer **w, const char *path, const struct bw_opts *o, struct ferr *e);
+int bw_add_buf(struct bundle_writer *w, const char *name, const void *buf, size_t len, struct ferr *e);
+/* Streams a file into the bundle; when want is given the bytes must hash to it
+ * (a source changed since it was hashed is an error, not a silently bad bundle). */
+int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uint64_t size,
+    const unsigned char want[SHA256_LEN], struct ferr *e);
+/* Finishes the tar, fsyncs, renames into place. */
+int bw_commit(struct bundle_writer *w, struct ferr *e);
+/* Number of parts a split bundle was cut into. */
+size_t bw_parts(const struct bundle_writer *w);
+/* Removes the temporary file and frees w (safe after a commit too). */
+void bw_free(struct bundle_writer *w);
+
+/* ---- reading ---- */
+
+/* The head of a bundle: the first three entries, checked. */
+struct bundle_head {
+	struct sums sums;
+	char *sums_text;
+	size_t sums_len;
+	int is_signed;       /* SHA256SUMS.asc present */
+	char *sig;           /* its text */
+	size_t sig_len;
+	int sig_checked;     /* the signature was checked and is good */
+	struct pgp_signer signer;
+	char *yaml;
+	size_t yaml_len;
+	struct manifest man;
+	int zstd;            /* the bundle is zstd-compressed */
+};
+
+struct read_opts {
+	const char *keyring;     /* public keys to trust; NULL: signature not checked */
+	char **fingerprints;     /* optional: only these signers */
+	size_t nfingerprints;
+	int allow_unsigned;      /* accept a bundle without SHA256SUMS.asc */
+	int head_only;           /* stop after bundle.yaml (inspect) */
+	const char *license_pubkey; /* check license/NAME.lic entries with this key; an invalid
+	                               one stops the read before any later entry is used */
+	const char *audience;    /* with license_pubkey: the product the license must name */
+	int64_t now;             /* clock for the license check */
+	uint64_t ranged_min;     /* entries this large are offered by position (entry_loc) to
+	                            a sink that has drain(); 0: RANGED_MIN */
+};
+
+#define SINK_PRESENT (-1)
+#define SINK_RANGED (-2)
+
+/* Where a large entry's data lies in a plain (uncompressed, single-file) bundle: offered
+ * to a sink that would rather read it itself, on its own threads, while the stream goes
+ * on past it. */
+struct ranged;
+struct entry_loc {
+	int fd;                      /* the bundle: pread() only; open until drain() returned */
+	uint64_t off;                /* the entry's first data byte */
+	const unsigned char *digest; /* its signed SHA-256: the sink checks the bytes against it */
+	struct ranged *rg;           /* for bundle_ranged_done() */
+};
+enum { RANGED_OK, RANGED_BAD, RANGED_UNREAD };
+#define RANGED_MIN ((uint64_t)64 << 10)
+/* The sink's verdict on an entry it took with SINK_RANGED, from any thread, once (later
+ * calls are ignored): RANGED_OK it read size bytes hashing to digest, RANGED_BAD it did
+ * not (why: a static text, NULL for "checksum mismatch"), RANGED_UNREAD it did not need
+ * them (its target holds the content by digest). */
+void bundle_ranged_done(struct ranged *rg, int result, const char *why);
+
+/* A sink receives every entry after the head, while it is hashed. Data is not yet
+ * verified when it arrives: a sink commits nothing before end() says ok. */
+struct sink {
+	void *ctx;
+	/* the head is checked (signature, bundle.yaml hash); may be NULL */
+	int (*head)(void *ctx, const struct bundle_head *h, struct ferr *e);
+	/* an entry starts; *want = 1: pass me the data; 0: not needed here (it is still
+	 * read and hashed); SINK_PRESENT: the target already holds this content by its
+	 * digest, so the entry need not even be read (the reader skips it unhashed and
+	 * calls no end() for it; only when every sink says so). When loc is not NULL the
+	 * sink may answer SINK_RANGED: it reads and checks the entry itself (see entry_loc;
+	 * no data() or end() comes for it), and then must have a drain(). */
+	int (*begin)(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
+	    struct ferr *e);
+	int (*data)(void *ctx, const void *buf, size_t n, struct ferr *e);
+	/* ok: the entry hashed to its SHA256SUMS line; digest: what it hashed to */
+	int (*end)(void *ctx, const char *name, int ok, struct ferr *e);
+	/* every entry taken with SINK_RANGED is done (bundle_ranged_done called) when this
+	 * returns; called once the stream is over, or given up, before finish() */
+	void (*drain)(void *ctx);
+	/* the stream is over; all_ok: every entry present and good, nothing extra */
+	int (*finish)(void *ctx, int all_ok, struct ferr *e);
+};
+
+struct read_report {
+	size_t entries_ok, entries_bad, missing, extra;
+	size_t present; /* entries not read: every target held them already */
+	uint64_t bytes;
+};
+
+/* Reads the bundle once, front to back. Per-entry problems are printed as they are
+ * found and counted in rep; the return is FX_OK, FX_VERIFY (something did not
+ * verify), or another FX_* for a fatal error (e set). The head is kept in *head
+ * (free with bundle_head_free). */
+int bundle_read(const char *path, const struct read_opts *o, const struct sink *s,
+    struct bundle_head *head, struct read_report *rep, struct ferr *e);
+void bundle_head_free(struct bundle_head *h);
+
+#endif

@@ -1,0 +1,758 @@
+/* bundle_read.c - reads a bundle in one sequential pass: the signed head first, then
+ * every entry through the hasher into a sink. Memory stays fixed whatever the size. */
+#include "bundle/bundle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <zstd.h>
+
+#include "crypto/license.h"
+#include "bundle/parts.h"
+
+#define IN_BUF (1u << 20)
+#define SUMS_MAX (64u << 20)
+#define SIG_MAX (1u << 20)
+#define YAML_MAX (16u << 20)
+#define ZSTD_WINDOW_LOG_MAX 25   /* 32 MiB: more than ferry ever writes */
+#define UNSIGNED_SKIP_MAX (64u << 20)
+#define LICENSE_MAX (1u << 20)
+
+/* The byte stream under libarchive: the file, decompressed when it is zstd. */
+struct instream {
+	int fd;
+	const char *path;
+	int zstd;
+	ZSTD_DCtx *dz;
+	unsigned char *in, *out;
+	size_t in_len, in_pos, out_cap;
+	size_t frame_left; /* last ZSTD_decompressStream hint: 0 at a frame end */
+	int eof;
+	uint64_t raw;      /* bytes read from the file */
+	char err[512];
+	int err_code;      /* FX_IO, or FX_VERIFY for a bad part */
+	/* split volumes: the parts read one after the other as one stream */
+	char **parts;
+	unsigned char (*part_digest)[SHA256_LEN];
+	size_t nparts, cur;
+	struct sha256 part_hash;
+};
+
+/* Ends the current part: its hash must match the signed .parts list before the next
+ * part is read. Returns 1 when another part was opened, 0 at the end, -1 on error. */
+static int part_done(struct instream *s)
+{
+	unsigned char d[SHA256_LEN];
+
+	sha256_final(&s->part_hash, d);
+	close(s->fd);
+	s->fd = -1;
+	if (CRYPTO_memcmp(d, s->part_digest[s->cur], SHA256_LEN) != 0) {
+		snprintf(s->err, sizeof(s->err), "part %zu of %zu (%s): checksum mismatch", s->cur + 1, s->nparts,
+		    ESC(s->parts[s->cur]));
+		s->err_code = FX_VERIFY;
+		return -1;
+	}
+	if (++s->cur == s->nparts)
+		return 0;
+	s->fd = open(s->parts[s->cur], O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0) {
+		snprintf(s->err, sizeof(s->err), "part %zu of %zu (%s): %s", s->cur + 1, s->nparts,
+		    ESC(s->parts[s->cur]), strerror(errno));
+		s->err_code = FX_IO;
+		return -1;
+	}
+	sha256_init(&s->part_hash);
+	return 1;
+}
+
+static ssize_t fill(struct instream *s)
+{
+	ssize_t r;
+
+	for (;;) {
+		do
+			r = read(s->fd, s->in, IN_BUF);
+		while (r < 0 && errno == EINTR);
+		if (r < 0) {
+			snprintf(s->err, sizeof(s->err), "%s", strerror(errno));
+			s->err_code = FX_IO;
+			return -1;
+		}
+		if (s->nparts == 0)
+			break;
+		if (r > 0) {
+			sha256_update(&s->part_hash, s->in, (size_t)r);
+			break;
+		}
+		int more = part_done(s);
+		if (more < 0)
+			return -1;
+		if (more == 0)
+			break;
+	}
+	s->in_len = (size_t)r;
+	s->in_pos = 0;
+	s->raw += (uint64_t)r;
+	if (r == 0)
+		s->eof = 1;
+	return r;
+}
+
+static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
+{
+	struct instream *s = ctx;
+
+	if (fx_interrupted) {
+		archive_set_error(a, EINTR, "interrupted");
+		return -1;
+	}
+	if (!s->zstd) {
+		if (s->in_pos < s->in_len) { /* the bytes peeked at open */
+			size_t n = s->in_len - s->in_pos;
+			*buf = s->in + s->in_pos;
+			s->in_pos = s->in_len;
+			return (la_ssize_t)n;
+		}
+		if (fill(s) < 0) {
+			archive_set_error(a, EIO, "%s", s->err);
+			return -1;
+		}
+		*buf = s->in;
+		s->in_pos = s->in_len;
+		return (la_ssize_t)s->in_len;
+	}
+	for (;;) {
+		ZSTD_outBuffer out = {s->out, s->out_cap, 0};
+		ZSTD_inBuffer in;
+		size_t r;
+
+		if (s->in_pos == s->in_len && !s->eof && fill(s) < 0) {
+			archive_set_error(a, EIO, "%s", s->err);
+			return -1;
+		}
+		if (s->in_pos == s->in_len && s->eof) {
+			if (s->frame_left != 0) {
+				archive_set_error(a, EIO, "zstd stream is truncated");
+				return -1;
+			}
+			return 0;
+		}
+		in.src = s->in;
+		in.size = s->in_len;
+		in.pos = s->in_pos;
+		r = ZSTD_decompressStream(s->dz, &out, &in);
+		s->in_pos = in.pos;
+		if (ZSTD_isError(r)) {
+			archive_set_error(a, EIO, "zstd: %s", ZSTD_getErrorName(r));
+			return -1;
+		}
+		s->frame_left = r;
+		if (out.pos > 0) {
+			*buf = s->out;
+			return (la_ssize_t)out.pos;
+		}
+	}
+}
+
+/* Skips forward in a plain single-file bundle by seeking; libarchive reads through
+ * whatever this declines (zstd, split parts, pipes). */
+static la_int64_t skip_cb(struct archive *a, void *ctx, la_int64_t request)
+{
+	struct instream *s = ctx;
+	struct stat st;
+	off_t here;
+
+	(void)a;
+	if (s->zstd || s->nparts > 0 || request <= 0 || s->in_pos < s->in_len)
+		return 0;
+	here = lseek(s->fd, 0, SEEK_CUR);
+	if (here < 0 || fstat(s->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	/* never past the end: a truncated bundle must still be found truncated */
+	if (request > st.st_size - here)
+		request = st.st_size - here > 0 ? st.st_size - here : 0;
+	if (request == 0 || lseek(s->fd, (off_t)request, SEEK_CUR) < 0)
+		return 0;
+	s->raw += (uint64_t)request;
+	return request;
+}
+
+static int instream_open(struct instream *s, const char *path, const struct read_opts *o, struct ferr *e)
+{
+	static const unsigned char zmagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+	struct parts pl;
+	struct stat st;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->path = path;
+	if ((rc = parts_open(path, o, &pl, e)) != FX_OK)
+		return rc;
+	if (pl.n > 0) {
+		s->parts = pl.paths;
+		s->part_digest = pl.digests;
+		s->nparts = pl.n;
+		sha256_init(&s->part_hash);
+		path = s->parts[0];
+	}
+	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0)
+		return fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
+	if (fstat(s->fd, &st) != 0 || S_ISDIR(st.st_mode))
+		return fe_set(e, FX_IO, "%s: is a directory", ESC(path));
+	s->in = xmalloc(IN_BUF);
+	/* peek enough bytes to tell zstd from tar (magic bytes, never the file name) */
+	while (s->in_len < 4 && !s->eof) {
+		ssize_t r = read(s->fd, s->in + s->in_len, IN_BUF - s->in_len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
+		if (r == 0)
+			s->eof = 1;
+		if (s->nparts > 0)
+			sha256_update(&s->part_hash, s->in + s->in_len, (size_t)r);
+		s->in_len += (size_t)r;
+		s->raw += (uint64_t)r;
+	}
+	if (s->eof && s->nparts > 0) {
+		/* the first part held fewer than 4 bytes: a split that small is not ferry's */
+		return fe_set(e, FX_VERIFY, "%s: first part too short", ESC(s->path));
+	}
+	if (s->in_len == 0)
+		return fe_set(e, FX_VERIFY, "%s: empty file, not a ferry bundle", ESC(path));
+	if (s->in_len >= 4 && memcmp(s->in, zmagic, 4) == 0) {
+		s->zstd = 1;
+		s->dz = ZSTD_createDCtx();
+		s->out_cap = ZSTD_DStreamOutSize() * 8;
+		s->out = xmalloc(s->out_cap);
+		s->frame_left = 1;
+		if (s->dz == NULL || ZSTD_isError(ZSTD_DCtx_setParameter(s->dz, ZSTD_d_windowLogMax, ZSTD_WINDOW_LOG_MAX)))
+			return fe_set(e, FX_IO, "zstd: cannot set up decompression");
+	}
+	return FX_OK;
+}
+
+static void instream_close(struct instream *s)
+{
+	size_t i;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->part_hash.ctx != NULL)
+		sha256_free(&s->part_hash);
+	for (i = 0; i < s->nparts; i++)
+		free(s->parts[i]);
+	free(s->parts);
+	free(s->part_digest);
+	s->parts = NULL;
+	s->nparts = 0;
+	ZSTD_freeDCtx(s->dz);
+	free(s->in);
+	free(s->out);
+	s->dz = NULL;
+	s->in = s->out = NULL;
+}
+
+/* An entry a sink reads itself (SINK_RANGED); its result comes from the sink's thread. */
+struct ranged {
+	struct ranged *next;
+	pthread_mutex_t *mu;
+	char *name;
+	uint64_t size;
+	int done, result;
+	const char *why;
+};
+
+struct reader {
+	struct archive *a;
+	struct instream in;
+	const char *path;
+	const struct read_opts *o;
+	struct read_report *rep;
+	int bad; /* something did not verify */
+	uint64_t unsigned_skipped;
+	size_t licenses; /* license entries checked */
+	int can_range;   /* a plain bundle file: entries can be offered by position */
+	struct ranged *ranged; /* entries taken with SINK_RANGED, newest first */
+	int drained;     /* the sink's drain() ran */
+	pthread_mutex_t mu;
+};
+
+static void problem(struct reader *r, const char *name, const char *what);
+
+void bundle_ranged_done(struct ranged *rg, int result, const char *why)
+{
+	pthread_mutex_lock(rg->mu);
+	if (!rg->done) {
+		rg->done = 1;
+		rg->result = result;
+		rg->why = why;
+	}
+	pthread_mutex_unlock(rg->mu);
+}
+
+/* Waits for the sink to finish every entry it took by position, then counts them as
+ * the stream would have (the sink checked each against its signed digest). */
+static void ranged_settle(struct reader *r, const struct sink *s)
+{
+	struct ranged *rg;
+
+	if (r->ranged == NULL || r->drained)
+		return;
+	s->drain(s->ctx);
+	r->drained = 1;
+	for (rg = r->ranged; rg != NULL; rg = rg->next) {
+		int done, result;
+		const char *why;
+
+		pthread_mutex_lock(&r->mu);
+		done = rg->done;
+		result = rg->result;
+		why = rg->why;
+		pthread_mutex_unlock(&r->mu);
+		if (!done) {
+			problem(r, rg->name, "not read by its target (internal error)");
+			r->rep->entries_bad++;
+		} else if (result == RANGED_OK) {
+			r->rep->entries_ok++;
+			r->rep->bytes += rg->size;
+		} else if (result == RANGED_UNREAD) {
+			r->rep->present++;
+		} else {
+			problem(r, rg->name, why != NULL ? why : "checksum mismatch");
+			r->rep->entries_bad++;
+		}
+	}
+}
+
+static void ranged_free(struct reader *r)
+{
+	while (r->ranged != NULL) {
+		struct ranged *rg = r->ranged;
+		r->ranged = rg->next;
+		free(rg->name);
+		free(rg);
+	}
+}
+
+static int is_license(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(name, "license/", 8) == 0 && n > 12 && strcmp(name + n - 4, ".lic") == 0;
+}
+
+/* A license entry, complete and hashed: checked with the operator's key. An invalid
+ * license is fatal here, so no later entry (images) reaches a target. */
+static int check_license(struct reader *r, const char *name, const char *tok, size_t len, struct ferr *e)
+{
+	char reason[256] = "";
+	int days = 0;
+	enum license_state st = license_check(tok, len, r->o->license_pubkey, r->o->audience, r->o->now,
+	    NULL, &days, reason, sizeof(reason));
+
+	r->licenses++;
+	if (st == LIC_GRACE) {
+		fx_warn("%s: %s: license expired, in its grace period: %d days left", ESC(r->path), ESC(name), days);
+		return FX_OK;
+	}
+	if (st != LIC_VALID)
+		return fe_set(e, FX_VERIFY, "%s: %s: license is %s: %s", ESC(r->path), ESC(name),
+		    license_state_name(st), reason);
+	return FX_OK;
+}
+
+static const char *arc_err(struct reader *r)
+{
+	const char *s = archive_error_string(r->a);
+
+	if (r->in.err[0] != '\0')
+		return r->in.err;
+	return s != NULL ? s : "malformed tar";
+}
+
+/* Reads the next header; 1 with *ent set, 0 at the end, -1 on a fatal error. */
+static int next(struct reader *r, struct archive_entry **ent, struct ferr *e)
+{
+	int x = archive_read_next_header(r->a, ent);
+
+	if (x == ARCHIVE_EOF)
+		return 0;
+	if (x == ARCHIVE_OK)
+		return 1;
+	if (fx_interrupted)
+		fe_set(e, FX_IO, "interrupted");
+	else if (r->in.err[0] != '\0')
+		fe_set(e, r->in.err_code ? r->in.err_code : FX_IO, "%s: %s", ESC(r->path), r->in.err);
+	else
+		fe_set(e, FX_VERIFY, "%s: %s%s", ESC(r->path), arc_err(r),
+		    archive_file_count(r->a) == 0 ? " (not a ferry bundle)" : " (damaged or truncated bundle)");
+	return -1;
+}
+
+/* Reads a small head entry fully into memory. */
+static int slurp(struct reader *r, struct archive_entry *ent, const char *want, size_t max,
+    char **out, size_t *len, struct ferr *e)
+{
+	const char *name = archive_entry_pathname(ent);
+	la_int64_t size = archive_entry_size(ent);
+	size_t got = 0;
+	char *buf;
+
+	if (name == NULL || strcmp(name, want) != 0)
+		return fe_set(e, FX_VERIFY, "%s: entry '%s' where %s belongs: not a ferry bundle, or damaged",
+		    ESC(r->path), ESC(name ? name : ""), want);
+	if (archive_entry_filetype(ent) != AE_IFREG || archive_entry_hardlink(ent) != NULL)
+		return fe_set(e, FX_VERIFY, "%s: %s is not a regular file", ESC(r->path), want);
+	if (size < 0 || (uint64_t)size > max)
+		return fe_set(e, FX_VERIFY, "%s: %s is %lld bytes, more than the %zu allowed", ESC(r->path), want,
+		    (long long)size, max);
+	buf = xmalloc((size_t)size + 1);
+	while (got < (size_t)size) {
+		la_ssize_t n = archive_read_data(r->a, buf + got, (size_t)size - got);
+		if (n <= 0) {
+			free(buf);
+			return fe_set(e, n < 0 && r->in.err[0] && r->in.err_code != FX_VERIFY ? FX_IO : FX_VERIFY, "%s: %s: %s", ESC(r->path), want,
+			    n < 0 ? arc_err(r) : "truncated");
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return FX_OK;
+}
+
+static int read_head(struct reader *r, struct bundle_head *h, struct ferr *e)
+{
+	struct archive_entry *ent;
+	struct sum_line *l;
+	unsigned char d[SHA256_LEN];
+	int rc, x;
+
+	if ((x = next(r, &ent, e)) <= 0)
+		return x == 0 ? fe_set(e, FX_VERIFY, "%s: no entries: not a ferry bundle", ESC(r->path)) : e->code;
+	if ((rc = slurp(r, ent, BUNDLE_SUMS, SUMS_MAX, &h->sums_text, &h->sums_len, e)) != FX_OK)
+		return rc;
+	if ((x = next(r, &ent, e)) <= 0)
+		return x == 0 ? fe_set(e, FX_VERIFY, "%s: truncated after SHA256SUMS", ESC(r->path)) : e->code;
+	/* the signature is checked before SHA256SUMS is parsed: nothing unsigned is interpreted */
+	if (archive_entry_pathname(ent) != NULL && strcmp(archive_entry_pathname(ent), BUNDLE_SIG) == 0) {
+		if ((rc = slurp(r, ent, BUNDLE_SIG, SIG_MAX, &h->sig, &h->sig_len, e)) != FX_OK)
+			return rc;
+		h->is_signed = 1;
+		if (r->o->keyring != NULL) {
+			rc = pgp_verify(h->sums_text, h->sums_len, h->sig, h->sig_len, BUNDLE_SIG, r->o->keyring,
+			    r->o->fingerprints, r->o->nfingerprints, &h->signer, e);
+			if (rc != FX_OK)
+				return rc;
+			h->sig_checked = 1;
+		}
+		if ((x = next(r, &ent, e)) <= 0)
+			return x == 0 ? fe_set(e, FX_VERIFY, "%s: truncated after SHA256SUMS.asc", ESC(r->path)) : e->code;
+	} else if (!r->o->allow_unsigned && !r->o->head_only) {
+		return fe_set(e, FX_VERIFY, "%s: not signed (no SHA256SUMS.asc); refusing it without --allow-unsigned",
+		    ESC(r->path));
+	}
+	if ((rc = sums_parse(h->sums_text, h->sums_len, &h->sums, e)) != FX_OK)
+		return rc;
+	if (sums_find(&h->sums, BUNDLE_SUMS) != NULL || sums_find(&h->sums, BUNDLE_SIG) != NULL)
+		return fe_set(e, FX_VERIFY, "SHA256SUMS lists itself or its signature");
+	if ((rc = slurp(r, ent, BUNDLE_YAML, YAML_MAX, &h->yaml, &h->yaml_len, e)) != FX_OK)
+		return rc;
+	l = sums_find(&h->sums, BUNDLE_YAML);
+	if (l == NULL)
+		return fe_set(e, FX_VERIFY, "%s: bundle.yaml is not listed in SHA256SUMS", ESC(r->path));
+	sha256_buf(h->yaml, h->yaml_len, d);
+	if (CRYPTO_memcmp(d, l->digest, SHA256_LEN) != 0)
+		return fe_set(e, FX_VERIFY, "%s: bundle.yaml: checksum mismatch", ESC(r->path));
+	l->seen = 1;
+	return manifest_parse(h->yaml, h->yaml_len, &h->man, e);
+}
+
+static void problem(struct reader *r, const char *name, const char *what)
+{
+	fx_warn("%s: %s: %s", ESC(r->path), ESC(name), what);
+	r->bad = 1;
+}
+
+/* Reads and discards an entry that will not be used; bounded so a hostile stream
+ * (a zstd bomb claiming terabytes) cannot keep the reader busy for ever. */
+static int skip_unsigned(struct reader *r, la_int64_t size, struct ferr *e)
+{
+	if (size > 0)
+		r->unsigned_skipped += (uint64_t)size;
+	if (r->unsigned_skipped > UNSIGNED_SKIP_MAX)
+		return fe_set(e, FX_VERIFY, "%s: more than %u MiB of unsigned data: stopped reading", ESC(r->path),
+		    UNSIGNED_SKIP_MAX >> 20);
+	if (archive_read_data_skip(r->a) != ARCHIVE_OK)
+		return fe_set(e, FX_VERIFY, "%s: %s (damaged or truncated bundle)", ESC(r->path), arc_err(r));
+	return FX_OK;
+}
+
+/* An entry that will not complete: the hash and license buffer are dropped and the
+ * sink told that the entry did not verify, so it commits nothing of it. */
+static void abort_entry(const struct sink *s, const char *name, struct sha256 *hs, char *lic, struct ferr *e)
+{
+	if (hs != NULL)
+		sha256_free(hs);
+	free(lic);
+	if (s != NULL && s->end != NULL)
+		s->end(s->ctx, name, 0, e);
+}
+
+static int read_entry(struct reader *r, struct bundle_head *h, struct archive_entry *ent,
+    const struct sink *s, struct ferr *e)
+{
+	const char *name = archive_entry_pathname(ent), *why;
+	la_int64_t size = archive_entry_size(ent);
+	const struct man_entry *me;
+	struct sum_line *l;
+	struct sha256 hs;
+	unsigned char got[SHA256_LEN];
+	uint64_t total = 0;
+	int want = 1, rc, ok;
+	struct entry_loc loc, *lp = NULL;
+	unsigned ft = archive_entry_filetype(ent);
+	char *lic = NULL; /* a license entry's bytes, when it is to be checked */
+
+	if (name == NULL)
+		name = "";
+	if ((why = entry_name_problem(name)) != NULL) {
+		problem(r, name, why);
+		r->rep->extra++;
+		return skip_unsigned(r, size, e);
+	}
+	if (archive_entry_hardlink(ent) != NULL || ft == AE_IFLNK) {
+		problem(r, name, "link entries are not allowed");
+		r->rep->extra++;
+		return skip_unsigned(r, size, e);
+	}
+	if (ft == AE_IFDIR) {
+		if (sums_find(&h->sums, name) != NULL)
+			problem(r, name, "listed in SHA256SUMS but is a directory");
+		return skip_unsigned(r, 0, e);
+	}
+	if (ft != AE_IFREG) {
+		problem(r, name, "device, fifo or socket entries are not allowed");
+		r->rep->extra++;
+		return skip_unsigned(r, size, e);
+	}
+	l = sums_find(&h->sums, name);
+	if (l == NULL) {
+		problem(r, name, "extra entry, not listed in SHA256SUMS");
+		r->rep->extra++;
+		return skip_unsigned(r, size, e);
+	}
+	if (l->seen) {
+		problem(r, name, "duplicate entry");
+		r->rep->extra++;
+		return skip_unsigned(r, size, e);
+	}
+	l->seen = 1;
+	me = manifest_entry(&h->man, name);
+	if (me == NULL || size < 0 || me->size != (uint64_t)size) {
+		problem(r, name, me == NULL ? "no signed size in bundle.yaml" : "size differs from the signed size");
+		r->rep->entries_bad++;
+		return skip_unsigned(r, size, e);
+	}
+	if (r->o->license_pubkey != NULL && is_license(name)) {
+		if ((uint64_t)size > LICENSE_MAX)
+			return fe_set(e, FX_VERIFY, "%s: %s: license larger than %u bytes", ESC(r->path), ESC(name), LICENSE_MAX);
+		lic = xmalloc((size_t)size + 1);
+	}
+	if (lic == NULL && r->can_range && s != NULL && s->drain != NULL &&
+	    (uint64_t)size >= (r->o->ranged_min ? r->o->ranged_min : RANGED_MIN) &&
+	    archive_filter_bytes(r->a, 0) >= 0) {
+		/* after the header, the stream (the file: plain, one part) is at the data */
+		memset(&loc, 0, sizeof(loc));
+		loc.fd = r->in.fd;
+		loc.off = (uint64_t)archive_filter_bytes(r->a, 0);
+		loc.digest = l->digest;
+		loc.rg = xcalloc(1, sizeof(*loc.rg));
+		loc.rg->mu = &r->mu;
+		loc.rg->name = xstrdup(name);
+		loc.rg->size = (uint64_t)size;
+		lp = &loc;
+	}
+	rc = s != NULL && s->begin != NULL ? s->begin(s->ctx, name, (uint64_t)size, lp, &want, e) : FX_OK;
+	if (lp != NULL && want == SINK_RANGED) { /* the sink holds it (even when it failed) */
+		loc.rg->next = r->ranged;
+		r->ranged = loc.rg;
+	} else if (lp != NULL) {
+		free(loc.rg->name);
+		free(loc.rg);
+	}
+	if (rc != FX_OK) {
+		free(lic);
+		return rc;
+	}
+	if (lp != NULL && want == SINK_RANGED) {
+		/* the sink reads it by position (and checks it); the stream goes past it */
+		if (archive_read_data_skip(r->a) != ARCHIVE_OK)
+			return fe_set(e, FX_VERIFY, "%s: %s (damaged or truncated bundle)", ESC(r->path), arc_err(r));
+		return FX_OK;
+	}
+	if (want == SINK_PRESENT && lic == NULL) {
+		/* content-addressed and already in every target: not read (a plain bundle
+		 * file is seeked over) and not hashed, so not counted as verified either */
+		r->rep->present++;
+		if (archive_read_data_skip(r->a) != ARCHIVE_OK)
+			return fe_set(e, FX_VERIFY, "%s: %s (damaged or truncated bundle)", ESC(r->path), arc_err(r));
+		return FX_OK;
+	}
+	if (want == SINK_PRESENT)
+		want = 0;
+	sha256_init(&hs);
+	for (;;) {
+		const void *buf;
+		size_t n;
+		la_int64_t off;
+		int x = archive_read_data_block(r->a, &buf, &n, &off);
+
+		if (x == ARCHIVE_EOF)
+			break;
+		if (x != ARCHIVE_OK) {
+			abort_entry(s, name, &hs, lic, e);
+			if (fx_interrupted)
+				return fe_set(e, FX_IO, "interrupted");
+			return fe_set(e, r->in.err[0] && r->in.err_code != FX_VERIFY ? FX_IO : FX_VERIFY,
+			    "%s: %s: %s (damaged or truncated bundle)",
+			    ESC(r->path), ESC(name), arc_err(r));
+		}
+		if ((uint64_t)off != total) {
+			/* sparse entries would leave holes that were never hashed */
+			abort_entry(s, name, &hs, lic, e);
+			return fe_set(e, FX_VERIFY, "%s: %s: sparse entries are not allowed", ESC(r->path), ESC(name));
+		}
+		sha256_update(&hs, buf, n);
+		if (lic != NULL && total + n <= (uint64_t)size)
+			memcpy(lic + total, buf, n);
+		total += n;
+		r->rep->bytes += n;
+		if (want && s != NULL && s->data != NULL && (rc = s->data(s->ctx, buf, n, e)) != FX_OK) {
+			abort_entry(s, name, &hs, lic, e);
+			return rc;
+		}
+	}
+	sha256_final(&hs, got);
+	ok = total == (uint64_t)size && CRYPTO_memcmp(got, l->digest, SHA256_LEN) == 0;
+	if (ok) {
+		r->rep->entries_ok++;
+	} else {
+		problem(r, name, "checksum mismatch");
+		r->rep->entries_bad++;
+	}
+	if (lic != NULL && ok && (rc = check_license(r, name, lic, (size_t)size, e)) != FX_OK) {
+		abort_entry(s, name, NULL, lic, e);
+		return rc;
+	}
+	free(lic);
+	if (s != NULL && s->end != NULL && (rc = s->end(s->ctx, name, ok, e)) != FX_OK)
+		return rc;
+	return FX_OK;
+}
+
+int bundle_read(const char *path, const struct read_opts *o, const struct sink *s,
+    struct bundle_head *h, struct read_report *rep, struct ferr *e)
+{
+	struct reader r;
+	struct archive_entry *ent;
+	size_t i;
+	int rc = FX_OK, x;
+
+	memset(h, 0, sizeof(*h));
+	memset(rep, 0, sizeof(*rep));
+	memset(&r, 0, sizeof(r));
+	r.path = path;
+	r.o = o;
+	r.rep = rep;
+	r.in.fd = -1;
+	pthread_mutex_init(&r.mu, NULL);
+	if (o->license_pubkey != NULL && !o->head_only) {
+		/* an unusable key is the operator's problem (exit 3), found before any reading */
+		EVP_PKEY *k = NULL;
+		if ((rc = license_load_pubkey(o->license_pubkey, &k, e)) != FX_OK)
+			goto end;
+		EVP_PKEY_free(k);
+	}
+	if ((rc = instream_open(&r.in, path, o, e)) != FX_OK)
+		goto end;
+	h->zstd = r.in.zstd;
+	{
+		struct stat st;
+		r.can_range = !r.in.zstd && r.in.nparts == 0 && fstat(r.in.fd, &st) == 0 && S_ISREG(st.st_mode);
+	}
+	r.a = archive_read_new();
+	if (r.a == NULL || archive_read_support_format_tar(r.a) != ARCHIVE_OK ||
+	    archive_read_set_callback_data(r.a, &r.in) != ARCHIVE_OK ||
+	    archive_read_set_read_callback(r.a, read_cb) != ARCHIVE_OK ||
+	    archive_read_set_skip_callback(r.a, skip_cb) != ARCHIVE_OK || archive_read_open1(r.a) != ARCHIVE_OK) {
+		rc = fe_set(e, FX_VERIFY, "%s: %s (not a ferry bundle)", ESC(path), r.a ? arc_err(&r) : "libarchive");
+		goto end;
+	}
+	if ((rc = read_head(&r, h, e)) != FX_OK)
+		goto end;
+	if (o->head_only)
+		goto end;
+	if (s != NULL && s->head != NULL && (rc = s->head(s->ctx, h, e)) != FX_OK)
+		goto end;
+	while ((x = next(&r, &ent, e)) == 1) {
+		if ((rc = read_entry(&r, h, ent, s, e)) != FX_OK)
+			goto end;
+	}
+	if (x < 0) {
+		rc = e->code;
+		goto end;
+	}
+	ranged_settle(&r, s);
+	for (i = 0; i < h->sums.n; i++) {
+		if (!h->sums.v[i].seen) {
+			problem(&r, h->sums.v[i].path, "missing (listed in SHA256SUMS, not in the bundle)");
+			rep->missing++;
+		}
+	}
+	if (o->license_pubkey != NULL && r.licenses == 0 && !r.bad) {
+		rc = fe_set(e, FX_VERIFY, "%s: no license in the bundle to check with %s", ESC(path),
+		    ESC(o->license_pubkey));
+		goto end;
+	}
+	if (s != NULL && s->finish != NULL && (rc = s->finish(s->ctx, !r.bad, e)) != FX_OK)
+		goto end;
+	if (r.bad)
+		rc = fe_set(e, FX_VERIFY, "%s: verification FAILED: %zu bad, %zu missing, %zu extra entries",
+		    ESC(path), rep->entries_bad, rep->missing, rep->extra);
+end:
+	/* a stream given up: the sink still stops reading by position before the file
+	 * closes, and what it found is reported as well */
+	ranged_settle(&r, s);
+	ranged_free(&r);
+	if (r.a != NULL)
+		archive_read_free(r.a);
+	instream_close(&r.in);
+	pthread_mutex_destroy(&r.mu);
+	return rc;
+}
+
+void bundle_head_free(struct bundle_head *h)
+{
+	sums_free(&h->sums);
+	free(h->sums_text);
+	free(h->sig);
+	free(h->yaml);
+	manifest_free(&h->man);
+	memset(h, 0, sizeof(*h));
+}

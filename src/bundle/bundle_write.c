@@ -1,0 +1,449 @@
+/* bundle_write.c - writes a bundle: a pax tar through libarchive, optionally wrapped
+ * in multi-threaded zstd, into a temporary file renamed into place at the end. */
+#include "bundle/bundle.h"
+#include "util/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/crypto.h>
+#include <zstd.h>
+
+#define COPY_BUF (1u << 20)
+
+#define MAX_PARTS 1000 /* .000 to .999 */
+
+struct part {
+	char *name; /* basename, NAME.ferry.NNN */
+	unsigned char digest[SHA256_LEN];
+};
+
+struct bundle_writer {
+	struct archive *a;
+	int fd;
+	char *path, *tmp; /* tmp: the temporary file, or with split the temporary directory */
+	/* split volumes: the byte stream cut into parts of o.split bytes */
+	struct part *parts;
+	size_t nparts;
+	uint64_t part_used;
+	struct sha256 part_hash;
+	struct bw_opts o;
+	ZSTD_CCtx *z;
+	unsigned char *zout;
+	size_t zout_cap;
+	unsigned char *buf; /* COPY_BUF for file copies */
+	int io_errno;       /* errno of a failed write, reported by the caller */
+	int zstd_failed;
+};
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s != NULL ? s + 1 : p;
+}
+
+/* Starts the next part file inside the temporary directory. */
+static int next_part(struct bundle_writer *w)
+{
+	char *path;
+
+	if (w->nparts == MAX_PARTS) {
+		errno = EFBIG;
+		return -1;
+	}
+	w->parts = xreallocarray(w->parts, w->nparts + 1, sizeof(*w->parts));
+	w->parts[w->nparts].name = xasprintf("%s.%03zu", base_name(w->path), w->nparts);
+	path = xasprintf("%s/%s", w->tmp, w->parts[w->nparts].name);
+	w->nparts++;
+	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	free(path);
+	if (w->fd < 0)
+		return -1;
+	w->part_used = 0;
+	sha256_init(&w->part_hash);
+	return 0;
+}
+
+static int end_part(struct bundle_writer *w)
+{
+	int r = 0;
+
+	sha256_final(&w->part_hash, w->parts[w->nparts - 1].digest);
+	if (fsync(w->fd) != 0)
+		r = -1;
+	if (close(w->fd) != 0)
+		r = -1;
+	w->fd = -1;
+	return r;
+}
+
+/* All output bytes pass here: to the file, or cut into parts. */
+static int out_write(struct bundle_writer *w, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+
+	if (w->o.split == 0)
+		return write_all(w->fd, buf, n);
+	while (n > 0) {
+		size_t k;
+
+		if (w->fd < 0 || w->part_used == w->o.split) {
+			if ((w->fd >= 0 && end_part(w) != 0) || next_part(w) != 0)
+				return -1;
+		}
+		k = w->o.split - w->part_used < n ? (size_t)(w->o.split - w->part_used) : n;
+		sha256_update(&w->part_hash, p, k);
+		if (write_all(w->fd, p, k) != 0)
+			return -1;
+		w->part_used += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int zstd_push(struct bundle_writer *w, const void *src, size_t n, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer in = {src, n, 0};
+
+	for (;;) {
+		ZSTD_outBuffer out = {w->zout, w->zout_cap, 0};
+		size_t left = ZSTD_compressStream2(w->z, &out, &in, mode);
+		if (ZSTD_isError(left)) {
+			w->zstd_failed = 1;
+			return -1;
+		}
+		if (out.pos > 0 && out_write(w, w->zout, out.pos) != 0) {
+			w->io_errno = errno;
+			return -1;
+		}
+		if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size)
+			return 0;
+	}
+}
+
+static la_ssize_t write_cb(struct archive *a, void *ctx, const void *buf, size_t n)
+{
+	struct bundle_writer *w = ctx;
+
+	if (fx_interrupted) {
+		archive_set_error(a, EINTR, "interrupted");
+		return -1;
+	}
+	if (w->z != NULL) {
+		if (zstd_push(w, buf, n, ZSTD_e_continue) != 0) {
+			archive_set_error(a, w->io_errno ? w->io_errno : EIO, "%s",
+			    w->io_errno ? strerror(w->io_errno) : "zstd compression failed");
+			return -1;
+		}
+	} else if (out_write(w, buf, n) != 0) {
+		w->io_errno = errno;
+		archive_set_error(a, errno, "%s", strerror(errno));
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+static int werr(struct bundle_writer *w, const char *what, struct ferr *e)
+{
+	if (fx_interrupted)
+		return fe_set(e, FX_IO, "interrupted; %s removed", ESC(w->tmp));
+	return fe_set(e, FX_IO, "%s: %s: %s", ESC(w->path), what,
+	    w->io_errno ? strerror(w->io_errno) : archive_error_string(w->a) ? archive_error_string(w->a) : "write failed");
+}
+
+int bw_open(struct bundle_writer **wp, const char *path, const struct bw_opts *o, struct ferr *e)
+{
+	struct bundle_writer *w = xcalloc(1, sizeof(*w));
+	int rc = FX_OK;
+
+	w->fd = -1;
+	w->o = *o;
+	w->path = xstrdup(path);
+	w->tmp = xasprintf("%s.partial.XXXXXX", path);
+	if (o->split > 0) {
+		if (mkdtemp(w->tmp) == NULL) {
+			rc = fe_set(e, FX_IO, "%s: cannot create: %s", ESC(w->tmp), strerror(errno));
+			free(w->tmp);
+			w->tmp = NULL;
+			goto end;
+		}
+		fx_cleanup_dir(w->tmp);
+	} else {
+		w->fd = mkstemp(w->tmp);
+		if (w->fd < 0) {
+			rc = fe_set(e, FX_IO, "%s: cannot create: %s", ESC(w->tmp), strerror(errno));
+			free(w->tmp);
+			w->tmp = NULL;
+			goto end;
+		}
+		fx_cleanup_file(w->tmp);
+		fchmod(w->fd, 0644);
+	}
+	w->buf = xmalloc(COPY_BUF);
+	if (o->zstd) {
+		w->z = ZSTD_createCCtx();
+		w->zout_cap = ZSTD_CStreamOutSize() * 4;
+		w->zout = xmalloc(w->zout_cap);
+		/* nbWorkers >= 1 gives the same bytes whatever the worker count */
+		if (w->z == NULL ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(w->z, ZSTD_c_compressionLevel, o->zstd_level ? o->zstd_level : 3)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(w->z, ZSTD_c_nbWorkers, o->jobs > 0 ? o->jobs : 1)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(w->z, ZSTD_c_checksumFlag, 1))) {
+			rc = fe_set(e, FX_IO, "zstd: cannot set up compression");
+			goto end;
+		}
+	}
+	w->a = archive_write_new();
+	if (w->a == NULL || archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK ||
+	    archive_write_open(w->a, w, NULL, write_cb, NULL) != ARCHIVE_OK) {
+		rc = fe_set(e, FX_IO, "libarchive: cannot start the tar writer");
+		goto end;
+	}
+end:
+	if (rc != FX_OK) {
+		bw_free(w);
+		w = NULL;
+	}
+	*wp = w;
+	return rc;
+}
+
+static int header(struct bundle_writer *w, const char *name, uint64_t size, struct ferr *e)
+{
+	struct archive_entry *ent = archive_entry_new();
+	int r;
+
+	archive_entry_set_pathname(ent, name);
+	archive_entry_set_filetype(ent, AE_IFREG);
+	archive_entry_set_perm(ent, 0644);
+	archive_entry_set_size(ent, (la_int64_t)size);
+	archive_entry_set_uid(ent, 0);
+	archive_entry_set_gid(ent, 0);
+	archive_entry_set_mtime(ent, (time_t)w->o.mtime, 0);
+	r = archive_write_header(w->a, ent);
+	archive_entry_free(ent);
+	if (r != ARCHIVE_OK)
+		return werr(w, name, e);
+	return FX_OK;
+}
+
+int bw_add_buf(struct bundle_writer *w, const char *name, const void *buf, size_t len, struct ferr *e)
+{
+	int rc;
+
+	if ((rc = header(w, name, len, e)) != FX_OK)
+		return rc;
+	if (len > 0 && archive_write_data(w->a, buf, len) != (la_ssize_t)len)
+		return werr(w, name, e);
+	return FX_OK;
+}
+
+int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uint64_t size,
+    const unsigned char want[SHA256_LEN], struct ferr *e)
+{
+	struct sha256 h;
+	unsigned char got[SHA256_LEN];
+	uint64_t total = 0;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
+	if ((rc = header(w, name, size, e)) != FX_OK) {
+		close(fd);
+		return rc;
+	}
+	sha256_init(&h);
+	for (;;) {
+		ssize_t r = read(fd, w->buf, COPY_BUF);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		if (total + (uint64_t)r > size) {
+			rc = fe_set(e, FX_IO, "%s: changed while the bundle was written (grew)", ESC(path));
+			goto fail;
+		}
+		sha256_update(&h, w->buf, (size_t)r);
+		if (archive_write_data(w->a, w->buf, (size_t)r) != r) {
+			rc = werr(w, name, e);
+			goto fail;
+		}
+		total += (uint64_t)r;
+	}
+	close(fd);
+	sha256_final(&h, got);
+	if (total != size)
+		return fe_set(e, FX_IO, "%s: changed while the bundle was written (shrank)", ESC(path));
+	if (want != NULL && CRYPTO_memcmp(got, want, SHA256_LEN) != 0)
+		return fe_set(e, FX_IO, "%s: changed while the bundle was written", ESC(path));
+	return FX_OK;
+fail:
+	sha256_free(&h);
+	close(fd);
+	return rc;
+}
+
+/* Writes a small sidecar file (the .parts list or its signature) into the temporary
+ * directory of a split bundle. */
+static int write_sidecar(struct bundle_writer *w, const char *suffix, const char *buf, size_t len, struct ferr *e)
+{
+	char *p = xasprintf("%s/%s%s", w->tmp, base_name(w->path), suffix);
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), rc = FX_OK;
+
+	if (fd < 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0)
+		rc = fe_set(e, FX_IO, "%s%s: %s", ESC(w->path), suffix, strerror(errno));
+	if (fd >= 0 && close(fd) != 0)
+		rc = fe_set(e, FX_IO, "%s%s: %s", ESC(w->path), suffix, strerror(errno));
+	free(p);
+	return rc;
+}
+
+/* Moves one finished file from the temporary place to its final name. */
+static int place(struct bundle_writer *w, const char *from, const char *to, struct ferr *e)
+{
+	if (fx_rename(AT_FDCWD, from, AT_FDCWD, to, w->o.force) != 0)
+		return fe_set(e, FX_IO, "%s: %s", ESC(to), errno == EEXIST ? FX_EXISTS : strerror(errno));
+	return FX_OK;
+}
+
+static int commit_split(struct bundle_writer *w, struct ferr *e)
+{
+	struct sums list;
+	char *text = NULL, *sig = NULL, *dir, *from = NULL, *to = NULL;
+	const char *suffixes[2] = {".parts", ".parts.asc"};
+	size_t len = 0, siglen = 0, i;
+	int rc = FX_OK;
+
+	memset(&list, 0, sizeof(list));
+	if (w->fd >= 0 && end_part(w) != 0) {
+		w->io_errno = errno;
+		return werr(w, "finishing the last part", e);
+	}
+	for (i = 0; i < w->nparts; i++)
+		sums_add(&list, w->parts[i].name, w->parts[i].digest);
+	text = sums_format(&list, &len);
+	if ((rc = write_sidecar(w, ".parts", text, len, e)) != FX_OK)
+		goto end;
+	if (w->o.sign != NULL) {
+		if ((rc = w->o.sign(w->o.sign_ctx, text, len, &sig, &siglen, e)) != FX_OK ||
+		    (rc = write_sidecar(w, ".parts.asc", sig, siglen, e)) != FX_OK)
+			goto end;
+	}
+	if (fx_interrupted) {
+		rc = werr(w, "interrupted", e);
+		goto end;
+	}
+	/* refuse before moving anything, so a clash leaves no mixture of old and new parts */
+	dir = xstrdup(w->path);
+	if (strrchr(dir, '/') != NULL)
+		strrchr(dir, '/')[1] = '\0';
+	else
+		dir[0] = '\0';
+	for (i = 0; i < w->nparts + 2 && !w->o.force && rc == FX_OK; i++) {
+		struct stat st;
+		free(to);
+		to = i < w->nparts ? xasprintf("%s%s", dir, w->parts[i].name) :
+		                     xasprintf("%s%s", w->path, suffixes[i - w->nparts]);
+		if (lstat(to, &st) == 0)
+			rc = fe_set(e, FX_IO, "%s: already exists (use --force to replace it)", ESC(to));
+	}
+	for (i = 0; i < w->nparts + 2 && rc == FX_OK; i++) {
+		if (i == w->nparts + 1 && sig == NULL)
+			break;
+		free(from);
+		free(to);
+		if (i < w->nparts) {
+			from = xasprintf("%s/%s", w->tmp, w->parts[i].name);
+			to = xasprintf("%s%s", dir, w->parts[i].name);
+		} else {
+			from = xasprintf("%s/%s%s", w->tmp, base_name(w->path), suffixes[i - w->nparts]);
+			to = xasprintf("%s%s", w->path, suffixes[i - w->nparts]);
+		}
+		rc = place(w, from, to, e);
+	}
+	free(dir);
+end:
+	sums_free(&list);
+	free(text);
+	free(sig);
+	free(from);
+	free(to);
+	return rc;
+}
+
+int bw_commit(struct bundle_writer *w, struct ferr *e)
+{
+	if (archive_write_close(w->a) != ARCHIVE_OK)
+		return werr(w, "finishing the tar", e);
+	if (w->z != NULL && zstd_push(w, NULL, 0, ZSTD_e_end) != 0)
+		return werr(w, "finishing zstd", e);
+	if (w->o.split > 0)
+		return commit_split(w, e);
+	if (fsync(w->fd) != 0) {
+		w->io_errno = errno;
+		return werr(w, "fsync", e);
+	}
+	if (close(w->fd) != 0) {
+		w->fd = -1;
+		w->io_errno = errno;
+		return werr(w, "close", e);
+	}
+	w->fd = -1;
+	if (fx_interrupted)
+		return werr(w, "interrupted", e);
+	if (place(w, w->tmp, w->path, e) != FX_OK)
+		return e->code;
+	fx_cleanup_forget();
+	free(w->tmp);
+	w->tmp = NULL;
+	return FX_OK;
+}
+
+size_t bw_parts(const struct bundle_writer *w)
+{
+	return w->nparts;
+}
+
+void bw_free(struct bundle_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->a != NULL)
+		archive_write_free(w->a); /* may try to close: harmless after an error */
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp != NULL) {
+		if (w->o.split > 0)
+			rm_tree(w->tmp); /* after a commit it holds nothing but the empty directory */
+		else
+			unlink(w->tmp);
+		fx_cleanup_forget();
+	}
+	if (w->part_hash.ctx != NULL)
+		sha256_free(&w->part_hash);
+	for (size_t i = 0; i < w->nparts; i++)
+		free(w->parts[i].name);
+	free(w->parts);
+	ZSTD_freeCCtx(w->z);
+	free(w->zout);
+	free(w->buf);
+	free(w->tmp);
+	free(w->path);
+	free(w);
+}

@@ -1,0 +1,82 @@
+/* manifest.h - bundle.yaml, the signed description of a bundle (format.md). */
+#ifndef FERRY_MANIFEST_H
+#define FERRY_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+struct man_image {
+	char *ref;        /* full reference, registry.example.com/acme/api:1.2.0 */
+	char *digest;     /* sha256:<hex> of the manifest or index */
+	char *media_type; /* of that manifest or index */
+	char **platforms; /* "linux/amd64", ... */
+	size_t nplatforms;
+	uint64_t size;    /* sum of the unique blobs of the image */
+	int layers;       /* layer count (of the first platform for an index) */
+	/* Every blob of the image (configs, layers, manifests, index), "sha256:<hex>":
+	 * lets a loader route blobs, which arrive before the manifests, while streaming. */
+	char **blobs;
+	size_t nblobs;
+	/* The image's manifests and index, "sha256:<hex>", children before parents, the
+	 * image's own digest last: a loader pushes these after their blobs. */
+	char **manifests;
+	size_t nmanifests;
+};
+
+struct man_chart {
+	char *name, *version, *path;
+	char **images;
+	size_t nimages;
+};
+
+struct man_doc {
+	char *path, *title;
+};
+
+struct man_license {
+	char *path, *subject, *edition, *expires; /* expires: RFC 3339 UTC or NULL */
+	char *customer, *audience;
+	int64_t seats; /* -1 unlimited; INT64_MIN when unknown */
+	int has_seats;
+};
+
+struct man_file {
+	char *path;
+};
+
+/* Size of every entry after bundle.yaml: signed, so a reader can refuse an entry whose
+ * tar header claims another size before reading a byte of it. */
+struct man_entry {
+	char *path;
+	uint64_t size;
+};
+
+struct manifest {
+	char *name, *version, *vendor, *created, *tool, *description;
+	struct man_image *images;
+	size_t nimages;
+	struct man_chart *charts;
+	size_t ncharts;
+	struct man_doc *docs;
+	size_t ndocs;
+	struct man_license *licenses;
+	size_t nlicenses;
+	struct man_file *files;
+	size_t nfiles;
+	struct man_entry *entries;
+	size_t nentries;
+};
+
+/* Serialises m with libyaml; returns a malloc'd text. */
+int manifest_emit(const struct manifest *m, char **out, size_t *len, struct ferr *e);
+/* Parses bundle.yaml (already hash-checked); unknown keys are ignored, an unknown
+ * apiVersion or wrong types are errors (FX_VERIFY). */
+int manifest_parse(const char *buf, size_t len, struct manifest *m, struct ferr *e);
+const struct man_entry *manifest_entry(const struct manifest *m, const char *path);
+void manifest_free(struct manifest *m);
+/* Frees the strings of one license summary and resets it (seats unknown). */
+void man_license_free(struct man_license *l);
+
+#endif

@@ -1,0 +1,37 @@
+/* spec.h - the BundleSpec a release engineer writes (files under manifests/), read strictly. */
+#ifndef FERRY_SPEC_H
+#define FERRY_SPEC_H
+
+#include <stddef.h>
+
+#include "util/util.h"
+
+struct spec_item {
+	char *src;   /* path of the input, resolved against the spec's directory */
+	char *dest;  /* entry name in the bundle */
+	char *title; /* docs only */
+	char *where; /* "spec.yaml:12:5" */
+};
+
+struct spec_image {
+	char *ref, *from, *where;
+};
+
+struct spec {
+	char *path;
+	char *name, *version, *vendor, *description;
+	struct spec_image *images;
+	size_t nimages;
+	struct spec_item *licenses, *docs, *charts, *files;
+	size_t nlicenses, ndocs, ncharts, nfiles;
+};
+
+/* Reads and checks a spec: unknown keys, wrong types, missing or unreadable files
+ * and duplicate destinations are FX_USAGE errors naming file:line:column. */
+int spec_load(const char *path, struct spec *s, struct ferr *e);
+void spec_free(struct spec *s);
+
+/* Reads name and version from a Helm chart archive (its Chart.yaml). */
+int chart_read(const char *path, char **name, char **version, struct ferr *e);
+
+#endif

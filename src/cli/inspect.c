@@ -1,0 +1,196 @@
+/* inspect.c - prints a bundle's head (signer, metadata, contents) as text or JSON. */
+#include "cli/inspect.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+static uint64_t total_size(const struct manifest *m)
+{
+	uint64_t t = 0;
+	size_t i;
+
+	for (i = 0; i < m->nentries; i++)
+		t += m->entries[i].size;
+	return t;
+}
+
+static const char *state(const struct bundle_head *h)
+{
+	if (!h->is_signed)
+		return "unsigned";
+	return h->sig_checked ? "signature-good" : "unverified";
+}
+
+static json_t *jstr(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *jstrv(char **v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, jstr(v[i]));
+	return a;
+}
+
+static int print_json(FILE *f, const char *path, const struct bundle_head *h, struct ferr *e)
+{
+	const struct manifest *m = &h->man;
+	json_t *root = json_object(), *b = json_object(), *a;
+	char *text;
+	char when[32];
+	size_t i;
+
+	json_object_set_new(root, "file", json_string(path));
+	json_object_set_new(root, "state", json_string(state(h)));
+	json_object_set_new(root, "verified", json_boolean(h->sig_checked));
+	json_object_set_new(root, "contentsVerified", json_false());
+	json_object_set_new(root, "signed", json_boolean(h->is_signed));
+	if (h->sig_checked) {
+		json_t *s = json_object();
+		fmt_time_utc(h->signer.when, when);
+		json_object_set_new(s, "fingerprint", json_string(h->signer.fpr));
+		json_object_set_new(s, "uid", json_string(h->signer.uid));
+		json_object_set_new(s, "signed", json_string(when));
+		json_object_set_new(root, "signer", s);
+	} else {
+		json_object_set_new(root, "signer", json_null());
+	}
+	json_object_set_new(root, "compression", json_string(h->zstd ? "zstd" : "none"));
+	json_object_set_new(b, "name", jstr(m->name));
+	json_object_set_new(b, "version", jstr(m->version));
+	json_object_set_new(b, "vendor", jstr(m->vendor));
+	json_object_set_new(b, "created", jstr(m->created));
+	json_object_set_new(b, "tool", jstr(m->tool));
+	json_object_set_new(b, "description", jstr(m->description));
+	json_object_set_new(root, "bundle", b);
+
+	a = json_array();
+	for (i = 0; i < m->nimages; i++) {
+		const struct man_image *im = &m->images[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "ref", jstr(im->ref));
+		json_object_set_new(o, "digest", jstr(im->digest));
+		json_object_set_new(o, "mediaType", jstr(im->media_type));
+		json_object_set_new(o, "platforms", jstrv(im->platforms, im->nplatforms));
+		json_object_set_new(o, "size", json_integer((json_int_t)im->size));
+		json_object_set_new(o, "layers", json_integer(im->layers));
+		json_array_append_new(a, o);
+	}
+	json_object_set_new(root, "images", a);
+	a = json_array();
+	for (i = 0; i < m->ncharts; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "name", jstr(m->charts[i].name));
+		json_object_set_new(o, "version", jstr(m->charts[i].version));
+		json_object_set_new(o, "path", jstr(m->charts[i].path));
+		json_array_append_new(a, o);
+	}
+	json_object_set_new(root, "charts", a);
+	a = json_array();
+	for (i = 0; i < m->ndocs; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "path", jstr(m->docs[i].path));
+		json_object_set_new(o, "title", jstr(m->docs[i].title));
+		json_array_append_new(a, o);
+	}
+	json_object_set_new(root, "docs", a);
+	a = json_array();
+	for (i = 0; i < m->nlicenses; i++) {
+		const struct man_license *l = &m->licenses[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "path", jstr(l->path));
+		json_object_set_new(o, "subject", jstr(l->subject));
+		json_object_set_new(o, "customer", jstr(l->customer));
+		json_object_set_new(o, "edition", jstr(l->edition));
+		json_object_set_new(o, "audience", jstr(l->audience));
+		json_object_set_new(o, "seats", l->has_seats ? json_integer((json_int_t)l->seats) : json_null());
+		json_object_set_new(o, "expires", jstr(l->expires));
+		json_array_append_new(a, o);
+	}
+	json_object_set_new(root, "license", a);
+	a = json_array();
+	for (i = 0; i < m->nfiles; i++)
+		json_array_append_new(a, jstr(m->files[i].path));
+	json_object_set_new(root, "files", a);
+	json_object_set_new(root, "entries", json_integer((json_int_t)h->sums.n));
+	json_object_set_new(root, "size", json_integer((json_int_t)total_size(m)));
+
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (text == NULL)
+		return fe_set(e, FX_IO, "JSON output failed");
+	fprintf(f, "%s\n", text);
+	free(text);
+	return FX_OK;
+}
+
+int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int json, struct ferr *e)
+{
+	const struct manifest *m = &h->man;
+	char sz[32], when[32];
+	size_t i, j;
+
+	if (json)
+		return print_json(f, path, h, e);
+	if (!h->sig_checked)
+		fprintf(f, "*** UNVERIFIED: %s ***\n", h->is_signed ?
+		    "signature not checked (give --keyring to check it); nothing below is trusted" :
+		    "this bundle is NOT signed; nothing below is trusted");
+	fprintf(f, "Bundle:      %s %s", ESC(m->name), ESC(m->version));
+	if (m->vendor != NULL)
+		fprintf(f, " (%s)", ESC(m->vendor));
+	fputc('\n', f);
+	if (m->description != NULL)
+		fprintf(f, "Description: %s\n", ESC(m->description));
+	fprintf(f, "Created:     %s by %s\n", m->created ? ESC(m->created) : "?", m->tool ? ESC(m->tool) : "?");
+	if (h->sig_checked) {
+		fmt_time_utc(h->signer.when, when);
+		fprintf(f, "Signature:   good, %s\n             %s\n             signed %s\n", h->signer.fpr,
+		    ESC(h->signer.uid), when);
+	} else {
+		fprintf(f, "Signature:   %s\n", h->is_signed ? "present, NOT checked" : "none");
+	}
+	fprintf(f, "Contents:    %zu entries, %s%s (entry checksums not read: run verify)\n", h->sums.n,
+	    fmt_bytes(total_size(m), sz, sizeof(sz)), h->zstd ? ", zstd-compressed" : "");
+	fprintf(f, "Images:      %zu\n", m->nimages);
+	for (i = 0; i < m->nimages; i++) {
+		const struct man_image *im = &m->images[i];
+		fprintf(f, "  %s\n    digest %s\n    ", ESC(im->ref), ESC(im->digest));
+		for (j = 0; j < im->nplatforms; j++)
+			fprintf(f, "%s%s", j ? ", " : "", ESC(im->platforms[j]));
+		fprintf(f, "%s%d layers, %s\n", im->nplatforms ? "; " : "", im->layers,
+		    fmt_bytes(im->size, sz, sizeof(sz)));
+	}
+	fprintf(f, "Charts:      %zu\n", m->ncharts);
+	for (i = 0; i < m->ncharts; i++)
+		fprintf(f, "  %s %s (%s)\n", ESC(m->charts[i].name ? m->charts[i].name : "?"),
+		    ESC(m->charts[i].version ? m->charts[i].version : "?"), ESC(m->charts[i].path));
+	fprintf(f, "Docs:        %zu\n", m->ndocs);
+	for (i = 0; i < m->ndocs; i++)
+		fprintf(f, "  %s%s%s\n", ESC(m->docs[i].path), m->docs[i].title ? "  " : "",
+		    m->docs[i].title ? ESC(m->docs[i].title) : "");
+	fprintf(f, "License:     %zu\n", m->nlicenses);
+	for (i = 0; i < m->nlicenses; i++) {
+		const struct man_license *l = &m->licenses[i];
+		fprintf(f, "  %s: subject %s", ESC(l->path), l->subject ? ESC(l->subject) : "?");
+		if (l->edition)
+			fprintf(f, ", edition %s", ESC(l->edition));
+		if (l->has_seats)
+			fprintf(f, ", seats %lld", (long long)l->seats);
+		if (l->expires)
+			fprintf(f, ", expires %s", ESC(l->expires));
+		fputc('\n', f);
+	}
+	fprintf(f, "Files:       %zu\n", m->nfiles);
+	for (i = 0; i < m->nfiles; i++)
+		fprintf(f, "  %s\n", ESC(m->files[i].path));
+	if (!h->sig_checked)
+		fprintf(f, "*** UNVERIFIED ***\n");
+	return FX_OK;
+}

@@ -1,0 +1,12 @@
+/* inspect.h - what a bundle holds, for auditors: text or one JSON document. */
+#ifndef FERRY_INSPECT_H
+#define FERRY_INSPECT_H
+
+#include <stdio.h>
+
+#include "bundle/bundle.h"
+
+/* Prints the head of a bundle. Every string from the bundle is escaped. */
+int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int json, struct ferr *e);
+
+#endif

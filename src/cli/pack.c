@@ -1,0 +1,371 @@
+/* pack.c - builds a bundle: hash every input, describe them in bundle.yaml, list them
+ * in SHA256SUMS, sign that, then stream everything into the tar in format.md order. */
+#include "cli/pack.h"
+#include "util/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bundle/bundle.h"
+#include "image/images.h"
+#include "crypto/license.h"
+#include "bundle/manifest.h"
+#include "crypto/pgp.h"
+#include "bundle/spec.h"
+#include "bundle/sums.h"
+
+struct plan_entry {
+	char *name;
+	const char *path; /* source file, or NULL for buf */
+	const char *buf;
+	size_t len;
+	uint64_t size;
+	unsigned char digest[SHA256_LEN];
+};
+
+struct plan {
+	struct plan_entry *v;
+	size_t n, cap;
+};
+
+static struct plan_entry *plan_add(struct plan *p, const char *name)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 32;
+		p->v = xreallocarray(p->v, p->cap, sizeof(*p->v));
+	}
+	memset(&p->v[p->n], 0, sizeof(p->v[0]));
+	p->v[p->n].name = xstrdup(name);
+	return &p->v[p->n++];
+}
+
+static int plan_file(struct plan *p, const char *name, const char *path, struct ferr *e)
+{
+	struct plan_entry *pe = plan_add(p, name);
+
+	pe->path = path;
+	return sha256_file(path, pe->digest, &pe->size, e);
+}
+
+static void plan_buf(struct plan *p, const char *name, const char *buf, size_t len)
+{
+	struct plan_entry *pe = plan_add(p, name);
+
+	pe->buf = buf;
+	pe->len = pe->size = len;
+	sha256_buf(buf, len, pe->digest);
+}
+
+static void plan_free(struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->v[i].name);
+	free(p->v);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct man_entry *)a)->path, ((const struct man_entry *)b)->path);
+}
+
+static int add_licenses(const struct pack_opts *o, const struct spec *s, struct manifest *m, struct ferr *e)
+{
+	size_t i;
+	int rc = FX_OK;
+
+	m->licenses = xcalloc(s->nlicenses, sizeof(*m->licenses));
+	for (i = 0; i < s->nlicenses; i++) {
+		struct man_license *l = &m->licenses[m->nlicenses++];
+		char *tok = NULL, reason[256] = "";
+		size_t len;
+		int days = 0;
+
+		if ((rc = read_file_max(s->licenses[i].src, 1u << 20, &tok, &len, e)) != FX_OK)
+			return rc;
+		if (o->license_pubkey != NULL) {
+			enum license_state st = license_check(tok, len, o->license_pubkey, NULL, (int64_t)time(NULL),
+			    l, &days, reason, sizeof(reason));
+			if (st == LIC_GRACE)
+				fx_warn("%s: license in its grace period (%d days left)", ESC(s->licenses[i].src), days);
+			if (st != LIC_VALID && st != LIC_GRACE && !(o->allow_expired && st == LIC_EXPIRED))
+				rc = fe_set(e, FX_VERIFY, "%s: license is %s: %s (refusing to ship it%s)",
+				    ESC(s->licenses[i].src), license_state_name(st), reason,
+				    st == LIC_EXPIRED ? "; --allow-expired to ship it anyway" : "");
+		} else {
+			rc = license_peek(tok, len, l, e);
+			if (rc != FX_OK)
+				fe_set(e, FX_USAGE, "%s: not a license token", ESC(s->licenses[i].src));
+		}
+		free(tok);
+		free(l->path);
+		l->path = xstrdup(s->licenses[i].dest);
+		if (rc != FX_OK)
+			return rc;
+	}
+	return FX_OK;
+}
+
+static int describe(const struct pack_opts *o, const struct spec *s, const struct plan *p, struct manifest *m, struct ferr *e)
+{
+	char created[32];
+	size_t i;
+	int rc;
+
+	fmt_time_utc(o->created, created);
+	m->name = xstrdup(s->name);
+	m->version = xstrdup(s->version);
+	m->vendor = s->vendor ? xstrdup(s->vendor) : NULL;
+	m->description = s->description ? xstrdup(s->description) : NULL;
+	m->created = xstrdup(created);
+	m->tool = xstrdup("ferry " FERRY_VERSION);
+	m->charts = xcalloc(s->ncharts, sizeof(*m->charts));
+	for (i = 0; i < s->ncharts; i++) {
+		struct man_chart *c = &m->charts[m->ncharts++];
+		if ((rc = chart_read(s->charts[i].src, &c->name, &c->version, e)) != FX_OK)
+			return fe_set(e, FX_USAGE, "%s: %s", s->charts[i].where, e->msg);
+		c->path = xstrdup(s->charts[i].dest);
+	}
+	m->docs = xcalloc(s->ndocs, sizeof(*m->docs));
+	for (i = 0; i < s->ndocs; i++, m->ndocs++) {
+		m->docs[i].path = xstrdup(s->docs[i].dest);
+		m->docs[i].title = s->docs[i].title ? xstrdup(s->docs[i].title) : NULL;
+	}
+	m->files = xcalloc(s->nfiles, sizeof(*m->files));
+	for (i = 0; i < s->nfiles; i++, m->nfiles++)
+		m->files[i].path = xstrdup(s->files[i].dest);
+	if ((rc = add_licenses(o, s, m, e)) != FX_OK)
+		return rc;
+	m->entries = xcalloc(p->n, sizeof(*m->entries));
+	for (i = 0; i < p->n; i++, m->nentries++) {
+		m->entries[i].path = xstrdup(p->v[i].name);
+		m->entries[i].size = p->v[i].size;
+	}
+	qsort(m->entries, m->nentries, sizeof(*m->entries), cmp_entry);
+	return FX_OK;
+}
+
+/* Signs the finished bundle as a whole (OUT.sig) for `gpg --verify OUT.sig OUT`. */
+static int detached_sig(const struct pack_opts *o, const char *out, struct ferr *e)
+{
+	char *sigpath = xasprintf("%s.sig", out), *sig = NULL;
+	size_t siglen;
+	int rc;
+
+	if ((rc = pgp_sign_file(out, o->sign_key, o->passphrase_file, &sig, &siglen, e)) == FX_OK)
+		rc = fx_write_file(sigpath, sig, siglen, 0644, o->force, e);
+	free(sig);
+	free(sigpath);
+	return rc;
+}
+
+static int sign_parts(void *ctx, const char *text, size_t len, char **sig, size_t *siglen, struct ferr *e)
+{
+	const struct pack_opts *o = ctx;
+
+	return pgp_sign(text, len, o->sign_key, o->passphrase_file, sig, siglen, NULL, e);
+}
+
+static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
+int pack_build(const struct pack_opts *o, struct ferr *e)
+{
+	struct spec s;
+	struct img_set is;
+	struct manifest m;
+	struct plan p;
+	struct sums sums;
+	struct bundle_writer *w = NULL;
+	struct bw_opts bo;
+	struct pgp_signer who;
+	char *out = NULL, *yaml = NULL, *sums_text = NULL, *sig = NULL, *staging = NULL;
+	size_t yaml_len = 0, sums_len = 0, siglen = 0, i;
+	unsigned char yd[SHA256_LEN];
+	struct stat st;
+	int rc;
+
+	memset(&is, 0, sizeof(is));
+	memset(&m, 0, sizeof(m));
+	memset(&p, 0, sizeof(p));
+	memset(&sums, 0, sizeof(sums));
+	memset(&who, 0, sizeof(who));
+	if ((rc = spec_load(o->spec, &s, e)) != FX_OK)
+		return rc;
+	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
+	if (!o->force) {
+		/* fail before the long work, not after it */
+		char *first = o->split ? xasprintf("%s.parts", out) : xstrdup(out);
+		int exists = lstat(first, &st) == 0;
+		if (exists)
+			rc = fe_set(e, FX_IO, "%s: already exists (use --force to replace it)", ESC(first));
+		free(first);
+		if (exists)
+			goto end;
+	}
+
+	/* the output must never replace an input (--force included) */
+	if (lstat(out, &st) == 0) {
+		struct spec_item *lists[4] = {s.licenses, s.docs, s.charts, s.files};
+		size_t counts[4] = {s.nlicenses, s.ndocs, s.ncharts, s.nfiles}, k;
+		struct stat in;
+		for (k = 0; k < 4; k++)
+			for (i = 0; i < counts[k]; i++)
+				if (stat(lists[k][i].src, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino) {
+					rc = fe_set(e, FX_USAGE, "%s: is an input of the spec (%s); refusing to overwrite it",
+					    ESC(out), lists[k][i].where);
+					goto end;
+				}
+		for (i = 0; i < s.nimages; i++)
+			if (stat(s.images[i].from, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino) {
+				rc = fe_set(e, FX_USAGE, "%s: is an input of the spec (%s); refusing to overwrite it",
+				    ESC(out), s.images[i].where);
+				goto end;
+			}
+	}
+
+	/* 1. every input hashed, in bundle order */
+	for (i = 0; i < s.nlicenses && rc == FX_OK; i++)
+		rc = plan_file(&p, s.licenses[i].dest, s.licenses[i].src, e);
+	for (i = 0; i < s.ndocs && rc == FX_OK; i++)
+		rc = plan_file(&p, s.docs[i].dest, s.docs[i].src, e);
+	for (i = 0; i < s.ncharts && rc == FX_OK; i++)
+		rc = plan_file(&p, s.charts[i].dest, s.charts[i].src, e);
+	for (i = 0; i < s.nfiles && rc == FX_OK; i++)
+		rc = plan_file(&p, s.files[i].dest, s.files[i].src, e);
+	if (rc != FX_OK)
+		goto end;
+	if (s.nimages > 0) {
+		struct img_src *src = xcalloc(s.nimages, sizeof(*src));
+		struct img_opts io;
+		char *t = xasprintf("%s.images.XXXXXX", out);
+
+		staging = mkdtemp(t);
+		if (staging == NULL) {
+			rc = fe_set(e, FX_IO, "%s: cannot create a staging directory: %s", ESC(t), strerror(errno));
+			free(t);
+			free(src);
+			goto end;
+		}
+		fx_cleanup_dir(staging);
+		for (i = 0; i < s.nimages; i++) {
+			src[i].ref = s.images[i].ref;
+			src[i].from = s.images[i].from;
+			src[i].where = s.images[i].where;
+		}
+		memset(&io, 0, sizeof(io));
+		io.layer_zstd = o->layer_zstd;
+		io.jobs = o->jobs;
+		io.staging_dir = staging;
+		io.mtime = o->created;
+		rc = images_stage(src, s.nimages, &io, &is, e);
+		free(src);
+		if (rc != FX_OK)
+			goto end;
+		plan_buf(&p, "images/oci-layout", oci_layout, sizeof(oci_layout) - 1);
+		for (i = 0; i < is.nblobs; i++) {
+			char name[64 + 32];
+			struct plan_entry *pe;
+			snprintf(name, sizeof(name), "images/blobs/sha256/%s", is.blobs[i].hex);
+			pe = plan_add(&p, name);
+			pe->path = is.blobs[i].path;
+			pe->size = is.blobs[i].size;
+			memcpy(pe->digest, is.blobs[i].digest, SHA256_LEN);
+		}
+		plan_buf(&p, "images/index.json", is.index_json, is.index_len);
+	}
+
+	/* 2. bundle.yaml, SHA256SUMS and its signature */
+	m.images = is.images; /* the image descriptions move into the manifest */
+	m.nimages = is.nimages;
+	is.images = NULL;
+	is.nimages = 0;
+	if ((rc = describe(o, &s, &p, &m, e)) != FX_OK)
+		goto end;
+	if ((rc = manifest_emit(&m, &yaml, &yaml_len, e)) != FX_OK)
+		goto end;
+	sha256_buf(yaml, yaml_len, yd);
+	sums_add(&sums, BUNDLE_YAML, yd);
+	for (i = 0; i < p.n; i++)
+		sums_add(&sums, p.v[i].name, p.v[i].digest);
+	sums_sort(&sums);
+	for (i = 1; i < sums.n; i++)
+		if (strcmp(sums.v[i - 1].path, sums.v[i].path) == 0) {
+			rc = fe_set(e, FX_USAGE, "%s: two entries named %s", ESC(o->spec), ESC(sums.v[i].path));
+			goto end;
+		}
+	sums_text = sums_format(&sums, &sums_len);
+	if (!o->no_sign &&
+	    (rc = pgp_sign(sums_text, sums_len, o->sign_key, o->passphrase_file, &sig, &siglen, &who, e)) != FX_OK)
+		goto end;
+
+	/* 3. the tar, in format.md order */
+	memset(&bo, 0, sizeof(bo));
+	bo.zstd = o->zstd;
+	bo.zstd_level = o->zstd_level;
+	bo.jobs = o->jobs;
+	bo.mtime = o->created;
+	bo.force = o->force;
+	bo.split = o->split;
+	if (!o->no_sign) {
+		bo.sign = sign_parts;
+		bo.sign_ctx = (void *)(uintptr_t)o;
+	}
+	if ((rc = bw_open(&w, out, &bo, e)) != FX_OK ||
+	    (rc = bw_add_buf(w, BUNDLE_SUMS, sums_text, sums_len, e)) != FX_OK ||
+	    (sig != NULL && (rc = bw_add_buf(w, BUNDLE_SIG, sig, siglen, e)) != FX_OK) ||
+	    (rc = bw_add_buf(w, BUNDLE_YAML, yaml, yaml_len, e)) != FX_OK)
+		goto end;
+	for (i = 0; i < p.n; i++) {
+		if (p.v[i].path != NULL)
+			rc = bw_add_file(w, p.v[i].name, p.v[i].path, p.v[i].size, p.v[i].digest, e);
+		else
+			rc = bw_add_buf(w, p.v[i].name, p.v[i].buf, p.v[i].len, e);
+		if (rc != FX_OK)
+			goto end;
+	}
+	if ((rc = bw_commit(w, e)) != FX_OK)
+		goto end;
+	if (o->split && !o->quiet)
+		fprintf(stderr, "%s: wrote %zu parts %s.000 ... and %s.parts%s\n", fx_progname, bw_parts(w), ESC(out),
+		    ESC(out), o->no_sign ? "" : " (+ .parts.asc)");
+	if (o->detached_sig && !o->no_sign && (rc = detached_sig(o, out, e)) != FX_OK) {
+		unlink(out); /* all or nothing */
+		goto end;
+	}
+	if (!o->quiet && !o->split) {
+		char sz[32];
+		fprintf(stderr, "%s: wrote %s: %zu entries, %s%s\n", fx_progname, ESC(out), p.n + 1,
+		    stat(out, &st) == 0 ? fmt_bytes((uint64_t)st.st_size, sz, sizeof(sz)) : "?",
+		    o->zstd ? ", zstd" : "");
+	}
+	if (!o->quiet) {
+		if (sig != NULL)
+			fprintf(stderr, "%s: signed by %s %s\n", fx_progname, who.fpr, ESC(who.uid));
+		else
+			fprintf(stderr, "%s: NOT signed (--no-sign): loaders refuse it without --allow-unsigned\n",
+			    fx_progname);
+	}
+end:
+	bw_free(w);
+	if (staging != NULL) {
+		rm_tree(staging);
+		fx_cleanup_forget();
+		free(staging);
+	}
+	img_set_free(&is);
+	manifest_free(&m);
+	plan_free(&p);
+	sums_free(&sums);
+	free(sums_text);
+	free(sig);
+	free(yaml);
+	free(out);
+	spec_free(&s);
+	return rc;
+}

@@ -1,0 +1,23 @@
+/* pack.h - `ferry-pack build`: a spec in, a signed bundle out. */
+#ifndef FERRY_PACK_H
+#define FERRY_PACK_H
+
+#include <stdint.h>
+
+#include "util/util.h"
+
+struct pack_opts {
+	const char *spec;
+	const char *out;            /* NULL: NAME-VERSION.ferry in the current directory */
+	const char *sign_key;       /* --sign-key FPR */
+	const char *passphrase_file;
+	const char *license_pubkey; /* check license files before packing them */
+	int allow_expired;
+	uint64_t split;             /* --split SIZE: parts of this many bytes */
+	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, jobs, force, quiet;
+	int64_t created;            /* SOURCE_DATE_EPOCH or now */
+};
+
+int pack_build(const struct pack_opts *o, struct ferr *e);
+
+#endif

@@ -1,0 +1,785 @@
+/* license.c - offline licenses (license.md): compact JWS (RFC 7515) carrying JWT claims
+ * (RFC 7519), signed with Ed25519 ("EdDSA") or RSA PKCS#1 v1.5 SHA-256 ("RS256").
+ *
+ * The verifying key alone decides the algorithm: the header's "alg" must name exactly
+ * that algorithm, so "none", HMAC algorithms and RS256/EdDSA swaps never reach a
+ * verifier. Parsing is strict (three segments, canonical base64url, JSON objects, typed
+ * claims, a size cap) because a license is read on the isolated side from media that
+ * anyone may have handled. */
+#include "crypto/license.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "util/digest.h"
+
+#define MAX_TIME 253402300799LL /* 9999-12-31T23:59:59Z */
+#define MAX_STR 4096            /* longest string claim */
+#define MAX_FEATURES 1024
+#define MAX_GRACE_DAYS 36500
+#define MAX_SEATS 2147483647LL
+#define KEY_FILE_MAX (64 * 1024)
+
+enum lic_alg { ALG_UNKNOWN, ALG_EDDSA, ALG_RS256 };
+
+/* A parsed (not yet verified) token. */
+struct lic_token {
+	json_t *header, *claims;
+	size_t signing_len; /* bytes of "header.payload" */
+	unsigned char *sig;
+	size_t siglen;
+	const char *alg, *kid;
+	const char *sub, *edition, *customer;
+	char *aud; /* a string, or an array joined with ", " */
+	int has_iat, has_nbf, has_exp, has_seats;
+	int64_t iat, nbf, exp, seats, grace_days;
+};
+
+const char *license_state_name(enum license_state s)
+{
+	switch (s) {
+	case LIC_VALID: return "valid";
+	case LIC_GRACE: return "grace";
+	case LIC_EXPIRED: return "expired";
+	case LIC_NOT_YET_VALID: return "not-yet-valid";
+	case LIC_BAD_SIGNATURE: return "bad-signature";
+	case LIC_WRONG_AUDIENCE: return "wrong-audience";
+	case LIC_MALFORMED: return "malformed";
+	}
+	return "malformed";
+}
+
+static void set_reason(char *reason, size_t reasonlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_reason(char *reason, size_t reasonlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (reason == NULL || reasonlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, reasonlen, fmt, ap);
+	va_end(ap);
+}
+
+/* --- base64url (RFC 4648 section 5, no padding) --- */
+
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static char *b64url_encode(const unsigned char *in, size_t n, size_t *outlen)
+{
+	char *out = xmalloc(n / 3 * 4 + 4 + 1);
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64url[v >> 18 & 63];
+		out[o++] = b64url[v >> 12 & 63];
+		out[o++] = b64url[v >> 6 & 63];
+		out[o++] = b64url[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		out[o++] = b64url[v >> 18 & 63];
+		out[o++] = b64url[v >> 12 & 63];
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = b64url[v >> 18 & 63];
+		out[o++] = b64url[v >> 12 & 63];
+		out[o++] = b64url[v >> 6 & 63];
+	}
+	out[o] = '\0';
+	if (outlen != NULL)
+		*outlen = o;
+	return out;
+}
+
+static int b64url_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/* Strict decoding: only the url-safe alphabet, no padding, no whitespace, and the unused
+ * low bits of the last character must be zero (one encoding per byte string). Returns a
+ * malloc'd buffer (NUL-terminated for convenience) or NULL. */
+static unsigned char *b64url_decode(const char *in, size_t n, size_t *outlen)
+{
+	unsigned char *out;
+	size_t i, o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	if (n % 4 == 1)
+		return NULL;
+	out = xmalloc(n / 4 * 3 + 3 + 1);
+	for (i = 0; i < n; i++) {
+		int v = b64url_val((unsigned char)in[i]);
+		if (v < 0)
+			goto bad;
+		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits & 0xff);
+		}
+	}
+	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+		goto bad; /* non-canonical trailing bits */
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+/* --- keys --- */
+
+static enum lic_alg key_alg(EVP_PKEY *key)
+{
+	if (key == NULL)
+		return ALG_UNKNOWN;
+	if (EVP_PKEY_is_a(key, "ED25519"))
+		return ALG_EDDSA;
+	/* Plain RSA only: an RSA-PSS key would mean PS256, which ferry does not issue. */
+	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA && EVP_PKEY_get_bits(key) >= 2048 &&
+	    EVP_PKEY_get_bits(key) <= 16384)
+		return ALG_RS256;
+	return ALG_UNKNOWN;
+}
+
+static const char *alg_name(enum lic_alg a)
+{
+	return a == ALG_EDDSA ? "EdDSA" : a == ALG_RS256 ? "RS256" : "?";
+}
+
+int license_kid(EVP_PKEY *key, char kid[17])
+{
+	unsigned char *der = NULL, md[SHA256_LEN];
+	char hex[SHA256_HEX];
+	int n;
+
+	kid[0] = '\0';
+	n = i2d_PUBKEY(key, &der);
+	if (n <= 0)
+		return -1;
+	sha256_buf(der, (size_t)n, md);
+	OPENSSL_free(der);
+	hex_encode(md, sizeof(md), hex);
+	memcpy(kid, hex, 16);
+	kid[16] = '\0';
+	return 0;
+}
+
+/* Passphrase callback that refuses: license keys for ferry are unencrypted files, and a
+ * prompt on the terminal in the middle of a build would hang CI. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+static int load_key(const char *path, int private, EVP_PKEY **out, struct ferr *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	EVP_PKEY *key = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = read_file_max(path, KEY_FILE_MAX, &buf, &len, e);
+	if (rc != FX_OK)
+		goto end;
+	bio = BIO_new_mem_buf(buf, (int)len);
+	if (bio == NULL) {
+		rc = fe_set(e, FX_IO, "%s: out of memory", ESC(path));
+		goto end;
+	}
+	if (private)
+		key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	else
+		key = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+	if (key == NULL) {
+		rc = fe_set(e, FX_VERIFY, "%s: not a PEM %s (or an encrypted one)", ESC(path),
+		    private ? "private key" : "public key (SubjectPublicKeyInfo)");
+		goto end;
+	}
+	if (key_alg(key) == ALG_UNKNOWN) {
+		rc = fe_set(e, FX_VERIFY, "%s: unsupported key: need Ed25519 or RSA of 2048 to 16384 bits",
+		    ESC(path));
+		goto end;
+	}
+	*out = key;
+	key = NULL;
+end:
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
+	return rc;
+}
+
+int license_load_pubkey(const char *path, EVP_PKEY **key, struct ferr *e)
+{
+	return load_key(path, 0, key, e);
+}
+
+int license_load_privkey(const char *path, EVP_PKEY **key, struct ferr *e)
+{
+	return load_key(path, 1, key, e);
+}
+
+/* --- parsing --- */
+
+static void token_free(struct lic_token *t)
+{
+	json_decref(t->header);
+	json_decref(t->claims);
+	free(t->sig);
+	free(t->aud);
+	memset(t, 0, sizeof(*t));
+}
+
+/* A NumericDate: an integer (not a real) between 1970 and 9999. */
+static int get_time(json_t *claims, const char *name, int64_t *out, int *has,
+    char *reason, size_t rl)
+{
+	json_t *v = json_object_get(claims, name);
+
+	*has = 0;
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > MAX_TIME) {
+		set_reason(reason, rl, "claim \"%s\" is not a date (integer seconds since 1970)", name);
+		return -1;
+	}
+	*out = (int64_t)json_integer_value(v);
+	*has = 1;
+	return 0;
+}
+
+static int get_str(json_t *obj, const char *name, const char **out, char *reason, size_t rl)
+{
+	json_t *v = json_object_get(obj, name);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) > MAX_STR) {
+		set_reason(reason, rl, "claim \"%s\" is not a string", name);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int get_int(json_t *obj, const char *name, int64_t lo, int64_t hi, int64_t *out,
+    int *has, char *reason, size_t rl)
+{
+	json_t *v = json_object_get(obj, name);
+
+	*has = 0;
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		set_reason(reason, rl, "claim \"%s\" is not an integer from %lld to %lld", name,
+		    (long long)lo, (long long)hi);
+		return -1;
+	}
+	*out = (int64_t)json_integer_value(v);
+	*has = 1;
+	return 0;
+}
+
+/* "aud" is a string in ferry's licenses; RFC 7519 also allows an array of strings. */
+static int get_aud(json_t *claims, char **out, char *reason, size_t rl)
+{
+	json_t *v = json_object_get(claims, "aud"), *it;
+	size_t i, total = 0;
+	char *s;
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (json_is_string(v) && json_string_length(v) <= MAX_STR) {
+		*out = xstrdup(json_string_value(v));
+		return 0;
+	}
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > MAX_FEATURES)
+		goto bad;
+	json_array_foreach(v, i, it) {
+		if (!json_is_string(it) || json_string_length(it) > MAX_STR)
+			goto bad;
+		total += json_string_length(it) + 2;
+	}
+	s = xmalloc(total + 1);
+	total = 0;
+	json_array_foreach(v, i, it) {
+		if (i > 0) {
+			memcpy(s + total, ", ", 2);
+			total += 2;
+		}
+		memcpy(s + total, json_string_value(it), json_string_length(it));
+		total += json_string_length(it);
+	}
+	s[total] = '\0';
+	*out = s;
+	return 0;
+bad:
+	set_reason(reason, rl, "claim \"aud\" is not a string or an array of strings");
+	return -1;
+}
+
+/* Is audience one of the token's "aud" values? */
+static int aud_matches(json_t *claims, const char *audience)
+{
+	json_t *v = json_object_get(claims, "aud"), *it;
+	size_t i;
+
+	if (json_is_string(v))
+		return strcmp(json_string_value(v), audience) == 0;
+	json_array_foreach(v, i, it) {
+		if (strcmp(json_string_value(it), audience) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static json_t *decode_json(const char *seg, size_t n)
+{
+	unsigned char *raw;
+	size_t rawlen;
+	json_t *j;
+	json_error_t jerr;
+
+	raw = b64url_decode(seg, n, &rawlen);
+	if (raw == NULL)
+		return NULL;
+	/* Duplicate keys are refused: two "exp" could be read differently by two parsers. */
+	j = json_loadb((const char *)raw, rawlen, JSON_REJECT_DUPLICATES, &jerr);
+	free(raw);
+	if (j != NULL && !json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Parses the structure and types of a token; does not look at the signature. Returns 0
+ * or -1 with reason set (malformed). */
+static int token_parse(const char *tok, size_t len, struct lic_token *t, char *reason, size_t rl)
+{
+	const char *dot1, *dot2, *p;
+	size_t i, seg1, seg2, seg3;
+	json_t *v, *it;
+	int has_grace = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->seats = INT64_MIN;
+	if (len > LICENSE_MAX_TOKEN) {
+		set_reason(reason, rl, "token larger than %d bytes", LICENSE_MAX_TOKEN);
+		return -1;
+	}
+	/* One line: a single trailing newline (or CRLF) is allowed, nothing else. */
+	if (len > 0 && tok[len - 1] == '\n') {
+		len--;
+		if (len > 0 && tok[len - 1] == '\r')
+			len--;
+	}
+	for (i = 0; i < len; i++) {
+		if (tok[i] != '.' && b64url_val((unsigned char)tok[i]) < 0) {
+			set_reason(reason, rl, "byte 0x%02x at offset %zu is not base64url",
+			    (unsigned char)tok[i], i);
+			return -1;
+		}
+	}
+	dot1 = memchr(tok, '.', len);
+	dot2 = dot1 != NULL ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - tok)) : NULL;
+	p = dot2 != NULL ? memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - tok)) : NULL;
+	if (dot1 == NULL || dot2 == NULL || p != NULL) {
+		set_reason(reason, rl, "not a compact JWS (three base64url parts separated by dots)");
+		return -1;
+	}
+	seg1 = (size_t)(dot1 - tok);
+	seg2 = (size_t)(dot2 - dot1 - 1);
+	seg3 = len - (size_t)(dot2 + 1 - tok);
+	if (seg1 == 0 || seg2 == 0 || seg3 == 0) {
+		set_reason(reason, rl, "empty %s part", seg1 == 0 ? "header" : seg2 == 0 ? "payload" : "signature");
+		return -1;
+	}
+	t->signing_len = (size_t)(dot2 - tok);
+	t->header = decode_json(tok, seg1);
+	if (t->header == NULL) {
+		set_reason(reason, rl, "header is not base64url of a JSON object");
+		goto bad;
+	}
+	t->claims = decode_json(dot1 + 1, seg2);
+	if (t->claims == NULL) {
+		set_reason(reason, rl, "payload is not base64url of a JSON object");
+		goto bad;
+	}
+	t->sig = b64url_decode(dot2 + 1, seg3, &t->siglen);
+	if (t->sig == NULL) {
+		set_reason(reason, rl, "signature is not base64url");
+		goto bad;
+	}
+
+	/* Header. */
+	v = json_object_get(t->header, "alg");
+	if (!json_is_string(v)) {
+		set_reason(reason, rl, "header has no \"alg\" string");
+		goto bad;
+	}
+	t->alg = json_string_value(v);
+	v = json_object_get(t->header, "kid");
+	if (v != NULL && !json_is_string(v)) {
+		set_reason(reason, rl, "header \"kid\" is not a string");
+		goto bad;
+	}
+	t->kid = v != NULL ? json_string_value(v) : NULL;
+	v = json_object_get(t->header, "typ");
+	if (v != NULL && (!json_is_string(v) || strcasecmp(json_string_value(v), "JWT") != 0)) {
+		set_reason(reason, rl, "header \"typ\" is not \"JWT\"");
+		goto bad;
+	}
+	/* Extensions we do not implement must not be silently ignored (RFC 7515 4.1.11);
+	 * a nested token (cty) is not a license. */
+	if (json_object_get(t->header, "crit") != NULL || json_object_get(t->header, "cty") != NULL) {
+		set_reason(reason, rl, "header uses \"crit\" or \"cty\", which ferry does not support");
+		goto bad;
+	}
+
+	/* Claims: each is optional, but when present it has its type. */
+	if (get_time(t->claims, "iat", &t->iat, &t->has_iat, reason, rl) != 0 ||
+	    get_time(t->claims, "nbf", &t->nbf, &t->has_nbf, reason, rl) != 0 ||
+	    get_time(t->claims, "exp", &t->exp, &t->has_exp, reason, rl) != 0)
+		goto bad;
+	{
+		const char *dummy;
+		if (get_str(t->claims, "iss", &dummy, reason, rl) != 0 ||
+		    get_str(t->claims, "jti", &dummy, reason, rl) != 0)
+			goto bad;
+	}
+	if (get_str(t->claims, "sub", &t->sub, reason, rl) != 0 ||
+	    get_str(t->claims, "edition", &t->edition, reason, rl) != 0 ||
+	    get_str(t->claims, "customer", &t->customer, reason, rl) != 0)
+		goto bad;
+	if (get_aud(t->claims, &t->aud, reason, rl) != 0)
+		goto bad;
+	if (get_int(t->claims, "seats", -1, MAX_SEATS, &t->seats, &t->has_seats, reason, rl) != 0)
+		goto bad;
+	if (!t->has_seats)
+		t->seats = INT64_MIN;
+	if (get_int(t->claims, "grace_days", 0, MAX_GRACE_DAYS, &t->grace_days, &has_grace, reason, rl) != 0)
+		goto bad;
+	v = json_object_get(t->claims, "features");
+	if (v != NULL) {
+		if (!json_is_array(v) || json_array_size(v) > MAX_FEATURES) {
+			set_reason(reason, rl, "claim \"features\" is not an array of strings");
+			goto bad;
+		}
+		json_array_foreach(v, i, it) {
+			if (!json_is_string(it) || json_string_length(it) > MAX_STR) {
+				set_reason(reason, rl, "claim \"features\" is not an array of strings");
+				goto bad;
+			}
+		}
+	}
+	v = json_object_get(t->claims, "entitlements");
+	if (v != NULL && !json_is_object(v)) {
+		set_reason(reason, rl, "claim \"entitlements\" is not an object");
+		goto bad;
+	}
+	return 0;
+bad:
+	token_free(t);
+	return -1;
+}
+
+static void fill_summary(const struct lic_token *t, struct man_license *out)
+{
+	char when[32];
+
+	if (out == NULL)
+		return;
+	memset(out, 0, sizeof(*out));
+	out->seats = t->seats;
+	out->has_seats = t->has_seats;
+	out->subject = t->sub != NULL ? xstrdup(t->sub) : NULL;
+	out->edition = t->edition != NULL ? xstrdup(t->edition) : NULL;
+	out->customer = t->customer != NULL ? xstrdup(t->customer) : NULL;
+	out->audience = t->aud != NULL ? xstrdup(t->aud) : NULL;
+	if (t->has_exp) {
+		fmt_time_utc(t->exp, when);
+		out->expires = xstrdup(when);
+	}
+}
+
+void license_summary_free(struct man_license *l)
+{
+	if (l != NULL)
+		man_license_free(l);
+}
+
+/* --- signatures --- */
+
+static int sig_verify(EVP_PKEY *key, enum lic_alg alg, const unsigned char *msg, size_t n,
+    const unsigned char *sig, size_t siglen)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = 0;
+
+	if (ctx == NULL)
+		return 0;
+	if (alg == ALG_EDDSA && siglen != 64)
+		goto end;
+	if (alg == ALG_RS256 && siglen != (size_t)EVP_PKEY_get_size(key))
+		goto end;
+	if (EVP_DigestVerifyInit(ctx, NULL, alg == ALG_RS256 ? EVP_sha256() : NULL, NULL, key) != 1)
+		goto end;
+	ok = EVP_DigestVerify(ctx, sig, siglen, msg, n) == 1;
+end:
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+static int sig_sign(EVP_PKEY *key, enum lic_alg alg, const unsigned char *msg, size_t n,
+    unsigned char **sig, size_t *siglen)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	if (ctx == NULL)
+		return -1;
+	if (EVP_DigestSignInit(ctx, NULL, alg == ALG_RS256 ? EVP_sha256() : NULL, NULL, key) != 1 ||
+	    EVP_DigestSign(ctx, NULL, &len, msg, n) != 1)
+		goto end;
+	buf = xmalloc(len);
+	if (EVP_DigestSign(ctx, buf, &len, msg, n) != 1)
+		goto end;
+	*sig = buf;
+	*siglen = len;
+	buf = NULL;
+	rc = 0;
+end:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+int license_sign(EVP_PKEY *key, const char *payload, size_t payloadlen, char **token,
+    size_t *tokenlen, struct ferr *e)
+{
+	enum lic_alg alg = key_alg(key);
+	json_t *hdr = NULL;
+	char kid[17], *hjson = NULL, *h64 = NULL, *p64 = NULL, *s64 = NULL, *tok = NULL;
+	unsigned char *sig = NULL;
+	size_t slen = 0;
+	int rc = FX_OK;
+
+	*token = NULL;
+	if (alg == ALG_UNKNOWN || license_kid(key, kid) != 0) {
+		rc = fe_set(e, FX_VERIFY, "unsupported license key: need Ed25519 or RSA of 2048 to 16384 bits");
+		goto end;
+	}
+	hdr = json_pack("{s:s, s:s, s:s}", "alg", alg_name(alg), "typ", "JWT", "kid", kid);
+	hjson = hdr != NULL ? json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	if (hjson == NULL) {
+		rc = fe_set(e, FX_IO, "license header: out of memory");
+		goto end;
+	}
+	h64 = b64url_encode((const unsigned char *)hjson, strlen(hjson), NULL);
+	p64 = b64url_encode((const unsigned char *)payload, payloadlen, NULL);
+	tok = xasprintf("%s.%s", h64, p64); /* the JWS signing input */
+	if (sig_sign(key, alg, (const unsigned char *)tok, strlen(tok), &sig, &slen) != 0) {
+		rc = fe_set(e, FX_IO, "license: signing with the %s key failed", alg_name(alg));
+		goto end;
+	}
+	s64 = b64url_encode(sig, slen, NULL);
+	free(tok);
+	tok = xasprintf("%s.%s.%s", h64, p64, s64);
+	*tokenlen = strlen(tok);
+	*token = tok;
+	tok = NULL;
+end:
+	json_decref(hdr);
+	free(hjson);
+	free(h64);
+	free(p64);
+	free(s64);
+	free(sig);
+	free(tok);
+	return rc;
+}
+
+/* --- checking --- */
+
+enum license_state license_check_key(const char *token, size_t len, EVP_PKEY *key,
+    const char *audience, int64_t now, struct man_license *out, int *days_left,
+    char **claims_json, char *reason, size_t reasonlen)
+{
+	struct lic_token t;
+	enum lic_alg alg = key_alg(key);
+	enum license_state st = LIC_MALFORMED;
+	char kid[17], when[32], until[32];
+
+	if (out != NULL) {
+		memset(out, 0, sizeof(*out));
+		out->seats = INT64_MIN;
+	}
+	if (days_left != NULL)
+		*days_left = 0;
+	if (claims_json != NULL)
+		*claims_json = NULL;
+	set_reason(reason, reasonlen, "malformed");
+	if (token_parse(token, len, &t, reason, reasonlen) != 0)
+		return LIC_MALFORMED;
+
+	st = LIC_BAD_SIGNATURE;
+	if (alg == ALG_UNKNOWN || license_kid(key, kid) != 0) {
+		set_reason(reason, reasonlen, "the public key is not Ed25519 or RSA >= 2048");
+		goto end;
+	}
+	/* The key decides the algorithm; the header may only agree with it. */
+	if (strcmp(t.alg, alg_name(alg)) != 0) {
+		set_reason(reason, reasonlen, "token algorithm \"%s\" does not match the %s key (only %s is accepted)",
+		    ESC(t.alg), alg == ALG_EDDSA ? "Ed25519" : "RSA", alg_name(alg));
+		goto end;
+	}
+	if (t.kid != NULL && (strlen(t.kid) != 16 || CRYPTO_memcmp(t.kid, kid, 16) != 0)) {
+		set_reason(reason, reasonlen, "token is for key id %s, this key is %s", ESC(t.kid), kid);
+		goto end;
+	}
+	if (!sig_verify(key, alg, (const unsigned char *)token, t.signing_len, t.sig, t.siglen)) {
+		set_reason(reason, reasonlen, "signature does not verify with key %s", kid);
+		goto end;
+	}
+
+	/* Signed by this key: from here on the claims are the vendor's. */
+	fill_summary(&t, out);
+	if (claims_json != NULL)
+		*claims_json = json_dumps(t.claims, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (audience != NULL && (t.aud == NULL || !aud_matches(t.claims, audience))) {
+		st = LIC_WRONG_AUDIENCE;
+		set_reason(reason, reasonlen, "license is for \"%s\", not \"%s\"",
+		    t.aud != NULL ? ESC(t.aud) : "(no audience)", ESC(audience));
+		goto end;
+	}
+	if (t.has_nbf && t.nbf > now + LICENSE_SKEW) {
+		st = LIC_NOT_YET_VALID;
+		fmt_time_utc(t.nbf, when);
+		set_reason(reason, reasonlen, "not valid before %s", when);
+		goto end;
+	}
+	if (t.has_iat && t.iat > now + LICENSE_SKEW) {
+		st = LIC_NOT_YET_VALID;
+		fmt_time_utc(t.iat, when);
+		set_reason(reason, reasonlen, "issued in the future (%s); is the clock right?", when);
+		goto end;
+	}
+	if (!t.has_exp) {
+		st = LIC_VALID;
+		set_reason(reason, reasonlen, "valid, does not expire");
+		goto end;
+	}
+	fmt_time_utc(t.exp, when);
+	if (now < t.exp) {
+		st = LIC_VALID;
+		set_reason(reason, reasonlen, "valid until %s", when);
+		goto end;
+	}
+	/* At exp or later (RFC 7519: exp itself is already too late). */
+	if (t.grace_days > 0 && now - t.exp < t.grace_days * 86400) {
+		int64_t left = t.exp + t.grace_days * 86400 - now;
+		int d = (int)((left + 86399) / 86400);
+		st = LIC_GRACE;
+		if (days_left != NULL)
+			*days_left = d;
+		fmt_time_utc(t.exp + t.grace_days * 86400, until);
+		set_reason(reason, reasonlen, "expired %s; grace period until %s (%d day%s left)", when,
+		    until, d, d == 1 ? "" : "s");
+		goto end;
+	}
+	st = LIC_EXPIRED;
+	if (t.grace_days > 0) {
+		fmt_time_utc(t.exp + t.grace_days * 86400, until);
+		set_reason(reason, reasonlen, "expired %s; grace period ended %s", when, until);
+	} else {
+		set_reason(reason, reasonlen, "expired %s", when);
+	}
+end:
+	token_free(&t);
+	return st;
+}
+
+enum license_state license_check(const char *token, size_t len, const char *pubkey_path,
+    const char *audience, int64_t now, struct man_license *out, int *days_left,
+    char *reason, size_t reasonlen)
+{
+	struct ferr e = {0, ""};
+	EVP_PKEY *key = NULL;
+	enum license_state st;
+
+	if (license_load_pubkey(pubkey_path, &key, &e) != FX_OK) {
+		if (out != NULL) {
+			memset(out, 0, sizeof(*out));
+			out->seats = INT64_MIN;
+		}
+		if (days_left != NULL)
+			*days_left = 0;
+		set_reason(reason, reasonlen, "%s", e.msg);
+		return LIC_BAD_SIGNATURE;
+	}
+	st = license_check_key(token, len, key, audience, now, out, days_left, NULL, reason, reasonlen);
+	EVP_PKEY_free(key);
+	return st;
+}
+
+int license_peek(const char *token, size_t len, struct man_license *out, struct ferr *e)
+{
+	struct lic_token t;
+	char reason[256];
+
+	if (out != NULL) {
+		memset(out, 0, sizeof(*out));
+		out->seats = INT64_MIN;
+	}
+	if (token_parse(token, len, &t, reason, sizeof(reason)) != 0)
+		return fe_set(e, FX_VERIFY, "malformed license: %s", reason);
+	fill_summary(&t, out);
+	token_free(&t);
+	return FX_OK;
+}

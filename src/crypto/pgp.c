@@ -1,0 +1,472 @@
+/* pgp.c - OpenPGP through GPGME: detached signatures made with the release key,
+ * checked against an explicit keyring in a throw-away GnuPG home. */
+#include "crypto/pgp.h"
+#include "util/file.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gpgme.h>
+#include <openssl/crypto.h>
+
+static int pgp_init(struct ferr *e)
+{
+	static int done;
+
+	if (done)
+		return FX_OK;
+	setlocale(LC_CTYPE, "");
+	/* Before gpgme_check_version: find gpg on PATH rather than asking gpgconf, which
+	 * saves three process starts per signature check (each ferry run starts GPGME
+	 * afresh). */
+	gpgme_set_global_flag("disable-gpgconf", "1");
+	if (gpgme_check_version(NULL) == NULL)
+		return fe_set(e, FX_IO, "GPGME: library initialisation failed");
+	gpgme_set_locale(NULL, LC_CTYPE, setlocale(LC_CTYPE, NULL));
+	if (gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP) != GPG_ERR_NO_ERROR)
+		return fe_set(e, FX_IO, "GnuPG engine not found (install gnupg)");
+	done = 1;
+	return FX_OK;
+}
+
+static int new_ctx(gpgme_ctx_t *ctx, const char *home, struct ferr *e)
+{
+	gpgme_error_t ge;
+
+	if (pgp_init(e) != FX_OK)
+		return e->code;
+	ge = gpgme_new(ctx);
+	if (ge != GPG_ERR_NO_ERROR)
+		return fe_set(e, FX_IO, "GPGME: %s", gpgme_strerror(ge));
+	if (home != NULL) {
+		ge = gpgme_ctx_set_engine_info(*ctx, GPGME_PROTOCOL_OpenPGP, NULL, home);
+		if (ge != GPG_ERR_NO_ERROR) {
+			gpgme_release(*ctx);
+			*ctx = NULL;
+			return fe_set(e, FX_IO, "GPGME: %s", gpgme_strerror(ge));
+		}
+	}
+	return FX_OK;
+}
+
+static void fill_signer(gpgme_key_t key, struct pgp_signer *who)
+{
+	if (key == NULL || who == NULL)
+		return;
+	if (key->fpr != NULL)
+		fx_strlcpy(who->fpr, key->fpr, sizeof(who->fpr));
+	if (key->uids != NULL && key->uids->uid != NULL)
+		fx_strlcpy(who->uid, key->uids->uid, sizeof(who->uid));
+}
+
+static gpgme_error_t passphrase_cb(void *hook, const char *uid_hint, const char *info,
+    int prev_bad, int fd)
+{
+	const char *file = hook;
+	struct ferr e = {0};
+	char *pw = NULL;
+	size_t size = 0, len;
+	gpgme_error_t rc = GPG_ERR_NO_ERROR;
+
+	(void)uid_hint;
+	(void)info;
+	if (prev_bad || file == NULL)
+		return gpg_error(GPG_ERR_BAD_PASSPHRASE);
+	if (read_file_max(file, 4096, &pw, &size, &e) != FX_OK)
+		return gpg_error(GPG_ERR_CANCELED);
+	len = size;
+	while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
+		len--;
+	if (gpgme_io_writen(fd, pw, len) != 0 || gpgme_io_writen(fd, "\n", 1) != 0)
+		rc = gpg_error(GPG_ERR_CANCELED);
+	OPENSSL_cleanse(pw, size); /* a memset the compiler may not drop */
+	free(pw);
+	return rc;
+}
+
+static int sign_data(gpgme_data_t in, const char *fpr, const char *passfile,
+    char **sig, size_t *siglen, struct pgp_signer *who, struct ferr *e)
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_data_t out = NULL;
+	gpgme_key_t key = NULL;
+	gpgme_error_t ge;
+	gpgme_sign_result_t res;
+	char *p;
+	size_t n;
+	int rc = FX_OK;
+
+	if ((rc = new_ctx(&ctx, NULL, e)) != FX_OK)
+		goto end;
+	gpgme_set_armor(ctx, 1);
+	if (fpr != NULL) {
+		ge = gpgme_get_key(ctx, fpr, &key, 1);
+		if (ge != GPG_ERR_NO_ERROR) {
+			rc = fe_set(e, FX_IO, "signing key %s: %s", ESC(fpr), gpgme_strerror(ge));
+			goto end;
+		}
+	} else {
+		ge = gpgme_op_keylist_start(ctx, NULL, 1);
+		if (ge == GPG_ERR_NO_ERROR)
+			ge = gpgme_op_keylist_next(ctx, &key);
+		gpgme_op_keylist_end(ctx);
+		if (ge != GPG_ERR_NO_ERROR || key == NULL) {
+			rc = fe_set(e, FX_IO, "no secret key in %s (use --sign-key, ferry-pack keygen, or --no-sign)",
+			    getenv("GNUPGHOME") ? ESC(getenv("GNUPGHOME")) : "~/.gnupg");
+			goto end;
+		}
+	}
+	if (key->revoked || key->expired || key->disabled || !key->can_sign) {
+		rc = fe_set(e, FX_IO, "signing key %s cannot sign (revoked, expired or no signing capability)",
+		    key->fpr ? key->fpr : "?");
+		goto end;
+	}
+	gpgme_signers_clear(ctx);
+	if ((ge = gpgme_signers_add(ctx, key)) != GPG_ERR_NO_ERROR) {
+		rc = fe_set(e, FX_IO, "signing key: %s", gpgme_strerror(ge));
+		goto end;
+	}
+	if (passfile != NULL) {
+		gpgme_set_pinentry_mode(ctx, GPGME_PINENTRY_MODE_LOOPBACK);
+		gpgme_set_passphrase_cb(ctx, passphrase_cb, (void *)(uintptr_t)passfile);
+	}
+	if (gpgme_data_new(&out) != GPG_ERR_NO_ERROR) {
+		rc = fe_set(e, FX_IO, "GPGME: out of memory");
+		goto end;
+	}
+	ge = gpgme_op_sign(ctx, in, out, GPGME_SIG_MODE_DETACH);
+	res = gpgme_op_sign_result(ctx);
+	if (ge != GPG_ERR_NO_ERROR || res == NULL || res->invalid_signers != NULL || res->signatures == NULL) {
+		rc = fe_set(e, FX_IO, "signing with %s failed: %s", key->fpr ? key->fpr : "?",
+		    ge != GPG_ERR_NO_ERROR ? gpgme_strerror(ge) : "invalid signer");
+		goto end;
+	}
+	fill_signer(key, who);
+	if (who != NULL)
+		who->when = (int64_t)res->signatures->timestamp;
+	p = gpgme_data_release_and_get_mem(out, &n);
+	out = NULL;
+	if (p == NULL) {
+		rc = fe_set(e, FX_IO, "GPGME: no signature produced");
+		goto end;
+	}
+	*sig = xmalloc(n + 1);
+	memcpy(*sig, p, n);
+	(*sig)[n] = '\0';
+	*siglen = n;
+	gpgme_free(p);
+end:
+	if (out != NULL)
+		gpgme_data_release(out);
+	if (key != NULL)
+		gpgme_key_unref(key);
+	if (ctx != NULL)
+		gpgme_release(ctx);
+	return rc;
+}
+
+int pgp_sign(const void *buf, size_t len, const char *fpr, const char *passfile,
+    char **sig, size_t *siglen, struct pgp_signer *who, struct ferr *e)
+{
+	gpgme_data_t in = NULL;
+	int rc;
+
+	if ((rc = pgp_init(e)) != FX_OK)
+		return rc;
+	if (gpgme_data_new_from_mem(&in, buf, len, 0) != GPG_ERR_NO_ERROR)
+		return fe_set(e, FX_IO, "GPGME: out of memory");
+	rc = sign_data(in, fpr, passfile, sig, siglen, who, e);
+	gpgme_data_release(in);
+	return rc;
+}
+
+int pgp_sign_file(const char *path, const char *fpr, const char *passfile, char **sig,
+    size_t *siglen, struct ferr *e)
+{
+	gpgme_data_t in = NULL;
+	int rc, fd;
+
+	if ((rc = pgp_init(e)) != FX_OK)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
+	if (gpgme_data_new_from_fd(&in, fd) != GPG_ERR_NO_ERROR) {
+		close(fd);
+		return fe_set(e, FX_IO, "GPGME: out of memory");
+	}
+	rc = sign_data(in, fpr, passfile, sig, siglen, NULL, e);
+	gpgme_data_release(in);
+	close(fd);
+	return rc;
+}
+
+/* Upper-case hex without spaces; -1 if it is not 40 or 64 hex digits. */
+static int norm_fpr(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *in != '\0'; in++) {
+		if (*in == ' ' || *in == ':')
+			continue;
+		if (!isxdigit((unsigned char)*in) || o + 1 >= size)
+			return -1;
+		out[o++] = (char)toupper((unsigned char)*in);
+	}
+	out[o] = '\0';
+	return o == 40 || o == 64 ? 0 : -1;
+}
+
+int pgp_fpr_valid(const char *fpr)
+{
+	char buf[80];
+
+	return norm_fpr(fpr, buf, sizeof(buf)) == 0;
+}
+
+/* Public keys and signatures need no gpg-agent or dirmngr: told not to start them,
+ * a check spawns only gpg itself, and nothing is left running afterwards. */
+static int quiet_home(const char *home, struct ferr *e)
+{
+	static const char conf[] = "no-autostart\ntrust-model always\n";
+	char *p = xasprintf("%s/gpg.conf", home);
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), rc = FX_OK;
+
+	if (fd < 0 || write_all(fd, conf, sizeof(conf) - 1) != 0)
+		rc = fe_set(e, FX_IO, "%s: %s", ESC(p), strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	return rc;
+}
+
+/* Stops any agent GnuPG may have started in the throw-away home, then removes it. */
+static void drop_home(const char *home)
+{
+	char sock[4200];
+	pid_t pid = -1;
+
+	snprintf(sock, sizeof(sock), "%s/S.gpg-agent", home);
+	if (access(sock, F_OK) == 0)
+		pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		if (devnull >= 0) {
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+		}
+		execlp("gpgconf", "gpgconf", "--homedir", home, "--kill", "all", (char *)NULL);
+		_exit(127);
+	} else if (pid > 0) {
+		waitpid(pid, NULL, 0);
+	}
+	rm_tree(home);
+}
+
+/* The one key that fpr (a primary key's or a subkey's fingerprint) names, listed on
+ * ctx itself. */
+static gpgme_error_t key_by_fpr(gpgme_ctx_t ctx, const char *fpr, gpgme_key_t *key)
+{
+	gpgme_key_t extra = NULL;
+	gpgme_error_t ge;
+
+	*key = NULL;
+	ge = gpgme_op_keylist_start(ctx, fpr, 0);
+	if (ge == GPG_ERR_NO_ERROR)
+		ge = gpgme_op_keylist_next(ctx, key);
+	if (ge == GPG_ERR_NO_ERROR && gpgme_op_keylist_next(ctx, &extra) == GPG_ERR_NO_ERROR) {
+		gpgme_key_unref(extra); /* not one key: refused, as gpgme_get_key does */
+		gpgme_key_unref(*key);
+		*key = NULL;
+		ge = gpg_error(GPG_ERR_AMBIGUOUS_NAME);
+	}
+	gpgme_op_keylist_end(ctx);
+	return ge;
+}
+
+int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, const char *what,
+    const char *keyring, char *const *fprs, size_t nfprs, struct pgp_signer *who,
+    struct ferr *e)
+{
+	char home[4096] = "";
+	const char *tmp = getenv("TMPDIR");
+	gpgme_ctx_t ctx = NULL;
+	gpgme_data_t kd = NULL, sd = NULL, td = NULL;
+	gpgme_import_result_t ir;
+	gpgme_verify_result_t vr;
+	gpgme_signature_t s;
+	gpgme_key_t key = NULL;
+	gpgme_error_t ge;
+	char *kbuf = NULL, want[80];
+	size_t klen, i, nsig = 0;
+	int rc = FX_OK, good = 0;
+	struct {
+		char *fpr;
+		int64_t when;
+	} *sigs = NULL;
+
+	if ((rc = read_file_max(keyring, 16u << 20, &kbuf, &klen, e)) != FX_OK)
+		goto end;
+	/* A short path: gpg-agent sockets live there if anything starts one. */
+	snprintf(home, sizeof(home), "%s/ferry-gpg.XXXXXX",
+	    tmp != NULL && *tmp != '\0' && strlen(tmp) < 60 ? tmp : "/tmp");
+	if (mkdtemp(home) == NULL) {
+		home[0] = '\0';
+		rc = fe_set(e, FX_IO, "cannot create a temporary GnuPG home: %s", strerror(errno));
+		goto end;
+	}
+	if ((rc = quiet_home(home, e)) != FX_OK || (rc = new_ctx(&ctx, home, e)) != FX_OK)
+		goto end;
+	if (gpgme_data_new_from_mem(&kd, kbuf, klen, 0) != GPG_ERR_NO_ERROR) {
+		rc = fe_set(e, FX_IO, "GPGME: out of memory");
+		goto end;
+	}
+	ge = gpgme_op_import(ctx, kd);
+	ir = gpgme_op_import_result(ctx);
+	if (ge != GPG_ERR_NO_ERROR || ir == NULL || ir->imported + ir->unchanged == 0) {
+		rc = fe_set(e, FX_IO, "%s: no OpenPGP public key could be read%s%s", ESC(keyring),
+		    ge != GPG_ERR_NO_ERROR ? ": " : "", ge != GPG_ERR_NO_ERROR ? gpgme_strerror(ge) : "");
+		goto end;
+	}
+	if (ir->secret_read > 0 || ir->secret_imported > 0) {
+		rc = fe_set(e, FX_USAGE, "%s: holds a secret key; give the public key only", ESC(keyring));
+		goto end;
+	}
+	if (gpgme_data_new_from_mem(&sd, sig, siglen, 0) != GPG_ERR_NO_ERROR ||
+	    gpgme_data_new_from_mem(&td, buf, len, 0) != GPG_ERR_NO_ERROR) {
+		rc = fe_set(e, FX_IO, "GPGME: out of memory");
+		goto end;
+	}
+	ge = gpgme_op_verify(ctx, sd, td, NULL);
+	vr = gpgme_op_verify_result(ctx);
+	if (ge != GPG_ERR_NO_ERROR || vr == NULL || vr->signatures == NULL) {
+		rc = fe_set(e, FX_VERIFY, "%s: not a valid OpenPGP signature%s%s", ESC(what),
+		    ge != GPG_ERR_NO_ERROR ? ": " : "", ge != GPG_ERR_NO_ERROR ? gpgme_strerror(ge) : "");
+		goto end;
+	}
+	/* The result belongs to ctx only until its next operation (the key look-ups
+	 * below), so what is needed of it is copied first. */
+	for (s = vr->signatures; s != NULL; s = s->next)
+		nsig++;
+	sigs = xcalloc(nsig, sizeof(*sigs));
+	for (s = vr->signatures, i = 0; s != NULL; s = s->next, i++) {
+		const char *why = NULL;
+
+		if (gpg_err_code(s->status) == GPG_ERR_NO_PUBKEY)
+			why = "made by a key that is not in the keyring";
+		else if (gpg_err_code(s->status) == GPG_ERR_BAD_SIGNATURE)
+			why = "BAD signature (the signed file was changed, or the signature is for other data)";
+		else if (s->summary & GPGME_SIGSUM_KEY_REVOKED)
+			why = "signing key is revoked";
+		else if (s->summary & GPGME_SIGSUM_KEY_EXPIRED)
+			why = "signing key has expired";
+		else if (s->summary & GPGME_SIGSUM_SIG_EXPIRED)
+			why = "signature has expired";
+		else if (gpg_err_code(s->status) != GPG_ERR_NO_ERROR)
+			why = gpgme_strerror(s->status);
+		if (why != NULL) {
+			rc = fe_set(e, FX_VERIFY, "%s: %s%s%s", ESC(what), why, s->fpr ? ": " : "",
+			    s->fpr ? s->fpr : "");
+			goto end;
+		}
+		sigs[i].fpr = s->fpr != NULL ? xstrdup(s->fpr) : NULL;
+		sigs[i].when = (int64_t)s->timestamp;
+	}
+	for (i = 0; i < nsig; i++) {
+		size_t k;
+
+		/* a key listing on this context (gpgme_get_key would start another engine) */
+		if (sigs[i].fpr == NULL || key_by_fpr(ctx, sigs[i].fpr, &key) != GPG_ERR_NO_ERROR || key == NULL) {
+			rc = fe_set(e, FX_VERIFY, "%s: signing key not found in %s", ESC(what), ESC(keyring));
+			goto end;
+		}
+		if (nfprs > 0) {
+			int ok = 0;
+			for (k = 0; k < nfprs && !ok; k++)
+				ok = norm_fpr(fprs[k], want, sizeof(want)) == 0 && key->fpr != NULL &&
+				    strcmp(want, key->fpr) == 0;
+			if (!ok) {
+				rc = fe_set(e, FX_VERIFY, "%s: signed by %s, which is not a --fingerprint given", ESC(what),
+				    key->fpr ? key->fpr : "?");
+				goto end;
+			}
+		}
+		fill_signer(key, who);
+		if (who != NULL)
+			who->when = sigs[i].when;
+		gpgme_key_unref(key);
+		key = NULL;
+		good++;
+	}
+	if (good == 0)
+		rc = fe_set(e, FX_VERIFY, "%s: no good signature", ESC(what));
+end:
+	for (i = 0; sigs != NULL && i < nsig; i++)
+		free(sigs[i].fpr);
+	free(sigs);
+	if (key != NULL)
+		gpgme_key_unref(key);
+	if (td != NULL)
+		gpgme_data_release(td);
+	if (sd != NULL)
+		gpgme_data_release(sd);
+	if (kd != NULL)
+		gpgme_data_release(kd);
+	if (ctx != NULL)
+		gpgme_release(ctx);
+	if (home[0] != '\0')
+		drop_home(home);
+	free(kbuf);
+	return rc;
+}
+
+int pgp_keygen(const char *uid, const char *pubout, char fpr_out[64], struct ferr *e)
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_data_t out = NULL;
+	gpgme_genkey_result_t gr;
+	gpgme_error_t ge;
+	char *p = NULL;
+	size_t n = 0;
+	int rc = FX_OK;
+
+	if ((rc = new_ctx(&ctx, NULL, e)) != FX_OK)
+		goto end;
+	ge = gpgme_op_createkey(ctx, uid, "ed25519", 0, 0, NULL,
+	    GPGME_CREATE_SIGN | GPGME_CREATE_NOPASSWD | GPGME_CREATE_FORCE);
+	gr = gpgme_op_genkey_result(ctx);
+	if (ge != GPG_ERR_NO_ERROR || gr == NULL || gr->fpr == NULL) {
+		rc = fe_set(e, FX_IO, "key generation failed: %s", gpgme_strerror(ge));
+		goto end;
+	}
+	fx_strlcpy(fpr_out, gr->fpr, 64);
+	if (pubout == NULL)
+		goto end;
+	gpgme_set_armor(ctx, 1);
+	if (gpgme_data_new(&out) != GPG_ERR_NO_ERROR ||
+	    gpgme_op_export(ctx, fpr_out, 0, out) != GPG_ERR_NO_ERROR) {
+		rc = fe_set(e, FX_IO, "exporting the public key failed");
+		goto end;
+	}
+	p = gpgme_data_release_and_get_mem(out, &n);
+	out = NULL;
+	if (p == NULL)
+		rc = fe_set(e, FX_IO, "exporting the public key failed");
+	else
+		rc = fx_write_file(pubout, p, n, 0644, 0, e);
+end:
+	if (p != NULL)
+		gpgme_free(p);
+	if (out != NULL)
+		gpgme_data_release(out);
+	if (ctx != NULL)
+		gpgme_release(ctx);
+	return rc;
+}

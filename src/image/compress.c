@@ -1,0 +1,642 @@
+/* compress.c - deterministic gzip (libdeflate) and zstd compression of layer files on
+ * a small pthread pool. Levels are fixed.
+ *
+ * gzip is written as a multi-member file, the way BGZF and pigz --independent do it, so
+ * that one large layer keeps every core busy: the input is cut into CZ_GZIP_BLOCK
+ * blocks and each becomes one complete gzip member (header with mtime 0 and no name,
+ * raw deflate, CRC-32, ISIZE). RFC 1952 readers (gzip, Go's compress/gzip, zlib with
+ * inflateReset per member, libarchive) read the members as one stream. Block
+ * boundaries depend only on the block size, so the bytes are the same for any number
+ * of threads. The layers of a build go through one pipeline: the calling thread reads
+ * blocks in order (largest layer first) and writes finished ones in order, workers
+ * compress. */
+#include "image/compress.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <libdeflate.h>
+#include <zstd.h>
+
+#define IN_CHUNK ((size_t)1 << 20)
+
+struct pool {
+	struct cz_job *jobs;
+	size_t *order; /* job indexes, largest input first */
+	size_t n, next;
+	enum cz_algo algo;
+	pthread_mutex_t mu;
+	struct ferr err;
+};
+
+/* Output side of one job: writes and hashes the compressed bytes. */
+struct sink {
+	int fd;
+	struct sha256 h;
+	uint64_t size;
+};
+
+static int sink_write(struct sink *s, const void *buf, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (write_all(s->fd, buf, n) != 0)
+		return -1;
+	sha256_update(&s->h, buf, n);
+	s->size += n;
+	return 0;
+}
+
+/* Reads up to len bytes, fewer only at end of file. */
+static ssize_t read_full(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = read(fd, buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* Reads the next piece of a job's input: up to cap bytes, fewer only where the input
+ * ends. *left counts a range down (UINT64_MAX: to the end of the file); a range must
+ * not end early. -1 with why set on failure. */
+static ssize_t input_read(int fd, unsigned char *buf, size_t cap, uint64_t *left, char *why, size_t whyl)
+{
+	size_t want = *left < cap ? (size_t)*left : cap;
+	ssize_t r = read_full(fd, buf, want);
+
+	if (r < 0) {
+		snprintf(why, whyl, "read: %s", strerror(errno));
+		return -1;
+	}
+	if (*left != UINT64_MAX) {
+		if ((size_t)r < want) {
+			fx_strlcpy(why, "the file ends before the layer does", whyl);
+			return -1;
+		}
+		*left -= (uint64_t)r;
+	}
+	return r;
+}
+
+static int zstd_file(int in, uint64_t todo, struct sink *s, struct sha256 *ih, uint64_t *isz, char *why,
+    size_t whyl)
+{
+	unsigned char *ib = xmalloc(IN_CHUNK), *ob = xmalloc(ZSTD_CStreamOutSize());
+	size_t obl = ZSTD_CStreamOutSize();
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	int rc = -1;
+
+	if (cc == NULL || ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, CZ_ZSTD_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1))) {
+		fx_strlcpy(why, "zstd setup failed", whyl);
+		goto end;
+	}
+	for (;;) {
+		ssize_t r = input_read(in, ib, IN_CHUNK, &todo, why, whyl);
+		ZSTD_EndDirective mode;
+		ZSTD_inBuffer zi;
+		int done;
+		if (r < 0)
+			goto end;
+		if (fx_interrupted) {
+			fx_strlcpy(why, "interrupted", whyl);
+			goto end;
+		}
+		sha256_update(ih, ib, (size_t)r);
+		*isz += (uint64_t)r;
+		mode = r == 0 ? ZSTD_e_end : ZSTD_e_continue;
+		zi.src = ib;
+		zi.size = (size_t)r;
+		zi.pos = 0;
+		do {
+			ZSTD_outBuffer zo = {ob, obl, 0};
+			size_t left = ZSTD_compressStream2(cc, &zo, &zi, mode);
+			if (ZSTD_isError(left)) {
+				snprintf(why, whyl, "zstd: %s", ZSTD_getErrorName(left));
+				goto end;
+			}
+			if (sink_write(s, ob, zo.pos) != 0) {
+				snprintf(why, whyl, "write: %s", strerror(errno));
+				goto end;
+			}
+			done = mode == ZSTD_e_end ? left == 0 : zi.pos == zi.size;
+		} while (!done);
+		if (r == 0)
+			break;
+	}
+	rc = 0;
+end:
+	ZSTD_freeCCtx(cc);
+	free(ib);
+	free(ob);
+	return rc;
+}
+
+/* Opens a job's input, positioned at its first byte; *left: bytes to read (UINT64_MAX:
+ * to the end of the file). */
+static int open_input(const struct cz_job *j, uint64_t *left, char *why, size_t whyl)
+{
+	int fd = open(j->in, O_RDONLY | O_CLOEXEC | (j->in_range ? 0 : O_NOFOLLOW));
+
+	*left = j->in_range ? j->in_len : UINT64_MAX;
+	if (fd < 0) {
+		snprintf(why, whyl, "%s", strerror(errno));
+		return -1;
+	}
+	if (j->in_range && lseek(fd, (off_t)j->in_off, SEEK_SET) < 0) {
+		snprintf(why, whyl, "seek: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* --- gzip: blocks deflated in parallel --- */
+
+/* A block is stored (deflate level 0) when none of GZ_SAMPLES samples of GZ_SAMPLE
+ * bytes, spread over it, shrinks by 1/32 at level 1: random or already compressed
+ * data then costs a copy instead of a full search for matches that are not there. */
+#define GZ_SAMPLE ((size_t)16384)
+#define GZ_SAMPLES 4
+
+enum { SL_FREE, SL_READY, SL_BUSY, SL_DONE };
+
+struct slot {
+	int state;
+	uint64_t seq;      /* order of writing */
+	size_t job;        /* index into jobs */
+	unsigned char *in; /* the block */
+	size_t len;
+	unsigned char *out; /* one gzip member */
+	size_t outcap, outlen;
+};
+
+/* Per-job state, touched only by the calling thread. */
+struct gzj {
+	int in, out;
+	struct sink s;
+	struct sha256 ih;
+	uint64_t isize, nread, nwritten; /* blocks read and written */
+	uint64_t left;                   /* bytes still to read (UINT64_MAX: to EOF) */
+	int read_done;
+	int hashing; /* ih and s.h initialised */
+};
+
+struct gzp {
+	struct slot *sl;
+	size_t nsl;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	int quit;
+};
+
+/* One thread's compressors. */
+struct gzc {
+	struct libdeflate_compressor *full, *fast, *stored;
+	unsigned char *scratch;
+};
+
+static int gzc_init(struct gzc *c)
+{
+	c->full = libdeflate_alloc_compressor(CZ_GZIP_LEVEL);
+	c->fast = libdeflate_alloc_compressor(1);
+	c->stored = libdeflate_alloc_compressor(0);
+	c->scratch = xmalloc(GZ_SAMPLE);
+	return c->full != NULL && c->fast != NULL && c->stored != NULL ? 0 : -1;
+}
+
+static void gzc_free(struct gzc *c)
+{
+	if (c->full != NULL)
+		libdeflate_free_compressor(c->full);
+	if (c->fast != NULL)
+		libdeflate_free_compressor(c->fast);
+	if (c->stored != NULL)
+		libdeflate_free_compressor(c->stored);
+	free(c->scratch);
+}
+
+static int incompressible(struct gzc *c, const unsigned char *p, size_t n)
+{
+	size_t k;
+
+	if (n < GZ_SAMPLES * GZ_SAMPLE)
+		return 0;
+	for (k = 0; k < GZ_SAMPLES; k++)
+		/* 0: the output did not fit in the smaller buffer. */
+		if (libdeflate_deflate_compress(c->fast, p + k * (n / GZ_SAMPLES), GZ_SAMPLE,
+		        c->scratch, GZ_SAMPLE - GZ_SAMPLE / 32) != 0)
+			return 0;
+	return 1;
+}
+
+/* Compresses one block into one gzip member: the same bytes whichever thread runs
+ * it. outlen 0 is a failure (a member is never empty). */
+static void gz_block(struct gzc *c, struct slot *b)
+{
+	struct libdeflate_compressor *z = incompressible(c, b->in, b->len) ? c->stored : c->full;
+
+	b->outlen = libdeflate_gzip_compress(z, b->in, b->len, b->out, b->outcap);
+}
+
+static void *gz_worker(void *arg)
+{
+	struct gzp *g = arg;
+	struct gzc c;
+	int ok = gzc_init(&c) == 0;
+
+	pthread_mutex_lock(&g->mu);
+	for (;;) {
+		struct slot *b = NULL;
+		size_t i;
+		for (;;) {
+			if (g->quit)
+				break;
+			for (i = 0; i < g->nsl; i++)
+				if (g->sl[i].state == SL_READY && (b == NULL || g->sl[i].seq < b->seq))
+					b = &g->sl[i];
+			if (b != NULL)
+				break;
+			pthread_cond_wait(&g->work, &g->mu);
+		}
+		if (b == NULL)
+			break;
+		b->state = SL_BUSY;
+		pthread_mutex_unlock(&g->mu);
+		if (ok)
+			gz_block(&c, b);
+		else
+			b->outlen = 0;
+		pthread_mutex_lock(&g->mu);
+		b->state = SL_DONE;
+		pthread_cond_broadcast(&g->done);
+	}
+	pthread_mutex_unlock(&g->mu);
+	gzc_free(&c);
+	return NULL;
+}
+
+static void gz_set(struct gzp *g, struct slot *b, int state)
+{
+	pthread_mutex_lock(&g->mu);
+	b->state = state;
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* Hands a filled slot to the workers, or compresses it here when there are none. */
+static void gz_submit(struct gzp *g, struct slot *b, int nworkers, struct gzc *c)
+{
+	if (nworkers == 0) {
+		gz_block(c, b);
+		gz_set(g, b, SL_DONE);
+		return;
+	}
+	pthread_mutex_lock(&g->mu);
+	b->state = SL_READY;
+	pthread_cond_signal(&g->work);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static struct slot *gz_free_slot(struct gzp *g)
+{
+	struct slot *b = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&g->mu);
+	for (i = 0; i < g->nsl && b == NULL; i++)
+		if (g->sl[i].state == SL_FREE)
+			b = &g->sl[i];
+	pthread_mutex_unlock(&g->mu);
+	return b;
+}
+
+/* Waits for block seq to be compressed; NULL if it is not in flight (a bug). */
+static struct slot *gz_wait(struct gzp *g, uint64_t seq)
+{
+	struct slot *b = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&g->mu);
+	for (i = 0; i < g->nsl && b == NULL; i++)
+		if (g->sl[i].state != SL_FREE && g->sl[i].seq == seq)
+			b = &g->sl[i];
+	while (b != NULL && (b->state == SL_READY || b->state == SL_BUSY))
+		pthread_cond_wait(&g->done, &g->mu);
+	if (b != NULL && b->state != SL_DONE)
+		b = NULL;
+	pthread_mutex_unlock(&g->mu);
+	return b;
+}
+
+/* Closes a job's output once every block it read is written. */
+static int gz_finish(struct cz_job *job, struct gzj *q, char *why, size_t whyl)
+{
+	if (!q->read_done || q->nwritten != q->nread || q->out < 0)
+		return 0;
+	if (close(q->out) != 0) {
+		q->out = -1;
+		snprintf(why, whyl, "close: %s", strerror(errno));
+		return -1;
+	}
+	q->out = -1;
+	sha256_final(&q->s.h, job->digest);
+	job->size = q->s.size;
+	return 0;
+}
+
+static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int threads,
+    struct ferr *e)
+{
+	struct gzp g;
+	struct gzj *st = xcalloc(n, sizeof(*st));
+	pthread_t *tids = NULL;
+	struct gzc c; /* for the calling thread when there are no workers */
+	int nworkers = 0, rc = FX_OK;
+	size_t i, rj = 0, failed = 0; /* rj: the next job to read (index into order) */
+	uint64_t rseq = 0, wseq = 0;
+	char why[256] = "";
+
+	memset(&g, 0, sizeof(g));
+	pthread_mutex_init(&g.mu, NULL);
+	pthread_cond_init(&g.work, NULL);
+	pthread_cond_init(&g.done, NULL);
+	for (i = 0; i < n; i++)
+		st[i].in = st[i].out = -1;
+	/* In flight: one block per worker being compressed, as many ready, one being
+	 * read and one being written. */
+	g.nsl = threads > 1 ? 2 * (size_t)threads + 2 : 1;
+	g.sl = xcalloc(g.nsl, sizeof(*g.sl));
+	for (i = 0; i < g.nsl; i++) {
+		g.sl[i].in = xmalloc(CZ_GZIP_BLOCK);
+		g.sl[i].outcap = libdeflate_gzip_compress_bound(NULL, CZ_GZIP_BLOCK);
+		g.sl[i].out = xmalloc(g.sl[i].outcap);
+	}
+	if (gzc_init(&c) != 0) {
+		rc = fe_set(e, FX_IO, "compressing: cannot allocate a deflate compressor");
+		goto end;
+	}
+	if (threads > 1) {
+		tids = xcalloc((size_t)threads, sizeof(*tids));
+		for (i = 0; i < (size_t)threads; i++) {
+			if (pthread_create(&tids[i], NULL, gz_worker, &g) != 0)
+				break;
+			nworkers++;
+		}
+	}
+	for (;;) {
+		struct slot *b;
+		/* Read while a slot is free, else write the oldest block. */
+		if (rj < n && (b = gz_free_slot(&g)) != NULL) {
+			size_t j = order[rj];
+			struct gzj *q = &st[j];
+			ssize_t r;
+			failed = j;
+			if (fx_interrupted) {
+				fx_strlcpy(why, "interrupted", sizeof(why));
+				goto fail;
+			}
+			if (q->in < 0) {
+				if ((q->in = open_input(&jobs[j], &q->left, why, sizeof(why))) < 0)
+					goto fail;
+				q->out = open(jobs[j].out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+				if (q->out < 0) {
+					snprintf(why, sizeof(why), "%s", strerror(errno));
+					goto fail;
+				}
+				q->s.fd = q->out;
+				sha256_init(&q->s.h);
+				sha256_init(&q->ih);
+				q->hashing = 1;
+			}
+			if ((r = input_read(q->in, b->in, CZ_GZIP_BLOCK, &q->left, why, sizeof(why))) < 0)
+				goto fail;
+			sha256_update(&q->ih, b->in, (size_t)r);
+			q->isize += (uint64_t)r;
+			/* An empty input still gets its one (empty) member. */
+			if (r > 0 || q->nread == 0) {
+				b->job = j;
+				b->len = (size_t)r;
+				b->seq = rseq++;
+				q->nread++;
+				gz_submit(&g, b, nworkers, &c);
+			}
+			if ((size_t)r < CZ_GZIP_BLOCK || q->left == 0) { /* this input is read */
+				q->read_done = 1;
+				sha256_final(&q->ih, jobs[j].in_digest);
+				jobs[j].in_size = q->isize;
+				close(q->in);
+				q->in = -1;
+				rj++;
+				if (gz_finish(&jobs[j], q, why, sizeof(why)) != 0)
+					goto fail;
+			}
+			continue;
+		}
+		if (wseq == rseq)
+			break; /* everything read is written: done */
+		if ((b = gz_wait(&g, wseq)) == NULL) {
+			fx_strlcpy(why, "internal: block out of order", sizeof(why));
+			goto fail;
+		}
+		{
+			struct gzj *q = &st[b->job];
+			failed = b->job;
+			if (b->outlen == 0) {
+				fx_strlcpy(why, "deflate failed", sizeof(why));
+				goto fail;
+			}
+			if (sink_write(&q->s, b->out, b->outlen) != 0) {
+				snprintf(why, sizeof(why), "write: %s", strerror(errno));
+				goto fail;
+			}
+			q->nwritten++;
+			if (gz_finish(&jobs[b->job], q, why, sizeof(why)) != 0)
+				goto fail;
+			gz_set(&g, b, SL_FREE);
+			wseq++;
+		}
+	}
+	goto end;
+fail:
+	rc = fe_set(e, FX_IO, "compressing %s: %s", ESC(jobs[failed].in), why);
+end:
+	pthread_mutex_lock(&g.mu);
+	g.quit = 1;
+	pthread_cond_broadcast(&g.work);
+	pthread_mutex_unlock(&g.mu);
+	for (i = 0; i < (size_t)nworkers; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	for (i = 0; i < n; i++) {
+		if (st[i].hashing) { /* no-ops on what sha256_final already freed */
+			sha256_free(&st[i].ih);
+			sha256_free(&st[i].s.h);
+		}
+		if (st[i].in >= 0)
+			close(st[i].in);
+		if (st[i].out >= 0)
+			close(st[i].out);
+	}
+	for (i = 0; i < g.nsl; i++) {
+		free(g.sl[i].in);
+		free(g.sl[i].out);
+	}
+	free(g.sl);
+	free(st);
+	gzc_free(&c);
+	pthread_cond_destroy(&g.work);
+	pthread_cond_destroy(&g.done);
+	pthread_mutex_destroy(&g.mu);
+	return rc;
+}
+
+/* --- zstd: one job a thread (libzstd's frames are already deterministic) --- */
+
+static void run_job(struct pool *p, struct cz_job *j)
+{
+	struct sink s = {-1, {NULL}, 0};
+	struct sha256 ih;
+	char why[256] = "";
+	int in = -1, ok = 0;
+	uint64_t left;
+
+	sha256_init(&ih);
+	sha256_init(&s.h);
+	j->in_size = 0;
+	if ((in = open_input(j, &left, why, sizeof(why))) < 0)
+		goto end;
+	s.fd = open(j->out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (s.fd < 0) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		goto end;
+	}
+	if (zstd_file(in, left, &s, &ih, &j->in_size, why, sizeof(why)) != 0)
+		goto end;
+	if (close(s.fd) != 0) {
+		s.fd = -1;
+		snprintf(why, sizeof(why), "close: %s", strerror(errno));
+		goto end;
+	}
+	s.fd = -1;
+	ok = 1;
+end:
+	if (ok) {
+		sha256_final(&s.h, j->digest);
+		sha256_final(&ih, j->in_digest);
+		j->size = s.size;
+	} else {
+		sha256_free(&s.h);
+		sha256_free(&ih);
+		pthread_mutex_lock(&p->mu);
+		fe_set(&p->err, FX_IO, "compressing %s: %s", ESC(j->in), why);
+		pthread_mutex_unlock(&p->mu);
+	}
+	if (s.fd >= 0)
+		close(s.fd);
+	if (in >= 0)
+		close(in);
+}
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+
+	for (;;) {
+		struct cz_job *j = NULL;
+		pthread_mutex_lock(&p->mu);
+		if (p->next < p->n && p->err.code == 0)
+			j = &p->jobs[p->order[p->next++]];
+		pthread_mutex_unlock(&p->mu);
+		if (j == NULL)
+			break;
+		run_job(p, j);
+	}
+	return NULL;
+}
+
+struct ord {
+	uint64_t size;
+	size_t idx;
+};
+
+static int by_size_desc(const void *a, const void *b)
+{
+	const struct ord *x = a, *y = b;
+
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Largest first: the longest job starts at once instead of ending the run alone. */
+static void order_jobs(struct pool *p)
+{
+	struct ord *o = xcalloc(p->n, sizeof(*o));
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		struct stat sb;
+		o[i].idx = i;
+		o[i].size = stat(p->jobs[i].in, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	}
+	qsort(o, p->n, sizeof(*o), by_size_desc);
+	p->order = xcalloc(p->n, sizeof(*p->order));
+	for (i = 0; i < p->n; i++)
+		p->order[i] = o[i].idx;
+	free(o);
+}
+
+int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads,
+    struct ferr *e)
+{
+	struct pool p;
+	pthread_t *tids;
+	size_t nt, i, started = 0;
+
+	if (n == 0)
+		return FX_OK;
+	memset(&p, 0, sizeof(p));
+	p.jobs = jobs;
+	p.n = n;
+	p.algo = algo;
+	pthread_mutex_init(&p.mu, NULL);
+	order_jobs(&p);
+	if (algo == CZ_GZIP) {
+		int rc = gzip_files(jobs, p.order, n, threads, e);
+		free(p.order);
+		pthread_mutex_destroy(&p.mu);
+		return rc;
+	}
+	nt = threads < 1 ? 1 : (size_t)threads;
+	if (nt > n)
+		nt = n;
+	tids = xcalloc(nt, sizeof(*tids));
+	for (i = 0; i < nt; i++) {
+		if (pthread_create(&tids[i], NULL, worker, &p) != 0)
+			break;
+		started++;
+	}
+	if (started == 0)
+		worker(&p); /* no thread could start: do the work here */
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	free(p.order);
+	pthread_mutex_destroy(&p.mu);
+	if (p.err.code != 0)
+		return fe_set(e, p.err.code, "%s", p.err.msg);
+	return FX_OK;
+}

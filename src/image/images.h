@@ -1,0 +1,50 @@
+/* images.h - the pack side of images: reads docker-save archives, oci-archives and
+ * OCI layout directories, and stages one deduplicated OCI layout for the bundle. */
+#ifndef FERRY_IMAGES_H
+#define FERRY_IMAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bundle/manifest.h"
+#include "util/digest.h"
+#include "util/util.h"
+
+/* One `images:` item of a BundleSpec. */
+struct img_src {
+	const char *ref;   /* reference the image gets in the bundle */
+	const char *from;  /* path (already resolved against the spec's directory), or
+	                      docker-daemon:REF / docker-daemon://SOCK/REF */
+	const char *where; /* "spec.yaml:12:5", for error messages */
+};
+
+struct img_opts {
+	int layer_zstd;          /* compress converted layers with zstd instead of gzip */
+	int jobs;                /* parallel compression */
+	const char *staging_dir; /* an empty directory owned by the caller, removed by it */
+	int64_t mtime;           /* SOURCE_DATE_EPOCH / created, for anything time-stamped */
+};
+
+/* A blob to put into the bundle as images/blobs/sha256/<hex>. */
+struct img_blob {
+	char hex[SHA256_HEX];
+	unsigned char digest[SHA256_LEN];
+	uint64_t size;
+	char *path; /* a staged file (or the input itself when it can be read in place) */
+};
+
+struct img_set {
+	struct img_blob *blobs; /* bundle order: every config and layer before any manifest
+	                           that references it; each blob once */
+	size_t nblobs;
+	char *index_json;       /* images/index.json */
+	size_t index_len;
+	struct man_image *images; /* for bundle.yaml, one per img_src, same order */
+	size_t nimages;
+};
+
+int images_stage(const struct img_src *srcs, size_t n, const struct img_opts *o,
+    struct img_set *out, struct ferr *e);
+void img_set_free(struct img_set *s);
+
+#endif

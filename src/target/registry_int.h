@@ -1,0 +1,148 @@
+/* registry_int.h - what the parts of the registry:// target share: its state, its
+ * images and blobs, the upload jobs, and the calls between the parts (registry.c: plan,
+ * sink callbacks, manifests; registry_upload.c: workers and upload sessions;
+ * net/registry_auth.c: credentials and authenticated requests). Not for other users. */
+#ifndef FERRY_REGISTRY_INT_H
+#define FERRY_REGISTRY_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "bundle/bundle.h"
+#include "cli/load.h"
+#include "net/http.h"
+#include "net/registry.h"
+#include "util/digest.h"
+
+#define CHUNK (4u << 20)         /* bytes per PATCH of a blob that streams */
+#define SEGMENT ((uint64_t)32 << 20) /* bytes per PATCH of a blob read by position */
+#define QDEPTH 1                 /* chunks queued per job beyond the one in flight */
+#define MANIFEST_MAX (4u << 20)
+#define JOBS_MAX 32
+#define BREAK_AFTER 3            /* requests failed in a row (after retries) before giving up */
+#define RETRY_BUDGET_MS 120000   /* retry waiting of all a target's requests together */
+
+enum { B_PENDING, B_OK, B_BAD, B_FAILED };
+
+struct rimg {
+	const struct man_image *mi;
+	char repo[600];
+	char ref[160];   /* tag or digest the top manifest is pushed under */
+	int failed;      /* 0, FX_VERIFY or FX_TARGET */
+	char why[768];
+};
+
+struct rblob {
+	char digest[72];
+	size_t *imgs;
+	size_t nimgs;
+	char **repos;
+	size_t nrepos;
+	int is_manifest;
+	uint64_t size;
+	int state;       /* B_*, written by a worker under mu */
+	char why[768];
+	unsigned char *buf; /* a manifest's bytes */
+	size_t len;
+	int too_big;
+	int present;     /* found by HEAD in every repository before the stream started */
+	/* the pre-check's answers: repos[0..pre-1] were asked and all hold it, except
+	 * repos[pre-1] when pre_absent */
+	size_t pre;
+	int pre_absent;
+};
+
+struct chunk {
+	struct chunk *next;
+	unsigned char *p;
+	size_t n;
+	int final, ok;
+};
+
+struct job {
+	struct job *next;
+	struct rblob *b;
+	struct chunk *qh, *qt;
+	size_t nq;
+	unsigned char *cur; /* reader side */
+	size_t curn, curcap;
+	uint64_t left;
+	/* a blob taken by position (SINK_RANGED): the worker reads and hashes it from the
+	 * bundle itself and tells the reader how that went */
+	int ranged, reported, short_read;
+	int verdict;     /* -1 until the whole blob is hashed, then whether it matched */
+	int fd;
+	uint64_t off;    /* where the blob starts in the bundle */
+	uint64_t hashed; /* bytes of it read and hashed, in order */
+	unsigned char want[SHA256_LEN];
+	struct sha256 h;
+	struct ranged *rg;
+};
+
+struct tok {
+	char *repo, *hdr;
+};
+
+struct reg {
+	char spec[600];
+	struct reg_target tg;
+	char base[300];
+	const struct load_opts *lo;
+	const struct load_sel *sel;
+	struct http_opts ho;
+	/* credentials and tokens */
+	pthread_mutex_t amu;
+	char *user, *pass;
+	char *basic;
+	struct tok *toks;
+	size_t ntoks;
+	/* images and blobs of the selection */
+	struct rimg *imgs;
+	size_t nimgs;
+	struct rblob *blobs;
+	size_t nblobs;
+	/* workers */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th[JOBS_MAX];
+	struct http *hc[JOBS_MAX];
+	int nth, running;
+	struct job *ph, *pt;
+	size_t outstanding;
+	int closing;
+	struct job *cur;
+	struct rblob *curman;
+	struct http *mh;  /* the reader's own handle: ping, manifests */
+	int headed, dead;
+	char dead_why[1100];
+	/* a registry that keeps failing: after BREAK_AFTER requests in a row failed even
+	 * after their retries, no more are made (under amu) */
+	int broken, fails;
+	char broken_why[2200];
+	struct http_budget budget;
+	/* counters, under mu */
+	size_t pushed, skipped, mounted, manifests, manifests_there, loaded;
+	uint64_t bytes_sent, bytes_push;
+	struct timespec t0;
+};
+
+void rg_free_secret(char *s);
+int rg_is_broken(struct reg *g);
+void rg_load_docker_config(struct reg *g);
+int rg_rreq(struct reg *g, struct http *h, const char *repo, const char *method, const char *url,
+    const char *const *extra, const void *body, size_t len, size_t max_body, struct http_resp *rs, struct ferr *e);
+int rg_rreq_src(struct reg *g, struct http *h, const char *repo, const char *method, const char *url,
+    const char *const *extra, const void *body, size_t len, const struct http_req *src, size_t max_body,
+    struct http_resp *rs, struct ferr *e);
+int rg_set_userpass(struct reg *g, const char *up, size_t n);
+int rg_blob_present(struct reg *g, struct http *h, const char *repo, const char *digest, struct ferr *e);
+void rg_count(struct reg *g, size_t *ctr, uint64_t bytes);
+void rg_job_push(struct reg *g, struct job *j, unsigned char *p, size_t n, int final, int ok);
+void rg_set_state(struct reg *g, struct rblob *b, int state, const char *why);
+/* Starts g->nth upload workers (g->running says how many did). */
+void rg_start_workers(struct reg *g);
+void rg_stop_workers(struct reg *g);
+
+#endif
