@@ -1,7 +1,7 @@
 # ferry - build, test, demo, benchmark.
 PREFIX   ?= /usr/local
 CC       ?= cc
-PKGS      = libarchive libzstd gpgme openssl yaml-0.1 libcurl jansson zlib libdeflate
+PKGS      = libarchive libzstd gpgme openssl yaml-0.1 libcurl jansson zlib libdeflate libisal rpm
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -23,6 +23,12 @@ struct img_opts {
 	int jobs;                /* parallel compression */
 	const char *staging_dir; /* an empty directory owned by the caller, removed by it */
 	int64_t mtime;           /* SOURCE_DATE_EPOCH / created, for anything time-stamped */
+	/* Optional: sees each legacy layer's uncompressed tar once it has been converted and
+	 * found to be its diff_id (bytes off..off+len-1 of path; len 0: the whole file),
+	 * before that copy goes: the SBOM catalogues it there rather than inflate it again. */
+	int (*layer_tar)(void *ctx, const unsigned char diff_id[SHA256_LEN], const char *path, uint64_t off,
+	    uint64_t len, struct ferr *e);
+	void *layer_tar_ctx;
 };
 
 /* A blob to put into the bundle as images/blobs/sha256/<hex>. */
