@@ -41,6 +41,7 @@ static const char usage_build[] =
     "                           plus OUT.parts (their checksums) and OUT.parts.asc (its signature)\n"
     "      --license-pubkey PUB check license files with this key before packing them\n"
     "      --allow-expired      pack an expired license anyway\n"
+    "      --no-sbom            no SBOMs (sboms/: the OS packages of every image, SPDX and CycloneDX)\n"
     "      --force              replace an existing output file\n"
     "  -q, --quiet              print nothing on success\n"
     "\n"
@@ -91,7 +92,7 @@ static int parse_jobs(const char *s, int *jobs)
 static int cmd_build(int argc, char **argv)
 {
 	enum { O_SIGNKEY = 256, O_PASS, O_NOSIGN, O_DETACHED, O_COMPRESS, O_LEVEL, O_LAYER, O_JOBS,
-		O_FORCE, O_LICKEY, O_ALLOWEXP, O_SPLIT };
+		O_FORCE, O_LICKEY, O_ALLOWEXP, O_SPLIT, O_NOSBOM };
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'}, {"sign-key", required_argument, NULL, O_SIGNKEY},
 	    {"passphrase-file", required_argument, NULL, O_PASS}, {"no-sign", no_argument, NULL, O_NOSIGN},
@@ -100,6 +101,7 @@ static int cmd_build(int argc, char **argv)
 	    {"layer-compression", required_argument, NULL, O_LAYER}, {"jobs", required_argument, NULL, O_JOBS},
 	    {"force", no_argument, NULL, O_FORCE}, {"license-pubkey", required_argument, NULL, O_LICKEY},
 	    {"allow-expired", no_argument, NULL, O_ALLOWEXP}, {"split", required_argument, NULL, O_SPLIT},
+	    {"no-sbom", no_argument, NULL, O_NOSBOM},
 	    {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct pack_opts o;
 	struct ferr e = {0};
@@ -149,6 +151,7 @@ static int cmd_build(int argc, char **argv)
 			if (parse_size(optarg, &o.split) != 0 || o.split < 1024)
 				return bad_usage(usage_build, "--split '%s': a size such as 4000M, 1G or 700M (at least 1k)", optarg);
 			break;
+		case O_NOSBOM: o.no_sbom = 1; break;
 		case 'q': o.quiet = 1; break;
 		case 'h': return usage(usage_build, 0);
 		default: return usage(usage_build, FX_USAGE);

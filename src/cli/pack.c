@@ -13,6 +13,7 @@
 
 #include "bundle/bundle.h"
 #include "image/images.h"
+#include "image/sbom.h"
 #include "crypto/license.h"
 #include "bundle/manifest.h"
 #include "crypto/pgp.h"
@@ -184,6 +185,8 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	struct bundle_writer *w = NULL;
 	struct bw_opts bo;
 	struct pgp_signer who;
+	struct sbom_ctx *sc = NULL;
+	struct sbom_set sboms;
 	char *out = NULL, *yaml = NULL, *sums_text = NULL, *sig = NULL, *staging = NULL;
 	size_t yaml_len = 0, sums_len = 0, siglen = 0, i;
 	unsigned char yd[SHA256_LEN];
@@ -195,6 +198,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	memset(&p, 0, sizeof(p));
 	memset(&sums, 0, sizeof(sums));
 	memset(&who, 0, sizeof(who));
+	memset(&sboms, 0, sizeof(sboms));
 	if ((rc = spec_load(o->spec, &s, e)) != FX_OK)
 		return rc;
 	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
@@ -263,10 +267,23 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 		io.jobs = o->jobs;
 		io.staging_dir = staging;
 		io.mtime = o->created;
+		if (!o->no_sbom) {
+			struct sbom_opts so = {o->jobs, NULL, o->created};
+			char *wd = xasprintf("%s/sbom", staging);
+			so.work_dir = wd;
+			sc = sbom_ctx_new(&so);
+			free(wd);
+			io.layer_tar = sbom_layer_tar;
+			io.layer_tar_ctx = sc;
+		}
 		rc = images_stage(src, s.nimages, &io, &is, e);
 		free(src);
+		if (rc == FX_OK && sc != NULL)
+			rc = sbom_build(sc, &is, &sboms, e);
 		if (rc != FX_OK)
 			goto end;
+		for (i = 0; i < sboms.ndocs; i++)
+			plan_buf(&p, sboms.docs[i].path, sboms.docs[i].text, sboms.docs[i].len);
 		plan_buf(&p, "images/oci-layout", oci_layout, sizeof(oci_layout) - 1);
 		for (i = 0; i < is.nblobs; i++) {
 			char name[64 + 32];
@@ -285,6 +302,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	m.nimages = is.nimages;
 	is.images = NULL;
 	is.nimages = 0;
+	sbom_set_attach(&sboms, m.images, m.nimages);
 	if ((rc = describe(o, &s, &p, &m, e)) != FX_OK)
 		goto end;
 	if ((rc = manifest_emit(&m, &yaml, &yaml_len, e)) != FX_OK)
@@ -358,6 +376,8 @@ end:
 		fx_cleanup_forget();
 		free(staging);
 	}
+	sbom_ctx_free(sc);
+	sbom_set_free(&sboms);
 	img_set_free(&is);
 	manifest_free(&m);
 	plan_free(&p);

@@ -15,6 +15,7 @@ struct pack_opts {
 	int allow_expired;
 	uint64_t split;             /* --split SIZE: parts of this many bytes */
 	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, jobs, force, quiet;
+	int no_sbom;                /* --no-sbom: no sboms/ entries */
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
 };
 
