@@ -14,6 +14,7 @@
 #include "cli/inspect.h"
 #include "crypto/license.h"
 #include "cli/load.h"
+#include "cli/sbom_cmd.h"
 #include "bundle/parts.h"
 #include "crypto/pgp.h"
 #include "util/util.h"
@@ -29,6 +30,8 @@ static const char usage_main[] =
     "  extract BUNDLE -C DIR --keyring K       verify, then write the entries under DIR\n"
     "  load BUNDLE --keyring K --to TARGET     verify and load images into registry://HOST,\n"
     "                                          docker:// or oci:DIR\n"
+    "  sbom BUNDLE --keyring K [--image REF]   verify, then print an image's SBOM (SPDX, CycloneDX, table)\n"
+    "  report BUNDLE --keyring K -o R.html     verify, then write an auditor's report (HTML or --json)\n"
     "  license verify FILE.lic --pubkey PUB    check an offline license\n"
     "\n"
     "ferry-load VERB --help shows a verb's options; --version prints the version.\n"
@@ -285,6 +288,10 @@ int main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	if (strcmp(argv[1], "sbom") == 0)
+		return cmd_sbom(argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0)
+		return cmd_report(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		v = V_VERIFY;
 	else if (strcmp(argv[1], "inspect") == 0)
