@@ -124,7 +124,7 @@ static int print_table(FILE *f, const struct pick *p, size_t n)
 		}
 		fprintf(f, "%s%s  %s  %s\n", i > 0 ? "\n" : "", ESC(p[i].ref), v->platform ? ESC(v->platform) : "",
 		    v->digest ? ESC(v->digest) : "");
-		fprintf(f, "OS: %s; catalogue: %s", v->os_pretty ? ESC(v->os_pretty) : "unknown",
+		fprintf(f, "OS: %s; catalogue: %s", v->os_pretty ? ESC(v->os_pretty) : v->os_id ? ESC(v->os_id) : "unknown",
 		    v->status ? ESC(v->status) : "unknown");
 		for (k = 0; k < v->ndatabases; k++)
 			fprintf(f, "%s%s", k == 0 ? " (" : ", ", ESC(v->databases[k]));

@@ -405,7 +405,7 @@ static int describe(struct sbom_ctx *c, const struct img_set *is, const struct s
 		    (rc = sbom_write_cyclonedx(&sub, &cat, &cdx, &cdx_len, e)) != FX_OK)
 			goto end;
 		for (i = 0; i < cat.nnotes; i++)
-			fx_warn("SBOM of %s: %s", what, ESC(cat.notes[i]));
+			fx_warn("SBOM: %s", ESC(cat.notes[i]));
 		add_doc(out, xstrdup(spdx_path), spdx, spdx_len);
 		add_doc(out, xstrdup(cdx_path), cdx, cdx_len);
 		spdx = cdx = NULL;

@@ -267,7 +267,7 @@ static int keep_file(struct layer_cat *lc, struct archive *a, struct layer_reade
 	if ((kind == LC_COPYRIGHT && (uint64_t)size > CAT_COPYRIGHT_MAX) ||
 	    (kind == LC_OS_RELEASE && (uint64_t)size > CAT_OS_RELEASE_MAX)) {
 		lc_note(lc, what, path, "too large to read; ignored");
-		f = lc_add(lc, path, kind == LC_COPYRIGHT ? LC_COPYRIGHT : LC_MASK);
+		lc_add(lc, path, kind == LC_COPYRIGHT ? LC_COPYRIGHT : LC_MASK);
 		return FX_OK;
 	}
 	if (kind == LC_RPMDB) {
@@ -305,12 +305,18 @@ static void keep_hardlink(struct layer_cat *lc, const char *what, char *path, co
 		enum lc_kind k;
 		if (strcmp(src->path, t) != 0)
 			continue;
-		if (src->data != NULL && src->kind != LC_SYMLINK && src->kind != LC_RPMDB &&
+		if (src->kind != LC_SYMLINK && src->kind != LC_RPMDB && src->kind != LC_MASK &&
 		    classify(path, &k) == REL_FILE && k == src->kind) {
 			struct lc_file *f = lc_add(lc, path, k);
-			f->data = xmalloc(src->len + 1);
-			memcpy(f->data, src->data, src->len + 1);
-			f->len = src->len;
+			size_t l;
+			if (src->data != NULL) {
+				f->data = xmalloc(src->len + 1);
+				memcpy(f->data, src->data, src->len + 1);
+				f->len = src->len;
+			}
+			f->machine = src->machine;
+			for (l = 0; l < src->nlicenses; l++)
+				strset_add(&f->licenses, &f->nlicenses, src->licenses[l], strlen(src->licenses[l]));
 			free(t);
 			return;
 		}

@@ -8,6 +8,7 @@
 #include "image/sbom_catalog.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +24,9 @@
 
 /* The last message librpm wanted to print (librpm calls this on the thread using it). */
 static char rpm_last_msg[256];
+/* The private directory, named in librpm's messages: left out of them, so that the
+ * SBOM (which quotes them) is the same on every run. */
+static const char *rpm_private_dir;
 
 static int rpm_log(rpmlogRec rec, rpmlogCallbackData data)
 {
@@ -31,7 +35,12 @@ static int rpm_log(rpmlogRec rec, rpmlogCallbackData data)
 
 	(void)data;
 	if (m != NULL && rpmlogRecPriority(rec) <= RPMLOG_WARNING) {
-		fx_strlcpy(rpm_last_msg, m, sizeof(rpm_last_msg));
+		const char *at = rpm_private_dir != NULL ? strstr(m, rpm_private_dir) : NULL;
+		if (at != NULL)
+			snprintf(rpm_last_msg, sizeof(rpm_last_msg), "%.*sthe rpmdb%s", (int)(at - m), m,
+			    at + strlen(rpm_private_dir));
+		else
+			fx_strlcpy(rpm_last_msg, m, sizeof(rpm_last_msg));
 		n = strlen(rpm_last_msg);
 		while (n > 0 && (rpm_last_msg[n - 1] == '\n' || rpm_last_msg[n - 1] == ' '))
 			rpm_last_msg[--n] = '\0';
@@ -47,6 +56,37 @@ static int exists(const char *dir, const char *name)
 
 	free(p);
 	return r;
+}
+
+/* Does the file start like a database of that backend? librpm is only given files that
+ * do (garbage makes it leak the sqlite handle it opened). */
+static int looks_like(const char *dir, const char *backend)
+{
+	static const unsigned char bdb_hash[4] = {0x00, 0x06, 0x15, 0x61}, bdb_btree[4] = {0x00, 0x05, 0x31, 0x62};
+	const char *name = strcmp(backend, "sqlite") == 0 ? "rpmdb.sqlite" : strcmp(backend, "ndb") == 0 ?
+	    "Packages.db" : "Packages";
+	char *p = xasprintf("%s/%s", dir, name);
+	unsigned char head[16], rev[4];
+	ssize_t n = -1;
+	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), i, ok = 0;
+
+	if (fd >= 0) {
+		n = read(fd, head, sizeof(head));
+		close(fd);
+	}
+	free(p);
+	if (n != (ssize_t)sizeof(head))
+		return 0;
+	for (i = 0; i < 4; i++)
+		rev[i] = head[15 - i];
+	if (strcmp(backend, "sqlite") == 0)
+		ok = memcmp(head, "SQLite format 3", 16) == 0;
+	else if (strcmp(backend, "ndb") == 0)
+		ok = memcmp(head, "RpmP", 4) == 0;
+	else
+		ok = memcmp(head + 12, bdb_hash, 4) == 0 || memcmp(rev, bdb_hash, 4) == 0 ||
+		    memcmp(head + 12, bdb_btree, 4) == 0 || memcmp(rev, bdb_btree, 4) == 0;
+	return ok;
 }
 
 static char *hdr_str(Header h, rpmTagVal tag)
@@ -93,9 +133,13 @@ static void add_header(Header h, struct pkg_list *out)
 	free(srpm);
 }
 
-int rpmdb_catalog(const char *dir, struct pkg_list *out, char *why, size_t whylen)
+int rpmdb_catalog(const char *rel_dir, struct pkg_list *out, char *why, size_t whylen)
 {
-	const char *backend = exists(dir, "rpmdb.sqlite") ? "sqlite" : exists(dir, "Packages.db") ? "ndb" : "bdb_ro";
+	/* librpm takes _dbpath from the root directory, and its sqlite backend creates a
+	 * database that is not there, read-only or not: only an absolute path to a
+	 * database that exists is ever handed to it */
+	char *dir = realpath(rel_dir, NULL);
+	const char *backend = NULL;
 	rpmts ts = NULL;
 	rpmdbMatchIterator mi = NULL;
 	Header h;
@@ -103,6 +147,18 @@ int rpmdb_catalog(const char *dir, struct pkg_list *out, char *why, size_t whyle
 	int rc = -1, config = 0, pushed = 0;
 
 	rpm_last_msg[0] = '\0';
+	rpm_private_dir = dir;
+	if (dir != NULL)
+		backend = exists(dir, "rpmdb.sqlite") ? "sqlite" : exists(dir, "Packages.db") ? "ndb" :
+		    exists(dir, "Packages") ? "bdb_ro" : NULL;
+	if (backend == NULL) {
+		snprintf(why, whylen, "no rpm database file where it was copied");
+		goto end;
+	}
+	if (!looks_like(dir, backend)) {
+		snprintf(why, whylen, "its file is not a %s database", backend);
+		goto end;
+	}
 	rpmlogSetCallback(rpm_log, NULL);
 	if (rpmReadConfigFiles(NULL, NULL) != 0) {
 		snprintf(why, whylen, "librpm cannot read its configuration%s%s", rpm_last_msg[0] ? ": " : "",
@@ -156,5 +212,7 @@ end:
 		rpmFreeRpmrc();
 	}
 	rpmlogSetCallback(NULL, NULL);
+	rpm_private_dir = NULL;
+	free(dir);
 	return rc;
 }
