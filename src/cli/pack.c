@@ -274,7 +274,8 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 			sc = sbom_ctx_new(&so);
 			free(wd);
 			io.layer_tar = sbom_layer_tar;
-			io.layer_tar_ctx = sc;
+			io.layer_blob = sbom_layer_blob;
+			io.layer_ctx = sc;
 		}
 		rc = images_stage(src, s.nimages, &io, &is, e);
 		free(src);

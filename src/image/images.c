@@ -822,6 +822,9 @@ static int oci_walk(struct stage *st, struct input *in, const struct oci_desc *d
 			}
 			if ((rc = stage_member(st, in, &st->leaf, lm, e)) != FX_OK)
 				goto end;
+			if (st->o->layer_blob != NULL && (rc = st->o->layer_blob(st->o->layer_ctx, lm->digest,
+			    blob_find(st, lm->digest)->path, in->label, e)) != FX_OK)
+				goto end;
 			acc_blob(a, doc.descs[i].hex, doc.descs[i].size);
 		}
 		*layers = (int)doc.ndescs;
@@ -1126,7 +1129,7 @@ static int docker_convert(struct stage *st, struct ferr *e)
 		memcpy(p->in_digest, jobs[i].in_digest, SHA256_LEN);
 		p->size = jobs[i].size;
 		if (st->o->layer_tar != NULL && memcmp(p->in_digest, p->diff_id, SHA256_LEN) == 0)
-			rc = st->o->layer_tar(st->o->layer_tar_ctx, p->diff_id, p->src->path,
+			rc = st->o->layer_tar(st->o->layer_ctx, p->diff_id, p->src->path,
 			    p->src->range ? p->src->off : 0, p->src->range ? p->src->size : 0, e);
 		if (p->src_tmp && !p->src->moved)
 			unlink(p->src->path); /* the uncompressed copy is no longer needed */

@@ -19,12 +19,33 @@ struct cached_layer {
 	struct layer_cat *cat;
 };
 
+/* A layer to catalogue on a worker thread; its result joins the cache when the
+ * workers are done (sbom_wait). */
+struct layer_job {
+	char *path;
+	unsigned char digest[SHA256_LEN];
+	char what[1200];
+	char *rpm_dir;
+	struct layer_cat *cat;
+};
+
+#define MAX_WORKERS 16
+
 struct sbom_ctx {
 	struct sbom_opts o;
-	struct cached_layer *layers;
+	struct cached_layer *layers; /* main thread only */
 	size_t nlayers;
-	unsigned serial; /* names of rpm directories under work_dir */
+	unsigned serial;             /* names of rpm directories under work_dir */
 	char *work_dir;
+	/* the queue the workers take jobs from */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct layer_job **jobs;
+	size_t njobs, next;
+	pthread_t workers[MAX_WORKERS];
+	size_t nworkers;
+	int closing;
+	struct ferr err;             /* the first job that failed */
 };
 
 struct sbom_ctx *sbom_ctx_new(const struct sbom_opts *o)
@@ -33,19 +54,27 @@ struct sbom_ctx *sbom_ctx_new(const struct sbom_opts *o)
 
 	c->o = *o;
 	c->o.work_dir = c->work_dir = xstrdup(o->work_dir);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
 	return c;
 }
 
+static int sbom_wait(struct sbom_ctx *c, struct ferr *e);
+
 void sbom_ctx_free(struct sbom_ctx *c)
 {
+	struct ferr ignored = {0, ""};
 	size_t i;
 
 	if (c == NULL)
 		return;
+	sbom_wait(c, &ignored); /* a failed pack still stops its workers first */
 	for (i = 0; i < c->nlayers; i++)
 		layer_cat_free(c->layers[i].cat);
 	free(c->layers);
 	free(c->work_dir);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
 	free(c);
 }
 
@@ -234,72 +263,118 @@ static void subjects_free(struct subjects *s)
 	free(s->v);
 }
 
-/* ---- cataloguing the layers nobody has read yet, on a few threads */
+/* ---- cataloguing layers on worker threads */
 
-struct layer_job {
-	const char *path;
-	unsigned char digest[SHA256_LEN];
-	char what[1200];
-	char *rpm_dir;
-	struct layer_cat *cat;
-};
-
-struct pool {
-	struct layer_job *jobs;
-	size_t n, next;
-	pthread_mutex_t mu;
-	struct ferr err;
-};
-
-static void *pool_worker(void *arg)
+static void *worker(void *arg)
 {
-	struct pool *p = arg;
+	struct sbom_ctx *c = arg;
 
+	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		struct layer_job *j;
 		struct layer_src src;
 		struct ferr e = {0, ""};
 
-		pthread_mutex_lock(&p->mu);
-		j = p->err.code == 0 && p->next < p->n ? &p->jobs[p->next++] : NULL;
-		pthread_mutex_unlock(&p->mu);
-		if (j == NULL)
+		while (c->next == c->njobs && !c->closing && c->err.code == 0)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->next == c->njobs || c->err.code != 0)
 			break;
+		j = c->jobs[c->next++];
+		pthread_mutex_unlock(&c->mu);
 		src.path = j->path;
 		src.off = 0;
 		src.len = 0;
 		src.what = j->what;
 		if (layer_catalog(&src, j->rpm_dir, &j->cat, &e) != FX_OK) {
-			pthread_mutex_lock(&p->mu);
-			if (p->err.code == 0)
-				p->err = e;
-			pthread_mutex_unlock(&p->mu);
+			pthread_mutex_lock(&c->mu);
+			if (c->err.code == 0)
+				c->err = e;
+			continue;
 		}
+		pthread_mutex_lock(&c->mu);
 	}
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
 	return NULL;
 }
 
-static int run_jobs(struct pool *p, int jobs, struct ferr *e)
+static int queued(const struct sbom_ctx *c, const unsigned char digest[SHA256_LEN])
 {
-	pthread_t th[16];
-	size_t nth = jobs < 1 ? 1 : (size_t)jobs, i, started = 0;
+	size_t i;
 
-	if (nth > p->n)
-		nth = p->n;
-	if (nth > sizeof(th) / sizeof(th[0]))
-		nth = sizeof(th) / sizeof(th[0]);
-	pthread_mutex_init(&p->mu, NULL);
-	for (i = 1; i < nth; i++)
-		if (pthread_create(&th[i], NULL, pool_worker, p) == 0)
-			started = i;
-		else
-			break;
-	pool_worker(p);
-	for (i = 1; i <= started; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&p->mu);
-	if (p->err.code != 0)
-		return fe_set(e, p->err.code, "%s", p->err.msg);
+	for (i = 0; i < c->njobs; i++)
+		if (memcmp(c->jobs[i]->digest, digest, SHA256_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* Queues a layer (once) and makes sure a worker is there to take it. */
+static void submit(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], const char *path, const char *what)
+{
+	struct layer_job *j;
+	size_t max = c->o.jobs < 1 ? 1 : c->o.jobs > MAX_WORKERS ? MAX_WORKERS : (size_t)c->o.jobs;
+
+	if (cache_get(c, digest) != NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (!queued(c, digest)) {
+		j = xcalloc(1, sizeof(*j));
+		j->path = xstrdup(path);
+		memcpy(j->digest, digest, SHA256_LEN);
+		fx_strlcpy(j->what, what, sizeof(j->what));
+		j->rpm_dir = rpm_dir(c, "rpm-layer");
+		c->jobs = xreallocarray(c->jobs, c->njobs + 1, sizeof(*c->jobs));
+		c->jobs[c->njobs++] = j;
+		if (c->nworkers < max && c->nworkers < c->njobs - c->next &&
+		    pthread_create(&c->workers[c->nworkers], NULL, worker, c) == 0)
+			c->nworkers++;
+		pthread_cond_signal(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Lets the workers finish every queued layer, then takes their results into the cache.
+ * The first failure, if any, is the return. */
+static int sbom_wait(struct sbom_ctx *c, struct ferr *e)
+{
+	struct ferr first;
+	size_t i;
+
+	pthread_mutex_lock(&c->mu);
+	c->closing = 1;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	for (i = 0; i < c->nworkers; i++)
+		pthread_join(c->workers[i], NULL);
+	if (c->nworkers == 0 && c->next < c->njobs && c->err.code == 0)
+		worker(c); /* no thread could be started: this one does the work */
+	c->nworkers = 0;
+	c->closing = 0;
+	first = c->err;
+	for (i = 0; i < c->njobs; i++) {
+		if (c->jobs[i]->cat != NULL)
+			cache_put(c, c->jobs[i]->digest, c->jobs[i]->cat);
+		free(c->jobs[i]->path);
+		free(c->jobs[i]->rpm_dir);
+		free(c->jobs[i]);
+	}
+	free(c->jobs);
+	c->jobs = NULL;
+	c->njobs = c->next = 0;
+	memset(&c->err, 0, sizeof(c->err));
+	return first.code != 0 ? fe_set(e, first.code, "%s", first.msg) : FX_OK;
+}
+
+int sbom_layer_blob(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, const char *where,
+    struct ferr *e)
+{
+	struct sbom_ctx *c = ctx;
+	char hex[SHA256_HEX], what[1200];
+
+	(void)e;
+	hex_encode(digest, SHA256_LEN, hex);
+	snprintf(what, sizeof(what), "%s: layer sha256:%s", where, hex);
+	submit(c, digest, path, what);
 	return FX_OK;
 }
 
@@ -313,47 +388,26 @@ static struct layer_cat *layer_of(struct sbom_ctx *c, const struct subject *s, s
 static int catalog_layers(struct sbom_ctx *c, const struct img_set *is, const struct subjects *subs,
     struct ferr *e)
 {
-	struct pool p;
-	size_t i, k, q;
-	int rc = FX_OK;
+	size_t i, k;
 
-	memset(&p, 0, sizeof(p));
 	for (i = 0; i < subs->n; i++) {
 		const struct subject *s = &subs->v[i];
 		for (k = 0; k < s->nlayers; k++) {
 			const struct img_blob *b = blob_of(is, s->layers[k].hex);
-			int queued = 0;
+			char what[1200];
 			if (layer_of(c, s, k) != NULL)
 				continue;
-			for (q = 0; q < p.n && !queued; q++)
-				queued = memcmp(p.jobs[q].digest, s->layers[k].digest, SHA256_LEN) == 0;
-			if (queued)
-				continue;
 			if (b == NULL) {
-				rc = fe_set(e, FX_VERIFY, "image %s: layer sha256:%s is not in the bundle",
+				sbom_wait(c, e);
+				return fe_set(e, FX_VERIFY, "image %s: layer sha256:%s is not in the bundle",
 				    ESC(is->images[s->image].ref), s->layers[k].hex);
-				goto end;
 			}
-			p.jobs = xreallocarray(p.jobs, p.n + 1, sizeof(*p.jobs));
-			memset(&p.jobs[p.n], 0, sizeof(p.jobs[0]));
-			p.jobs[p.n].path = b->path;
-			memcpy(p.jobs[p.n].digest, s->layers[k].digest, SHA256_LEN);
-			snprintf(p.jobs[p.n].what, sizeof(p.jobs[p.n].what), "image %s: layer sha256:%s",
-			    ESC(is->images[s->image].ref), s->layers[k].hex);
-			p.jobs[p.n].rpm_dir = rpm_dir(c, "rpm-layer");
-			p.n++;
+			snprintf(what, sizeof(what), "image %s: layer sha256:%s", ESC(is->images[s->image].ref),
+			    s->layers[k].hex);
+			submit(c, s->layers[k].digest, b->path, what);
 		}
 	}
-	if (p.n > 0)
-		rc = run_jobs(&p, c->o.jobs, e);
-end:
-	for (i = 0; i < p.n; i++) {
-		if (p.jobs[i].cat != NULL)
-			cache_put(c, p.jobs[i].digest, p.jobs[i].cat);
-		free(p.jobs[i].rpm_dir);
-	}
-	free(p.jobs);
-	return rc;
+	return sbom_wait(c, e);
 }
 
 /* ---- the documents */
@@ -434,10 +488,9 @@ int sbom_build(struct sbom_ctx *c, const struct img_set *is, struct sbom_set *ou
 	out->nimages = is->nimages;
 	out->image_sboms = xcalloc(is->nimages ? is->nimages : 1, sizeof(*out->image_sboms));
 	out->image_nsboms = xcalloc(is->nimages ? is->nimages : 1, sizeof(*out->image_nsboms));
-	if (mkdir(c->o.work_dir, 0700) != 0 && errno != EEXIST) {
-		rc = fe_set(e, FX_IO, "%s: %s", ESC(c->o.work_dir), strerror(errno));
+	/* the layers images_stage handed over while it staged them */
+	if ((rc = sbom_wait(c, e)) != FX_OK)
 		goto end;
-	}
 	for (i = 0; i < is->nimages && rc == FX_OK; i++) {
 		const struct man_image *mi = &is->images[i];
 		struct oci_desc top;

@@ -4,9 +4,10 @@
  * (CycloneDX 1.5).
  *
  * Layers are catalogued where reading them is cheapest: a legacy docker save layer from
- * its uncompressed tar while the pack converts it (sbom_layer_tar, the images_stage
- * hook), any other layer from its staged blob afterwards, each distinct layer once and
- * several at a time. */
+ * its uncompressed tar while the pack converts it (sbom_layer_tar), an OCI layer from its
+ * staged blob on worker threads as soon as it is staged, while the pack stages the rest
+ * (sbom_layer_blob); both are images_stage hooks. Any layer not seen by them is read
+ * from its blob at the end. Each distinct layer is read once. */
 #ifndef FERRY_SBOM_H
 #define FERRY_SBOM_H
 
@@ -52,6 +53,11 @@ void sbom_ctx_free(struct sbom_ctx *c);
  * uncompressed tar, bytes off..off+len-1 of path (len 0: the whole file). */
 int sbom_layer_tar(void *ctx, const unsigned char diff_id[SHA256_LEN], const char *path, uint64_t off,
     uint64_t len, struct ferr *e);
+
+/* The images_stage hook (img_opts.layer_blob): queues an OCI layer blob, staged at
+ * path, to be catalogued on a worker thread while staging goes on. */
+int sbom_layer_blob(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, const char *where,
+    struct ferr *e);
 
 /* Catalogues every image of the staged set and writes its SBOMs. A layer that cannot
  * be read fails (FX_VERIFY or FX_IO, naming the image and the layer). */

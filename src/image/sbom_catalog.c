@@ -194,7 +194,7 @@ static int copy_rpmdb(struct layer_cat *lc, struct archive *a, struct layer_read
 	char *dst = NULL;
 	int fd = -1, rc = FX_OK;
 
-	if (mkdir(rpm_dir, 0700) != 0 && errno != EEXIST) {
+	if (mkdir_p(rpm_dir, 0700) != 0) {
 		rc = fe_set(e, FX_IO, "%s: %s", ESC(rpm_dir), strerror(errno));
 		goto end;
 	}
@@ -651,7 +651,7 @@ static void catalog_rpm(const struct fs_state *s, const char *rpm_dir, const cha
 			char *path = xasprintf("%s/%s", rpmdb_dirs[d], rpmdb_files[f]), *dst;
 			const struct lc_file *x = state_get(s, path);
 			if (x != NULL && x->kind == LC_RPMDB) {
-				if (!found && mkdir(rpm_dir, 0700) != 0 && errno != EEXIST)
+				if (!found && mkdir_p(rpm_dir, 0700) != 0)
 					snprintf(why, sizeof(why), "%s: %s", ESC(rpm_dir), strerror(errno));
 				dst = xasprintf("%s/%s", rpm_dir, rpmdb_files[f]);
 				if (why[0] == '\0' && link(x->data, dst) != 0)

@@ -185,7 +185,7 @@ with tarfile.open("cut.oci.tar", "w") as t:
         ti = tarfile.TarInfo(name); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
 PY
 printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: cut, version: "1"}\nimages: [{ref: ferry.test/cut:1, from: cut.oci.tar}]\n' >cut.yaml
-expect_err 1 "ferry.test/cut:1: layer sha256:[0-9a-f]{64}: .*(truncated|invalid)" "a layer that cannot be read fails the build, naming image and layer" "$PACK" build cut.yaml -o cut.ferry
+expect_err 1 "cut.oci.tar: layer sha256:[0-9a-f]{64}: .*(truncated|invalid)" "a layer that cannot be read fails the build, naming the input and the layer" "$PACK" build cut.yaml -o cut.ferry
 assert "... and no bundle is written" test ! -e cut.ferry
 
 # ---- the bundle: --no-sbom, reproducible bytes, a tampered SBOM
