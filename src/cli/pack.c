@@ -372,12 +372,12 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	}
 end:
 	bw_free(w);
+	sbom_ctx_free(sc); /* its workers stop before what they read is removed */
 	if (staging != NULL) {
 		rm_tree(staging);
 		fx_cleanup_forget();
 		free(staging);
 	}
-	sbom_ctx_free(sc);
 	sbom_set_free(&sboms);
 	img_set_free(&is);
 	manifest_free(&m);

@@ -167,9 +167,13 @@ static void verdict_section(struct html *h, const json_t *m)
 		jtext(h, sig, "signed");
 	}
 	raw(h, "</td></tr>\n<tr><th>Entries</th><td>");
-	fmt(h, "%lld verified, <span class=\"%s\">%lld bad, %lld missing, %lld extra</span>", (long long)jget_int(ents, "ok"),
-	    jget_int(ents, "bad") + jget_int(ents, "missing") + jget_int(ents, "extra") ? "bad-text" : "ok-text",
-	    (long long)jget_int(ents, "bad"), (long long)jget_int(ents, "missing"), (long long)jget_int(ents, "extra"));
+	if (json_object_get(m, "bundle") == NULL)
+		raw(h, "<span class=\"bad-text\">not read: the signed head did not verify</span>");
+	else
+		fmt(h, "%lld verified, <span class=\"%s\">%lld bad, %lld missing, %lld extra</span>",
+		    (long long)jget_int(ents, "ok"),
+		    jget_int(ents, "bad") + jget_int(ents, "missing") + jget_int(ents, "extra") ? "bad-text" : "ok-text",
+		    (long long)jget_int(ents, "bad"), (long long)jget_int(ents, "missing"), (long long)jget_int(ents, "extra"));
 	raw(h, "</td></tr>\n");
 	if (jget_str(v, "error") != NULL) {
 		raw(h, "<tr><th>Reason</th><td class=\"bad-text\">");
