@@ -16,12 +16,18 @@
 #include <isa-l/igzip_lib.h>
 #include <zstd.h>
 
+/* A plain layer is read in small pieces: what libarchive has not been given yet it can
+ * skip by seeking, and most files in a layer are small (reading the headers of the
+ * benchmark's 122 MiB base layer: 0.03 s in 16 KiB pieces, 0.15 s in 256 KiB ones). A
+ * compressed layer must be read whole: bigger pieces, fewer calls. */
+#define PLAIN_CHUNK ((size_t)16 << 10)
 #define IN_BUF ((size_t)256 << 10)
 #define OUT_BUF ((size_t)256 << 10)
 
 struct layer_reader {
 	int fd;
 	uint64_t pos, end; /* next file offset to read; end of the layer's bytes */
+	size_t chunk;      /* bytes asked of the file at a time (at most IN_BUF) */
 	enum layer_compression kind;
 	unsigned char *in, *out;
 	size_t in_len, in_pos;
@@ -38,7 +44,7 @@ struct layer_reader {
 /* Reads the next piece of the layer into in[]; 0 at its end, -1 on an error. */
 static ssize_t fill(struct layer_reader *lr)
 {
-	size_t want = IN_BUF;
+	size_t want = lr->chunk;
 	ssize_t r;
 
 	if (lr->end - lr->pos < want)
@@ -215,8 +221,10 @@ static int detect(struct layer_reader *lr, struct ferr *e)
 	} else {
 		lr->kind = LAYER_PLAIN;
 	}
-	if (lr->kind != LAYER_PLAIN)
+	if (lr->kind != LAYER_PLAIN) {
 		lr->out = xmalloc(OUT_BUF);
+		lr->chunk = IN_BUF;
+	}
 	return FX_OK;
 }
 
@@ -240,6 +248,7 @@ int layer_open(const struct layer_src *src, struct layer_reader **lrp, struct ar
 		goto end;
 	}
 	lr->pos = src->off;
+	lr->chunk = PLAIN_CHUNK;
 	lr->end = src->len > 0 ? src->off + src->len : (uint64_t)st.st_size;
 	if ((rc = detect(lr, e)) != FX_OK)
 		goto end;
