@@ -572,9 +572,11 @@ int cmd_report(int argc, char **argv)
 	audit_read(r.bundle, &r.ro, keep, &a);
 	model = report_bundle(&a, &c, &license_bad);
 	if (r.against != NULL) {
+		struct report_ctx oc = c;
+		oc.license_pubkey = NULL; /* only the images of the older bundle are compared */
 		audit_read(r.against, &r.ro, AUDIT_KEEP_SBOMS | AUDIT_KEEP_MANIFESTS, &old);
 		have_old = 1;
-		old_model = report_bundle(&old, &c, &old_license_bad);
+		old_model = report_bundle(&old, &oc, &old_license_bad);
 		json_object_set_new(model, "comparison", report_compare(model, old_model, r.against));
 	}
 	rc = write_out(&r, model, &e);

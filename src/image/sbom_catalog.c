@@ -177,7 +177,7 @@ static int read_data(struct archive *a, struct layer_reader *lr, const char *wha
 		la_ssize_t r = archive_read_data(a, buf + got, size - got);
 		if (r <= 0) {
 			free(buf);
-			return fe_set(e, r < 0 ? FX_VERIFY : FX_VERIFY, "%s: %s: %s", what, ESC(path),
+			return fe_set(e, FX_VERIFY, "%s: %s: %s", what, ESC(path),
 			    r < 0 ? layer_error(lr) : "truncated");
 		}
 		got += (size_t)r;

@@ -268,6 +268,19 @@ else
 	skip "report rendering: chromium not installed (scripts/install-deps.sh)"
 fi
 
+# ---- the license in the report: its claims, and its verdict when a key is given
+"$PACK" keygen --license lk >/dev/null && "$PACK" keygen --license other >/dev/null || fail "license keygen"
+"$PACK" license issue --key lk/license.key --subject acme-corp --customer "Acme <Corp>" --edition enterprise \
+	--seats 5 --expires +30d -o acme.lic >/dev/null || fail "license issue"
+printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: lic, version: "1"}\nlicense: [{path: acme.lic}]\nimages: [{ref: ferry.test/alpine:1, from: alp.oci.tar}]\n' >lic.yaml
+expect 0 "pack a bundle with a license" "$PACK" build lic.yaml -o lic.ferry
+expect 0 "report without --license-pubkey: the claims, not checked" "$LOAD" report lic.ferry --keyring "$T/pub.asc" --json
+assert "... claims shown, verdict 'not checked', and said in what was not checked" jq -e '(.license[0] | .customer == "Acme <Corp>" and .seats == 5 and .verdict == "not checked") and ([.verdict.notChecked[] | test("license")] | any)' out
+expect 0 "report --license-pubkey with the issuer's key: valid" "$LOAD" report lic.ferry --keyring "$T/pub.asc" --license-pubkey lk/license.pub --json
+assert "... the license's verdict is valid" jq -e '.license[0].verdict == "valid" and .verdict.trusted' out
+expect_err 1 "license is not valid" "report --license-pubkey with another key: written, and fails" "$LOAD" report lic.ferry --keyring "$T/pub.asc" --license-pubkey other/license.pub -o lic.html
+assert "... the page names the license's verdict and is not trusted" sh -c "grep -q 'bad-signature' lic.html && grep -q 'NOT TRUSTED' lic.html"
+
 # ---- the change review: an older bundle of the same images
 mkdir -p n1/var/lib/dpkg n1/usr/lib n1/etc
 cp l1/usr/lib/os-release n1/usr/lib/ && ln -s ../usr/lib/os-release n1/etc/os-release
