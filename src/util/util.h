@@ -46,6 +46,9 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* strlcpy/strlcat semantics: returns strlen(src); truncation when >= size. */
 size_t fx_strlcpy(char *dst, const char *src, size_t size);
 
+/* 1 when s is valid UTF-8 (no overlong forms, no surrogates). */
+int fx_utf8_valid(const char *s);
+
 /* Copies s into buf with control, non-UTF-8-safe and escape bytes shown as \xNN,
  * so untrusted text never reaches a terminal raw. Returns buf. */
 const char *fx_esc(const char *s, char *buf, size_t size);
@@ -75,8 +78,11 @@ int read_file_max(const char *path, size_t max, char **out, size_t *len, struct 
 /* Writes all of buf to fd, retrying short writes; -1 with errno on failure. */
 int write_all(int fd, const void *buf, size_t n);
 
-/* Registers a path to remove if the process is interrupted (SIGINT/SIGTERM/SIGHUP);
- * fx_cleanup_forget() once the file is complete. One file and one dir at a time. */
+/* Registers what to remove if the process is interrupted (SIGINT/SIGTERM/SIGHUP);
+ * fx_cleanup_forget() once the output is complete. One file and one directory at a
+ * time. The file goes at the first signal; the directory is removed by the code that
+ * unwinds after it (it checks fx_interrupted), or, when a second signal ends the
+ * process at once, by the signal handler itself. */
 void fx_cleanup_file(const char *path);
 void fx_cleanup_dir(const char *path);
 void fx_cleanup_forget(void);
