@@ -203,8 +203,9 @@ static int x_finish(void *ctx, int all_ok, struct ferr *e)
 	return FX_OK;
 }
 
-int extract_run(const char *bundle, const char *dir, int force, const struct read_opts *ro, struct ferr *e)
+int extract_run(const char *bundle, const struct extract_opts *xo, const struct read_opts *ro, struct ferr *e)
 {
+	const char *dir = xo->dir;
 	struct extract x;
 	struct sink s;
 	struct bundle_head h;
@@ -217,7 +218,7 @@ int extract_run(const char *bundle, const char *dir, int force, const struct rea
 	memset(&h, 0, sizeof(h));
 	x.bundle = bundle;
 	x.dir = dir;
-	x.force = force;
+	x.force = xo->force;
 	x.dirfd = x.stagefd = x.curfd = -1;
 	if (stat(dir, &st) != 0) {
 		if (errno != ENOENT || mkdir(dir, 0755) != 0) {
@@ -255,7 +256,7 @@ int extract_run(const char *bundle, const char *dir, int force, const struct rea
 	s.end = x_end;
 	s.finish = x_finish;
 	rc = bundle_read(bundle, ro, &s, &h, &rep, e);
-	if (rc == FX_OK)
+	if (rc == FX_OK && !xo->quiet)
 		fprintf(stderr, "%s: %s: verified and extracted %zu entries into %s\n", fx_progname, ESC(bundle),
 		    h.sums.n + 1 + (size_t)h.is_signed, ESC(dir));
 end:

@@ -496,25 +496,6 @@ void fx_install_signal_handlers(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int fx_main_start(const char *name, int argc, char **argv, const char *usage)
-{
-	fx_progname = name;
-	fx_install_signal_handlers();
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return FX_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (strcmp(argv[1], "--version") == 0) {
-		printf("%s %s\n", name, FERRY_VERSION);
-		return 0;
-	}
-	return -1;
-}
-
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

@@ -90,10 +90,6 @@ void fx_install_signal_handlers(void);
 /* Non-zero once a termination signal arrived (long loops check it). */
 extern volatile int fx_interrupted;
 
-/* What both programs do first: name, signal handlers, and the answers to no verb,
- * --help and --version. Returns an exit code when that is all, else -1 (go on). */
-int fx_main_start(const char *name, int argc, char **argv, const char *usage);
-
 /* Removes a directory tree that ferry made (no symlinks followed). 0 ok. */
 int rm_tree(const char *path);
 /* mkdir -p for a directory that ferry owns; 0 ok, -1 with errno. */

@@ -232,6 +232,33 @@ assert "wrong passphrase leaves nothing" test -z "$(ls "$T" | grep pw2)"
 # usage errors
 expect 2 "unknown verb" "$LOAD" frobnicate
 expect 2 "option of another verb" "$LOAD" verify "$B" --keyring "$KEY1" --to oci:x
+expect 2 "an option of another verb (ferry-pack)" "$PACK" build spec.yaml --key x
+expect_err 2 "conflicts" "conflicting options: exit 2 before any work" "$PACK" build spec.yaml -o "$T/conflict.ferry" --no-sign --sign-key "$FPR1"
+assert "conflicting options: nothing written" test ! -e "$T/conflict.ferry"
+expect_err 2 "--parts-only conflicts with --license-pubkey" "verify --parts-only with --license-pubkey" \
+	"$LOAD" verify "$B" --keyring "$KEY1" --parts-only --license-pubkey "$T/in/values.yaml"
+expect_err 2 "keygen: give exactly one" "keygen --pgp with --license" "$PACK" keygen --pgp --license "$T/lk"
+assert "keygen refused: no key directory made" test ! -e "$T/lk"
+# what the mains print of argv is escaped: control characters and bidi overrides
+raw_free() { ! LC_ALL=C grep -q -e $'\033' -e $'\342\200\256' "$T/err"; }
+evil=$'evil\033[2J\342\200\256verb' # ESC [2J, U+202E (right-to-left override)
+for prog in "$PACK" "$LOAD"; do
+	name=$(basename "$prog")
+	expect_err 2 'unknown verb .evil\\x1b\[2J\\xe2\\x80\\xaeverb.' "$name: an unknown verb is printed escaped" "$prog" "$evil"
+	assert "$name: no raw escape or bidi override on stderr (verb)" raw_free
+	expect_err 2 'unknown option --evil\\x1b\[2J\\xe2\\x80\\xaeverb' "$name: an unknown option is printed escaped" \
+		"$prog" "$( [ "$prog" = "$PACK" ] && echo build || echo verify)" x "--$evil"
+	assert "$name: no raw escape or bidi override on stderr (option)" raw_free
+done
+expect_err 2 "--sign-key: 'evil[\\]x1b" "an option's value is printed escaped" "$PACK" build spec.yaml --sign-key "$evil"
+assert "no raw escape or bidi override on stderr (value)" raw_free
+expect_err 2 "unknown subcommand 'evil[\\]x1b" "an unknown subcommand is printed escaped" "$LOAD" license "$evil"
+assert "no raw escape or bidi override on stderr (subcommand)" raw_free
+# -q is quiet
+expect 0 "extract -q" "$LOAD" extract "$B" -C "$T/xq" --keyring "$KEY1" -q
+assert "extract -q prints nothing on success" test ! -s "$T/out" -a ! -s "$T/err"
+expect 0 "verify -q" "$LOAD" verify "$B" --keyring "$KEY1" -q
+assert "verify -q prints nothing on success" test ! -s "$T/out" -a ! -s "$T/err"
 expect 0 "ferry-load --help" "$LOAD" --help
 expect 0 "ferry-load verify --help" "$LOAD" verify --help
 expect 0 "ferry-pack build --help" "$PACK" build --help
