@@ -190,19 +190,19 @@ static la_int64_t skip_cb(struct archive *a, void *ctx, la_int64_t request)
 static int instream_open(struct instream *s, const char *path, const struct read_opts *o, struct ferr *e)
 {
 	static const unsigned char zmagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
-	struct parts pl;
+	struct parts parts;
 	struct stat st;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	s->path = path;
-	if ((rc = parts_open(path, o, &pl, e)) != FX_OK)
+	if ((rc = parts_open(path, o, &parts, e)) != FX_OK)
 		return rc;
-	if (pl.n > 0) {
-		s->parts = pl.paths;
-		s->part_digest = pl.digests;
-		s->nparts = pl.n;
+	if (parts.n > 0) {
+		s->parts = parts.paths;
+		s->part_digest = parts.digests;
+		s->nparts = parts.n;
 		sha256_init(&s->part_hash);
 		path = s->parts[0];
 	}

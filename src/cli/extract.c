@@ -38,7 +38,8 @@ struct extract {
 	size_t nmade_dirs;
 };
 
-/* "DIR/name" cut after len bytes of name, escaped, for messages. */
+/* "DIR/name" cut after len bytes of name, escaped, for messages: in buf, or with
+ * SHOWN() in a buffer of the calling block (as ESC() does). */
 static const char *shown(const struct extract *x, const char *name, size_t len, char *buf, size_t size)
 {
 	char path[PATH_MAX];
@@ -46,6 +47,7 @@ static const char *shown(const struct extract *x, const char *name, size_t len, 
 	snprintf(path, sizeof(path), "%s/%.*s", x->dir, (int)(len < INT_MAX ? len : INT_MAX), name);
 	return fx_esc(path, buf, size);
 }
+#define SHOWN(x, name, len) shown((x), (name), (len), (char[ESC_MAX]){0}, ESC_MAX)
 
 enum { OPEN_ONLY, MAKE_DIRS, MAKE_DIRS_IN_DIR };
 
@@ -55,7 +57,7 @@ enum { OPEN_ONLY, MAKE_DIRS, MAKE_DIRS_IN_DIR };
 static int open_parent(struct extract *x, int root, const char *name, int make, const char **leaf,
     struct ferr *e)
 {
-	char part[NAME_MAX + 1], eb[ESC_MAX];
+	char part[NAME_MAX + 1];
 	const char *p = name, *slash;
 	int fd = dup(root);
 
@@ -64,7 +66,7 @@ static int open_parent(struct extract *x, int root, const char *name, int make, 
 		int next = -1;
 
 		if (len >= sizeof(part)) {
-			fe_set(e, FX_IO, "%s: name too long", shown(x, name, strlen(name), eb, sizeof(eb)));
+			fe_set(e, FX_IO, "%s: name too long", SHOWN(x, name, strlen(name)));
 		} else {
 			memcpy(part, p, len);
 			part[len] = '\0';
@@ -74,7 +76,7 @@ static int open_parent(struct extract *x, int root, const char *name, int make, 
 			}
 			next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (next < 0)
-				fe_set(e, FX_IO, "%s: %s", shown(x, name, (size_t)(slash - name), eb, sizeof(eb)),
+				fe_set(e, FX_IO, "%s: %s", SHOWN(x, name, (size_t)(slash - name)),
 				    errno == ELOOP || errno == ENOTDIR ? "a symbolic link or a file where a directory must be" :
 				    strerror(errno));
 		}
@@ -91,7 +93,7 @@ static int open_parent(struct extract *x, int root, const char *name, int make, 
  * --force something other than a directory. Nothing is changed. */
 static int check_destination(struct extract *x, const char *name, struct ferr *e)
 {
-	char part[NAME_MAX + 1], eb[ESC_MAX];
+	char part[NAME_MAX + 1];
 	const char *p = name, *slash;
 	struct stat st;
 	int fd = dup(x->dirfd), rc = FX_OK;
@@ -101,26 +103,27 @@ static int check_destination(struct extract *x, const char *name, struct ferr *e
 		int next;
 
 		if (len >= sizeof(part)) {
-			rc = fe_set(e, FX_IO, "%s: name too long", shown(x, name, strlen(name), eb, sizeof(eb)));
+			rc = fe_set(e, FX_IO, "%s: name too long", SHOWN(x, name, strlen(name)));
 			break;
 		}
 		memcpy(part, p, len);
 		part[len] = '\0';
 		if (fstatat(fd, part, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			if (errno != ENOENT)
-				rc = fe_set(e, FX_IO, "%s: %s", shown(x, name, (size_t)(slash - name), eb, sizeof(eb)),
+				rc = fe_set(e, FX_IO, "%s: %s", SHOWN(x, name, (size_t)(slash - name)),
 				    strerror(errno));
 			goto end; /* not there: made when the entry is moved */
 		}
 		if (!S_ISDIR(st.st_mode)) {
 			rc = fe_set(e, FX_IO, "%s: %s where a directory must be; nothing extracted",
-			    shown(x, name, (size_t)(slash - name), eb, sizeof(eb)),
+			    SHOWN(x, name, (size_t)(slash - name)),
 			    S_ISLNK(st.st_mode) ? "a symbolic link" : "a file");
 			break;
 		}
 		next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0)
-			rc = fe_set(e, FX_IO, "%s: %s", shown(x, name, (size_t)(slash - name), eb, sizeof(eb)), strerror(errno));
+			rc = fe_set(e, FX_IO, "%s: %s", SHOWN(x, name, (size_t)(slash - name)),
+			    strerror(errno));
 		close(fd);
 		fd = next;
 		p = slash + 1;
@@ -129,13 +132,13 @@ static int check_destination(struct extract *x, const char *name, struct ferr *e
 		goto end;
 	if (fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!x->force)
-			rc = fe_set(e, FX_IO, "%s: %s; nothing extracted", shown(x, name, strlen(name), eb, sizeof(eb)),
+			rc = fe_set(e, FX_IO, "%s: %s; nothing extracted", SHOWN(x, name, strlen(name)),
 			    FX_EXISTS);
 		else if (S_ISDIR(st.st_mode))
 			rc = fe_set(e, FX_IO, "%s: a directory where a file belongs; nothing extracted",
-			    shown(x, name, strlen(name), eb, sizeof(eb)));
+			    SHOWN(x, name, strlen(name)));
 	} else if (errno != ENOENT) {
-		rc = fe_set(e, FX_IO, "%s: %s", shown(x, name, strlen(name), eb, sizeof(eb)), strerror(errno));
+		rc = fe_set(e, FX_IO, "%s: %s", SHOWN(x, name, strlen(name)), strerror(errno));
 	}
 end:
 	if (fd >= 0)
@@ -159,7 +162,6 @@ static int place(struct extract *x, const char *name, struct ferr *e)
 {
 	struct placed *p;
 	const char *stage_leaf, *leaf;
-	char eb[ESC_MAX];
 	int stage_parent = -1, parent = -1, rc = FX_OK;
 
 	x->placed = xreallocarray(x->placed, x->nplaced + 1, sizeof(*x->placed));
@@ -177,14 +179,14 @@ static int place(struct extract *x, const char *name, struct ferr *e)
 			free(p->replaced_name);
 			p->replaced_name = NULL;
 			if (errno != ENOENT) {
-				rc = fe_set(e, FX_IO, "%s: %s", shown(x, name, strlen(name), eb, sizeof(eb)), strerror(errno));
+				rc = fe_set(e, FX_IO, "%s: %s", SHOWN(x, name, strlen(name)), strerror(errno));
 				goto end;
 			}
 		}
 	}
 	x->nplaced++;
 	if (fx_rename(stage_parent, stage_leaf, parent, leaf, 0) != 0)
-		rc = fe_set(e, FX_IO, "%s: %s", shown(x, name, strlen(name), eb, sizeof(eb)),
+		rc = fe_set(e, FX_IO, "%s: %s", SHOWN(x, name, strlen(name)),
 		    errno == EEXIST ? FX_EXISTS : strerror(errno));
 end:
 	if (stage_parent >= 0)
@@ -227,7 +229,6 @@ static void unplace(struct extract *x)
 
 static int stage_file(struct extract *x, const char *name, struct ferr *e)
 {
-	char eb[ESC_MAX];
 	const char *leaf;
 	int parent = open_parent(x, x->stagefd, name, MAKE_DIRS, &leaf, e);
 
@@ -236,7 +237,7 @@ static int stage_file(struct extract *x, const char *name, struct ferr *e)
 	x->curfd = openat(parent, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	close(parent);
 	if (x->curfd < 0)
-		return fe_set(e, FX_IO, "%s: %s", shown(x, name, strlen(name), eb, sizeof(eb)), strerror(errno));
+		return fe_set(e, FX_IO, "%s: %s", SHOWN(x, name, strlen(name)), strerror(errno));
 	free(x->curname);
 	x->curname = xstrdup(name);
 	return FX_OK;
@@ -244,22 +245,20 @@ static int stage_file(struct extract *x, const char *name, struct ferr *e)
 
 static int put(struct extract *x, const void *buf, size_t n, struct ferr *e)
 {
-	char eb[ESC_MAX];
 
 	if (write_all(x->curfd, buf, n) != 0)
-		return fe_set(e, FX_IO, "%s: %s", shown(x, x->curname, strlen(x->curname), eb, sizeof(eb)),
+		return fe_set(e, FX_IO, "%s: %s", SHOWN(x, x->curname, strlen(x->curname)),
 		    strerror(errno));
 	return FX_OK;
 }
 
 static int close_current(struct extract *x, struct ferr *e)
 {
-	char eb[ESC_MAX];
 	int fd = x->curfd;
 
 	x->curfd = -1;
 	if (fd >= 0 && close(fd) != 0)
-		return fe_set(e, FX_IO, "%s: %s", shown(x, x->curname, strlen(x->curname), eb, sizeof(eb)),
+		return fe_set(e, FX_IO, "%s: %s", SHOWN(x, x->curname, strlen(x->curname)),
 		    strerror(errno));
 	return FX_OK;
 }

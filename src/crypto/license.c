@@ -274,7 +274,7 @@ static void token_free(struct lic_token *t)
 
 /* A NumericDate: an integer (not a real) between 1970 and 9999. */
 static int get_time(json_t *claims, const char *name, int64_t *out, int *has,
-    char *reason, size_t rl)
+    char *reason, size_t reason_len)
 {
 	json_t *v = json_object_get(claims, name);
 
@@ -282,7 +282,7 @@ static int get_time(json_t *claims, const char *name, int64_t *out, int *has,
 	if (v == NULL)
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > MAX_TIME) {
-		set_reason(reason, rl, "claim \"%s\" is not a date (integer seconds since 1970)", name);
+		set_reason(reason, reason_len, "claim \"%s\" is not a date (integer seconds since 1970)", name);
 		return -1;
 	}
 	*out = (int64_t)json_integer_value(v);
@@ -290,7 +290,7 @@ static int get_time(json_t *claims, const char *name, int64_t *out, int *has,
 	return 0;
 }
 
-static int get_str(json_t *obj, const char *name, const char **out, char *reason, size_t rl)
+static int get_str(json_t *obj, const char *name, const char **out, char *reason, size_t reason_len)
 {
 	json_t *v = json_object_get(obj, name);
 
@@ -298,7 +298,7 @@ static int get_str(json_t *obj, const char *name, const char **out, char *reason
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) > MAX_STR) {
-		set_reason(reason, rl, "claim \"%s\" is not a string", name);
+		set_reason(reason, reason_len, "claim \"%s\" is not a string", name);
 		return -1;
 	}
 	*out = json_string_value(v);
@@ -306,7 +306,7 @@ static int get_str(json_t *obj, const char *name, const char **out, char *reason
 }
 
 static int get_int(json_t *obj, const char *name, int64_t lo, int64_t hi, int64_t *out,
-    int *has, char *reason, size_t rl)
+    int *has, char *reason, size_t reason_len)
 {
 	json_t *v = json_object_get(obj, name);
 
@@ -314,7 +314,7 @@ static int get_int(json_t *obj, const char *name, int64_t lo, int64_t hi, int64_
 	if (v == NULL)
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-		set_reason(reason, rl, "claim \"%s\" is not an integer from %lld to %lld", name,
+		set_reason(reason, reason_len, "claim \"%s\" is not an integer from %lld to %lld", name,
 		    (long long)lo, (long long)hi);
 		return -1;
 	}
@@ -324,7 +324,7 @@ static int get_int(json_t *obj, const char *name, int64_t lo, int64_t hi, int64_
 }
 
 /* "aud" is a string in ferry's licenses; RFC 7519 also allows an array of strings. */
-static int get_aud(json_t *claims, char **out, char *reason, size_t rl)
+static int get_aud(json_t *claims, char **out, char *reason, size_t reason_len)
 {
 	json_t *v = json_object_get(claims, "aud"), *it;
 	size_t i, total = 0;
@@ -358,7 +358,7 @@ static int get_aud(json_t *claims, char **out, char *reason, size_t rl)
 	*out = s;
 	return 0;
 bad:
-	set_reason(reason, rl, "claim \"aud\" is not a string or an array of strings");
+	set_reason(reason, reason_len, "claim \"aud\" is not a string or an array of strings");
 	return -1;
 }
 
@@ -399,30 +399,30 @@ static json_t *decode_json(const char *seg, size_t n)
 
 /* The JOSE header: "alg" a string, "kid" a string if present, "typ" JWT if present, no
  * extensions. 0, or -1 with reason set. */
-static int header_parse(struct lic_token *t, char *reason, size_t rl)
+static int header_parse(struct lic_token *t, char *reason, size_t reason_len)
 {
 	json_t *v = json_object_get(t->header, "alg");
 
 	if (!json_is_string(v)) {
-		set_reason(reason, rl, "header has no \"alg\" string");
+		set_reason(reason, reason_len, "header has no \"alg\" string");
 		return -1;
 	}
 	t->alg = json_string_value(v);
 	v = json_object_get(t->header, "kid");
 	if (v != NULL && !json_is_string(v)) {
-		set_reason(reason, rl, "header \"kid\" is not a string");
+		set_reason(reason, reason_len, "header \"kid\" is not a string");
 		return -1;
 	}
 	t->kid = v != NULL ? json_string_value(v) : NULL;
 	v = json_object_get(t->header, "typ");
 	if (v != NULL && (!json_is_string(v) || strcasecmp(json_string_value(v), "JWT") != 0)) {
-		set_reason(reason, rl, "header \"typ\" is not \"JWT\"");
+		set_reason(reason, reason_len, "header \"typ\" is not \"JWT\"");
 		return -1;
 	}
 	/* Extensions we do not implement must not be silently ignored (RFC 7515 4.1.11);
 	 * a nested token (cty) is not a license. */
 	if (json_object_get(t->header, "crit") != NULL || json_object_get(t->header, "cty") != NULL) {
-		set_reason(reason, rl, "header uses \"crit\" or \"cty\", which ferry does not support");
+		set_reason(reason, reason_len, "header uses \"crit\" or \"cty\", which ferry does not support");
 		return -1;
 	}
 	return 0;
@@ -430,40 +430,41 @@ static int header_parse(struct lic_token *t, char *reason, size_t rl)
 
 /* The claims: each is optional, but when present it has its type. 0, or -1 with reason
  * set. */
-static int claims_parse(struct lic_token *t, char *reason, size_t rl)
+static int claims_parse(struct lic_token *t, char *reason, size_t reason_len)
 {
 	const char *issuer, *id;
 	json_t *v, *item;
 	size_t i;
 	int has_grace = 0;
 
-	if (get_time(t->claims, "iat", &t->iat, &t->has_iat, reason, rl) != 0 ||
-	    get_time(t->claims, "nbf", &t->nbf, &t->has_nbf, reason, rl) != 0 ||
-	    get_time(t->claims, "exp", &t->exp, &t->has_exp, reason, rl) != 0 ||
-	    get_str(t->claims, "iss", &issuer, reason, rl) != 0 || get_str(t->claims, "jti", &id, reason, rl) != 0 ||
-	    get_str(t->claims, "sub", &t->sub, reason, rl) != 0 ||
-	    get_str(t->claims, "edition", &t->edition, reason, rl) != 0 ||
-	    get_str(t->claims, "customer", &t->customer, reason, rl) != 0 ||
-	    get_aud(t->claims, &t->aud, reason, rl) != 0 ||
-	    get_int(t->claims, "seats", -1, MAX_SEATS, &t->seats, &t->has_seats, reason, rl) != 0 ||
-	    get_int(t->claims, "grace_days", 0, MAX_GRACE_DAYS, &t->grace_days, &has_grace, reason, rl) != 0)
+	if (get_time(t->claims, "iat", &t->iat, &t->has_iat, reason, reason_len) != 0 ||
+	    get_time(t->claims, "nbf", &t->nbf, &t->has_nbf, reason, reason_len) != 0 ||
+	    get_time(t->claims, "exp", &t->exp, &t->has_exp, reason, reason_len) != 0 ||
+	    get_str(t->claims, "iss", &issuer, reason, reason_len) != 0 ||
+	    get_str(t->claims, "jti", &id, reason, reason_len) != 0 ||
+	    get_str(t->claims, "sub", &t->sub, reason, reason_len) != 0 ||
+	    get_str(t->claims, "edition", &t->edition, reason, reason_len) != 0 ||
+	    get_str(t->claims, "customer", &t->customer, reason, reason_len) != 0 ||
+	    get_aud(t->claims, &t->aud, reason, reason_len) != 0 ||
+	    get_int(t->claims, "seats", -1, MAX_SEATS, &t->seats, &t->has_seats, reason, reason_len) != 0 ||
+	    get_int(t->claims, "grace_days", 0, MAX_GRACE_DAYS, &t->grace_days, &has_grace, reason, reason_len) != 0)
 		return -1;
 	if (!t->has_seats)
 		t->seats = INT64_MIN;
 	v = json_object_get(t->claims, "features");
 	if (v != NULL && (!json_is_array(v) || json_array_size(v) > MAX_FEATURES)) {
-		set_reason(reason, rl, "claim \"features\" is not an array of strings");
+		set_reason(reason, reason_len, "claim \"features\" is not an array of strings");
 		return -1;
 	}
 	json_array_foreach(v, i, item) {
 		if (!json_is_string(item) || json_string_length(item) > MAX_STR) {
-			set_reason(reason, rl, "claim \"features\" is not an array of strings");
+			set_reason(reason, reason_len, "claim \"features\" is not an array of strings");
 			return -1;
 		}
 	}
 	v = json_object_get(t->claims, "entitlements");
 	if (v != NULL && !json_is_object(v)) {
-		set_reason(reason, rl, "claim \"entitlements\" is not an object");
+		set_reason(reason, reason_len, "claim \"entitlements\" is not an object");
 		return -1;
 	}
 	return 0;
@@ -471,7 +472,7 @@ static int claims_parse(struct lic_token *t, char *reason, size_t rl)
 
 /* Parses the structure and types of a token; does not look at the signature. Returns 0
  * or -1 with reason set (malformed). */
-static int token_parse(const char *tok, size_t len, struct lic_token *t, char *reason, size_t rl)
+static int token_parse(const char *tok, size_t len, struct lic_token *t, char *reason, size_t reason_len)
 {
 	const char *dot1, *dot2, *dot3;
 	size_t i, header_len, payload_len, sig_len;
@@ -479,7 +480,7 @@ static int token_parse(const char *tok, size_t len, struct lic_token *t, char *r
 	memset(t, 0, sizeof(*t));
 	t->seats = INT64_MIN;
 	if (len > LICENSE_MAX_TOKEN) {
-		set_reason(reason, rl, "token larger than %d bytes", LICENSE_MAX_TOKEN);
+		set_reason(reason, reason_len, "token larger than %d bytes", LICENSE_MAX_TOKEN);
 		return -1;
 	}
 	/* One line: a single trailing newline (or CRLF) is allowed, nothing else. */
@@ -490,7 +491,7 @@ static int token_parse(const char *tok, size_t len, struct lic_token *t, char *r
 	}
 	for (i = 0; i < len; i++) {
 		if (tok[i] != '.' && b64url_val((unsigned char)tok[i]) < 0) {
-			set_reason(reason, rl, "byte 0x%02x at offset %zu is not base64url",
+			set_reason(reason, reason_len, "byte 0x%02x at offset %zu is not base64url",
 			    (unsigned char)tok[i], i);
 			return -1;
 		}
@@ -499,14 +500,15 @@ static int token_parse(const char *tok, size_t len, struct lic_token *t, char *r
 	dot2 = dot1 != NULL ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - tok)) : NULL;
 	dot3 = dot2 != NULL ? memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - tok)) : NULL;
 	if (dot1 == NULL || dot2 == NULL || dot3 != NULL) {
-		set_reason(reason, rl, "not a compact JWS (three base64url parts separated by dots)");
+		set_reason(reason, reason_len, "not a compact JWS (three base64url parts separated by dots)");
 		return -1;
 	}
 	header_len = (size_t)(dot1 - tok);
 	payload_len = (size_t)(dot2 - dot1 - 1);
 	sig_len = len - (size_t)(dot2 + 1 - tok);
 	if (header_len == 0 || payload_len == 0 || sig_len == 0) {
-		set_reason(reason, rl, "empty %s part", header_len == 0 ? "header" : payload_len == 0 ? "payload" : "signature");
+		set_reason(reason, reason_len, "empty %s part",
+		    header_len == 0 ? "header" : payload_len == 0 ? "payload" : "signature");
 		return -1;
 	}
 	t->signing_len = (size_t)(dot2 - tok);
@@ -514,9 +516,9 @@ static int token_parse(const char *tok, size_t len, struct lic_token *t, char *r
 	t->claims = t->header != NULL ? decode_json(dot1 + 1, payload_len) : NULL;
 	t->sig = t->claims != NULL ? b64url_decode(dot2 + 1, sig_len, &t->siglen) : NULL;
 	if (t->sig == NULL)
-		set_reason(reason, rl, "%s", t->header == NULL ? "header is not base64url of a JSON object" :
+		set_reason(reason, reason_len, "%s", t->header == NULL ? "header is not base64url of a JSON object" :
 		    t->claims == NULL ? "payload is not base64url of a JSON object" : "signature is not base64url");
-	if (t->sig == NULL || header_parse(t, reason, rl) != 0 || claims_parse(t, reason, rl) != 0) {
+	if (t->sig == NULL || header_parse(t, reason, reason_len) != 0 || claims_parse(t, reason, reason_len) != 0) {
 		token_free(t);
 		return -1;
 	}
