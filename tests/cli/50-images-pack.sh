@@ -138,4 +138,31 @@ metadata: {name: badref, version: "1"}
 images: [{ref: "Not A Ref", from: $FX/app-a.docker.tar}]
 EOS
 expect 2 "an invalid image reference is a usage error" "$PACK" build badref.yaml -o badref.ferry --no-sign
+# A small compressed input cannot fill the disk (docs/security.md): a valid oci-archive
+# plus an unused 200 MiB member of zeros, zstd-compressed to about a megabyte. Only the
+# JSON documents and what the manifests reference are staged, so the pack fits under a
+# 20 MiB file-size limit (the old way wrote the 200 MiB and died of SIGXFSZ).
+limited() { bash -c 'ulimit -f 20480 && exec "$@"' limited "$@"; }
+zeros=$(printf '0%.0s' $(seq 64))
+mkdir bomb && tar -xf "$FX/app-a.oci.tar" -C bomb
+truncate -s 200M "bomb/blobs/sha256/$zeros"
+tar -cf - -C bomb . | zstd -q -o bomb.oci.tar.zst
+assert "the hostile archive is small (under 4 MB)" test "$(stat -c %s bomb.oci.tar.zst)" -lt 4000000
+printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: bomb, version: "1"}\nimages: [{ref: ferry.test/bomb:1, from: %s}]\n' \
+	bomb.oci.tar.zst >bomb.yaml
+expect 0 "a compressed input with an unused 200 MiB member packs under a 20 MiB file-size limit" \
+	limited "$PACK" build bomb.yaml -o bomb.ferry --no-sign
+assert "and the image is the input's, byte-exact" test "$("$LOAD" inspect bomb.ferry --json 2>/dev/null | jq -r '.images[0].digest')" = "$APP_A_OCI_DIGEST"
+assert "nothing of the unused member reached the bundle" test "$(stat -c %s bomb.ferry)" -lt 20000000
+# the same with a referenced layer that is larger than its descriptor says
+rm -f "bomb/blobs/sha256/$zeros"
+layer=$(jq -r '.layers[-1].digest' "bomb/blobs/sha256/$(jq -r '.manifests[0].digest' bomb/index.json | cut -d: -f2)" | cut -d: -f2)
+declared=$(stat -c %s "bomb/blobs/sha256/$layer")
+truncate -s 200M "bomb/blobs/sha256/$layer"
+tar -cf - -C bomb . | zstd -q -o bomb2.oci.tar.zst
+sed 's/bomb\.oci/bomb2.oci/' bomb.yaml >bomb2.yaml
+expect_err 1 "bomb2\.oci\.tar\.zst: member blobs/sha256/$layer is 209715200 bytes, its descriptor says $declared\$" \
+	"a compressed input whose layer is larger than its descriptor: refused before it is staged, naming archive and member" \
+	limited "$PACK" build bomb2.yaml -o bomb2.ferry --no-sign
+assert "and no bundle" test ! -e bomb2.ferry
 exit 0
