@@ -41,7 +41,7 @@ MAN_SRCS  = $(wildcard man/*.scd)
 MAN_PAGES = $(MAN_SRCS:man/%.scd=$(B)/man/%)
 
 .SECONDARY:
-.PHONY: all man check unit cli demo bench install uninstall clean deps fuzz asan
+.PHONY: all man check unit cli demo bench install uninstall deb clean deps fuzz asan
 
 all: $(B)/ferry-pack $(B)/ferry-load man
 
@@ -118,6 +118,11 @@ uninstall:
 	rm -f $(patsubst $(B)/man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MAN_PAGES)))
 	rm -f $(patsubst $(B)/man/%,$(DESTDIR)$(MANDIR)/man5/%,$(filter %.5,$(MAN_PAGES)))
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/ferry-pack $(DESTDIR)$(BASHCOMPDIR)/ferry-load
+
+# The Debian package (debian/, dpkg-buildpackage), built from a copy of this tree:
+# build/deb/ferry_VERSION_ARCH.deb, and lintian's verdict on it.
+deb:
+	bash scripts/build-deb.sh $(B)/deb
 
 clean:
 	rm -rf $(B)
