@@ -1,31 +1,26 @@
 /* load.c - `ferry-load load`: one pass over the bundle, fanned out to every target.
  *
  * The reader verifies; a tee sink hands each entry to every target (registry://,
- * oci:DIR, later docker://), each of which decides what it needs. Targets keep their
- * own per-image verdicts and print them at the end; load_run turns them into the exit
- * code: 1 when the bundle did not verify, else 4 when a target failed. */
+ * oci:DIR, docker://), each of which decides what it needs. The plan of the selected
+ * images is built once, when the head has been checked, and read by every target.
+ * Targets keep their own per-image verdicts and print them at the end; load_run turns
+ * them into the exit code: 1 when the bundle did not verify, else 4 when a target
+ * failed. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "target/docker_sink.h"
-#include "net/http.h"
 #include "cli/load.h"
+#include "net/http.h"
+#include "target/docker_sink.h"
 #include "target/ocidir.h"
-#include "net/registry.h"
 #include "target/registry.h"
 
-struct target_kind {
-	const char *prefix;
-	load_target_open_fn open; /* NULL: not available in this build */
-};
-
-/* The Docker Engine target plugs in here with its docker_target_open. */
 static const struct target_kind kinds[] = {
-	{"registry://", registry_target_open},
-	{"oci:", ocidir_target_open},
-	{"docker://", docker_target_open},
+	{"registry://", registry_target_check, registry_target_open},
+	{"oci:", ocidir_target_check, ocidir_target_open},
+	{"docker://", docker_target_check, docker_target_open},
 };
 
 static const struct target_kind *kind_of(const char *spec)
@@ -38,34 +33,36 @@ static const struct target_kind *kind_of(const char *spec)
 	return NULL;
 }
 
-int load_check_targets(const struct load_opts *lo, struct ferr *e)
+/* What is checked of the options besides each target's own syntax. */
+static int check_options(const struct load_opts *lo, struct ferr *e)
 {
 	size_t i, j;
 
 	for (i = 0; i < lo->ntargets; i++) {
-		const char *s = lo->targets[i];
-		const struct target_kind *k = kind_of(s);
-		struct reg_target rt;
-
-		if (k == NULL)
+		if (kind_of(lo->targets[i]) == NULL)
 			return fe_set(e, FX_USAGE, "--to %s: unknown target (registry://HOST[:PORT][/PREFIX], docker://, oci:DIR)",
-			    ESC(s));
-		if (k->open == NULL)
-			return fe_set(e, FX_USAGE, "--to %s: %s targets are not supported yet", ESC(s), k->prefix);
-		if (strcmp(k->prefix, "registry://") == 0 && reg_parse_target(s, &rt) != 0)
-			return fe_set(e, FX_USAGE, "--to %s: expected registry://HOST[:PORT][/PREFIX]", ESC(s));
-		if (strcmp(k->prefix, "docker://") == 0 && docker_target_check(s, e) != FX_OK)
-			return e->code;
-		if (strcmp(k->prefix, "oci:") == 0 && s[4] == '\0')
-			return fe_set(e, FX_USAGE, "--to %s: expected oci:DIR", ESC(s));
+			    ESC(lo->targets[i]));
 		for (j = 0; j < i; j++)
-			if (strcmp(lo->targets[j], s) == 0)
-				return fe_set(e, FX_USAGE, "--to %s: given twice", ESC(s));
+			if (strcmp(lo->targets[j], lo->targets[i]) == 0)
+				return fe_set(e, FX_USAGE, "--to %s: given twice", ESC(lo->targets[i]));
 	}
 	if (lo->creds != NULL && strchr(lo->creds, ':') == NULL)
 		return fe_set(e, FX_USAGE, "--creds: expected USER:PASS");
 	if (lo->jobs < 0 || lo->jobs > 64)
 		return fe_set(e, FX_USAGE, "--jobs: 1 to 64");
+	return FX_OK;
+}
+
+int load_check_targets(const struct load_opts *lo, struct ferr *e)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = check_options(lo, e)) != FX_OK)
+		return rc;
+	for (i = 0; i < lo->ntargets; i++)
+		if ((rc = kind_of(lo->targets[i])->check(lo->targets[i], NULL, e)) != FX_OK)
+			return rc;
 	return FX_OK;
 }
 
@@ -75,8 +72,9 @@ struct tee {
 	const struct load_opts *lo;
 	struct load_target *t;
 	size_t n;
-	unsigned char *want;
-	struct load_sel sel;
+	unsigned char *want;     /* which targets take the current entry's data */
+	struct target_plan plan; /* built at head(), read by every target */
+	size_t nheaded;          /* targets whose head() ran: they report */
 	int finished;
 	/* progress on a terminal */
 	int progress, shown;
@@ -104,29 +102,19 @@ static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 {
 	struct tee *te = ctx;
 	const struct manifest *m = &h->man;
-	size_t i, j;
+	size_t i;
 	int rc;
 
-	te->sel.man = m;
-	te->sel.selected = xcalloc(m->nimages ? m->nimages : 1, 1);
-	if (te->lo->nimages == 0) {
-		memset(te->sel.selected, 1, m->nimages);
-	} else {
-		for (j = 0; j < te->lo->nimages; j++) {
-			for (i = 0; i < m->nimages; i++)
-				if (strcmp(m->images[i].ref, te->lo->images[j]) == 0)
-					break;
-			if (i == m->nimages)
-				return fe_set(e, FX_USAGE, "--image %s: no such image in the bundle", ESC(te->lo->images[j]));
-			te->sel.selected[i] = 1;
-		}
-	}
+	if ((rc = target_plan_build(&te->plan, m, &h->sums, te->lo->images, te->lo->nimages, e)) != FX_OK)
+		return rc;
 	for (i = 0; i < m->nentries; i++)
 		if (strncmp(m->entries[i].path, "images/", 7) == 0)
 			te->total += m->entries[i].size;
-	for (i = 0; i < te->n; i++)
+	for (i = 0; i < te->n; i++) {
 		if (te->t[i].sink.head != NULL && (rc = te->t[i].sink.head(te->t[i].sink.ctx, h, e)) != FX_OK)
 			return rc;
+		te->nheaded = i + 1;
+	}
 	return FX_OK;
 }
 
@@ -217,32 +205,68 @@ static int tee_finish(void *ctx, int all_ok, struct ferr *e)
 	return rc;
 }
 
+/* Makes every target: its syntax checked once more (a library call), parsed, opened. */
+static int open_targets(struct tee *te, const struct load_opts *lo, struct ferr *e)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = check_options(lo, e)) != FX_OK)
+		return rc;
+	for (i = 0; i < lo->ntargets; i++) {
+		const struct target_kind *k = kind_of(lo->targets[i]);
+		void *parsed = NULL;
+
+		if ((rc = k->check(lo->targets[i], &parsed, e)) != FX_OK ||
+		    (rc = k->open(lo->targets[i], parsed, lo, &te->plan, &te->t[te->n], e)) != FX_OK)
+			return rc;
+		te->n++;
+	}
+	return FX_OK;
+}
+
+static int severity(int code)
+{
+	return code == FX_VERIFY ? 3 : code == FX_TARGET ? 2 : code != FX_OK;
+}
+
+/* The report of every target that started; the worst verdict wins: the bundle's
+ * (FX_VERIFY), then a target's (FX_TARGET), then I/O. */
+static int report_targets(struct tee *te, struct ferr *e)
+{
+	struct ferr worst = {0, ""};
+	size_t i;
+
+	for (i = 0; i < te->nheaded; i++) {
+		struct ferr target_err = {0, ""};
+
+		if (severity(te->t[i].report(te->t[i].sink.ctx, te->finished, &target_err)) > severity(worst.code))
+			worst = target_err;
+	}
+	if (worst.code == FX_OK)
+		return FX_OK;
+	return fe_set(e, worst.code, "%s", worst.msg);
+}
+
 int load_run(const char *bundle, const struct read_opts *ro, const struct load_opts *lo, struct ferr *e)
 {
 	struct tee te;
 	struct sink s;
 	struct bundle_head h;
 	struct read_report rep;
-	struct ferr te_err = {0, ""};
+	struct ferr target_err = {0, ""};
 	size_t i;
-	int rc, trc = FX_OK;
+	int rc, trc;
 
 	memset(&te, 0, sizeof(te));
 	memset(&h, 0, sizeof(h));
 	te.lo = lo;
 	te.progress = !lo->quiet && isatty(2);
-	if ((rc = load_check_targets(lo, e)) != FX_OK)
-		return rc;
 	http_global_init(); /* before any thread */
 	te.t = xcalloc(lo->ntargets ? lo->ntargets : 1, sizeof(*te.t));
 	te.want = xcalloc(lo->ntargets ? lo->ntargets : 1, 1);
-	for (i = 0; i < lo->ntargets; i++) {
-		const struct target_kind *k = kind_of(lo->targets[i]);
-
-		if ((rc = k->open(lo->targets[i], lo, &te.sel, &te.t[te.n], e)) != FX_OK)
-			goto end;
-		te.n++;
-	}
+	if ((rc = open_targets(&te, lo, e)) != FX_OK)
+		goto end;
 	memset(&s, 0, sizeof(s));
 	s.ctx = &te;
 	s.head = tee_head;
@@ -257,17 +281,14 @@ int load_run(const char *bundle, const struct read_opts *ro, const struct load_o
 	if (rc == FX_OK && rep.present > 0)
 		fprintf(stderr, "%s: %s: %zu blobs already held by every target by digest: not read again\n",
 		    fx_progname, ESC(bundle), rep.present);
-	for (i = 0; i < te.n; i++)
-		if (te.t[i].report(te.t[i].sink.ctx, te.finished, &te_err) != FX_OK)
-			trc = FX_TARGET;
-	if (rc == FX_OK && trc != FX_OK)
-		rc = fe_set(e, FX_TARGET, "%s", te_err.msg);
+	if ((trc = report_targets(&te, &target_err)) != FX_OK && rc == FX_OK)
+		rc = fe_set(e, trc, "%s", target_err.msg);
 end:
 	for (i = 0; i < te.n; i++)
 		te.t[i].free(te.t[i].sink.ctx);
 	free(te.t);
 	free(te.want);
-	free(te.sel.selected);
+	target_plan_free(&te.plan);
 	bundle_head_free(&h);
 	return rc;
 }
