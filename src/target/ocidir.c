@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 
 #define INDEX_MAX (64u << 20)
 #define REF_ANNOTATION "org.opencontainers.image.ref.name"
+#define LOCK_NAME ".ferry-lock"
 
 /* What the layout holds of a blob of the plan (same index). */
 struct oci_blob {
@@ -300,6 +302,33 @@ end:
 	return root;
 }
 
+/* Takes the layout's lock (flock on DIR/.ferry-lock), so that loads into one layout
+ * read, merge and replace index.json one at a time: the descriptor, or -1 with o dead. */
+static int lock_layout(struct oci *o)
+{
+	struct stat st;
+	int fd = openat(o->dir_fd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		dead(o, "%s/%s: %s", ESC(o->dir), LOCK_NAME, fd < 0 ? dir_problem(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	if (errno == EWOULDBLOCK && !o->lo->quiet)
+		fx_warn("%s: waiting for another load into %s to update its index", ESC(o->spec), ESC(o->dir));
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR || fx_interrupted) {
+			dead(o, "%s/%s: %s", ESC(o->dir), LOCK_NAME, fx_interrupted ? "interrupted" : strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
 /* Puts image i's descriptor into the index (one of the same name is replaced). */
 static void index_image(struct oci *o, json_t *manifests, size_t i)
 {
@@ -327,7 +356,8 @@ static void index_image(struct oci *o, json_t *manifests, size_t i)
 		verdict_fail(&o->verdicts[i], FX_TARGET, "cannot describe the image in index.json");
 }
 
-/* index.json read, the loaded images merged in, written beside and renamed over it. */
+/* Under the layout's lock: index.json read again (another load may have changed it),
+ * the loaded images merged in, written beside and renamed over it. */
 static void update_index(struct oci *o)
 {
 	struct ferr le = {0, ""};
@@ -335,8 +365,10 @@ static void update_index(struct oci *o)
 	json_t *root = NULL;
 	char *text = NULL;
 	size_t i;
-	int changed = 0;
+	int lock_fd, changed = 0;
 
+	if ((lock_fd = lock_layout(o)) < 0)
+		return;
 	if ((root = load_index(o)) == NULL)
 		goto end;
 	for (i = 0; i < o->plan->nimages; i++) {
@@ -359,6 +391,7 @@ static void update_index(struct oci *o)
 end:
 	free(text);
 	json_decref(root);
+	close(lock_fd); /* and the lock with it */
 }
 
 static int oci_finish(void *ctx, int all_ok, struct ferr *e)
