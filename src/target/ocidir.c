@@ -1,6 +1,8 @@
 /* ocidir.c - the oci:DIR target (see ocidir.h). Every file is reached through openat()
- * from the layout's directory with O_NOFOLLOW, and every name written is a hex digest
- * we checked, so nothing lands outside DIR whatever the bundle or the directory holds. */
+ * from the layout's directory with O_NOFOLLOW (and O_NONBLOCK, so that a FIFO planted
+ * there cannot hold the load), only regular files are read, and every name written is
+ * a hex digest we checked, so nothing lands outside DIR whatever the bundle or the
+ * directory holds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "target/ocidir.h"
 #include "util/digest.h"
@@ -21,6 +24,7 @@
 #define INDEX_MAX (64u << 20)
 #define REF_ANNOTATION "org.opencontainers.image.ref.name"
 #define LOCK_NAME ".ferry-lock"
+#define HASH_BUF (1u << 20)
 
 /* What the layout holds of a blob of the plan (same index). */
 struct oci_blob {
@@ -43,10 +47,11 @@ struct oci {
 	char tmp[128];
 	char *tmp_path;
 	int write_err;
+	char replacing[200]; /* why the file there is replaced; "" when there was none */
 	unsigned seq;
 	int dead;
 	char dead_why[1100];
-	size_t written, present;
+	size_t written, present, replaced;
 	uint64_t bytes;
 };
 
@@ -61,6 +66,43 @@ static void dead(struct oci *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(o->dead_why, sizeof(o->dead_why), fmt, ap);
 	va_end(ap);
+}
+
+static const char *file_type(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "not a regular file (a FIFO)";
+	if (S_ISDIR(mode))
+		return "not a regular file (a directory)";
+	if (S_ISSOCK(mode))
+		return "not a regular file (a socket)";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "not a regular file (a device)";
+	return "not a regular file";
+}
+
+/* Opens name (in dirfd) without following a link or waiting on a FIFO, and keeps it
+ * only when it is a regular file: the descriptor; -1 when it is not there (ENOENT, and
+ * flags without O_CREAT); -2 when it is unusable, with why. */
+static int open_regular(int dirfd, const char *name, int flags, const char **why)
+{
+	struct stat st;
+	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+
+	if (fd < 0 && errno == ENOENT)
+		return -1;
+	if (fd < 0) {
+		*why = errno == ELOOP ? "a symbolic link" : errno == ENXIO ? "not a regular file" : strerror(errno);
+		return -2;
+	}
+	if (fstat(fd, &st) != 0)
+		*why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		*why = file_type(st.st_mode);
+	else
+		return fd;
+	close(fd);
+	return -2;
 }
 
 /* Opens (creating when asked) a subdirectory without following links. */
@@ -82,8 +124,8 @@ static void open_layout(struct oci *o)
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 	char shown[PATH_MAX + 16];
 	struct ferr le = {0, ""};
-	struct stat st;
-	int blobs_fd = -1;
+	const char *why = NULL;
+	int blobs_fd = -1, fd;
 
 	if (mkdir_p(o->dir, 0755) != 0 || (o->dir_fd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		dead(o, "%s: %s", ESC(o->dir), strerror(errno));
@@ -97,9 +139,11 @@ static void open_layout(struct oci *o)
 		dead(o, "%s/blobs/sha256: %s", ESC(o->dir), dir_problem(errno));
 		goto end;
 	}
-	if (fstatat(o->dir_fd, "oci-layout", &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (!S_ISREG(st.st_mode))
-			dead(o, "%s/oci-layout: not a regular file", ESC(o->dir));
+	fd = open_regular(o->dir_fd, "oci-layout", O_RDONLY, &why);
+	if (fd >= 0) {
+		close(fd);
+	} else if (fd == -2) {
+		dead(o, "%s/oci-layout: %s", ESC(o->dir), why);
 	} else {
 		snprintf(shown, sizeof(shown), "%s/oci-layout", o->dir);
 		if (fx_write_fileat(o->dir_fd, "oci-layout", shown, layout, sizeof(layout) - 1, 0644, 1, &le) != FX_OK)
@@ -129,21 +173,67 @@ static int oci_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
 	return FX_OK;
 }
 
-/* Is blob i in the layout already (1: content-addressed, the file there is that blob),
- * not there (0), or is something else in its place (-1, the blob failed)? */
-static int check_held(struct oci *o, size_t i)
+/* Does the file held as blob hex have size bytes hashing to its name? 1 yes; 0 no, with
+ * why (it is then replaced). */
+static int held_blob_good(int fd, const char *hex, uint64_t size, char *why, size_t whysize)
 {
-	const char *hex = o->plan->blobs[i].digest + 7;
+	unsigned char want[SHA256_LEN], got[SHA256_LEN];
+	unsigned char *buf = NULL;
+	struct sha256 hash;
 	struct stat st;
+	ssize_t n;
+	int good = 0;
 
-	if (o->blobs_fd < 0 || fstatat(o->blobs_fd, hex, &st, AT_SYMLINK_NOFOLLOW) != 0)
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, whysize, "unreadable: %s", strerror(errno));
+		goto end;
+	}
+	if ((uint64_t)st.st_size != size) {
+		snprintf(why, whysize, "%llu bytes, not %llu", (unsigned long long)st.st_size, (unsigned long long)size);
+		goto end;
+	}
+	buf = xmalloc(HASH_BUF);
+	sha256_init(&hash);
+	while ((n = read(fd, buf, HASH_BUF)) > 0 || (n < 0 && errno == EINTR && !fx_interrupted))
+		if (n > 0)
+			sha256_update(&hash, buf, (size_t)n);
+	if (n < 0) {
+		snprintf(why, whysize, "unreadable: %s", strerror(errno));
+		sha256_free(&hash);
+		goto end;
+	}
+	sha256_final(&hash, got);
+	hex_decode(hex, SHA256_HEX - 1, want);
+	good = CRYPTO_memcmp(got, want, SHA256_LEN) == 0;
+	if (!good)
+		snprintf(why, whysize, "does not hash to its name");
+end:
+	free(buf);
+	return good;
+}
+
+/* Looks at what the layout holds for blob i before it is written: the blob itself
+ * (size and hash checked: 1, nothing to write), nothing or a damaged copy (0: written,
+ * the damaged one replaced), or something unusable (-1, the blob failed). */
+static int check_held(struct oci *o, size_t i, uint64_t size)
+{
+	const char *hex = o->plan->blobs[i].digest + 7, *why = NULL;
+	int fd, good = 0;
+
+	o->replacing[0] = '\0';
+	if (o->blobs_fd < 0)
 		return 0;
-	if (!S_ISREG(st.st_mode)) {
-		fx_strlcpy(o->blobs[i].why, "exists in the layout and is not a regular file", sizeof(o->blobs[i].why));
+	fd = open_regular(o->blobs_fd, hex, O_RDONLY, &why);
+	if (fd == -1)
+		return 0;
+	if (fd == -2) {
+		snprintf(o->blobs[i].why, sizeof(o->blobs[i].why), "%s/blobs/sha256/%s: %s", ESC(o->dir), hex, why);
 		o->blobs[i].state = BLOB_FAILED;
 		return -1;
 	}
-	return 1;
+	good = held_blob_good(fd, hex, size, o->replacing, sizeof(o->replacing));
+	close(fd);
+	return good;
 }
 
 static int oci_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
@@ -155,15 +245,15 @@ static int oci_begin(void *ctx, const char *name, uint64_t size, const struct en
 	int held;
 
 	(void)loc;
-	(void)size;
 	(void)e;
 	*want = 0;
 	if (o->dead || (i = target_plan_entry(o->plan, name)) == PLAN_NONE || o->blobs[i].state != BLOB_PENDING)
 		return FX_OK;
-	if ((held = check_held(o, i)) != 0) {
-		if (held > 0) {
+	if ((held = check_held(o, i, size)) != 0) {
+		if (held > 0) { /* content-addressed and checked: that file is this blob */
 			o->blobs[i].state = BLOB_OK;
 			o->present++;
+			*want = SINK_PRESENT;
 		}
 		return FX_OK;
 	}
@@ -200,7 +290,7 @@ static int oci_data(void *ctx, const void *buf, size_t n, struct ferr *e)
 }
 
 /* The blob being written verified (the reader hashed it against its signed line, and
- * the plan made sure that line is its name): into place. */
+ * the plan made sure that line is its name): into place, over a damaged copy if any. */
 static void commit_blob(struct oci *o, struct oci_blob *b, const char *hex)
 {
 	if (!o->write_err && fdatasync(o->fd) != 0)
@@ -219,6 +309,11 @@ static void commit_blob(struct oci *o, struct oci_blob *b, const char *hex)
 	b->state = BLOB_OK;
 	o->written++;
 	o->bytes += o->plan->blobs[o->cur_index].size;
+	if (o->replacing[0] != '\0') {
+		fx_warn("%s: %s/blobs/sha256/%s was damaged (%s): replaced by the verified blob", ESC(o->spec), ESC(o->dir),
+		    hex, o->replacing);
+		o->replaced++;
+	}
 }
 
 static int oci_end(void *ctx, const char *name, int ok, struct ferr *e)
@@ -256,16 +351,17 @@ static int oci_end(void *ctx, const char *name, int ok, struct ferr *e)
 /* Reads DIR/index.json (or starts one); NULL with o dead when it is unusable. */
 static json_t *load_index(struct oci *o)
 {
+	const char *why = NULL;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	json_t *root = NULL;
-	int fd = openat(o->dir_fd, "index.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_regular(o->dir_fd, "index.json", O_RDONLY, &why);
 
-	if (fd < 0 && errno == ENOENT)
+	if (fd == -1)
 		return json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", "application/vnd.oci.image.index.v1+json",
 		    "manifests");
-	if (fd < 0) {
-		dead(o, "%s/index.json: %s", ESC(o->dir), dir_problem(errno));
+	if (fd == -2) {
+		dead(o, "%s/index.json: %s", ESC(o->dir), why);
 		return NULL;
 	}
 	for (;;) {
@@ -306,13 +402,11 @@ end:
  * read, merge and replace index.json one at a time: the descriptor, or -1 with o dead. */
 static int lock_layout(struct oci *o)
 {
-	struct stat st;
-	int fd = openat(o->dir_fd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	const char *why = NULL;
+	int fd = open_regular(o->dir_fd, LOCK_NAME, O_RDWR | O_CREAT, &why);
 
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		dead(o, "%s/%s: %s", ESC(o->dir), LOCK_NAME, fd < 0 ? dir_problem(errno) : "not a regular file");
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0) {
+		dead(o, "%s/%s: %s", ESC(o->dir), LOCK_NAME, fd == -1 ? strerror(ENOENT) : why);
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -421,12 +515,14 @@ static int oci_report(void *ctx, int finished, struct ferr *e)
 	struct target_report r = {.spec = o->spec, .plan = o->plan, .verdicts = o->verdicts, .finished = finished,
 	    .dry_run = o->lo->dry_run, .dead_why = o->dead ? o->dead_why : NULL,
 	    .dead_image_why = "the layout could not be written"};
-	char bytes[32];
+	char bytes[32], replaced[64] = "";
 
 	if (o->lo->dry_run)
 		return target_report(&r, e, "blobs: %zu to write, %zu present", o->written, o->present);
-	return target_report(&r, e, "blobs: %zu written, %zu present (%s written)", o->written, o->present,
-	    fmt_bytes(o->bytes, bytes, sizeof(bytes)));
+	if (o->replaced > 0)
+		snprintf(replaced, sizeof(replaced), "; %zu damaged blobs replaced", o->replaced);
+	return target_report(&r, e, "blobs: %zu written, %zu present (%s written)%s", o->written, o->present,
+	    fmt_bytes(o->bytes, bytes, sizeof(bytes)), replaced);
 }
 
 static void oci_free(void *ctx)

@@ -1,6 +1,7 @@
 /* test_targets.c - the load targets' toolkit (blob entry names, the plan, verdicts,
  * the report) and the oci:DIR target end to end: a small unsigned bundle written here
- * is loaded into a temporary layout. */
+ * is loaded into a temporary layout, then loaded again over damaged blobs, FIFOs and
+ * symbolic links planted where the layout's files go. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "cli/load.h"
 #include "target/target.h"
 #include "util/digest.h"
+#include "util/file.h"
 #include "util/util.h"
 
 static int failures;
@@ -511,6 +513,15 @@ static const char *index_digest(const char *layout, const char *ref)
 	return found;
 }
 
+static void plant(const char *layout, const struct blob *b, const char *data, size_t len)
+{
+	char *path = xasprintf("%s/blobs/sha256/%s", layout, b->hex);
+	struct ferr e = {0, ""};
+
+	CHECK(fx_write_file(path, data, len, 0644, 1, &e) == FX_OK);
+	free(path);
+}
+
 static void test_ocidir(void)
 {
 	struct fixture f;
@@ -533,6 +544,57 @@ static void test_ocidir(void)
 	CHECK(layout_has(layout, &f.app_layer) && layout_has(layout, &f.shared_layer) && layout_has(layout, &f.web_config));
 	path = xasprintf("%s/oci-layout", layout);
 	CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode));
+	free(path);
+
+	/* again: every blob there is checked and kept, none read from the bundle again */
+	CHECK(load_oci(bundle, layout, &out, &e) == FX_OK);
+	CHECK(strstr(out, "2 images loaded, 0 failed; blobs: 0 written, 6 present") != NULL);
+	CHECK(strstr(out, "6 blobs already held by every target by digest") != NULL);
+	free(out);
+
+	/* a garbage blob of the right size and a truncated one are replaced */
+	plant(layout, &f.app_layer, "X", 1);
+	path = xstrdup(f.shared_layer.data);
+	path[0] ^= 1;
+	plant(layout, &f.shared_layer, path, f.shared_layer.len);
+	free(path);
+	CHECK(load_oci(bundle, layout, &out, &e) == FX_OK);
+	CHECK(strstr(out, "blobs: 2 written, 4 present") != NULL);
+	CHECK(strstr(out, "was damaged (1 bytes, not ") != NULL);
+	CHECK(strstr(out, "was damaged (does not hash to its name): replaced by the verified blob") != NULL);
+	CHECK(strstr(out, "2 damaged blobs replaced") != NULL);
+	free(out);
+	CHECK(layout_has(layout, &f.app_layer) && layout_has(layout, &f.shared_layer));
+
+	/* a FIFO at a blob's path: that blob's images fail, naming it; the others load */
+	path = xasprintf("%s/blobs/sha256/%s", layout, f.app_layer.hex);
+	CHECK(unlink(path) == 0 && mkfifo(path, 0644) == 0);
+	CHECK(load_oci(bundle, layout, &out, &e) == FX_TARGET);
+	CHECK(strstr(out, "ferry.test/app:1: not loaded: ") != NULL);
+	CHECK(strstr(out, f.app_layer.hex) != NULL && strstr(out, ": not a regular file (a FIFO)") != NULL);
+	CHECK(strstr(out, "1 images loaded, 1 failed") != NULL);
+	free(out);
+	CHECK(unlink(path) == 0);
+	free(path);
+
+	/* a FIFO at index.json or oci-layout: refused at once (not waited on), named */
+	path = xasprintf("%s/index.json", layout);
+	CHECK(unlink(path) == 0 && mkfifo(path, 0644) == 0);
+	CHECK(load_oci(bundle, layout, &out, &e) == FX_TARGET);
+	CHECK(strstr(out, "/layout/index.json: not a regular file (a FIFO)") != NULL);
+	free(out);
+	CHECK(unlink(path) == 0 && symlink("/etc/passwd", path) == 0);
+	CHECK(load_oci(bundle, layout, &out, &e) == FX_TARGET);
+	CHECK(strstr(out, "/layout/index.json: a symbolic link") != NULL);
+	free(out);
+	CHECK(unlink(path) == 0);
+	free(path);
+	path = xasprintf("%s/oci-layout", layout);
+	CHECK(unlink(path) == 0 && mkfifo(path, 0644) == 0);
+	CHECK(load_oci(bundle, layout, &out, &e) == FX_TARGET);
+	CHECK(strstr(out, "/layout/oci-layout: not a regular file (a FIFO)") != NULL);
+	free(out);
+	CHECK(unlink(path) == 0);
 	free(path);
 
 	/* a blob stored under another name than its SHA256SUMS line: the reader verifies the
