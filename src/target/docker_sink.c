@@ -210,13 +210,13 @@ static int stream_open(struct dsink *s, struct ferr *e)
 
 /* ---------------------------------------------------------------- sink callbacks */
 
-static int ds_head(void *ctx, const struct bundle_head *h, struct ferr *e)
+static int ds_head(void *ctx, const struct bundle_head *head, struct ferr *e)
 {
 	struct dsink *s = ctx;
-	struct ferr le = {0, ""};
+	struct ferr err = {0, ""};
 	size_t i;
 
-	(void)h;
+	(void)head;
 	(void)e;
 	s->verdicts = verdicts_new(s->plan);
 	s->blobs = xcalloc(s->plan->nblobs ? s->plan->nblobs : 1, sizeof(*s->blobs));
@@ -230,10 +230,10 @@ static int ds_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 	}
 	if (s->plan->nimages == 0)
 		return FX_OK;
-	if (docker_connect(&s->ep, &s->cl, &le) != FX_OK) {
+	if (docker_connect(&s->ep, &s->cl, &err) != FX_OK) {
 		/* Kept for report(): the bundle is still verified, the other targets go on. */
 		s->failed = 1;
-		s->err = le;
+		s->err = err;
 		return FX_OK;
 	}
 	/* Docker 23 (API 1.42) and later decompress zstd layers in docker load. */
@@ -469,41 +469,42 @@ static int image_entry(struct dsink *s, size_t i, json_t *entries, struct ferr *
 {
 	const struct man_image *mi = s->plan->images[i].mi;
 	json_t *entry, *layers = json_array(), *tags = json_array();
-	struct oci_doc d;
+	struct oci_doc manifest;
 	char *tag = NULL;
 	size_t j;
 	int rc;
 
-	if ((rc = image_manifest(s, i, &d, e)) != FX_OK)
+	if ((rc = image_manifest(s, i, &manifest, e)) != FX_OK)
 		goto end;
-	if (!streamed(s, d.config.hex)) {
-		rc = fe_set(e, FX_VERIFY, "image %s: config sha256:%s was not streamed", ESC(mi->ref), d.config.hex);
+	if (!streamed(s, manifest.config.hex)) {
+		rc = fe_set(e, FX_VERIFY, "image %s: config sha256:%s was not streamed", ESC(mi->ref), manifest.config.hex);
 		goto end;
 	}
-	for (j = 0; j < d.ndescs; j++) {
-		if (!streamed(s, d.descs[j].hex)) {
-			rc = fe_set(e, FX_VERIFY, "image %s: layer sha256:%s was not streamed", ESC(mi->ref), d.descs[j].hex);
+	for (j = 0; j < manifest.ndescs; j++) {
+		if (!streamed(s, manifest.descs[j].hex)) {
+			rc = fe_set(e, FX_VERIFY, "image %s: layer sha256:%s was not streamed", ESC(mi->ref),
+			    manifest.descs[j].hex);
 			goto end;
 		}
-		json_array_append_new(layers, json_sprintf("%s%s", TAR_BLOB_DIR, d.descs[j].hex));
+		json_array_append_new(layers, json_sprintf("%s%s", TAR_BLOB_DIR, manifest.descs[j].hex));
 	}
 	if ((tag = repo_tag(mi->ref)) != NULL)
 		json_array_append_new(tags, json_string(tag));
 	else
 		fx_warn("%s: image %s has no tag; it is loaded untagged", ESC(s->spec), ESC(mi->ref));
 	entry = json_object();
-	json_object_set_new(entry, "Config", json_sprintf("%s%s", TAR_BLOB_DIR, d.config.hex));
+	json_object_set_new(entry, "Config", json_sprintf("%s%s", TAR_BLOB_DIR, manifest.config.hex));
 	json_object_set(entry, "RepoTags", tags);
 	json_object_set(entry, "Layers", layers);
 	json_array_append_new(entries, entry);
 	s->done = xreallocarray(s->done, s->ndone + 1, sizeof(*s->done));
 	s->done[s->ndone].image = i;
-	s->done[s->ndone].id = xasprintf("sha256:%s", d.config.hex);
+	s->done[s->ndone].id = xasprintf("sha256:%s", manifest.config.hex);
 	s->ndone++;
 end:
 	json_decref(layers);
 	json_decref(tags);
-	oci_doc_free(&d);
+	oci_doc_free(&manifest);
 	free(tag);
 	return rc;
 }
@@ -557,8 +558,8 @@ static int ds_finish(void *ctx, int all_ok, struct ferr *e)
 {
 	struct dsink *s = ctx;
 	struct docker_msgs msgs;
-	struct ferr te = {0};
-	char *mj = NULL;
+	struct ferr err = {0};
+	char *manifest_json = NULL;
 	int rc;
 
 	(void)e;
@@ -572,31 +573,32 @@ static int ds_finish(void *ctx, int all_ok, struct ferr *e)
 	}
 	if (s->dry_run)
 		return FX_OK;
-	if (s->up == NULL && stream_open(s, &te) != FX_OK)
+	if (s->up == NULL && stream_open(s, &err) != FX_OK)
 		return FX_OK;
-	if (build_manifest_json(s, &mj, &te) != FX_OK) {
-		dsink_fail(s, &te);
+	if (build_manifest_json(s, &manifest_json, &err) != FX_OK) {
+		dsink_fail(s, &err);
 		goto end;
 	}
-	if (tar_entry(s, "manifest.json", 0, strlen(mj), &te) != FX_OK || tar_data(s, mj, strlen(mj), &te) != FX_OK)
+	if (tar_entry(s, "manifest.json", 0, strlen(manifest_json), &err) != FX_OK ||
+	    tar_data(s, manifest_json, strlen(manifest_json), &err) != FX_OK)
 		goto end;
 	if (archive_write_close(s->ar) != ARCHIVE_OK) {
-		tar_failed(s, &te);
+		tar_failed(s, &err);
 		goto end;
 	}
 	archive_write_free(s->ar);
 	s->ar = NULL;
-	rc = docker_load_end(s->up, 0, &msgs, &te);
+	rc = docker_load_end(s->up, 0, &msgs, &err);
 	s->up = NULL;
 	docker_msgs_free(&msgs);
 	if (rc != FX_OK) {
-		dsink_fail(s, &te);
+		dsink_fail(s, &err);
 		goto end;
 	}
-	if (check_loaded(s, &te) != FX_OK)
-		dsink_fail(s, &te);
+	if (check_loaded(s, &err) != FX_OK)
+		dsink_fail(s, &err);
 end:
-	free(mj);
+	free(manifest_json);
 	/* A target failure is reported by report(), so that the other targets finish. */
 	return FX_OK;
 }
@@ -653,18 +655,18 @@ static void ds_free(void *ctx)
 
 int docker_target_check(const char *spec, void **parsed, struct ferr *e)
 {
-	struct docker_endpoint ep;
-	struct ferr pe = {0};
+	struct docker_endpoint endpoint;
+	struct ferr parse_err = {0};
 
 	if (strncmp(spec, "docker://", 9) != 0)
 		return fe_set(e, FX_USAGE, "--to %s: docker://[unix:///PATH | tcp://HOST:PORT] expected", ESC(spec));
-	if (docker_endpoint_parse(spec + 9, &ep, &pe) != FX_OK)
-		return fe_set(e, FX_USAGE, "--to %s: %s", ESC(spec), pe.msg);
+	if (docker_endpoint_parse(spec + 9, &endpoint, &parse_err) != FX_OK)
+		return fe_set(e, FX_USAGE, "--to %s: %s", ESC(spec), parse_err.msg);
 	if (parsed != NULL) {
-		*parsed = xmalloc(sizeof(ep));
-		memcpy(*parsed, &ep, sizeof(ep));
+		*parsed = xmalloc(sizeof(endpoint));
+		memcpy(*parsed, &endpoint, sizeof(endpoint));
 	} else {
-		docker_endpoint_free(&ep);
+		docker_endpoint_free(&endpoint);
 	}
 	return FX_OK;
 }

@@ -123,7 +123,7 @@ static void open_layout(struct oci *o)
 {
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 	char shown[PATH_MAX + 16];
-	struct ferr le = {0, ""};
+	struct ferr err = {0, ""};
 	const char *why = NULL;
 	int blobs_fd = -1, fd;
 
@@ -146,19 +146,19 @@ static void open_layout(struct oci *o)
 		dead(o, "%s/oci-layout: %s", ESC(o->dir), why);
 	} else {
 		snprintf(shown, sizeof(shown), "%s/oci-layout", o->dir);
-		if (fx_write_fileat(o->dir_fd, "oci-layout", shown, layout, sizeof(layout) - 1, 0644, 1, &le) != FX_OK)
-			dead(o, "%s", le.msg);
+		if (fx_write_fileat(o->dir_fd, "oci-layout", shown, layout, sizeof(layout) - 1, 0644, 1, &err) != FX_OK)
+			dead(o, "%s", err.msg);
 	}
 end:
 	if (blobs_fd >= 0)
 		close(blobs_fd);
 }
 
-static int oci_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
+static int oci_head(void *ctx, const struct bundle_head *head, struct ferr *e)
 {
 	struct oci *o = ctx;
 
-	(void)hd;
+	(void)head;
 	(void)e;
 	o->verdicts = verdicts_new(o->plan);
 	o->blobs = xcalloc(o->plan->nblobs ? o->plan->nblobs : 1, sizeof(*o->blobs));
@@ -454,7 +454,7 @@ static void index_image(struct oci *o, json_t *manifests, size_t i)
  * the loaded images merged in, written beside and renamed over it. */
 static void update_index(struct oci *o)
 {
-	struct ferr le = {0, ""};
+	struct ferr err = {0, ""};
 	char shown[PATH_MAX + 16];
 	json_t *root = NULL;
 	char *text = NULL;
@@ -476,12 +476,12 @@ static void update_index(struct oci *o)
 	snprintf(shown, sizeof(shown), "%s/index.json", o->dir);
 	text = json_dumps(root, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 	if (text == NULL)
-		fe_set(&le, FX_IO, "%s/index.json: out of memory", ESC(o->dir));
-	else if (fx_write_fileat(o->dir_fd, "index.json", shown, text, strlen(text), 0644, 1, &le) == FX_OK &&
+		fe_set(&err, FX_IO, "%s/index.json: out of memory", ESC(o->dir));
+	else if (fx_write_fileat(o->dir_fd, "index.json", shown, text, strlen(text), 0644, 1, &err) == FX_OK &&
 	    fsync(o->dir_fd) != 0)
-		fe_set(&le, FX_IO, "%s/index.json: %s", ESC(o->dir), strerror(errno));
-	if (le.code != FX_OK)
-		dead(o, "%s", le.msg);
+		fe_set(&err, FX_IO, "%s/index.json: %s", ESC(o->dir), strerror(errno));
+	if (err.code != FX_OK)
+		dead(o, "%s", err.msg);
 end:
 	free(text);
 	json_decref(root);

@@ -165,15 +165,15 @@ static void find_present(struct reg *g)
 
 /* ---- the sink callbacks (the reader's thread) */
 
-static int reg_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
+static int reg_head(void *ctx, const struct bundle_head *head, struct ferr *e)
 {
 	struct reg *g = ctx;
 	struct http_resp rs;
 	struct http_req rq;
-	struct ferr pe = {0, ""};
+	struct ferr ping_err = {0, ""};
 	char *url;
 
-	(void)hd;
+	(void)head;
 	(void)e;
 	clock_gettime(CLOCK_MONOTONIC, &g->t0);
 	plan_repos(g);
@@ -183,9 +183,9 @@ static int reg_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
 	rq.method = "GET";
 	rq.url = url;
 	rq.max_body = HTTP_ERRBODY_MAX;
-	if (http_do(g->mh, &rq, &rs, &pe) != FX_OK) {
+	if (http_do(g->mh, &rq, &rs, &ping_err) != FX_OK) {
 		g->dead = 1;
-		fx_strlcpy(g->dead_why, pe.msg, sizeof(g->dead_why));
+		fx_strlcpy(g->dead_why, ping_err.msg, sizeof(g->dead_why));
 	} else if (rs.status != 200 && rs.status != 401) {
 		g->dead = 1;
 		snprintf(g->dead_why, sizeof(g->dead_why), "GET %s: HTTP %ld (not an OCI registry?)", ESC(url), rs.status);

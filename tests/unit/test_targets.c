@@ -232,7 +232,8 @@ static void test_plan_unusable(void)
 	sums_sort(&sums);
 	CHECK(target_plan_build(&p, &m, &sums, NULL, 0, &e) == FX_OK);
 	CHECK(!p.images[0].unusable && !p.images[2].unusable);
-	CHECK(p.images[1].unusable && strstr(p.images[1].why, "sha256:" HEX_E ": SHA256SUMS gives its entry another digest") != NULL);
+	CHECK(p.images[1].unusable &&
+	    strstr(p.images[1].why, "sha256:" HEX_E ": SHA256SUMS gives its entry another digest") != NULL);
 	CHECK(target_plan_find(&p, "sha256:" HEX_E) == PLAN_NONE);
 	CHECK(target_plan_find(&p, "sha256:" HEX_F) != PLAN_NONE); /* multi still needs it */
 	target_plan_free(&p);
