@@ -65,7 +65,6 @@ struct dsink {
 	const char *abort_why;  /* then every image's reason */
 	int failed;             /* the target failed (err says why) */
 	struct ferr err;
-	int finished;
 	struct loaded *done;
 	size_t ndone;
 };
@@ -361,6 +360,7 @@ static int ds_end(void *ctx, const char *name, int ok, struct ferr *e)
 		    "nothing is loaded into the daemon", ESC(s->spec), who, s->plan->blobs[s->cur_index].digest);
 		free(who);
 		dsink_abort(s);
+		s->abort_why = "a blob of the bundle did not verify: nothing is loaded into the daemon";
 		return FX_OK;
 	}
 	b->seen = 1;
@@ -613,7 +613,8 @@ static int ds_report(void *ctx, int finished, struct ferr *e)
 	size_t i;
 
 	for (i = 0; i < s->plan->nimages && !s->failed && s->aborted; i++)
-		verdict_fail(&s->verdicts[i], FX_VERIFY, "%s", s->abort_why);
+		verdict_fail(&s->verdicts[i], FX_VERIFY, "%s",
+		    s->abort_why != NULL ? s->abort_why : "the bundle did not verify: nothing is loaded into the daemon");
 	for (i = 0; i < s->plan->nimages && !s->quiet && finished && !s->failed; i++) {
 		if (s->verdicts[i].failed)
 			continue;
