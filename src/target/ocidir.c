@@ -461,6 +461,10 @@ static void update_index(struct oci *o)
 	size_t i;
 	int lock_fd, changed = 0;
 
+	for (i = 0; i < o->plan->nimages && o->verdicts[i].failed; i++)
+		;
+	if (i == o->plan->nimages)
+		return; /* no image to add: the index (and its lock) are not touched */
 	if ((lock_fd = lock_layout(o)) < 0)
 		return;
 	if ((root = load_index(o)) == NULL)
