@@ -57,8 +57,7 @@ static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KE
     "  --parts-only           split bundles: check only each part against the signed .parts list\n";
 static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc]\n\n"
     "Prints metadata, signer and contents from the head of the bundle only. Without --keyring\n"
-    "the output is marked UNVERIFIED. --json prints one JSON document on stdout.\n\n"
-    "  --fingerprint FPR      with --keyring: only a signer with this fingerprint (repeatable)\n";
+    "the output is marked UNVERIFIED. --json prints one JSON document on stdout.\n\n";
 static const char usage_extract[] = "usage: ferry-load extract BUNDLE -C DIR --keyring KEYS.asc [--force] [options]\n\n"
     "Verifies while reading into a hidden directory inside DIR; entries are moved into DIR\n"
     "only when everything verified and every destination is free (or, with --force, a\n"

@@ -48,6 +48,7 @@ static const char usage_build[] =
     "      --license-pubkey PUB check license files with this key before packing them\n"
     "      --allow-expired      pack an expired license anyway\n"
     "      --force              replace an existing output file\n"
+    "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
     "  -q, --quiet              print nothing on success\n"
     "\n"
     "The output appears only when complete: a failed or interrupted run leaves nothing.\n"
@@ -92,6 +93,7 @@ enum option_id {
 	O_LICENSE_PUBKEY,
 	O_ALLOW_EXPIRED,
 	O_FORCE,
+	O_ALLOW_OUTSIDE_PATHS,
 	O_KEY,
 	O_SUBJECT,
 	O_EXPIRES,
@@ -130,6 +132,7 @@ static const struct cli_option options[] = {
     {"license-pubkey",    O_LICENSE_PUBKEY,    required_argument, BUILD},
     {"allow-expired",     O_ALLOW_EXPIRED,     no_argument,       BUILD},
     {"force",             O_FORCE,             no_argument,       BUILD | ISSUE},
+    {"allow-outside-paths", O_ALLOW_OUTSIDE_PATHS, no_argument,     BUILD},
     {"key",               O_KEY,               required_argument, ISSUE},
     {"subject",           O_SUBJECT,           required_argument, ISSUE},
     {"expires",           O_EXPIRES,           required_argument, ISSUE},
@@ -221,6 +224,7 @@ static int take_build_option(struct pack_command *c, int id, const char *value)
 	case O_LICENSE_PUBKEY: o->license_pubkey = value; break;
 	case O_ALLOW_EXPIRED: o->allow_expired = 1; break;
 	case O_FORCE: o->force = 1; break;
+	case O_ALLOW_OUTSIDE_PATHS: o->allow_outside_paths = 1; break;
 	default: break;
 	}
 	return FX_OK;
