@@ -21,11 +21,9 @@ int cli_usage_error(const struct cli_verb *verb, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", fx_progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fx_vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	print_usage(stderr, verb);
 	return FX_USAGE;
 }

@@ -35,15 +35,20 @@ int fe_report(const struct ferr *e)
 	return e->code;
 }
 
+void fx_vwarn(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", fx_progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void fx_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", fx_progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fx_vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void oom(void)

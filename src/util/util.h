@@ -33,6 +33,7 @@ int fe_set(struct ferr *e, int code, const char *fmt, ...)
 int fe_report(const struct ferr *e);
 /* Prints "prog: ..." to stderr (a per-item error or warning). */
 void fx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fx_vwarn(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);

@@ -23,7 +23,7 @@ metadata: {name: par-$k, version: 1.0.0, vendor: Ferry Tests}
 images:
   - {ref: ferry.test/par-$k:1, from: ${froms[$((k - 1))]}}
 EOS
-	expect 0 "pack bundle $k of 4" "$PACK" build p$k.yaml -o p$k.ferry || exit 1
+	expect 0 "pack bundle $k of 4" "$PACK" build p$k.yaml -o p$k.ferry --allow-outside-paths || exit 1
 done
 
 # ---------------------------------------------------------------- concurrent loads (#13 item 1)
