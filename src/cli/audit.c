@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/pgp.h"
 #include "image/oci.h"
 #include "image/sbom_read.h"
 
@@ -180,42 +179,4 @@ void audit_free(struct audit_bundle *a)
 	free(a->ents);
 	bundle_head_free(&a->h);
 	memset(a, 0, sizeof(*a));
-}
-
-int audit_reader_opt(int c, const char *arg, struct read_opts *ro, char *msg, size_t msglen)
-{
-	uint64_t u;
-
-	switch (c) {
-	case AUDIT_O_KEYRING:
-		ro->keyring = arg;
-		return 1;
-	case AUDIT_O_FPR:
-		if (!pgp_fpr_valid(arg)) {
-			snprintf(msg, msglen, "--fingerprint '%s': give the full 40-digit fingerprint", ESC(arg));
-			return -1;
-		}
-		ro->fingerprints = xreallocarray(ro->fingerprints, ro->nfingerprints + 1, sizeof(char *));
-		ro->fingerprints[ro->nfingerprints++] = (char *)(uintptr_t)arg;
-		return 1;
-	case AUDIT_O_UNSIGNED:
-		ro->allow_unsigned = 1;
-		return 1;
-	case AUDIT_O_LICKEY:
-		ro->license_pubkey = arg;
-		return 1;
-	case AUDIT_O_AUDIENCE:
-		ro->audience = arg;
-		return 1;
-	case AUDIT_O_NOW:
-		if (parse_u64(arg, &u) == 0 && u < 253402300800ULL)
-			ro->now = (int64_t)u;
-		else if (parse_time_utc(arg, &ro->now) != 0) {
-			snprintf(msg, msglen, "--now '%s': epoch seconds or 2026-11-23T10:00:00Z", ESC(arg));
-			return -1;
-		}
-		return 1;
-	default:
-		return 0;
-	}
 }

@@ -1,7 +1,6 @@
-/* audit.h - what the auditor's verbs (sbom, report) share: the reader options they
- * take like every other verb, and one verified read of a bundle that keeps the few
- * small entries they show (SBOMs, licenses, image manifests), each only once its hash
- * matched, with every entry's verdict. */
+/* audit.h - what the auditor's verbs (sbom, report) share: one verified read of a
+ * bundle that keeps the few small entries they show (SBOMs, licenses, image
+ * manifests), each only once its hash matched, with every entry's verdict. */
 #ifndef FERRY_AUDIT_H
 #define FERRY_AUDIT_H
 
@@ -47,15 +46,5 @@ void audit_read(const char *path, const struct read_opts *ro, unsigned keep, str
 /* A verified kept entry, or NULL. */
 const struct audit_entry *audit_entry(const struct audit_bundle *a, const char *path);
 void audit_free(struct audit_bundle *a);
-
-/* Reader options shared with verify/extract/load, parsed from one argument. Returns 1
- * when c was one of them (consumed), 0 when not, -1 on a bad value (msg set). */
-int audit_reader_opt(int c, const char *arg, struct read_opts *ro, char *msg, size_t msglen);
-#define AUDIT_O_KEYRING 1001
-#define AUDIT_O_FPR 1002
-#define AUDIT_O_UNSIGNED 1003
-#define AUDIT_O_LICKEY 1004
-#define AUDIT_O_AUDIENCE 1005
-#define AUDIT_O_NOW 1006
 
 #endif

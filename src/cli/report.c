@@ -11,13 +11,10 @@
 #include "cli/sbom_cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "crypto/license.h"
 #include "image/oci.h"
@@ -25,25 +22,6 @@
 #include "image/sbom_read.h"
 #include "image/sbom_write.h"
 #include "util/file.h"
-
-static const char usage[] =
-    "usage: ferry-load report BUNDLE --keyring KEYS.asc -o REPORT.html [options]\n\n"
-    "Verifies the bundle, then writes one self-contained HTML page for an auditor (no network,\n"
-    "no external files; prints to PDF): the verdict first, then the bundle, its images and\n"
-    "their OS packages (from the signed SBOMs), charts, docs, files, licenses and every entry.\n\n"
-    "  -o, --output FILE      the report (refused if it exists, unless --force)\n"
-    "  --json                 the same content as JSON (to FILE, or stdout without -o)\n"
-    "  --against OLD.ferry    also compare with an older bundle: images added, removed and\n"
-    "                         changed; packages added, removed, upgraded and downgraded\n"
-    "  --license-pubkey PUB   check the bundle's licenses with this key (their verdict is shown)\n"
-    "  --audience PRODUCT     with --license-pubkey: the product the license must be for\n"
-    "  --now TIME             clock for the license check (epoch seconds or 2026-11-23T10:00:00Z)\n"
-    "  --keyring KEYS.asc     trust only the OpenPGP public keys in this file (required)\n"
-    "  --fingerprint FPR      and only a signer with this primary key fingerprint (repeatable)\n"
-    "  --allow-unsigned       accept a bundle without a signature (its checksums are still checked)\n"
-    "  --force                replace an existing report\n"
-    "  -q, --quiet            no message on success\n\n"
-    "Exit: 0 verified, 1 something did not verify (the report says what), 2 usage, 3 I/O.\n";
 
 const char *jget_str(const json_t *o, const char *key)
 {
@@ -442,87 +420,13 @@ json_t *report_bundle(const struct audit_bundle *a, const struct report_ctx *c, 
 
 /* ---- the verb */
 
-struct report_args {
-	struct read_opts ro;
-	const char *bundle, *against, *out, *license_pubkey, *audience;
-	int json, force, quiet;
-};
-
-static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: report: ", fx_progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", usage);
-	return FX_USAGE;
-}
-
-/* -1: --help was answered; else FX_OK or FX_USAGE. */
-static int parse_args(int argc, char **argv, struct report_args *r)
-{
-	enum { O_AGAINST = 300, O_JSON, O_FORCE };
-	static const struct option opts[] = {
-	    {"keyring", required_argument, NULL, AUDIT_O_KEYRING}, {"fingerprint", required_argument, NULL, AUDIT_O_FPR},
-	    {"allow-unsigned", no_argument, NULL, AUDIT_O_UNSIGNED},
-	    {"license-pubkey", required_argument, NULL, AUDIT_O_LICKEY},
-	    {"audience", required_argument, NULL, AUDIT_O_AUDIENCE}, {"now", required_argument, NULL, AUDIT_O_NOW},
-	    {"against", required_argument, NULL, O_AGAINST}, {"output", required_argument, NULL, 'o'},
-	    {"json", no_argument, NULL, O_JSON}, {"force", no_argument, NULL, O_FORCE},
-	    {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	char msg[ESC_MAX + 128];
-	int c, x;
-
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-		if ((x = audit_reader_opt(c, optarg, &r->ro, msg, sizeof(msg))) != 0) {
-			if (x < 0)
-				return bad_usage("%s", msg);
-			continue;
-		}
-		switch (c) {
-		case O_AGAINST: r->against = optarg; break;
-		case 'o': r->out = optarg; break;
-		case O_JSON: r->json = 1; break;
-		case O_FORCE: r->force = 1; break;
-		case 'q': r->quiet = 1; break;
-		case 'h': fputs(usage, stdout); return -1;
-		default: return bad_usage("unknown option or missing argument: %s", ESC(argv[optind - 1]));
-		}
-	}
-	if (argc - optind != 1)
-		return bad_usage("%s", argc - optind == 0 ? "no BUNDLE given" : "give one BUNDLE only");
-	r->bundle = argv[optind];
-	/* licenses are checked by the report itself (to show their verdict), not by the reader */
-	r->license_pubkey = r->ro.license_pubkey;
-	r->audience = r->ro.audience;
-	r->ro.license_pubkey = NULL;
-	r->ro.audience = NULL;
-	if (r->ro.keyring == NULL && !r->ro.allow_unsigned)
-		return bad_usage("%s", "--keyring KEYS.asc is required (the keys you trust)");
-	if (r->ro.nfingerprints > 0 && r->ro.keyring == NULL)
-		return bad_usage("%s", "--fingerprint needs --keyring");
-	if (r->audience != NULL && r->license_pubkey == NULL)
-		return bad_usage("%s", "--audience needs --license-pubkey");
-	if (r->out == NULL && !r->json)
-		return bad_usage("%s", "-o REPORT.html is required (or --json for stdout)");
-	if (r->out != NULL && (strcmp(r->out, r->bundle) == 0 || (r->against && strcmp(r->out, r->against) == 0)))
-		return bad_usage("-o %s: is an input", ESC(r->out));
-	return FX_OK;
-}
-
-static int write_out(const struct report_args *r, const json_t *model, struct ferr *e)
+static int write_out(const struct report_opts *o, const json_t *model, struct ferr *e)
 {
 	char *text;
 	size_t len;
 	int rc;
 
-	if (r->json) {
+	if (o->json) {
 		text = json_dumps(model, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 		if (text == NULL)
 			return fe_set(e, FX_IO, "report: cannot write JSON (out of memory)");
@@ -533,73 +437,68 @@ static int write_out(const struct report_args *r, const json_t *model, struct fe
 	} else {
 		text = report_html(model, &len);
 	}
-	if (r->out == NULL) {
-		rc = fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ? FX_OK :
-		    fe_set(e, FX_IO, "stdout: %s", strerror(errno));
-	} else {
-		rc = fx_write_file(r->out, text, len, 0644, r->force, e);
-	}
+	if (o->output == NULL)
+		rc = fwrite(text, 1, len, stdout) == len ? FX_OK : fe_set(e, FX_IO, "stdout: %s", strerror(errno));
+	else
+		rc = fx_write_file(o->output, text, len, 0644, o->force, e);
 	free(text);
 	return rc;
 }
 
-int cmd_report(int argc, char **argv)
+/* The exit code once the report is written: what did not verify, named. */
+static int report_outcome(const char *bundle, const struct report_opts *o, const struct audit_bundle *a,
+    const struct audit_bundle *old, int license_bad, struct ferr *e)
 {
-	struct report_args r;
+	if (a->rc != FX_OK)
+		return fe_set(e, a->rc, "%s", a->e.msg);
+	if (license_bad)
+		return fe_set(e, FX_VERIFY, "%s: a license is not valid (see the report)", ESC(bundle));
+	if (old != NULL && old->rc != FX_OK)
+		return fe_set(e, old->rc, "--against %s: %s", ESC(o->against), old->e.msg);
+	return FX_OK;
+}
+
+int report_run(const char *bundle, const struct read_opts *ro, const struct report_opts *o, struct ferr *e)
+{
+	struct read_opts reader = *ro;
 	struct report_ctx c;
 	struct audit_bundle a, old;
-	struct ferr e = {0, ""};
 	json_t *model = NULL, *old_model = NULL;
 	struct stat st;
-	int rc, license_bad = 0, old_license_bad = 0, have_old = 0, trusted;
+	int rc, license_bad = 0, old_license_bad = 0, trusted;
 	const unsigned keep = AUDIT_KEEP_SBOMS | AUDIT_KEEP_LICENSES | AUDIT_KEEP_MANIFESTS;
 
-	memset(&r, 0, sizeof(r));
 	memset(&a, 0, sizeof(a));
-	r.ro.now = (int64_t)time(NULL);
-	if ((rc = parse_args(argc, argv, &r)) != FX_OK) {
-		free(r.ro.fingerprints);
-		return rc < 0 ? FX_OK : rc;
-	}
-	if (r.out != NULL && !r.force && lstat(r.out, &st) == 0) {
-		rc = fe_set(&e, FX_IO, "%s: " FX_EXISTS, ESC(r.out));
-		goto end;
-	}
-	c.ro = &r.ro;
-	c.license_pubkey = r.license_pubkey;
-	c.audience = r.audience;
-	c.now = r.ro.now;
-	audit_read(r.bundle, &r.ro, keep, &a);
+	memset(&old, 0, sizeof(old));
+	if (o->output != NULL && !o->force && lstat(o->output, &st) == 0)
+		return fe_set(e, FX_IO, "%s: " FX_EXISTS, ESC(o->output));
+	/* licenses are checked by the report itself (to show their verdict), not by the reader */
+	reader.license_pubkey = NULL;
+	reader.audience = NULL;
+	c.ro = &reader;
+	c.license_pubkey = ro->license_pubkey;
+	c.audience = ro->audience;
+	c.now = ro->now;
+	audit_read(bundle, &reader, keep, &a);
 	model = report_bundle(&a, &c, &license_bad);
-	if (r.against != NULL) {
+	if (o->against != NULL) {
 		struct report_ctx oc = c;
 		oc.license_pubkey = NULL; /* only the images of the older bundle are compared */
-		audit_read(r.against, &r.ro, AUDIT_KEEP_SBOMS | AUDIT_KEEP_MANIFESTS, &old);
-		have_old = 1;
+		audit_read(o->against, &reader, AUDIT_KEEP_SBOMS | AUDIT_KEEP_MANIFESTS, &old);
 		old_model = report_bundle(&old, &oc, &old_license_bad);
-		json_object_set_new(model, "comparison", report_compare(model, old_model, r.against));
+		json_object_set_new(model, "comparison", report_compare(model, old_model, o->against));
 	}
-	rc = write_out(&r, model, &e);
-	if (rc != FX_OK)
+	if ((rc = write_out(o, model, e)) != FX_OK)
 		goto end;
 	trusted = json_is_true(json_object_get(json_object_get(model, "verdict"), "trusted"));
-	if (a.rc != FX_OK)
-		rc = fe_set(&e, a.rc, "%s", a.e.msg);
-	else if (license_bad)
-		rc = fe_set(&e, FX_VERIFY, "%s: a license is not valid (see the report)", ESC(r.bundle));
-	else if (have_old && old.rc != FX_OK)
-		rc = fe_set(&e, old.rc, "--against %s: %s", ESC(r.against), old.e.msg);
-	if (!r.quiet && r.out != NULL)
-		fprintf(stderr, "%s: wrote %s: %s\n", fx_progname, ESC(r.out),
+	rc = report_outcome(bundle, o, &a, o->against != NULL ? &old : NULL, license_bad, e);
+	if (!o->quiet && o->output != NULL)
+		fprintf(stderr, "%s: wrote %s: %s\n", fx_progname, ESC(o->output),
 		    trusted ? "VERIFIED" : rc == FX_OK ? "NOT SIGNED (checksums only)" : "NOT TRUSTED");
 end:
-	if (e.code != 0)
-		fe_report(&e);
 	json_decref(model);
 	json_decref(old_model);
 	audit_free(&a);
-	if (have_old)
-		audit_free(&old);
-	free(r.ro.fingerprints);
+	audit_free(&old);
 	return rc;
 }

@@ -4,13 +4,9 @@
  * or as a table whose every string is escaped for the terminal. */
 #include "cli/sbom_cmd.h"
 
-#include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -18,41 +14,12 @@
 #include "image/sbom.h"
 #include "image/sbom_read.h"
 
-static const char usage[] =
-    "usage: ferry-load sbom BUNDLE --keyring KEYS.asc [--image REF] [--platform OS/ARCH]\n"
-    "                            [--format spdx|cyclonedx|table]\n\n"
-    "Verifies the bundle (every entry, as verify does), then prints the SBOM of an image:\n"
-    "the installed OS packages of every platform, catalogued by ferry-pack.\n\n"
-    "  --image REF            the image (as bundle.yaml names it; needed when there are several)\n"
-    "  --platform OS/ARCH     the platform of a multi-platform image\n"
-    "  --format F             spdx (SPDX 2.3 JSON, the default), cyclonedx (CycloneDX 1.5 JSON)\n"
-    "                         or table (every image and platform selected)\n"
-    "  --keyring KEYS.asc     trust only the OpenPGP public keys in this file (required)\n"
-    "  --fingerprint FPR      and only a signer with this primary key fingerprint (repeatable)\n"
-    "  --allow-unsigned       accept a bundle without a signature (its checksums are still checked)\n";
-
-enum sbom_format { F_SPDX, F_CYCLONEDX, F_TABLE };
-
 /* One SBOM of the selection. */
 struct pick {
 	const char *ref;
 	const struct audit_entry *spdx, *cdx;
 	struct sbom_view view;
 };
-
-static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: sbom: ", fx_progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", usage);
-	return FX_USAGE;
-}
 
 /* The SBOMs of the selected images (and platform), each with its CycloneDX view. */
 static int select_sboms(const struct audit_bundle *a, const char *image, const char *platform, struct pick **out,
@@ -173,103 +140,47 @@ static int print_document(FILE *f, const struct audit_entry *x, struct ferr *e)
 	return FX_OK;
 }
 
-int cmd_sbom(int argc, char **argv)
+/* Prints what was selected: a table of every pick, or the one document asked for. */
+static int print_picks(const char *bundle, const struct pick *picks, size_t npicks, enum sbom_print_format format,
+    struct ferr *e)
 {
-	static const struct option opts[] = {
-	    {"keyring", required_argument, NULL, AUDIT_O_KEYRING}, {"fingerprint", required_argument, NULL, AUDIT_O_FPR},
-	    {"allow-unsigned", no_argument, NULL, AUDIT_O_UNSIGNED}, {"image", required_argument, NULL, 'i'},
-	    {"platform", required_argument, NULL, 'p'}, {"format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	struct read_opts ro;
-	struct audit_bundle a;
-	struct ferr e = {0, ""};
-	struct pick *picks = NULL;
-	size_t npicks = 0, i;
-	const char *image = NULL, *platform = NULL;
-	enum sbom_format format = F_SPDX;
-	char msg[ESC_MAX + 128];
-	int c, r, rc = FX_OK, have_read = 0;
+	size_t i;
 
-	memset(&ro, 0, sizeof(ro));
-	memset(&a, 0, sizeof(a));
-	ro.now = (int64_t)time(NULL);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if ((r = audit_reader_opt(c, optarg, &ro, msg, sizeof(msg))) != 0) {
-			if (r < 0) {
-				rc = bad_usage("%s", msg);
-				goto end;
-			}
-			continue;
-		}
-		switch (c) {
-		case 'i': image = optarg; break;
-		case 'p': platform = optarg; break;
-		case 'f':
-			if (strcmp(optarg, "spdx") == 0)
-				format = F_SPDX;
-			else if (strcmp(optarg, "cyclonedx") == 0)
-				format = F_CYCLONEDX;
-			else if (strcmp(optarg, "table") == 0)
-				format = F_TABLE;
-			else {
-				rc = bad_usage("--format '%s': spdx, cyclonedx or table", ESC(optarg));
-				goto end;
-			}
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			goto end;
-		default:
-			rc = bad_usage("unknown option or missing argument: %s", ESC(argv[optind - 1]));
-			goto end;
-		}
-	}
-	if (argc - optind != 1) {
-		rc = bad_usage("%s", argc - optind == 0 ? "no BUNDLE given" : "give one BUNDLE only");
-		goto end;
-	}
-	if (ro.keyring == NULL && !ro.allow_unsigned) {
-		rc = bad_usage("%s", "--keyring KEYS.asc is required (the keys you trust)");
-		goto end;
-	}
-	if (ro.nfingerprints > 0 && ro.keyring == NULL) {
-		rc = bad_usage("%s", "--fingerprint needs --keyring");
-		goto end;
-	}
-	audit_read(argv[optind], &ro, AUDIT_KEEP_SBOMS, &a);
-	have_read = 1;
-	if (a.rc != FX_OK) {
-		e = a.e;
-		rc = a.rc;
-		goto end;
-	}
-	if ((rc = select_sboms(&a, image, platform, &picks, &npicks, &e)) != FX_OK)
-		goto end;
-	if (format == F_TABLE) {
-		rc = print_table(stdout, picks, npicks);
-	} else if (npicks > 1) {
+	if (format == SBOM_PRINT_TABLE)
+		return print_table(stdout, picks, npicks);
+	if (npicks > 1) {
 		fprintf(stderr, "%s: sbom: %zu SBOMs match; choose one with --image and --platform:\n", fx_progname, npicks);
 		for (i = 0; i < npicks; i++)
 			fprintf(stderr, "  --image %s --platform %s\n", ESC(picks[i].ref),
 			    picks[i].view.platform ? ESC(picks[i].view.platform) : "?");
-		rc = FX_USAGE;
-	} else if (format == F_SPDX && picks[0].spdx == NULL) {
-		rc = fe_set(&e, FX_IO, "%s: the SPDX document of image %s is missing", ESC(argv[optind]), ESC(picks[0].ref));
-	} else {
-		rc = print_document(stdout, format == F_SPDX ? picks[0].spdx : picks[0].cdx, &e);
+		return FX_USAGE;
 	}
-	if (rc == FX_OK && fflush(stdout) != 0)
-		rc = fe_set(&e, FX_IO, "stdout: %s", strerror(errno));
+	if (format == SBOM_PRINT_SPDX && picks[0].spdx == NULL)
+		return fe_set(e, FX_IO, "%s: the SPDX document of image %s is missing", ESC(bundle), ESC(picks[0].ref));
+	return print_document(stdout, format == SBOM_PRINT_SPDX ? picks[0].spdx : picks[0].cdx, e);
+}
+
+int sbom_print_run(const char *bundle, const struct read_opts *ro, const struct sbom_print_opts *o, struct ferr *e)
+{
+	struct audit_bundle a;
+	struct pick *picks = NULL;
+	size_t npicks = 0, i;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	audit_read(bundle, ro, AUDIT_KEEP_SBOMS, &a);
+	if (a.rc != FX_OK) {
+		*e = a.e;
+		rc = a.rc;
+		goto end;
+	}
+	if ((rc = select_sboms(&a, o->image, o->platform, &picks, &npicks, e)) != FX_OK)
+		goto end;
+	rc = print_picks(bundle, picks, npicks, o->format, e);
 end:
-	if (e.code != 0)
-		fe_report(&e);
 	for (i = 0; i < npicks; i++)
 		sbom_view_free(&picks[i].view);
 	free(picks);
-	if (have_read)
-		audit_free(&a);
-	free(ro.fingerprints);
+	audit_free(&a);
 	return rc;
 }
