@@ -19,10 +19,9 @@
 #include "image/sbom_write.h"
 #include "util/util.h"
 
-static int failures;
-static char tmp[256];
+#include "check.h"
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+static char tmp[256];
 
 static const struct pkg *find_pkg(const struct pkg_list *l, const char *name)
 {
@@ -388,7 +387,5 @@ int main(void)
 	test_layers();
 	test_html();
 	rm_tree(tmp);
-	if (failures != 0)
-		fprintf(stderr, "test_sbom: %d failures\n", failures);
-	return failures != 0;
+	return check_report("test_sbom");
 }
