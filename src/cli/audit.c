@@ -8,6 +8,7 @@
 
 #include "image/oci.h"
 #include "image/sbom_read.h"
+#include "util/digest.h"
 
 #define LICENSE_KEEP_MAX ((size_t)1 << 20)
 #define KEPT_TOTAL_MAX ((uint64_t)1 << 30) /* all kept entries together */
@@ -37,7 +38,7 @@ static int is_image_manifest(const struct manifest *m, const char *name)
 		return 0;
 	for (i = 0; i < m->nimages; i++)
 		for (k = 0; k < m->images[i].nmanifests; k++)
-			if (strncmp(m->images[i].manifests[k], "sha256:", 7) == 0 &&
+			if (digest_valid(m->images[i].manifests[k]) &&
 			    strcmp(m->images[i].manifests[k] + 7, name + strlen(prefix)) == 0)
 				return 1;
 	return 0;

@@ -22,6 +22,7 @@
 #include "image/sbom_read.h"
 #include "image/sbom_write.h"
 #include "util/file.h"
+#include "util/digest.h"
 
 const char *jget_str(const json_t *o, const char *key)
 {
@@ -182,7 +183,7 @@ static json_t *image_layers(const struct audit_bundle *a, const struct man_image
 	size_t k, i, j;
 
 	for (k = 0; k < mi->nmanifests; k++) {
-		char *path = strncmp(mi->manifests[k], "sha256:", 7) == 0 ?
+		char *path = digest_valid(mi->manifests[k]) ?
 		    xasprintf("images/blobs/sha256/%s", mi->manifests[k] + 7) : NULL;
 		const struct audit_entry *x = path != NULL ? audit_entry(a, path) : NULL;
 		struct oci_doc doc;
@@ -313,7 +314,7 @@ static json_t *images(const struct audit_bundle *a)
 		json_object_set_new(o, "size", json_integer((json_int_t)mi->size));
 		json_object_set_new(o, "layerCount", json_integer(mi->layers));
 		for (k = 0; k < mi->nblobs; k++) {
-			char *path = strncmp(mi->blobs[k], "sha256:", 7) == 0 ?
+			char *path = digest_valid(mi->blobs[k]) ?
 			    xasprintf("images/blobs/sha256/%s", mi->blobs[k] + 7) : xstrdup(mi->blobs[k]);
 			json_t *ei = entry_info(a, path);
 			bad += strcmp(jget_str(ei, "verdict"), "ok") != 0;
