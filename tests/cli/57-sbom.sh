@@ -209,6 +209,10 @@ expect_err 2 "no such image" "sbom --image that is not in the bundle" "$LOAD" sb
 expect_err 2 "2 SBOMs match; choose one" "sbom of several images as one document asks which" "$LOAD" sbom deb.ferry --keyring "$KEYRING"
 expect_err 2 "--format 'x'" "sbom --format x" "$LOAD" sbom deb.ferry --keyring "$KEYRING" --format x
 expect_err 2 "keyring" "sbom without --keyring" "$LOAD" sbom deb.ferry
+expect_err 2 "sbom: one --image only" "sbom with two --image" "$LOAD" sbom deb.ferry --keyring "$KEYRING" --image "$DEBIAN_REF" --image "$APP_A_REF"
+expect_err 2 "option --platform does not apply to load" "--platform is sbom's alone (one option table)" "$LOAD" load deb.ferry --keyring "$KEYRING" --to oci:x --platform linux/amd64
+expect_err 2 "report: -o REPORT.html is required" "report without -o or --json" "$LOAD" report deb.ferry --keyring "$KEYRING"
+expect_err 2 "-o deb.ferry: is an input" "report -o naming the bundle itself" "$LOAD" report deb.ferry --keyring "$KEYRING" -o deb.ferry --force
 new_gpg_home 2 || { fail "second test key"; exit 1; }
 export GNUPGHOME=$T/gnupg KEYRING=$T/pub.asc # packs go on with the first key
 expect_err 1 "not in the keyring" "sbom with a keyring that does not hold the signer: nothing printed" "$LOAD" sbom deb.ferry --keyring "$T/pub2.asc" --image "$APP_A_REF"
