@@ -1,11 +1,12 @@
-/* registry.h - names of registries and images, and the parsers of what a registry sends
- * back (untrusted: unit-tested and fuzzed). */
+/* registry.h - names of registries, and the parsers of what a registry sends back
+ * (untrusted: unit-tested and fuzzed). Image references: net/ref.h. */
 #ifndef FERRY_REGISTRY_H
 #define FERRY_REGISTRY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/ref.h"
 #include "util/util.h"
 
 /* registry://HOST[:PORT][/PREFIX] */
@@ -16,19 +17,6 @@ struct reg_target {
 	char prefix[512]; /* "" or "a/b" (no leading or trailing slash) */
 };
 int reg_parse_target(const char *spec, struct reg_target *t);
-
-/* An image reference: [HOST[:PORT]/]PATH[:TAG][@DIGEST]. Without a host the image is
- * Docker Hub's (host "docker.io", one-part paths get "library/"). */
-struct reg_ref {
-	char host[256];
-	char path[512];
-	char tag[129];     /* "" when none */
-	char digest[72];   /* "" when none */
-};
-int reg_parse_ref(const char *ref, struct reg_ref *r);
-/* A repository path component list: lower-case [a-z0-9] runs joined by . _ __ or -+,
- * separated by "/". */
-int reg_valid_repo(const char *path);
 
 /* WWW-Authenticate: the first challenge. scheme "basic" or "bearer" (lower-cased). */
 #define TOKEN_MAX (16u << 10) /* longest token ferry takes from a token server */

@@ -102,31 +102,32 @@ static int build_plan(struct reg *g, const struct manifest *m)
 	for (i = 0; i < m->nimages; i++) {
 		const struct man_image *mi = &m->images[i];
 		struct rimg *im;
-		struct reg_ref rr;
+		struct image_ref rr;
+		struct ferr re = {0, ""};
 		int n;
 
 		if (!g->sel->selected[i])
 			continue;
 		im = &g->imgs[g->nimgs++];
 		im->mi = mi;
-		if (reg_parse_ref(mi->ref, &rr) != 0) {
-			img_fail(im, FX_TARGET, "not a valid image reference");
+		if (ref_parse(mi->ref, &rr, &re) != FX_OK) {
+			img_fail(im, FX_TARGET, "%s", re.msg);
 			continue;
 		}
 		if (g->lo->keep_registry_host) {
 			char h[256];
 
 			/* the port cannot be part of a repository name */
-			fx_strlcpy(h, rr.host, sizeof(h));
+			fx_strlcpy(h, rr.domain, sizeof(h));
 			h[strcspn(h, ":")] = '\0';
 			for (k = 0; h[k]; k++)
 				h[k] = (char)tolower((unsigned char)h[k]);
 			n = snprintf(im->repo, sizeof(im->repo), "%s%s%s/%s", g->tg.prefix, g->tg.prefix[0] ? "/" : "", h,
-			    rr.path);
+			    rr.repo);
 		} else {
-			n = snprintf(im->repo, sizeof(im->repo), "%s%s%s", g->tg.prefix, g->tg.prefix[0] ? "/" : "", rr.path);
+			n = snprintf(im->repo, sizeof(im->repo), "%s%s%s", g->tg.prefix, g->tg.prefix[0] ? "/" : "", rr.repo);
 		}
-		if (n < 0 || (size_t)n >= sizeof(im->repo) || !reg_valid_repo(im->repo)) {
+		if (n < 0 || (size_t)n >= sizeof(im->repo) || !ref_valid_repo(im->repo)) {
 			img_fail(im, FX_TARGET, "repository name %s is not valid here", ESC(im->repo));
 			continue;
 		}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "net/http.h"
+#include "net/ref.h"
 #include "net/registry.h"
 #include "util/digest.h"
 
@@ -19,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s, *out = NULL;
 	struct www_auth a;
 	struct reg_target t;
-	struct reg_ref r;
+	struct image_ref r;
+	struct ferr e = {0, ""};
 	uint64_t n;
 	size_t i;
 
@@ -72,13 +74,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 5:
 		if (reg_parse_target(s, &t) == 0) {
-			if (t.host[0] == '\0' || (t.prefix[0] != '\0' && !reg_valid_repo(t.prefix)))
+			if (t.host[0] == '\0' || (t.prefix[0] != '\0' && !ref_valid_repo(t.prefix)))
 				abort();
 		}
 		break;
 	case 6:
-		if (reg_parse_ref(s, &r) == 0) {
-			if (!reg_valid_repo(r.path) || (r.tag[0] == '\0' && r.digest[0] == '\0'))
+		if (ref_parse(s, &r, &e) == FX_OK) {
+			if (!ref_valid_repo(r.repo) || (r.tag[0] == '\0' && r.digest[0] == '\0') ||
+			    !ref_valid_host(r.domain, strlen(r.domain)) || strlen(r.domain) + 1 + strlen(r.repo) > REF_NAME_MAX)
 				abort();
 			if (r.digest[0] != '\0' && !digest_valid(r.digest))
 				abort();

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/oci.h"
 #include "net/http.h"
+#include "net/ref.h"
 #include "net/registry.h"
 #include "util/digest.h"
 
@@ -140,10 +142,9 @@ static void test_range_retry(void)
 	CHECK(http_parse_retry_after("", 0, &n) != 0);
 }
 
-static void test_targets_refs(void)
+static void test_targets(void)
 {
 	struct reg_target t;
-	struct reg_ref r;
 
 	CHECK(reg_parse_target("registry://127.0.0.1:5000", &t) == 0);
 	CHECK(strcmp(t.hostport, "127.0.0.1:5000") == 0 && t.port == 5000 && t.prefix[0] == '\0');
@@ -158,29 +159,109 @@ static void test_targets_refs(void)
 	CHECK(reg_parse_target("registry://user@host", &t) != 0);
 	CHECK(reg_parse_target("registry://host/UPPER", &t) != 0);
 	CHECK(reg_parse_target("registry://host/a/../b", &t) != 0);
+	CHECK(reg_parse_target("registry://-host", &t) != 0);
+	CHECK(reg_parse_target("registry://[::g]:5000", &t) != 0);
 	CHECK(reg_parse_target("https://host", &t) != 0);
 
-	CHECK(reg_parse_ref("registry.example.com/acme/api:1.2.0", &r) == 0);
-	CHECK(strcmp(r.host, "registry.example.com") == 0 && strcmp(r.path, "acme/api") == 0 && strcmp(r.tag, "1.2.0") == 0);
-	CHECK(reg_parse_ref("localhost:5000/a/b", &r) == 0 && strcmp(r.host, "localhost:5000") == 0 &&
-	    strcmp(r.path, "a/b") == 0 && strcmp(r.tag, "latest") == 0);
-	CHECK(reg_parse_ref("busybox", &r) == 0 && strcmp(r.host, "docker.io") == 0 && strcmp(r.path, "library/busybox") == 0);
-	CHECK(reg_parse_ref("acme/api@sha256:0000000000000000000000000000000000000000000000000000000000000001", &r) == 0 &&
-	    r.tag[0] == '\0' && strncmp(r.digest, "sha256:", 7) == 0 && strcmp(r.path, "acme/api") == 0);
-	CHECK(reg_parse_ref("h.io/a/../b:1", &r) != 0);
-	CHECK(reg_parse_ref("h.io/A:1", &r) != 0);
-	CHECK(reg_parse_ref("h.io/a:-x", &r) != 0);
-	CHECK(reg_parse_ref("h.io/a@sha256:xyz", &r) != 0);
-	CHECK(reg_parse_ref("h.io/a?b:1", &r) != 0);
-	CHECK(reg_parse_ref("h.io//a:1", &r) != 0);
-
-	CHECK(reg_valid_repo("a/b-c/d__e.f"));
-	CHECK(!reg_valid_repo("a/b_-c"));
-	CHECK(!reg_valid_repo("-a"));
-	CHECK(!reg_valid_repo("a/"));
+	CHECK(ref_valid_repo("a/b-c/d__e.f"));
+	CHECK(!ref_valid_repo("a/b_-c"));
+	CHECK(!ref_valid_repo("-a"));
+	CHECK(!ref_valid_repo("a/"));
 	CHECK(digest_valid("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
 	CHECK(!digest_valid("sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
 	CHECK(!digest_valid("sha512:00"));
+}
+
+#define D1 "sha256:0000000000000000000000000000000000000000000000000000000000000001"
+
+/* Image references: one rule (net/ref.h) for the pack side (oci_ref_parse, which spec
+ * images go through) and the load side (ref_parse, which the registry target uses):
+ * every case gives the same answer both ways. */
+static void test_refs(void)
+{
+	static const struct {
+		const char *in, *domain, *repo, *tag, *digest; /* domain NULL: refused */
+	} cases[] = {
+		{"registry.example.com/acme/api:1.2.0", "registry.example.com", "acme/api", "1.2.0", ""},
+		{"nginx:1", "docker.io", "library/nginx", "1", ""},
+		{"acme/api:1", "docker.io", "acme/api", "1", ""},
+		{"docker.io/nginx:1", "docker.io", "library/nginx", "1", ""},
+		{"index.docker.io/acme/x:1", "docker.io", "acme/x", "1", ""},
+		{"localhost/x:1", "localhost", "x", "1", ""},
+		{"localhost:5000/a/b__c-d.e:v_1", "localhost:5000", "a/b__c-d.e", "v_1", ""},
+		{"[::1]:5000/ipv6/app:1", "[::1]:5000", "ipv6/app", "1", ""},
+		{"[fe80::1]/x:1", "[fe80::1]", "x", "1", ""},
+		{"Registry.Local/x:1", "Registry.Local", "x", "1", ""},  /* upper case: a host */
+		{"REG/x:1", "REG", "x", "1", ""},
+		{"acme/api@" D1, "docker.io", "acme/api", "", D1},
+		{"h.io/a:1@" D1, "h.io", "a", "1", D1},
+		/* refused */
+		{"", NULL, NULL, NULL, NULL},
+		{"nginx", NULL, NULL, NULL, NULL},                 /* no tag: no implicit :latest */
+		{"localhost:5000/a/b", NULL, NULL, NULL, NULL},
+		{"[::1]:5000/x", NULL, NULL, NULL, NULL},
+		{"Nginx:1", NULL, NULL, NULL, NULL},
+		{"a//b:1", NULL, NULL, NULL, NULL},
+		{"a/-b:1", NULL, NULL, NULL, NULL},
+		{"a/b_:1", NULL, NULL, NULL, NULL},
+		{"a b:1", NULL, NULL, NULL, NULL},
+		{"a:b:c", NULL, NULL, NULL, NULL},
+		{"a:.tag", NULL, NULL, NULL, NULL},
+		{"h.io/a:-x", NULL, NULL, NULL, NULL},
+		{"a@sha256:abc", NULL, NULL, NULL, NULL},
+		{"h.io/a@sha256:xyz", NULL, NULL, NULL, NULL},
+		{"h.io/a/../b:1", NULL, NULL, NULL, NULL},
+		{"h.io/A:1", NULL, NULL, NULL, NULL},
+		{"h.io/a?b:1", NULL, NULL, NULL, NULL},
+		{"-a.com/x:1", NULL, NULL, NULL, NULL},
+		{"a-.com/x:1", NULL, NULL, NULL, NULL},
+		{"host:99999999/a:1", NULL, NULL, NULL, NULL},
+		{"host:0/a:1", NULL, NULL, NULL, NULL},
+		{"host:65536/a:1", NULL, NULL, NULL, NULL},
+		{"[::1/x:1", NULL, NULL, NULL, NULL},
+		{"[]/x:1", NULL, NULL, NULL, NULL},
+		{"[::g]/x:1", NULL, NULL, NULL, NULL},
+		{"[::ffff:1.2.3.4]/x:1", NULL, NULL, NULL, NULL},
+		{"[::1]x/y:1", NULL, NULL, NULL, NULL},
+	};
+	char longname[400];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct image_ref r;
+		struct oci_ref o;
+		struct ferr e1 = {0, ""}, e2 = {0, ""};
+		int rc1 = ref_parse(cases[i].in, &r, &e1), rc2 = oci_ref_parse(cases[i].in, &o, &e2);
+
+		if ((rc1 == FX_OK) != (cases[i].domain != NULL) || rc1 != rc2)
+			fprintf(stderr, "ref %s: load side %d, pack side %d\n", cases[i].in, rc1, rc2);
+		CHECK(rc1 == rc2);
+		if (cases[i].domain == NULL) {
+			CHECK(rc1 == FX_USAGE && strstr(e1.msg, "image reference") != NULL);
+			CHECK(strcmp(e1.msg, e2.msg) == 0);
+			continue;
+		}
+		CHECK(rc1 == FX_OK);
+		if (rc1 != FX_OK || rc2 != FX_OK)
+			continue;
+		CHECK(strcmp(r.domain, cases[i].domain) == 0 && strcmp(o.domain, cases[i].domain) == 0);
+		CHECK(strcmp(r.repo, cases[i].repo) == 0 && strcmp(o.repo, cases[i].repo) == 0);
+		CHECK(strcmp(r.tag, cases[i].tag) == 0 && strcmp(o.tag ? o.tag : "", cases[i].tag) == 0);
+		CHECK(strcmp(r.digest, cases[i].digest) == 0 && strcmp(o.digest ? o.digest : "", cases[i].digest) == 0);
+		oci_ref_free(&o);
+	}
+	/* HOST/PATH at most 255 characters */
+	memset(longname, 'a', sizeof(longname));
+	memcpy(longname, "h.io/", 5);
+	memcpy(longname + 255, ":1", 3);
+	{
+		struct image_ref r;
+		struct ferr e = {0, ""};
+
+		CHECK(ref_parse(longname, &r, &e) == FX_OK);
+		memcpy(longname + 256, ":1", 3);
+		CHECK(ref_parse(longname, &r, &e) == FX_USAGE && strstr(e.msg, "longer than 255") != NULL);
+	}
 }
 
 int main(void)
@@ -190,7 +271,8 @@ int main(void)
 	test_token();
 	test_location();
 	test_range_retry();
-	test_targets_refs();
+	test_targets();
+	test_refs();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);
 		return 1;

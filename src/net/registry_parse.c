@@ -1,98 +1,16 @@
-/* registry_ref.c - parsers of what names a registry and of what a registry sends back:
- * targets, image references, WWW-Authenticate, token replies, Location and Range headers
+/* registry_parse.c - parsers of what names a registry and of what a registry sends
+ * back: targets, WWW-Authenticate, token replies, Location and Range headers
  * (untrusted: unit-tested and fuzzed). */
 #include "net/registry.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <curl/curl.h>
-#include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <jansson.h>
 
-#include "util/digest.h"
-
-/* ---------------------------------------------------------------- parsers */
-
-static int is_lc_alnum(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-int reg_valid_repo(const char *p)
-{
-	size_t i = 0;
-
-	if (p == NULL || *p == '\0' || strlen(p) > 255)
-		return 0;
-	for (;;) {
-		/* one component: alnum+ (sep alnum+)* with sep = "." | "_" | "__" | "-"+ */
-		if (!is_lc_alnum((unsigned char)p[i]))
-			return 0;
-		while (is_lc_alnum((unsigned char)p[i]))
-			i++;
-		while (p[i] == '.' || p[i] == '_' || p[i] == '-') {
-			if (p[i] == '.')
-				i++;
-			else if (p[i] == '_')
-				i += p[i + 1] == '_' ? 2 : 1;
-			else
-				while (p[i] == '-')
-					i++;
-			if (!is_lc_alnum((unsigned char)p[i]))
-				return 0;
-			while (is_lc_alnum((unsigned char)p[i]))
-				i++;
-		}
-		if (p[i] == '\0')
-			return 1;
-		if (p[i] != '/')
-			return 0;
-		i++;
-	}
-}
-
-static int valid_tag(const char *t)
-{
-	size_t i, n = strlen(t);
-
-	if (n == 0 || n > 128 || !(isalnum((unsigned char)t[0]) || t[0] == '_'))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!(isalnum((unsigned char)t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
-			return 0;
-	return 1;
-}
-
-static int valid_host(const char *h)
-{
-	size_t i, n = strlen(h);
-
-	if (n == 0 || n > 253)
-		return 0;
-	if (h[0] == '[') { /* [v6] */
-		if (h[n - 1] != ']' || n < 3)
-			return 0;
-		for (i = 1; i + 1 < n; i++)
-			if (!(isxdigit((unsigned char)h[i]) || h[i] == ':' || h[i] == '.'))
-				return 0;
-		return 1;
-	}
-	for (i = 0; i < n; i++)
-		if (!(isalnum((unsigned char)h[i]) || h[i] == '.' || h[i] == '-'))
-			return 0;
-	return h[0] != '-' && h[0] != '.';
-}
+#include "net/ref.h"
 
 /* Splits HOST[:PORT] (in s, length n) into host and port (0: none). */
 static int split_hostport(const char *s, size_t n, char *host, size_t hsz, int *port)
@@ -118,6 +36,8 @@ static int split_hostport(const char *s, size_t n, char *host, size_t hsz, int *
 	hl = colon ? (size_t)(colon - s) : n;
 	if (hl == 0 || hl >= hsz)
 		return -1;
+	if (!ref_valid_host(s, n))
+		return -1;
 	memcpy(host, s, hl);
 	host[hl] = '\0';
 	*port = 0;
@@ -132,7 +52,7 @@ static int split_hostport(const char *s, size_t n, char *host, size_t hsz, int *
 			return -1;
 		*port = (int)p;
 	}
-	return valid_host(host) ? 0 : -1;
+	return 0;
 }
 
 int reg_parse_target(const char *spec, struct reg_target *t)
@@ -163,61 +83,9 @@ int reg_parse_target(const char *spec, struct reg_target *t)
 			return -1;
 		memcpy(t->prefix, slash + 1, pl);
 		t->prefix[pl] = '\0';
-		if (pl > 0 && !reg_valid_repo(t->prefix))
+		if (pl > 0 && !ref_valid_repo(t->prefix))
 			return -1;
 	}
-	return 0;
-}
-
-int reg_parse_ref(const char *ref, struct reg_ref *r)
-{
-	char name[600];
-	const char *at, *slash, *lastslash, *colon;
-	size_t n;
-
-	memset(r, 0, sizeof(*r));
-	if (ref == NULL || strlen(ref) >= sizeof(name))
-		return -1;
-	at = strchr(ref, '@');
-	n = at ? (size_t)(at - ref) : strlen(ref);
-	if (at != NULL) {
-		if (!digest_valid(at + 1))
-			return -1;
-		fx_strlcpy(r->digest, at + 1, sizeof(r->digest));
-	}
-	memcpy(name, ref, n);
-	name[n] = '\0';
-	lastslash = strrchr(name, '/');
-	colon = strrchr(lastslash ? lastslash : name, ':');
-	if (colon != NULL) {
-		if (!valid_tag(colon + 1))
-			return -1;
-		fx_strlcpy(r->tag, colon + 1, sizeof(r->tag));
-		name[colon - name] = '\0';
-	}
-	slash = strchr(name, '/');
-	if (slash != NULL && (memchr(name, '.', (size_t)(slash - name)) || memchr(name, ':', (size_t)(slash - name)) ||
-	    ((size_t)(slash - name) == 9 && strncmp(name, "localhost", 9) == 0))) {
-		int port;
-		char h[240];
-
-		if (split_hostport(name, (size_t)(slash - name), h, sizeof(h), &port) != 0)
-			return -1;
-		if (port)
-			snprintf(r->host, sizeof(r->host), "%s:%d", h, port);
-		else
-			fx_strlcpy(r->host, h, sizeof(r->host));
-		if (fx_strlcpy(r->path, slash + 1, sizeof(r->path)) >= sizeof(r->path))
-			return -1;
-	} else {
-		fx_strlcpy(r->host, "docker.io", sizeof(r->host));
-		if (snprintf(r->path, sizeof(r->path), "%s%s", slash ? "" : "library/", name) >= (int)sizeof(r->path))
-			return -1;
-	}
-	if (!reg_valid_repo(r->path))
-		return -1;
-	if (r->tag[0] == '\0' && r->digest[0] == '\0')
-		fx_strlcpy(r->tag, "latest", sizeof(r->tag));
 	return 0;
 }
 
