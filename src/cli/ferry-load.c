@@ -60,9 +60,11 @@ static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.a
     "  --image REF            load only this image (repeatable)\n"
     "  --plain-http           talk HTTP, not HTTPS, to the registry (loopback registries)\n"
     "  --cacert FILE          trust this CA for the registry\n"
-    "  --creds USER:PASS      registry credentials (default: ~/.docker/config.json auths)\n"
+    "  --creds USER:PASS      registry credentials (default: ~/.docker/config.json: credHelpers,\n"
+    "                         credsStore, auths)\n"
     "  --keep-registry-host   keep the image's original registry as the first path part\n"
     "  --jobs N               parallel uploads (default 4)\n"
+    "  --timeout SECONDS      the longest one registry or Docker request may take (default 300)\n"
     "  --dry-run              say what would be pushed, push nothing\n\n";
 
 static int bad_usage(const char *text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -89,7 +91,8 @@ static void push(char ***v, size_t *n, char *s)
 
 enum {
 	O_KEYRING = 256, O_FPR, O_UNSIGNED, O_JSON, O_FORCE, O_TO, O_IMAGE, O_PLAIN, O_CACERT,
-	O_CREDS, O_KEEPHOST, O_JOBS, O_DRYRUN, O_LICKEY, O_AUDIENCE, O_NOW, O_PARTSONLY
+	O_CREDS, O_KEEPHOST, O_JOBS, O_DRYRUN, O_LICKEY, O_AUDIENCE, O_NOW, O_PARTSONLY,
+	O_TIMEOUT
 };
 
 /* Which options each verb takes: one table, checked per verb so that a misplaced
@@ -105,7 +108,8 @@ static const struct optinfo allowed[] = {
     {O_JSON, VB(V_INSPECT)}, {'C', VB(V_EXTRACT)}, {O_FORCE, VB(V_EXTRACT)}, {O_TO, VB(V_LOAD)},
     {O_IMAGE, VB(V_LOAD)}, {O_PLAIN, VB(V_LOAD)}, {O_CACERT, VB(V_LOAD)}, {O_CREDS, VB(V_LOAD)},
     {O_KEEPHOST, VB(V_LOAD)}, {O_JOBS, VB(V_LOAD)}, {O_DRYRUN, VB(V_LOAD)}, {O_LICKEY, READERS},
-    {O_AUDIENCE, READERS}, {O_NOW, READERS}, {O_PARTSONLY, VB(V_VERIFY)}, {'q', READERS | VB(V_INSPECT)}, {0, 0}};
+    {O_AUDIENCE, READERS}, {O_NOW, READERS}, {O_PARTSONLY, VB(V_VERIFY)}, {'q', READERS | VB(V_INSPECT)},
+    {O_TIMEOUT, VB(V_LOAD)}, {0, 0}};
 
 static int run_verb(enum verb v, int argc, char **argv)
 {
@@ -120,6 +124,7 @@ static int run_verb(enum verb v, int argc, char **argv)
 	    {"license-pubkey", required_argument, NULL, O_LICKEY}, {"audience", required_argument, NULL, O_AUDIENCE},
 	    {"now", required_argument, NULL, O_NOW}, {"quiet", no_argument, NULL, 'q'},
 	    {"parts-only", no_argument, NULL, O_PARTSONLY},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
 	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	static const char *const usages[] = {usage_main, usage_verify, usage_inspect, usage_extract, usage_load, usage_main};
 	const char *text = usages[v];
@@ -184,6 +189,13 @@ static int run_verb(enum verb v, int argc, char **argv)
 			lo.jobs = (int)u;
 			break;
 		case O_DRYRUN: lo.dry_run = 1; break;
+		case O_TIMEOUT:
+			if (parse_u64(optarg, &u) != 0 || u < 1 || u > 86400) {
+				rc = bad_usage(text, "--timeout '%s': 1 to 86400 seconds", optarg);
+				goto end;
+			}
+			lo.timeout = (long)u;
+			break;
 		case O_LICKEY: ro.license_pubkey = optarg; break;
 		case O_AUDIENCE: ro.audience = optarg; break;
 		case O_NOW:

@@ -17,6 +17,7 @@ struct load_opts {
 	const char *creds;     /* --creds USER:PASS */
 	int keep_registry_host;/* --keep-registry-host */
 	int jobs;              /* --jobs N, parallel uploads */
+	long timeout;          /* --timeout SECONDS a request may take; 0: the default (300) */
 	int dry_run;           /* --dry-run: say what would be pushed */
 	int quiet;             /* --quiet: no progress */
 };

@@ -3,7 +3,9 @@
  * (untrusted: unit-tested and fuzzed). */
 #include "net/registry.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -293,3 +295,137 @@ int reg_parse_range(const char *v, uint64_t *next)
 	return 0;
 }
 
+
+/* "http" or "https" and the length of "scheme://" of u, 0 when neither. */
+static size_t scheme_len(const char *u)
+{
+	if (strncasecmp(u, "http://", 7) == 0)
+		return 7;
+	if (strncasecmp(u, "https://", 8) == 0)
+		return 8;
+	return 0;
+}
+
+/* A URL we can follow: http(s), a plain non-empty authority (no user info), visible
+ * ASCII only. */
+static int url_ok(const char *u)
+{
+	size_t sl = scheme_len(u), al, i;
+
+	if (sl == 0)
+		return 0;
+	al = strcspn(u + sl, "/?#");
+	if (al == 0 || memchr(u + sl, '@', al) != NULL || memchr(u + sl, '\\', al) != NULL)
+		return 0;
+	for (i = 0; u[i]; i++)
+		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int reg_resolve_redirect(const char *from, const char *loc, char **out)
+{
+	size_t fl, n;
+	char *u = NULL;
+
+	*out = NULL;
+	if (from == NULL || loc == NULL || !url_ok(from))
+		return -1;
+	n = strlen(loc);
+	if (n == 0 || n > 8192)
+		return -1;
+	fl = origin_len(from);
+	if (loc[0] == '/' && loc[1] == '/')
+		u = xasprintf("%.*s%s", (int)(scheme_len(from) - 2), from, loc); /* "https:" + "//host/..." */
+	else if (loc[0] == '/')
+		u = xasprintf("%.*s%s", (int)fl, from, loc);
+	else if (scheme_len(loc) > 0)
+		u = xstrdup(loc);
+	if (u == NULL || !url_ok(u) || (scheme_len(from) == 8 && scheme_len(u) == 7)) {
+		free(u);
+		return -1;
+	}
+	*out = u;
+	return 0;
+}
+
+int reg_same_origin(const char *a, const char *b)
+{
+	size_t la = origin_len(a), lb = origin_len(b);
+
+	return la > 0 && la == lb && strncasecmp(a, b, la) == 0;
+}
+
+int reg_host_is_loopback(const char *host)
+{
+	unsigned char addr[16];
+	char v6[64];
+	size_t n = host != NULL ? strlen(host) : 0;
+
+	if (n == 0)
+		return 0;
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, addr) == 1)
+		return addr[0] == 127;
+	if (host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(v6)) {
+		memcpy(v6, host + 1, n - 2);
+		v6[n - 2] = '\0';
+		return inet_pton(AF_INET6, v6, addr) == 1 && IN6_IS_ADDR_LOOPBACK((struct in6_addr *)addr);
+	}
+	return 0;
+}
+
+int reg_realm_allowed(const char *realm, int registry_plain_http, int registry_loopback)
+{
+	if (realm == NULL || !url_ok(realm))
+		return 0;
+	if (scheme_len(realm) == 8)
+		return 1;
+	return registry_plain_http && registry_loopback;
+}
+
+int reg_scope_grants_push(const char *scope)
+{
+	const char *p = scope;
+
+	if (scope == NULL || *scope == '\0')
+		return 1;
+	while (*p != '\0') {
+		size_t n = strcspn(p, " "), i, start;
+		const char *colon = NULL;
+
+		for (i = 0; i < n; i++)
+			if (p[i] == ':')
+				colon = p + i;
+		/* the actions after the last ':', separated by ',' */
+		for (start = colon != NULL ? (size_t)(colon - p) + 1 : n; start < n;) {
+			size_t al = strcspn(p + start, ", ");
+
+			if (al > n - start)
+				al = n - start;
+			if ((al == 4 && strncmp(p + start, "push", 4) == 0) || (al == 1 && p[start] == '*'))
+				return 1;
+			start += al + 1;
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+int reg_blob_answer(long status, const char *digest_header, int has_length, uint64_t length, const char *digest,
+    uint64_t size)
+{
+	if (status == 200) {
+		if (digest_header != NULL && strcmp(digest_header, digest) != 0)
+			return 0;
+		if (has_length && size != UINT64_MAX && length != size)
+			return 0;
+		return 1;
+	}
+	if (status >= 400 && status != 404)
+		return -1;
+	return 0;
+}

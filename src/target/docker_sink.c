@@ -728,6 +728,7 @@ int docker_target_open(const char *spec, const struct load_opts *lo, const struc
 		return rc;
 	}
 	s->spec = xstrdup(spec);
+	s->ep.timeout = lo != NULL ? lo->timeout : 0;
 	s->quiet = lo != NULL && lo->quiet;
 	s->dry_run = lo != NULL && lo->dry_run;
 	s->sel = sel;

@@ -226,13 +226,13 @@ static void find_present(struct reg *g)
 	struct fp_ctx c[JOBS_MAX];
 	pthread_t th[JOBS_MAX];
 	int started[JOBS_MAX];
-	size_t n = (size_t)g->nth, i;
+	size_t n = (size_t)g->nworkers, i;
 
 	if (n > g->nblobs)
 		n = g->nblobs;
 	for (i = 0; i < n; i++) {
 		c[i].g = g;
-		c[i].h = g->hc[i];
+		c[i].h = g->worker_conn[i];
 		c[i].first = i;
 		c[i].step = n;
 		started[i] = i > 0 && pthread_create(&th[i], NULL, find_present_part, &c[i]) == 0;
@@ -258,12 +258,12 @@ static int reg_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
 	clock_gettime(CLOCK_MONOTONIC, &g->t0);
 	build_plan(g, &hd->man);
 	/* is it there, and is it a registry? */
-	url = xasprintf("%s/v2/", g->base);
+	url = xasprintf("%s/v2/", g->client.base);
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "GET";
 	rq.url = url;
 	rq.max_body = HTTP_ERRBODY_MAX;
-	if (http_do(g->mh, &rq, &rs, &pe) != FX_OK) {
+	if (http_do(g->reader_conn, &rq, &rs, &pe) != FX_OK) {
 		g->dead = 1;
 		fx_strlcpy(g->dead_why, pe.msg, sizeof(g->dead_why));
 	} else if (rs.status != 200 && rs.status != 401) {
@@ -335,11 +335,11 @@ static int reg_begin(void *ctx, const char *name, uint64_t size, const struct en
 	while (g->outstanding >= (size_t)g->running + 1)
 		pthread_cond_wait(&g->cv, &g->mu);
 	g->outstanding++;
-	if (g->pt != NULL)
-		g->pt->next = j;
+	if (g->queue_tail != NULL)
+		g->queue_tail->next = j;
 	else
-		g->ph = j;
-	g->pt = j;
+		g->queue_head = j;
+	g->queue_tail = j;
 	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
 	if (ranged) { /* the worker may free j from here on */
@@ -495,6 +495,7 @@ static void push_image(struct reg *g, struct rimg *im)
 		int top = k + 1 == mi->nmanifests;
 		char *mt = NULL, *url = NULL, *ct = NULL;
 		const char *hd[2] = {NULL, NULL};
+		struct regc_request rq;
 		struct http_resp rs;
 		int rc;
 
@@ -509,10 +510,11 @@ static void push_image(struct reg *g, struct rimg *im)
 		}
 		/* Already there: a child by its digest; the image's own manifest when its tag
 		 * already names this digest (a load done before). */
-		url = xasprintf("%s/v2/%s/manifests/%s", g->base, im->repo, top ? im->ref : b->digest);
+		url = xasprintf("%s/v2/%s/manifests/%s", g->client.base, im->repo, top ? im->ref : b->digest);
 		ct = xasprintf("Accept: %s", mt);
 		hd[0] = ct;
-		if (rg_rreq(g, g->mh, im->repo, "HEAD", url, hd, NULL, 0, 0, &rs, &e) == FX_OK && rs.status == 200 &&
+		rq = (struct regc_request){.repo = im->repo, .http = {.method = "HEAD", .url = url, .headers = hd}};
+		if (regc_request(&g->client, g->reader_conn, &rq, &rs, &e) == FX_OK && rs.status == 200 &&
 		    (!top || (rs.digest != NULL && strcmp(rs.digest, b->digest) == 0))) {
 			if (top)
 				g->manifests_there++;
@@ -528,12 +530,14 @@ static void push_image(struct reg *g, struct rimg *im)
 			g->manifests++;
 			goto next;
 		}
-		url = xasprintf("%s/v2/%s/manifests/%s", g->base, im->repo, top ? im->ref : b->digest);
+		url = xasprintf("%s/v2/%s/manifests/%s", g->client.base, im->repo, top ? im->ref : b->digest);
 		e.code = 0;
 		e.msg[0] = '\0';
 		ct = xasprintf("Content-Type: %s", mt);
 		hd[0] = ct;
-		rc = rg_rreq(g, g->mh, im->repo, "PUT", url, hd, b->buf, b->len, HTTP_ERRBODY_MAX, &rs, &e);
+		rq = (struct regc_request){.repo = im->repo, .http = {.method = "PUT", .url = url, .headers = hd,
+		    .body = b->buf, .body_len = b->len, .max_body = HTTP_ERRBODY_MAX}};
+		rc = regc_request(&g->client, g->reader_conn, &rq, &rs, &e);
 		if (rc != FX_OK) {
 			img_fail(im, FX_TARGET, "%s", e.msg);
 		} else if (rs.status != 201 && rs.status != 200) {
@@ -636,8 +640,8 @@ static void reg_free(void *ctx)
 	if (g->running > 0)
 		rg_stop_workers(g);
 	for (i = 0; i < JOBS_MAX; i++)
-		http_free(g->hc[i]);
-	http_free(g->mh);
+		http_free(g->worker_conn[i]);
+	http_free(g->reader_conn);
 	for (i = 0; i < g->nblobs; i++) {
 		for (k = 0; k < g->blobs[i].nrepos; k++)
 			free(g->blobs[i].repos[k]);
@@ -647,17 +651,8 @@ static void reg_free(void *ctx)
 	}
 	free(g->blobs);
 	free(g->imgs);
-	for (i = 0; i < g->ntoks; i++) {
-		free(g->toks[i].repo);
-		rg_free_secret(g->toks[i].hdr);
-	}
-	free(g->toks);
-	rg_free_secret(g->basic);
-	rg_free_secret(g->user);
-	rg_free_secret(g->pass);
+	regc_free(&g->client);
 	pthread_mutex_destroy(&g->mu);
-	pthread_mutex_destroy(&g->amu);
-	http_budget_destroy(&g->budget);
 	pthread_cond_destroy(&g->cv);
 	free(g);
 }
@@ -665,39 +660,32 @@ static void reg_free(void *ctx)
 int registry_target_open(const char *spec, const struct load_opts *lo, const struct load_sel *sel,
     struct load_target *t, struct ferr *e)
 {
+	struct regc_opts co;
 	struct reg *g;
-	int i;
+	int i, rc;
 
 	g = xcalloc(1, sizeof(*g));
 	pthread_mutex_init(&g->mu, NULL);
-	pthread_mutex_init(&g->amu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	fx_strlcpy(g->spec, spec, sizeof(g->spec));
 	if (reg_parse_target(spec, &g->tg) != 0) {
 		reg_free(g);
 		return fe_set(e, FX_USAGE, "--to %s: expected registry://HOST[:PORT][/PREFIX]", ESC(spec));
 	}
-	snprintf(g->base, sizeof(g->base), "%s://%s", lo->plain_http ? "http" : "https", g->tg.hostport);
+	co = (struct regc_opts){.name = g->spec, .hostport = g->tg.hostport, .plain_http = lo->plain_http,
+	    .cacert = lo->cacert, .creds = lo->creds, .timeout = lo->timeout};
+	if ((rc = regc_init(&g->client, &co, e)) != FX_OK) {
+		reg_free(g);
+		return rc;
+	}
 	g->lo = lo;
 	g->sel = sel;
-	g->ho.cacert = lo->cacert;
-	http_budget_init(&g->budget, RETRY_BUDGET_MS);
-	g->ho.budget = &g->budget;
-	if (lo->creds != NULL) {
-		if (rg_set_userpass(g, lo->creds, strlen(lo->creds)) != 0) {
-			reg_free(g);
-			return fe_set(e, FX_USAGE, "--creds: expected USER:PASS");
-		}
-	} else {
-		rg_load_docker_config(g);
-	}
-	g->nth = lo->jobs > 0 ? lo->jobs : 4;
-	if (g->nth > JOBS_MAX)
-		g->nth = JOBS_MAX;
-	http_global_init();
-	g->mh = http_new(&g->ho);
-	for (i = 0; i < g->nth; i++)
-		g->hc[i] = http_new(&g->ho);
+	g->nworkers = lo->jobs > 0 ? lo->jobs : 4;
+	if (g->nworkers > JOBS_MAX)
+		g->nworkers = JOBS_MAX;
+	g->reader_conn = regc_connect(&g->client);
+	for (i = 0; i < g->nworkers; i++)
+		g->worker_conn[i] = regc_connect(&g->client);
 	memset(t, 0, sizeof(*t));
 	t->spec = spec;
 	t->sink.ctx = g;

@@ -3,23 +3,13 @@
  * complete, cancel), cross-repository mounts and the worker threads. */
 #include "target/registry_int.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-#include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
-#include <curl/curl.h>
-#include <jansson.h>
 #include <openssl/crypto.h>
 
 /* ---- the worker side */
@@ -184,42 +174,41 @@ static void count_sent(struct reg *g, uint64_t n)
 	pthread_mutex_unlock(&g->mu);
 }
 
-/* HEAD a blob: 1 present, 0 absent, -1 error (e set). */
+/* The signed size of a blob (bundle.yaml entries), or REGC_SIZE_UNKNOWN. */
+static uint64_t signed_size(const struct reg *g, const char *digest)
+{
+	const struct man_entry *entry;
+	char name[100];
+
+	if (strncmp(digest, "sha256:", 7) != 0 ||
+	    snprintf(name, sizeof(name), "images/blobs/sha256/%s", digest + 7) >= (int)sizeof(name))
+		return REGC_SIZE_UNKNOWN;
+	entry = manifest_entry(g->sel->man, name);
+	return entry != NULL ? entry->size : REGC_SIZE_UNKNOWN;
+}
+
 int rg_blob_present(struct reg *g, struct http *h, const char *repo, const char *digest, struct ferr *e)
 {
-	struct http_resp rs;
-	char *url = xasprintf("%s/v2/%s/blobs/%s", g->base, repo, digest);
-	int r = -1;
-
-	memset(&rs, 0, sizeof(rs));
-	if (rg_rreq(g, h, repo, "HEAD", url, NULL, NULL, 0, 0, &rs, e) != FX_OK)
-		goto end;
-	if (rs.status == 200 || rs.status == 307)
-		r = 1;
-	else if (rs.status == 404)
-		r = 0;
-	else
-		fe_set(e, FX_TARGET, "%s: HEAD %s/blobs/%s: HTTP %ld", g->spec, repo, digest, rs.status);
-end:
-	http_resp_free(&rs);
-	free(url);
-	return r;
+	return regc_blob_present(&g->client, h, repo, digest, signed_size(g, digest), e);
 }
 
 static void cancel_session(struct reg *g, struct http *h, const char *repo, const char *loc)
 {
+	struct regc_request rq = {.repo = repo, .http = {.method = "DELETE", .url = loc, .max_body = HTTP_ERRBODY_MAX}};
 	struct http_resp rs;
 	struct ferr e = {0, ""};
 
-	if (loc != NULL && rg_rreq(g, h, repo, "DELETE", loc, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, &e) == FX_OK)
+	if (loc != NULL) {
+		regc_request(&g->client, h, &rq, &rs, &e);
 		http_resp_free(&rs);
+	}
 }
 
 static int new_location(struct reg *g, const struct http_resp *rs, char **loc, struct ferr *e)
 {
 	char *n = NULL;
 
-	if (rs->location == NULL || reg_resolve_location(g->base, rs->location, &n) != 0)
+	if (rs->location == NULL || reg_resolve_location(g->client.base, rs->location, &n) != 0)
 		return fe_set(e, FX_TARGET, "%s: registry sent %s upload location", g->spec,
 		    rs->location ? "an unacceptable" : "no");
 	free(*loc);
@@ -231,12 +220,12 @@ static int new_location(struct reg *g, const struct http_resp *rs, char **loc, s
 static int start_session(struct reg *g, struct http *h, const char *repo, const char *digest, char **loc,
     struct ferr *e)
 {
+	char *url = xasprintf("%s/v2/%s/blobs/uploads/", g->client.base, repo);
+	struct regc_request rq = {.repo = repo, .http = {.method = "POST", .url = url, .max_body = HTTP_ERRBODY_MAX}};
 	struct http_resp rs;
-	char *url = xasprintf("%s/v2/%s/blobs/uploads/", g->base, repo);
 	int rc;
 
-	memset(&rs, 0, sizeof(rs));
-	if ((rc = rg_rreq(g, h, repo, "POST", url, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, e)) != FX_OK)
+	if ((rc = regc_request(&g->client, h, &rq, &rs, e)) != FX_OK)
 		goto end;
 	if (rs.status != 202) {
 		rc = fe_set(e, FX_TARGET, "%s: %s: starting the upload of %s: HTTP %ld %s", g->spec, repo, digest,
@@ -255,12 +244,12 @@ end:
  * does not say. */
 static int session_offset(struct reg *g, struct http *h, const char *repo, char **loc, uint64_t *next)
 {
+	struct regc_request rq = {.repo = repo, .http = {.method = "GET", .url = *loc, .max_body = HTTP_ERRBODY_MAX}};
 	struct http_resp rs;
 	struct ferr e = {0, ""};
 	int r = -1;
 
-	memset(&rs, 0, sizeof(rs));
-	if (rg_rreq(g, h, repo, "GET", *loc, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, &e) != FX_OK)
+	if (regc_request(&g->client, h, &rq, &rs, &e) != FX_OK)
 		goto end;
 	if (rs.status != 204 && rs.status != 200)
 		goto end;
@@ -295,6 +284,8 @@ static int send_chunk(struct reg *g, struct http *h, const char *repo, struct rb
 	for (;;) {
 		char range[80];
 		const char *hd[3] = {oct, range, NULL};
+		struct regc_request rq = {.repo = repo, .http = {.method = "PATCH", .url = *loc, .headers = hd,
+		    .body = c->p + from, .body_len = c->n - from, .max_body = HTTP_ERRBODY_MAX}};
 		uint64_t next;
 
 		snprintf(range, sizeof(range), "Content-Range: %llu-%llu", (unsigned long long)(*off + from),
@@ -302,7 +293,7 @@ static int send_chunk(struct reg *g, struct http *h, const char *repo, struct rb
 		http_resp_free(&rs);
 		le.code = 0;
 		le.msg[0] = '\0';
-		if (rg_rreq(g, h, repo, "PATCH", *loc, hd, c->p + from, c->n - from, HTTP_ERRBODY_MAX, &rs, &le) == FX_OK) {
+		if (regc_request(&g->client, h, &rq, &rs, &le) == FX_OK) {
 			if (rs.status == 202 && new_location(g, &rs, loc, &le) == FX_OK) {
 				count_sent(g, c->n - from);
 				*off += c->n;
@@ -312,7 +303,7 @@ static int send_chunk(struct reg *g, struct http *h, const char *repo, struct rb
 				fe_set(&le, FX_TARGET, "%s: %s: uploading %s: HTTP %ld %s", g->spec, repo, b->digest, rs.status,
 				    http_body_snippet(&rs));
 		}
-		if (rg_is_broken(g) || fx_interrupted || ++tries > RESYNC_MAX)
+		if (regc_broken(&g->client) || fx_interrupted || ++tries > RESYNC_MAX)
 			break;
 		if (session_offset(g, h, repo, loc, &next) == 0 && next >= *off && next <= *off + c->n) {
 			from = (size_t)(next - *off);
@@ -357,13 +348,15 @@ static int complete_upload(struct reg *g, struct http *h, const char *repo, stru
 	memset(&rs, 0, sizeof(rs));
 	for (attempt = 0; attempt < 2; attempt++) {
 		char *url = xasprintf("%s%sdigest=%s", *loc, strchr(*loc, '?') ? "&" : "?", b->digest);
+		struct regc_request rq = {.repo = repo, .http = {.method = "PUT", .url = url, .headers = oct, .body = c->p,
+		    .body_len = c->n, .max_body = HTTP_ERRBODY_MAX}};
 		struct ferr he = {0, ""};
 		int sent, there;
 
 		http_resp_free(&rs);
 		le.code = 0;
 		le.msg[0] = '\0';
-		sent = rg_rreq(g, h, repo, "PUT", url, oct, c->p, c->n, HTTP_ERRBODY_MAX, &rs, &le) == FX_OK;
+		sent = regc_request(&g->client, h, &rq, &rs, &le) == FX_OK;
 		free(url);
 		if (sent && rs.status == 201 && rs.digest != NULL && strcmp(rs.digest, b->digest) != 0) {
 			rc = fe_set(e, FX_TARGET, "%s: %s: registry stored %s as %s", g->spec, repo, b->digest, ESC(rs.digest));
@@ -384,7 +377,7 @@ static int complete_upload(struct reg *g, struct http *h, const char *repo, stru
 		if (sent && rs.status == 201)
 			fe_set(&le, FX_TARGET, "%s: %s: the registry answered 201 Created for %s but does not have it%s",
 			    g->spec, repo, b->digest, there < 0 ? " (HEAD failed)" : "");
-		if (off != 0 || rg_is_broken(g) || fx_interrupted || attempt == 1)
+		if (off != 0 || regc_broken(&g->client) || fx_interrupted || attempt == 1)
 			break;
 		fx_warn("%s: %s: %s did not land, sending it again", g->spec, repo, b->digest);
 		cancel_session(g, h, repo, *loc);
@@ -445,15 +438,12 @@ static int upload_ranged(struct reg *g, struct http *h, struct job *j, const cha
 	while (have < b->size && !fx_interrupted) {
 		uint64_t end = b->size - have > SEGMENT ? have + SEGMENT : b->size;
 		struct rbody rb = {j, have};
-		struct http_req src;
 		char range[80];
 		const char *hd[3] = {oct, range, NULL};
+		struct regc_request rq = {.repo = repo, .http = {.method = "PATCH", .url = loc, .headers = hd,
+		    .body_read = rbody_read, .body_arg = &rb, .body_size = end - have, .max_body = HTTP_ERRBODY_MAX}};
 		uint64_t next;
 
-		memset(&src, 0, sizeof(src));
-		src.body_read = rbody_read;
-		src.body_arg = &rb;
-		src.body_size = end - have;
 		/* Retried as usual (5xx, 429, connection errors): the body is read again from
 		 * the same offset, and Content-Range makes the registry refuse it (416) rather
 		 * than append it when it holds something else by then. */
@@ -462,7 +452,7 @@ static int upload_ranged(struct reg *g, struct http *h, struct job *j, const cha
 		http_resp_free(&rs);
 		le.code = 0;
 		le.msg[0] = '\0';
-		if (rg_rreq_src(g, h, repo, "PATCH", loc, hd, NULL, 0, &src, HTTP_ERRBODY_MAX, &rs, &le) == FX_OK) {
+		if (regc_request(&g->client, h, &rq, &rs, &le) == FX_OK) {
 			if (rs.status == 202 && new_location(g, &rs, &loc, &le) == FX_OK) {
 				count_sent(g, end - have);
 				have = end;
@@ -473,7 +463,7 @@ static int upload_ranged(struct reg *g, struct http *h, struct job *j, const cha
 				fe_set(&le, FX_TARGET, "%s: %s: uploading %s: HTTP %ld %s", g->spec, repo, b->digest, rs.status,
 				    http_body_snippet(&rs));
 		}
-		if (j->short_read || rg_is_broken(g) || fx_interrupted || ++tries > RESYNC_MAX)
+		if (j->short_read || regc_broken(&g->client) || fx_interrupted || ++tries > RESYNC_MAX)
 			break;
 		/* "Range: 0-0" means one byte or none: not trusted, the session starts over */
 		if (session_offset(g, h, repo, &loc, &next) == 0 && next > 1 && next <= j->hashed) {
@@ -556,15 +546,16 @@ end:
 /* Mounts a blob from one repository into another: 0 ok, else e set. */
 static int mount(struct reg *g, struct http *h, const char *digest, const char *to, const char *from, struct ferr *e)
 {
+	char *url = xasprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", g->client.base, to, digest, from), *loc = NULL;
+	struct regc_request rq = {.repo = to, .http = {.method = "POST", .url = url, .max_body = HTTP_ERRBODY_MAX}};
 	struct http_resp rs;
-	char *url = xasprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", g->base, to, digest, from), *loc = NULL;
 	int rc;
 
-	if ((rc = rg_rreq(g, h, to, "POST", url, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, e)) != FX_OK)
+	if ((rc = regc_request(&g->client, h, &rq, &rs, e)) != FX_OK)
 		goto end;
 	if (rs.status == 201)
 		goto end;
-	if (rs.status == 202 && rs.location != NULL && reg_resolve_location(g->base, rs.location, &loc) == 0)
+	if (rs.status == 202 && rs.location != NULL && reg_resolve_location(g->client.base, rs.location, &loc) == 0)
 		cancel_session(g, h, to, loc);
 	rc = fe_set(e, FX_TARGET, "%s: %s: the registry did not mount %s from %s (HTTP %ld)", g->spec, to, digest, from,
 	    rs.status);
@@ -665,23 +656,23 @@ struct wctx {
 static void *worker(void *arg)
 {
 	struct reg *g = ((struct wctx *)arg)->g;
-	struct http *h = g->hc[((struct wctx *)arg)->idx];
+	struct http *h = g->worker_conn[((struct wctx *)arg)->idx];
 
 	free(arg);
 	for (;;) {
 		struct job *j;
 
 		pthread_mutex_lock(&g->mu);
-		while (g->ph == NULL && !g->closing)
+		while (g->queue_head == NULL && !g->closing)
 			pthread_cond_wait(&g->cv, &g->mu);
-		if (g->ph == NULL) {
+		if (g->queue_head == NULL) {
 			pthread_mutex_unlock(&g->mu);
 			break;
 		}
-		j = g->ph;
-		g->ph = j->next;
-		if (g->ph == NULL)
-			g->pt = NULL;
+		j = g->queue_head;
+		g->queue_head = j->next;
+		if (g->queue_head == NULL)
+			g->queue_tail = NULL;
 		pthread_mutex_unlock(&g->mu);
 		process(g, h, j);
 		pthread_mutex_lock(&g->mu);
@@ -700,12 +691,12 @@ void rg_start_workers(struct reg *g)
 {
 	int i;
 
-	for (i = 0; i < g->nth; i++) {
+	for (i = 0; i < g->nworkers; i++) {
 		struct wctx *w = xmalloc(sizeof(*w));
 
 		w->g = g;
 		w->idx = i;
-		if (pthread_create(&g->th[i], NULL, worker, w) != 0) {
+		if (pthread_create(&g->threads[i], NULL, worker, w) != 0) {
 			free(w);
 			break;
 		}
@@ -730,7 +721,7 @@ void rg_stop_workers(struct reg *g)
 	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
 	for (i = 0; i < g->running; i++)
-		pthread_join(g->th[i], NULL);
+		pthread_join(g->threads[i], NULL);
 	g->running = 0;
 }
 

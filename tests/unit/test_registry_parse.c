@@ -1,11 +1,13 @@
 /* Unit tests for what a registry sends back and what a load target is named by:
- * WWW-Authenticate challenges, token replies, upload Locations, Range, Retry-After,
+ * WWW-Authenticate challenges, token replies, upload Locations, redirects, Range,
+ * Retry-After, the token realm rule, blob HEAD verdicts, credential helper replies,
  * registry:// targets and image references. Exit 0 when every check holds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "image/oci.h"
+#include "net/credentials.h"
 #include "net/http.h"
 #include "net/ref.h"
 #include "net/registry.h"
@@ -116,6 +118,116 @@ static void test_location(void)
 	CHECK(reg_resolve_location(b, "/v2/a\r\nX: y", &u) != 0);
 	CHECK(reg_resolve_location(b, "/v2/a b", &u) != 0);
 	CHECK(reg_resolve_location(b, "", &u) != 0);
+}
+
+static void test_redirects(void)
+{
+	const char *from = "https://reg.example:5000/v2/a/blobs/sha256:00";
+	char *u = NULL;
+
+	/* a path stays on the registry; an absolute URL may go to a storage backend */
+	CHECK(reg_resolve_redirect(from, "/v2/b/blobs/x", &u) == 0 && u && strcmp(u, "https://reg.example:5000/v2/b/blobs/x") == 0);
+	free(u);
+	CHECK(reg_resolve_redirect(from, "https://s3.example/bucket/o?X-Sig=1", &u) == 0 && u &&
+	    strcmp(u, "https://s3.example/bucket/o?X-Sig=1") == 0);
+	free(u);
+	CHECK(reg_resolve_redirect(from, "//cdn.example/o", &u) == 0 && u && strcmp(u, "https://cdn.example/o") == 0);
+	free(u);
+	CHECK(reg_resolve_redirect("http://127.0.0.1:5000/v2/x", "http://127.0.0.1:9/y", &u) == 0);
+	free(u);
+	u = NULL;
+	/* refused */
+	CHECK(reg_resolve_redirect(from, "http://s3.example/o", &u) != 0 && u == NULL); /* https to http */
+	CHECK(reg_resolve_redirect(from, "//evil@cdn.example/o", &u) != 0);               /* user info */
+	CHECK(reg_resolve_redirect(from, "https://a@b/o", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "ftp://x/o", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "file:///etc/passwd", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "relative/path", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "/a b", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "/a\r\nX: 1", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "https:///nohost", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "", &u) != 0);
+	CHECK(reg_resolve_redirect("ftp://x/", "/y", &u) != 0);
+
+	CHECK(reg_same_origin("https://a:5000/x", "HTTPS://A:5000"));
+	CHECK(!reg_same_origin("https://a:5000/x", "https://a:5001/x"));
+	CHECK(!reg_same_origin("https://a/x", "http://a/x"));
+	CHECK(!reg_same_origin("https://a.b/x", "https://a/x"));
+}
+
+static void test_realm_rule(void)
+{
+	CHECK(reg_host_is_loopback("127.0.0.1") && reg_host_is_loopback("127.1.2.3"));
+	CHECK(reg_host_is_loopback("localhost") && reg_host_is_loopback("[::1]"));
+	CHECK(!reg_host_is_loopback("10.0.0.1") && !reg_host_is_loopback("[::2]"));
+	CHECK(!reg_host_is_loopback("localhost.example") && !reg_host_is_loopback("127.0.0.1.example"));
+	CHECK(!reg_host_is_loopback("") && !reg_host_is_loopback("[::ffff:127.0.0.1"));
+
+	/* https always; http only from a plain-HTTP registry on loopback */
+	CHECK(reg_realm_allowed("https://auth.example/token", 0, 0));
+	CHECK(reg_realm_allowed("https://auth.example/token", 1, 0));
+	CHECK(reg_realm_allowed("http://127.0.0.1:5001/token", 1, 1));
+	CHECK(!reg_realm_allowed("http://127.0.0.1:5001/token", 0, 1)); /* https registry */
+	CHECK(!reg_realm_allowed("http://auth.lab/token", 1, 0));        /* plain, not loopback */
+	CHECK(!reg_realm_allowed("ftp://auth.example/token", 1, 1));
+	CHECK(!reg_realm_allowed("https://user@auth.example/token", 0, 0));
+	CHECK(!reg_realm_allowed("/token", 1, 1));
+	CHECK(!reg_realm_allowed(NULL, 1, 1));
+
+	CHECK(reg_scope_grants_push(NULL) && reg_scope_grants_push(""));
+	CHECK(reg_scope_grants_push("repository:a/b:pull,push"));
+	CHECK(reg_scope_grants_push("repository:a:pull repository:b:push"));
+	CHECK(reg_scope_grants_push("repository:a:*"));
+	CHECK(!reg_scope_grants_push("repository:a/b:pull"));
+	CHECK(!reg_scope_grants_push("repository:pusher/x:pull"));
+	CHECK(!reg_scope_grants_push("registry:catalog:*x"));
+}
+
+static void test_blob_answer(void)
+{
+	const char *d = "sha256:0000000000000000000000000000000000000000000000000000000000000001";
+	const char *other = "sha256:0000000000000000000000000000000000000000000000000000000000000002";
+
+	CHECK(reg_blob_answer(200, d, 1, 10, d, 10) == 1);
+	CHECK(reg_blob_answer(200, NULL, 0, 0, d, 10) == 1);          /* nothing said: believed */
+	CHECK(reg_blob_answer(200, NULL, 1, 10, d, UINT64_MAX) == 1); /* size not known here */
+	CHECK(reg_blob_answer(200, other, 1, 10, d, 10) == 0);        /* other bytes */
+	CHECK(reg_blob_answer(200, d, 1, 9, d, 10) == 0);             /* other size */
+	CHECK(reg_blob_answer(307, NULL, 0, 0, d, 10) == 0);          /* a redirect not followed */
+	CHECK(reg_blob_answer(302, d, 1, 10, d, 10) == 0);
+	CHECK(reg_blob_answer(204, d, 1, 10, d, 10) == 0);
+	CHECK(reg_blob_answer(404, NULL, 0, 0, d, 10) == 0);
+	CHECK(reg_blob_answer(401, NULL, 0, 0, d, 10) == -1);
+	CHECK(reg_blob_answer(403, NULL, 0, 0, d, 10) == -1);
+	CHECK(reg_blob_answer(503, NULL, 0, 0, d, 10) == -1);
+}
+
+static void test_helper_reply(void)
+{
+	struct reg_creds c;
+	struct ferr e = {0, ""};
+	static const char ok[] = "{\"ServerURL\":\"127.0.0.1:5000\",\"Username\":\"ferry\",\"Secret\":\"pw\"}";
+	static const char token[] = "{\"ServerURL\":\"x\",\"Username\":\"<token>\",\"Secret\":\"refresh\"}";
+
+	memset(&c, 0, sizeof(c));
+	CHECK(creds_parse_helper_reply(ok, strlen(ok), "docker-credential-test", &c, &e) == FX_OK);
+	CHECK(c.user && strcmp(c.user, "ferry") == 0 && c.pass && strcmp(c.pass, "pw") == 0);
+	CHECK(strcmp(c.source, "docker-credential-test") == 0);
+	creds_free(&c);
+	CHECK(creds_parse_helper_reply(token, strlen(token), "docker-credential-test", &c, &e) == FX_TARGET);
+	CHECK(strstr(e.msg, "identity token") != NULL && strstr(e.msg, "refresh") == NULL && c.user == NULL);
+	e.code = 0;
+	CHECK(creds_parse_helper_reply("{}", 2, "h", &c, &e) == FX_TARGET && strstr(e.msg, "credential helper h:") != NULL);
+	CHECK(creds_parse_helper_reply("{\"Username\":1,\"Secret\":\"x\"}", 27, "h", &c, &e) == FX_TARGET);
+	CHECK(creds_parse_helper_reply("{\"Username\":\"a\\u0000b\",\"Secret\":\"x\"}", 34, "h", &c, &e) == FX_TARGET);
+	CHECK(creds_parse_helper_reply("not json", 8, "h", &c, &e) == FX_TARGET);
+	CHECK(c.user == NULL && c.pass == NULL);
+
+	CHECK(creds_parse("u:p:q", &c) == 0 && strcmp(c.user, "u") == 0 && strcmp(c.pass, "p:q") == 0);
+	creds_free(&c);
+	CHECK(creds_parse(":", &c) == 0 && strcmp(c.user, "") == 0 && strcmp(c.pass, "") == 0);
+	creds_free(&c);
+	CHECK(creds_parse("nocolon", &c) != 0 && c.user == NULL);
 }
 
 static void test_range_retry(void)
@@ -273,6 +385,10 @@ int main(void)
 	test_range_retry();
 	test_targets();
 	test_refs();
+	test_redirects();
+	test_realm_rule();
+	test_blob_answer();
+	test_helper_reply();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);
 		return 1;
