@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 const char *fx_progname = "ferry";
-volatile int fx_interrupted;
+atomic_int fx_interrupted;
 
 int fe_set(struct ferr *e, int code, const char *fmt, ...)
 {

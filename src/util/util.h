@@ -3,6 +3,7 @@
 #define FERRY_UTIL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,8 +82,9 @@ void fx_cleanup_file(const char *path);
 void fx_cleanup_dir(const char *path);
 void fx_cleanup_forget(void);
 void fx_install_signal_handlers(void);
-/* Non-zero once a termination signal arrived (long loops check it). */
-extern volatile int fx_interrupted;
+/* Non-zero once a termination signal arrived (long loops check it). Atomic, not
+ * volatile: the upload threads read what the signal handler writes. */
+extern atomic_int fx_interrupted;
 
 /* What both programs do first: name, signal handlers, and the answers to no verb,
  * --help and --version. Returns an exit code when that is all, else -1 (go on). */
