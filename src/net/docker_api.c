@@ -662,16 +662,15 @@ int docker_load_begin(struct docker_client *c, struct docker_upload **up, struct
 	struct docker_upload *u = xcalloc(1, sizeof(*u));
 	int rc;
 
-	*up = NULL;
 	rc = stream_start(&u->s, c, xasprintf("%s/v%s/images/load?quiet=1", c->ep.base, c->api), 1, e);
 	if (rc != FX_OK) {
 		stream_join(&u->s);
 		stream_free(&u->s);
 		free(u);
-		return rc;
+		u = NULL;
 	}
 	*up = u;
-	return FX_OK;
+	return rc;
 }
 
 /* The reason a finished load request failed, or FX_OK with m filled. */
@@ -703,13 +702,13 @@ int docker_upload_write(struct docker_upload *u, const void *buf, size_t n, stru
 {
 	const char *p = buf;
 	struct docker_msgs m;
-	int rc;
+	int rc = FX_OK;
 
 	while (n > 0) {
 		ssize_t w = send(u->s.user_fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
 		if (w < 0) {
-			if (errno == EINTR)
-				continue;
 			/* The transfer ended early: its reply says why. */
 			stream_join(&u->s);
 			memset(&m, 0, sizeof(m));
@@ -718,12 +717,12 @@ int docker_upload_write(struct docker_upload *u, const void *buf, size_t n, stru
 			if (rc == FX_OK)
 				rc = fe_set(e, FX_TARGET, "docker daemon at %s: the daemon stopped reading the "
 				    "image stream", ESC(u->s.label));
-			return rc;
+			break;
 		}
 		p += w;
 		n -= (size_t)w;
 	}
-	return FX_OK;
+	return rc;
 }
 
 int docker_load_end(struct docker_upload *u, int abort, struct docker_msgs *m, struct ferr *e)
@@ -756,19 +755,17 @@ int docker_get_begin(struct docker_client *c, const char *ref, int *fd, struct d
 	char *query = http_escape(ref);
 	int rc;
 
-	*dp = NULL;
-	*fd = -1;
 	rc = stream_start(&d->s, c, xasprintf("%s/v%s/images/get?names=%s", c->ep.base, c->api, query), 0, e);
 	free(query);
 	if (rc != FX_OK) {
 		stream_join(&d->s);
 		stream_free(&d->s);
 		free(d);
-		return rc;
+		d = NULL;
 	}
-	*fd = d->s.user_fd;
+	*fd = d != NULL ? d->s.user_fd : -1;
 	*dp = d;
-	return FX_OK;
+	return rc;
 }
 
 int docker_get_end(struct docker_download *d, struct ferr *e)

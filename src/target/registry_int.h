@@ -64,8 +64,8 @@ struct chunk {
 struct job {
 	struct job *next;
 	struct rblob *b;
-	struct chunk *qh, *qt;
-	size_t nq;
+	struct chunk *chunks_head, *chunks_tail; /* queued by the reader for the worker */
+	size_t nchunks;
 	unsigned char *cur; /* reader side */
 	size_t curn, curcap;
 	uint64_t left;

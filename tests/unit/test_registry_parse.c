@@ -126,7 +126,8 @@ static void test_redirects(void)
 	char *u = NULL;
 
 	/* a path stays on the registry; an absolute URL may go to a storage backend */
-	CHECK(reg_resolve_redirect(from, "/v2/b/blobs/x", &u) == 0 && u && strcmp(u, "https://reg.example:5000/v2/b/blobs/x") == 0);
+	CHECK(reg_resolve_redirect(from, "/v2/b/blobs/x", &u) == 0 && u &&
+	    strcmp(u, "https://reg.example:5000/v2/b/blobs/x") == 0);
 	free(u);
 	CHECK(reg_resolve_redirect(from, "https://s3.example/bucket/o?X-Sig=1", &u) == 0 && u &&
 	    strcmp(u, "https://s3.example/bucket/o?X-Sig=1") == 0);
