@@ -20,12 +20,12 @@
 #include "bundle/parts.h"
 
 #define IN_BUF (1u << 20)
-#define SUMS_MAX (64u << 20)
-#define SIG_MAX (1u << 20)
-#define YAML_MAX (16u << 20)
+#define SUMS_MAX BUNDLE_SUMS_MAX /* bundle.h: pack checks the same */
+#define SIG_MAX BUNDLE_SIG_MAX
+#define YAML_MAX BUNDLE_YAML_MAX
 #define ZSTD_WINDOW_LOG_MAX 25   /* 32 MiB: more than ferry ever writes */
 #define UNSIGNED_SKIP_MAX (64u << 20)
-#define LICENSE_MAX (1u << 20)
+#define LICENSE_MAX BUNDLE_LICENSE_MAX
 
 /* The byte stream under libarchive: the file, decompressed when it is zstd. */
 struct instream {

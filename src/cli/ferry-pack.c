@@ -42,6 +42,7 @@ static const char usage_build[] =
     "      --license-pubkey PUB check license files with this key before packing them\n"
     "      --allow-expired      pack an expired license anyway\n"
     "      --force              replace an existing output file\n"
+    "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
     "  -q, --quiet              print nothing on success\n"
     "\n"
     "The output appears only when complete: a failed or interrupted run leaves nothing.\n"
@@ -91,7 +92,7 @@ static int parse_jobs(const char *s, int *jobs)
 static int cmd_build(int argc, char **argv)
 {
 	enum { O_SIGNKEY = 256, O_PASS, O_NOSIGN, O_DETACHED, O_COMPRESS, O_LEVEL, O_LAYER, O_JOBS,
-		O_FORCE, O_LICKEY, O_ALLOWEXP, O_SPLIT };
+		O_FORCE, O_LICKEY, O_ALLOWEXP, O_SPLIT, O_OUTSIDE };
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'}, {"sign-key", required_argument, NULL, O_SIGNKEY},
 	    {"passphrase-file", required_argument, NULL, O_PASS}, {"no-sign", no_argument, NULL, O_NOSIGN},
@@ -100,6 +101,7 @@ static int cmd_build(int argc, char **argv)
 	    {"layer-compression", required_argument, NULL, O_LAYER}, {"jobs", required_argument, NULL, O_JOBS},
 	    {"force", no_argument, NULL, O_FORCE}, {"license-pubkey", required_argument, NULL, O_LICKEY},
 	    {"allow-expired", no_argument, NULL, O_ALLOWEXP}, {"split", required_argument, NULL, O_SPLIT},
+	    {"allow-outside-paths", no_argument, NULL, O_OUTSIDE},
 	    {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct pack_opts o;
 	struct ferr e = {0};
@@ -145,6 +147,7 @@ static int cmd_build(int argc, char **argv)
 		case O_FORCE: o.force = 1; break;
 		case O_LICKEY: o.license_pubkey = optarg; break;
 		case O_ALLOWEXP: o.allow_expired = 1; break;
+		case O_OUTSIDE: o.allow_outside_paths = 1; break;
 		case O_SPLIT:
 			if (parse_size(optarg, &o.split) != 0 || o.split < 1024)
 				return bad_usage(usage_build, "--split '%s': a size such as 4000M, 1G or 700M (at least 1k)", optarg);

@@ -52,7 +52,7 @@ images:
   - {ref: $MULTI_REF, from: $FX/multi.oci.tar}
 EOS
 expect 0 "pack from the daemon (docker-daemon:REF and docker-daemon://SOCK/REF)" \
-	"$PACK" build daemon.yaml -o daemon.ferry
+	"$PACK" build daemon.yaml -o daemon.ferry --allow-outside-paths
 expect 0 "the daemon bundle verifies" "$LOAD" verify daemon.ferry --keyring "$KEYRING"
 assert "no docker save temp file left behind" test -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -newer daemon.yaml -name '*.tar' 2>/dev/null)"
 
@@ -64,7 +64,7 @@ images:
   - {ref: $APP_A_REF, from: $FX/app-a.docker.tar}
   - {ref: $APP_B_REF, from: $FX/app-b.docker.tar}
 EOS
-expect 0 "pack from docker save files" "$PACK" build saved.yaml -o saved.ferry
+expect 0 "pack from docker save files" "$PACK" build saved.yaml -o saved.ferry --allow-outside-paths
 assert "the same image packed from the daemon and from docker save has the same digest" test \
 	"$("$LOAD" inspect daemon.ferry --json | jq -r --arg r "$APP_A_REF" '.images[]|select(.ref==$r).digest')" = \
 	"$("$LOAD" inspect saved.ferry --json | jq -r --arg r "$APP_A_REF" '.images[]|select(.ref==$r).digest')"
@@ -124,7 +124,7 @@ assert "the daemon did not commit a half image (no dangling layers)" \
 # --- zstd layers: Docker 20.10 cannot load them; said before the daemon commits anything
 docker load -q -i "$FX/app-a.docker.tar" >/dev/null
 api=$(docker version --format '{{.Server.APIVersion}}')
-expect 0 "pack with zstd layers" "$PACK" build saved.yaml -o zstd.ferry --layer-compression zstd
+expect 0 "pack with zstd layers" "$PACK" build saved.yaml -o zstd.ferry --layer-compression zstd --allow-outside-paths
 assert "every image removed again" rm_all
 if [ "$(printf '%s\n' "$api" 1.42 | sort -V | head -1)" = "$api" ] && [ "$api" != 1.42 ]; then
 	expect_err 4 "zstd-compressed.*Docker Engine API $api cannot load" "zstd layers into a daemon older than API 1.42: exit 4, said why" \
