@@ -80,13 +80,13 @@ metadata: {name: v6, version: 1.0.0, vendor: Ferry Tests}
 images:
   - {ref: "[::1]:5000/ipv6/app:1", from: $FX/app-a.docker.tar}
 EOS
-expect 0 "pack an image whose reference names an IPv6 registry ([::1]:5000)" "$PACK" build v6.yaml -o v6.ferry
+expect 0 "pack an image whose reference names an IPv6 registry ([::1]:5000)" "$PACK" build v6.yaml -o v6.ferry --allow-outside-paths
 expect 0 "load it into a registry" "$LOAD" load v6.ferry --keyring "$KEYRING" --to "registry://$R2" --plain-http
 assert "the IPv6 host is dropped like any other: it is ipv6/app:1 there" \
 	test "$(raw_digest "$R2" "[::1]:5000/ipv6/app:1")" = "$("$LOAD" inspect v6.ferry --json | jq -r '.images[0].digest')"
 sed 's|ipv6/app:1|ipv6/app|' v6.yaml >notag.yaml
 expect_err 2 "needs a :tag or an @sha256: digest" "a reference without a tag is refused at pack time" \
-	"$PACK" build notag.yaml -o notag.ferry
+	"$PACK" build notag.yaml -o notag.ferry --allow-outside-paths
 
 # ---------------------------------------------------------------- tampered layer
 # Extract (verified), flip one byte of a layer only app-b has, re-tar in the same order:
