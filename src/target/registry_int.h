@@ -12,10 +12,10 @@
 #include <time.h>
 
 #include "bundle/bundle.h"
-#include "cli/load.h"
 #include "net/http.h"
 #include "net/registry.h"
 #include "net/registry_client.h"
+#include "target/target.h"
 #include "util/digest.h"
 
 #define CHUNK (4u << 20)         /* bytes per PATCH of a blob that streams */
@@ -24,23 +24,19 @@
 #define MANIFEST_MAX (4u << 20)
 #define JOBS_MAX 32
 
-enum { B_PENDING, B_OK, B_BAD, B_FAILED };
+enum { B_PENDING = BLOB_PENDING, B_OK = BLOB_OK, B_BAD = BLOB_BAD, B_FAILED = BLOB_FAILED };
 
+/* Where an image of the plan goes (its verdict is in reg.verdicts). */
 struct rimg {
-	const struct man_image *mi;
 	char repo[600];
 	char ref[160];   /* tag or digest the top manifest is pushed under */
-	int failed;      /* 0, FX_VERIFY or FX_TARGET */
-	char why[768];
 };
 
+/* What the target holds of a blob of the plan (same index). */
 struct rblob {
-	char digest[72];
-	size_t *imgs;
-	size_t nimgs;
+	const char *digest; /* the plan's */
 	char **repos;
 	size_t nrepos;
-	int is_manifest;
 	uint64_t size;
 	int state;       /* B_*, written by a worker under mu */
 	char why[768];
@@ -86,10 +82,11 @@ struct reg {
 	struct reg_target tg;
 	struct reg_client client; /* address, credentials, tokens, retry budget, breaker */
 	const struct load_opts *lo;
-	const struct load_sel *sel;
-	/* images and blobs of the selection */
+	const struct target_plan *plan;
+	/* images and blobs of the plan, and each image's verdict */
 	struct rimg *imgs;
 	size_t nimgs;
+	struct image_verdict *verdicts;
 	struct rblob *blobs;
 	size_t nblobs;
 	/* workers */
@@ -102,18 +99,18 @@ struct reg {
 	size_t outstanding;
 	int closing;
 	struct job *cur;
-	struct rblob *curman;
+	struct rblob *cur_manifest; /* the manifest being read, kept in memory */
 	struct http *reader_conn; /* the reader's own connection: ping, manifests */
-	int headed, dead;
+	int dead;
 	char dead_why[1100];
 	/* counters, under mu */
-	size_t pushed, skipped, mounted, manifests, manifests_there, loaded;
+	size_t pushed, skipped, mounted, manifests, manifests_there;
 	uint64_t bytes_sent, bytes_push;
 	struct timespec t0;
 };
 
 /* Is the blob in repo (a HEAD, compared with its signed size)? 1 yes, 0 no, -1 error. */
-int rg_blob_present(struct reg *g, struct http *h, const char *repo, const char *digest, struct ferr *e);
+int rg_blob_present(struct reg *g, struct http *h, const char *repo, const struct rblob *b, struct ferr *e);
 void rg_count(struct reg *g, size_t *ctr, uint64_t bytes);
 void rg_job_push(struct reg *g, struct job *j, unsigned char *p, size_t n, int final, int ok);
 void rg_set_state(struct reg *g, struct rblob *b, int state, const char *why);

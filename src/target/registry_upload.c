@@ -174,22 +174,9 @@ static void count_sent(struct reg *g, uint64_t n)
 	pthread_mutex_unlock(&g->mu);
 }
 
-/* The signed size of a blob (bundle.yaml entries), or REGC_SIZE_UNKNOWN. */
-static uint64_t signed_size(const struct reg *g, const char *digest)
+int rg_blob_present(struct reg *g, struct http *h, const char *repo, const struct rblob *b, struct ferr *e)
 {
-	const struct man_entry *entry;
-	char name[100];
-
-	if (strncmp(digest, "sha256:", 7) != 0 ||
-	    snprintf(name, sizeof(name), "images/blobs/sha256/%s", digest + 7) >= (int)sizeof(name))
-		return REGC_SIZE_UNKNOWN;
-	entry = manifest_entry(g->sel->man, name);
-	return entry != NULL ? entry->size : REGC_SIZE_UNKNOWN;
-}
-
-int rg_blob_present(struct reg *g, struct http *h, const char *repo, const char *digest, struct ferr *e)
-{
-	return regc_blob_present(&g->client, h, repo, digest, signed_size(g, digest), e);
+	return regc_blob_present(&g->client, h, repo, b->digest, b->size, e);
 }
 
 static void cancel_session(struct reg *g, struct http *h, const char *repo, const char *loc)
@@ -365,7 +352,7 @@ static int complete_upload(struct reg *g, struct http *h, const char *repo, stru
 		if (sent && rs.status != 201)
 			fe_set(&attempt_err, FX_TARGET, "%s: %s: completing the upload of %s: HTTP %ld %s", g->spec, repo, b->digest,
 			    rs.status, http_body_snippet(&rs));
-		there = rg_blob_present(g, h, repo, b->digest, &head_err);
+		there = rg_blob_present(g, h, repo, b, &head_err);
 		if (there == 1) {
 			if (!(sent && rs.status == 201))
 				fx_warn("%s: %s: %s is in the registry after all", g->spec, repo, b->digest);
@@ -587,7 +574,7 @@ static void process(struct reg *g, struct http *h, struct job *j)
 		/* what the pre-check found is not asked again (a blob that arrived since is
 		 * at worst sent twice, and the registry keeps one copy) */
 		int r = i + 1 < b->pre ? 1 : i + 1 == b->pre ? !b->pre_absent :
-		    rg_blob_present(g, h, b->repos[i], b->digest, &e);
+		    rg_blob_present(g, h, b->repos[i], b, &e);
 
 		if (r < 0)
 			goto fail;

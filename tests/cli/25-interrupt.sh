@@ -72,5 +72,19 @@ assert "SIGINT during extract: non-zero exit ($rc)" test "$rc" -ne 0
 assert "SIGINT during extract: nothing left (the directory it made is gone)" test ! -e hx
 expect 0 "extract again after the interruption completes" "$LOAD" extract b.ferry -C hx2 --keyring "$KEYRING"
 assert "SIGINT message says interrupted" grep -q interrupted "$T/int.err"
+# an impatient second signal ends the process at once: the signal handler removes the
+# staging directory itself before the process dies (both signals are delivered before
+# the program runs another line: it is stopped while they are sent)
+"$LOAD" extract huge.ferry -C hx3 --allow-unsigned >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 500); do
+	compgen -G "$T/hx3/.ferry-extract.*/files" >/dev/null && break
+	sleep 0.01
+done
+assert "two signals: the staging directory was there" compgen -G "$T/hx3/.ferry-extract.*/files"
+kill -STOP $pid; kill -INT $pid; kill -TERM $pid; kill -CONT $pid
+wait $pid; rc=$?
+assert "two signals during extract: the second ends it at once ($rc)" test "$rc" -gt 128
+assert "two signals during extract: no staging directory left" test -z "$(ls -A hx3 2>/dev/null)"
 rm -f huge.ferry
 exit 0

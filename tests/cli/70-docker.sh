@@ -73,6 +73,8 @@ assert "the same image packed from the daemon and from docker save has the same 
 assert "every image removed from the daemon" rm_all
 expect 0 "load the daemon bundle into docker://unix://SOCK" \
 	"$LOAD" load daemon.ferry --keyring "$KEYRING" --to "docker://unix://$DOCKER_SOCK"
+assert "the summary line: 4 images loaded, 0 failed, into the daemon's socket" \
+	grep -q "docker://unix://$DOCKER_SOCK: 4 images loaded, 0 failed; into unix://$DOCKER_SOCK\$" "$T/err"
 assert "app-a back with its original ID" test "$(id_of "$APP_A_REF")" = "$APP_A_ID"
 assert "app-b back with its original ID" test "$(id_of "$APP_B_REF")" = "$APP_B_ID"
 assert "app-c (built here) back with the ID it had when built" test "$(id_of ferry.test/app-c:1)" = "$APP_C_ID"
@@ -117,6 +119,9 @@ flip_byte bad.ferry "$big"
 expect_err 1 "image $APP_A_REF(, [^ ]+)*: blob sha256:[0-9a-f]{64} did not verify" \
 	"a corrupted layer fails verification and names the image" \
 	"$LOAD" load bad.ferry --keyring "$KEYRING" --to "docker://unix://$DOCKER_SOCK"
+assert "every image of the bundle is named as not loaded, and why" \
+	grep -q "docker://unix://$DOCKER_SOCK: $APP_B_REF: not loaded: a blob of the bundle did not verify" "$T/err"
+assert "the summary says none was loaded" grep -q "docker://unix://$DOCKER_SOCK: 0 images loaded, 4 failed;" "$T/err"
 assert "nothing of the corrupted bundle reached the daemon (no image at all)" test -z "$(docker images -aq)"
 assert "the daemon did not commit a half image (no dangling layers)" \
 	sh -c "! ls '$DOCKERD_ROOT/image/vfs/imagedb/content/sha256' 2>/dev/null | grep -q ."
@@ -269,7 +274,7 @@ expect_err 4 "docker daemon at unix://$sock: POST /images/load: no complete answ
 	"$LOAD" load saved.ferry --keyring "$KEYRING" --to "docker://unix://$sock" --timeout 2
 t1=$(date +%s)
 assert "the endless daemon did get the whole archive" grep -q "archive received" "$T/endless.seen"
-assert "the target is named as having loaded nothing" grep -q "docker://unix://$sock: nothing was loaded" "$T/err"
+assert "the target is named as having loaded nothing" grep -q "docker://unix://$sock: 0 images loaded, 2 failed" "$T/err"
 assert "the endless answer was given up in bounded time ($((t1 - t0)) s < 30 s)" test $((t1 - t0)) -lt 30
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
 exit 0
