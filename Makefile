@@ -1,7 +1,7 @@
 # ferry - build, test, demo, benchmark.
 PREFIX   ?= /usr/local
 CC       ?= cc
-PKGS      = libarchive libzstd gpgme openssl yaml-0.1 libcurl jansson zlib libdeflate
+PKGS      = libarchive libzstd gpgme openssl yaml-0.1 libcurl jansson zlib libdeflate libmicrohttpd libcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -14,9 +14,9 @@ LDLIBS   = $(PKG_LIBS) -lpthread
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # src/ holds the layers (each includes what it uses as "layer/file.h"):
-#   util/ crypto/ bundle/ image/ net/ target/  -> libferry.a, the core
+#   util/ crypto/ bundle/ image/ net/ target/ serve/  -> libferry.a, the core
 #   cli/  the two mains and the verbs they dispatch to -> libferry-cli.a
-LAYERS   = util crypto bundle image net target
+LAYERS   = util crypto bundle image net target serve
 MAINS    = src/cli/ferry-pack.c src/cli/ferry-load.c
 LIB_SRCS = $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c))
 CLI_SRCS = $(filter-out $(MAINS),$(wildcard src/cli/*.c))

@@ -10,6 +10,7 @@ pkgs=(
 	build-essential pkg-config
 	libarchive-dev libzstd-dev libgpgme-dev libssl-dev libyaml-dev
 	libcurl4-openssl-dev libjansson-dev libdeflate-dev zlib1g-dev
+	libmicrohttpd-dev libcrypt-dev   # ferry-load serve: HTTP(S) server, bcrypt for --htpasswd
 	clang libclang-rt-14-dev        # fuzz targets (-fsanitize=fuzzer)
 	# tools the tests use as independent, real counterparts
 	gnupg zstd jq python3 ca-certificates curl
