@@ -16,9 +16,10 @@
 #include "cli/load.h"
 #include "bundle/parts.h"
 #include "crypto/pgp.h"
+#include "cli/serve_cmd.h"
 #include "util/util.h"
 
-enum verb { V_NONE, V_VERIFY, V_INSPECT, V_EXTRACT, V_LOAD, V_LICENSE };
+enum verb { V_NONE, V_VERIFY, V_INSPECT, V_EXTRACT, V_LOAD, V_LICENSE, V_SERVE };
 
 static const char usage_main[] =
     "usage: ferry-load VERB BUNDLE [options]\n"
@@ -29,6 +30,8 @@ static const char usage_main[] =
     "  extract BUNDLE -C DIR --keyring K       verify, then write the entries under DIR\n"
     "  load BUNDLE --keyring K --to TARGET     verify and load images into registry://HOST,\n"
     "                                          docker:// or oci:DIR\n"
+    "  serve BUNDLE... --keyring K --listen A:P  verify, then answer docker pull from the bundles\n"
+    "                                          (a read-only registry; no copy)\n"
     "  license verify FILE.lic --pubkey PUB    check an offline license\n"
     "\n"
     "ferry-load VERB --help shows a verb's options; --version prints the version.\n"
@@ -268,6 +271,7 @@ static int run_verb(enum verb v, int argc, char **argv)
 		break;
 	case V_NONE:
 	case V_LICENSE:
+	case V_SERVE:
 		break;
 	}
 end:
@@ -295,6 +299,8 @@ int main(int argc, char **argv)
 		v = V_LOAD;
 	else if (strcmp(argv[1], "license") == 0)
 		v = V_LICENSE;
+	else if (strcmp(argv[1], "serve") == 0)
+		v = V_SERVE;
 	switch (v) {
 	case V_VERIFY:
 	case V_INSPECT:
@@ -307,6 +313,8 @@ int main(int argc, char **argv)
 			return argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) ? 0 : FX_USAGE;
 		}
 		return cmd_license_verify(argc - 2, argv + 2);
+	case V_SERVE:
+		return cmd_serve(argc - 1, argv + 1);
 	case V_NONE:
 		break;
 	}
