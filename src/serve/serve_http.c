@@ -534,6 +534,7 @@ static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return serve_unescape(s);
 }
 
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	const struct server *srv = cls;
