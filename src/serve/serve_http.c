@@ -7,7 +7,7 @@
  * Bounds: an event loop on a few threads (an idle or slow client holds a socket, not a
  * thread), a connection limit, a timeout on connections that make no progress, 32 KiB
  * for a request's line and headers, a cap on blob responses in flight (each holds one
- * block). Requests are answered at once; a request body (a push) is never read. */
+ * block). A push is answered at once, before its body is read. */
 #include "serve/serve.h"
 #include "serve/serve_int.h"
 
@@ -375,6 +375,9 @@ static enum MHD_Result reply_blob(struct MHD_Connection *c, struct req *rq, cons
 	if ((b = serve_repo_blob(r, d)) == NULL)
 		return reply_error(c, rq, MHD_HTTP_NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to this repository");
 	if (b->bytes == NULL && !serve_file_unchanged(b->file, why, sizeof(why))) {
+		if (!atomic_exchange(&b->file->warned, 1))
+			fx_warn("serve: %s %s: its blobs are not served any more; restart ferry-load serve to verify it again",
+			    ESC(b->file->path), why);
 		rq->note = "bundle file changed";
 		return reply_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN",
 		    "the bundle file changed since it was verified: restart ferry-load serve to verify it again");

@@ -42,6 +42,7 @@ struct serve_file {
 	off_t size;
 	struct timespec mtime;
 	atomic_int changed;       /* set once a change was seen; never cleared */
+	atomic_int warned;        /* the change was logged */
 };
 
 struct serve_blob {

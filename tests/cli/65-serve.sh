@@ -280,6 +280,8 @@ assert "a changed blob at rest: the next request fails (500) and sends nothing" 
 touch live.ferry
 assert "a bundle file whose mtime changed: its blobs are refused (500)" bash -c \
 	"[ \$(curl -s -o '$T/b' -w '%{http_code}' http://$SV/v2/app-a/blobs/$(tar -xOf srv.ferry "images/blobs/sha256/$(digest_of "$APP_A_REF" | cut -d: -f2)" | jq -r '.config.digest')) = 500 ] && grep -q 'changed since it was verified' '$T/b'"
+curl -s -o /dev/null "http://$SV/v2/big/blobs/$layer"
+assert "  logged once, naming the bundle" test "$(grep -c 'live.ferry was modified since it was verified (mtime): its blobs are not served any more' "$SV_LOG")" = 1
 assert "  and the server stays up" test "$(code "http://$SV/v2/")" = 200
 serve_stop
 assert "a clean stop after the changes (exit 0)" test "$SV_RC" = 0
