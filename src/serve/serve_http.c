@@ -634,17 +634,37 @@ static unsigned fit_connections(unsigned want)
 	return rl.rlim_cur > 128 + STREAMS_MAX ? (unsigned)(rl.rlim_cur - 64 - STREAMS_MAX) : 64;
 }
 
-static int start_daemon(struct server *srv, struct ferr *e)
+/* The address is bound before the bundles are read, so that a port already taken is
+ * found at once; it is listened on only once they verified. */
+static int bind_address(const struct serve_opts *o, int *fd, int *v6, struct ferr *e)
+{
+	struct sockaddr_storage ss;
+	int one = 1;
+
+	if (parse_listen(o->listen, &ss, v6) != 0)
+		return fe_set(e, FX_USAGE, "--listen %s: not ADDRESS:PORT", ESC(o->listen));
+	*fd = socket(*v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*fd < 0)
+		return fe_set(e, FX_IO, "--listen %s: %s", ESC(o->listen), strerror(errno));
+	setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (*v6)
+		setsockopt(*fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(*fd, (struct sockaddr *)&ss, *v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) != 0)
+		return fe_set(e, FX_IO, "--listen %s: %s", ESC(o->listen), strerror(errno));
+	return FX_OK;
+}
+
+/* Starts the server on the bound socket; libmicrohttpd owns it from here (*fd = -1). */
+static int start_daemon(struct server *srv, int *fd, int v6, struct ferr *e)
 {
 	const struct serve_opts *o = srv->o;
-	struct sockaddr_storage ss;
 	struct MHD_OptionItem tls[3];
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, threads;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int v6 = 0;
+	int lfd = *fd;
 
-	if (parse_listen(o->listen, &ss, &v6) != 0)
-		return fe_set(e, FX_USAGE, "--listen %s: not ADDRESS:PORT", ESC(o->listen));
+	if (listen(lfd, SOMAXCONN) != 0)
+		return fe_set(e, FX_IO, "--listen %s: %s", ESC(o->listen), strerror(errno));
 	memset(tls, 0, sizeof(tls));
 	if (srv->cert != NULL) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
@@ -658,9 +678,10 @@ static int start_daemon(struct server *srv, struct ferr *e)
 	/* an event loop per thread: a slow client costs a socket, not a thread; several,
 	 * since a block read from a slow disk holds its loop */
 	threads = cores < 2 ? 4 : cores > 8 ? 16 : (unsigned)cores * 2;
+	*fd = -1;
 	srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_LISTEN_SOCKET, lfd,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_CONNECTION_LIMIT, fit_connections(o->max_connections),
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->timeout,
@@ -671,8 +692,8 @@ static int start_daemon(struct server *srv, struct ferr *e)
 	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_END);
 	if (srv->d == NULL)
-		return fe_set(e, FX_IO, "--listen %s: cannot serve there (address in use, not this machine's, or a bad "
-		    "certificate or key)", ESC(o->listen));
+		return fe_set(e, FX_IO, "--listen %s: the server did not start%s", ESC(o->listen),
+		    srv->cert != NULL ? " (is the certificate or key bad?)" : "");
 	return FX_OK;
 }
 
@@ -704,7 +725,7 @@ int serve_run(char **bundles, size_t nbundles, const struct read_opts *ro, const
 {
 	struct server srv;
 	sigset_t stop, old;
-	int rc, sig = 0, masked = 0;
+	int rc, sig = 0, masked = 0, lfd = -1, v6 = 0;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.o = so;
@@ -712,7 +733,7 @@ int serve_run(char **bundles, size_t nbundles, const struct read_opts *ro, const
 		goto end;
 	if (so->htpasswd != NULL && (rc = serve_users_load(so->htpasswd, &srv.users, e)) != FX_OK)
 		goto end;
-	if ((rc = read_tls(&srv, e)) != FX_OK)
+	if ((rc = read_tls(&srv, e)) != FX_OK || (rc = bind_address(so, &lfd, &v6, e)) != FX_OK)
 		goto end;
 	if ((rc = serve_index_build(&srv.ix, bundles, nbundles, ro, so->prefix ? so->prefix : "", so->quiet, e)) != FX_OK)
 		goto end;
@@ -727,7 +748,7 @@ int serve_run(char **bundles, size_t nbundles, const struct read_opts *ro, const
 		rc = fe_set(e, FX_IO, "interrupted");
 		goto end;
 	}
-	if ((rc = start_daemon(&srv, e)) != FX_OK)
+	if ((rc = start_daemon(&srv, &lfd, v6, e)) != FX_OK)
 		goto end;
 	if (!so->quiet)
 		say_serving(&srv, nbundles);
@@ -740,6 +761,8 @@ int serve_run(char **bundles, size_t nbundles, const struct read_opts *ro, const
 end:
 	if (srv.d != NULL)
 		MHD_stop_daemon(srv.d);
+	if (lfd >= 0)
+		close(lfd);
 	if (masked)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	serve_index_free(&srv.ix);

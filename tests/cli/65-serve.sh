@@ -67,6 +67,16 @@ expect_err 2 "--prefix Bad/../x: expected" "serve: a prefix outside the name gra
 	"$LOAD" serve srv.ferry --keyring "$KEYRING" --prefix 'Bad/../x'
 expect_err 2 "--tls-cert and --tls-key go together" "serve: a certificate without its key is a usage error" \
 	"$LOAD" serve srv.ferry --keyring "$KEYRING" --tls-cert x.pem
+port=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print("up", flush=True); time.sleep(60)' "$port" >taken.out &
+taken_pid=$!
+at_exit "kill $taken_pid 2>/dev/null"
+for ((n = 0; n < 100; n++)); do [ -s taken.out ] && break; sleep 0.1; done
+expect_err 3 "--listen 127.0.0.1:$port: Address already in use" "a port already taken: exit 3" \
+	"$LOAD" serve srv.ferry --keyring "$KEYRING" --listen "127.0.0.1:$port"
+assert "  found before the bundle is read" bash -c "! grep -q 'OK, signed' '$T/err'"
+kill "$taken_pid" 2>/dev/null
 expect 0 "serve --help" "$LOAD" serve --help
 assert "serve --help names the options" grep -q -- '--htpasswd FILE' "$T/out"
 assert "ferry-load --help lists serve" bash -c "'$LOAD' --help | grep -q 'serve BUNDLE'"
