@@ -12,6 +12,9 @@ pkgs=(
 	libcurl4-openssl-dev libjansson-dev libdeflate-dev zlib1g-dev
 	libmicrohttpd-dev libcrypt-dev   # ferry-load serve: HTTP(S) server, bcrypt for --htpasswd
 	clang libclang-rt-14-dev        # fuzz targets (-fsanitize=fuzzer)
+	scdoc                           # the man pages (man/*.scd)
+	# the Debian package (make deb, tests/cli/95-deb.sh) and reading it back
+	dpkg-dev debhelper fakeroot lintian man-db
 	# tools the tests use as independent, real counterparts
 	gnupg zstd jq python3 ca-certificates curl
 	openssl                         # throw-away CA and server certificate of the HTTPS test registry

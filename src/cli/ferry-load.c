@@ -1,25 +1,33 @@
-/* ferry-load - the isolated side: verifies, inspects, extracts and loads bundles, and
- * checks licenses. Parses options, dispatches the verb, reports; the work is in the
- * library. */
+/* ferry-load - the isolated side: verifies, inspects, extracts, loads and serves
+ * bundles, and checks licenses. Parses the command line into one struct, rejects what does not fit
+ * together, then dispatches the verb and reports; the work is in the verb layer and
+ * the library. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "bundle/bundle.h"
+#include "bundle/parts.h"
+#include "cli/cli.h"
 #include "cli/extract.h"
 #include "cli/inspect.h"
-#include "crypto/license.h"
+#include "cli/license_cmd.h"
 #include "cli/load.h"
-#include "bundle/parts.h"
 #include "crypto/pgp.h"
-#include "cli/serve_cmd.h"
+#include "serve/serve.h"
 #include "util/util.h"
 
-enum verb { V_NONE, V_VERIFY, V_INSPECT, V_EXTRACT, V_LOAD, V_LICENSE, V_SERVE };
+enum verb {
+	V_NONE,
+	V_VERIFY,
+	V_INSPECT,
+	V_EXTRACT,
+	V_LOAD,
+	V_LICENSE_VERIFY,
+	V_SERVE,
+};
 
 static const char usage_main[] =
     "usage: ferry-load VERB BUNDLE [options]\n"
@@ -56,7 +64,8 @@ static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [
     "the output is marked UNVERIFIED. --json prints one JSON document on stdout.\n\n";
 static const char usage_extract[] = "usage: ferry-load extract BUNDLE -C DIR --keyring KEYS.asc [--force] [options]\n\n"
     "Verifies while reading into a hidden directory inside DIR; entries are moved into DIR\n"
-    "only when everything verified. Existing files are not overwritten without --force.\n\n";
+    "only when everything verified and every destination is free (or, with --force, a\n"
+    "file); on any failure DIR is left as it was.\n\n";
 static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.asc --to TARGET [--to TARGET]... [options]\n\n"
     "  --to registry://HOST[:PORT][/PREFIX] | docker:// | docker://unix:///PATH.sock |\n"
     "       docker://tcp://HOST:PORT | oci:DIR\n"
@@ -67,257 +76,309 @@ static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.a
     "  --keep-registry-host   keep the image's original registry as the first path part\n"
     "  --jobs N               parallel uploads (default 4)\n"
     "  --dry-run              say what would be pushed, push nothing\n\n";
+static const char usage_license[] =
+    "usage: ferry-load license verify FILE.lic --pubkey PUB.pem [--audience PRODUCT]\n"
+    "         [--now TIMESTAMP] [--json]\n"
+    "TIMESTAMP: seconds since 1970, 2027-11-23 or 2027-11-23T00:00:00Z (UTC).\n"
+    "Exit: 0 valid or in grace, 1 expired/not yet valid/bad signature/wrong audience/\n"
+    "malformed, 2 usage, 3 unreadable file or key.\n";
 
-static int bad_usage(const char *text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static const char usage_serve[] =
+    "usage: ferry-load serve BUNDLE... --keyring KEYS.asc [--listen ADDRESS:PORT] [options]\n"
+    "\n"
+    "Verifies each bundle (as verify does), then answers the OCI distribution pull API\n"
+    "(docker pull, skopeo, containerd...) from the bundle files themselves, read-only, until\n"
+    "SIGTERM or Ctrl-C. Repositories are named as load --to registry://HOST/PREFIX names them.\n"
+    "Every blob is checked again, block by block, as it is sent. BUNDLE must be a plain\n"
+    "(uncompressed, unsplit) bundle file.\n"
+    "\n"
+    "  --keyring KEYS.asc     trust only the OpenPGP public keys in this file (required)\n"
+    "  --fingerprint FPR      and only a signer with this primary key fingerprint (repeatable)\n"
+    "  --allow-unsigned       accept bundles without a signature (their checksums are still checked)\n"
+    "  --listen ADDR:PORT     where to answer (default " SERVE_LISTEN_DEFAULT "; [::1]:5000 for IPv6)\n"
+    "  --prefix P             put P/ in front of every repository name (as registry://HOST/P)\n"
+    "  --tls-cert FILE        HTTPS with this PEM certificate (chain) ...\n"
+    "  --tls-key FILE         ... and its PEM private key\n"
+    "  --htpasswd FILE        require Basic authentication: bcrypt users (htpasswd -B)\n"
+    "  --timeout SECONDS      close a connection that makes no progress for this long (default 30)\n"
+    "  --max-connections N    open connections at once (default 1000)\n"
+    "  -q, --quiet            no log line per request, no start-up summary (errors still show)\n";
 
-static int bad_usage(const char *text, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", fx_progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", text);
-	if (text != usage_main)
-		fputs(usage_common, stderr);
-	return FX_USAGE;
-}
-
-static void push(char ***v, size_t *n, char *s)
-{
-	*v = xreallocarray(*v, *n + 1, sizeof(char *));
-	(*v)[(*n)++] = s;
-}
-
-enum {
-	O_KEYRING = 256, O_FPR, O_UNSIGNED, O_JSON, O_FORCE, O_TO, O_IMAGE, O_PLAIN, O_CACERT,
-	O_CREDS, O_KEEPHOST, O_JOBS, O_DRYRUN, O_LICKEY, O_AUDIENCE, O_NOW, O_PARTSONLY
+static const struct cli_verb main_usage = {"ferry-load", V_NONE, usage_main, NULL};
+static const struct cli_verb verbs[] = {
+    {"verify", V_VERIFY, usage_verify, usage_common},
+    {"inspect", V_INSPECT, usage_inspect, NULL},
+    {"extract", V_EXTRACT, usage_extract, usage_common},
+    {"load", V_LOAD, usage_load, usage_common},
+    {"license verify", V_LICENSE_VERIFY, usage_license, NULL},
+    {"serve", V_SERVE, usage_serve, NULL},
+    {NULL, 0, NULL, NULL},
 };
 
-/* Which options each verb takes: one table, checked per verb so that a misplaced
- * option is a usage error rather than silently ignored. */
-struct optinfo {
-	int id;
-	unsigned verbs; /* bit (1 << verb) */
+/* Options: one line each in this enum, in the table and in take_option(). */
+enum option_id {
+	O_KEYRING = 256,
+	O_FINGERPRINT,
+	O_ALLOW_UNSIGNED,
+	O_LICENSE_PUBKEY,
+	O_AUDIENCE,
+	O_NOW,
+	O_PARTS_ONLY,
+	O_JSON,
+	O_FORCE,
+	O_TO,
+	O_IMAGE,
+	O_PLAIN_HTTP,
+	O_CACERT,
+	O_CREDS,
+	O_KEEP_REGISTRY_HOST,
+	O_JOBS,
+	O_DRY_RUN,
+	O_PUBKEY,
+	O_LISTEN,
+	O_PREFIX,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_HTPASSWD,
+	O_TIMEOUT,
+	O_MAX_CONNECTIONS,
 };
-#define VB(v) (1u << (v))
-#define READERS (VB(V_VERIFY) | VB(V_EXTRACT) | VB(V_LOAD))
-static const struct optinfo allowed[] = {
-    {O_KEYRING, READERS | VB(V_INSPECT)}, {O_FPR, READERS | VB(V_INSPECT)}, {O_UNSIGNED, READERS},
-    {O_JSON, VB(V_INSPECT)}, {'C', VB(V_EXTRACT)}, {O_FORCE, VB(V_EXTRACT)}, {O_TO, VB(V_LOAD)},
-    {O_IMAGE, VB(V_LOAD)}, {O_PLAIN, VB(V_LOAD)}, {O_CACERT, VB(V_LOAD)}, {O_CREDS, VB(V_LOAD)},
-    {O_KEEPHOST, VB(V_LOAD)}, {O_JOBS, VB(V_LOAD)}, {O_DRYRUN, VB(V_LOAD)}, {O_LICKEY, READERS},
-    {O_AUDIENCE, READERS}, {O_NOW, READERS}, {O_PARTSONLY, VB(V_VERIFY)}, {'q', READERS | VB(V_INSPECT)}, {0, 0}};
 
-static int run_verb(enum verb v, int argc, char **argv)
+#define VERIFY CLI_VERB(V_VERIFY)
+#define INSPECT CLI_VERB(V_INSPECT)
+#define EXTRACT CLI_VERB(V_EXTRACT)
+#define LOAD CLI_VERB(V_LOAD)
+#define LICENSE CLI_VERB(V_LICENSE_VERIFY)
+#define SERVE CLI_VERB(V_SERVE)
+#define READERS (VERIFY | EXTRACT | LOAD)
+
+static const struct cli_option options[] = {
+    {"keyring",            O_KEYRING,            required_argument, READERS | INSPECT | SERVE},
+    {"fingerprint",        O_FINGERPRINT,        required_argument, READERS | INSPECT | SERVE},
+    {"allow-unsigned",     O_ALLOW_UNSIGNED,     no_argument,       READERS | SERVE},
+    {"license-pubkey",     O_LICENSE_PUBKEY,     required_argument, READERS},
+    {"audience",           O_AUDIENCE,           required_argument, READERS | LICENSE},
+    {"now",                O_NOW,                required_argument, READERS | LICENSE},
+    {"quiet",              'q',                  no_argument,       READERS | INSPECT | SERVE},
+    {"parts-only",         O_PARTS_ONLY,         no_argument,       VERIFY},
+    {"json",               O_JSON,               no_argument,       INSPECT | LICENSE},
+    {"directory",          'C',                  required_argument, EXTRACT},
+    {"force",              O_FORCE,              no_argument,       EXTRACT},
+    {"to",                 O_TO,                 required_argument, LOAD},
+    {"image",              O_IMAGE,              required_argument, LOAD},
+    {"plain-http",         O_PLAIN_HTTP,         no_argument,       LOAD},
+    {"cacert",             O_CACERT,             required_argument, LOAD},
+    {"creds",              O_CREDS,              required_argument, LOAD},
+    {"keep-registry-host", O_KEEP_REGISTRY_HOST, no_argument,       LOAD},
+    {"jobs",               O_JOBS,               required_argument, LOAD},
+    {"dry-run",            O_DRY_RUN,            no_argument,       LOAD},
+    {"pubkey",             O_PUBKEY,             required_argument, LICENSE},
+    {"listen",             O_LISTEN,             required_argument, SERVE},
+    {"prefix",             O_PREFIX,             required_argument, SERVE},
+    {"tls-cert",           O_TLS_CERT,           required_argument, SERVE},
+    {"tls-key",            O_TLS_KEY,            required_argument, SERVE},
+    {"htpasswd",           O_HTPASSWD,           required_argument, SERVE},
+    {"timeout",            O_TIMEOUT,            required_argument, SERVE},
+    {"max-connections",    O_MAX_CONNECTIONS,    required_argument, SERVE},
+    {NULL, 0, 0, 0},
+};
+
+/* Everything the command line says. */
+struct load_command {
+	const struct cli_verb *verb;
+	const char *bundle; /* the bundle, or the license file */
+	char **bundles;     /* serve: every bundle given */
+	size_t nbundles;
+	struct read_opts read;
+	struct extract_opts extract;
+	struct load_opts load;
+	struct license_verify_opts license;
+	struct serve_opts serve;
+	int json, quiet, parts_only;
+};
+
+static void push(char ***list, size_t *n, char *s)
 {
-	static const struct option opts[] = {
-	    {"keyring", required_argument, NULL, O_KEYRING}, {"fingerprint", required_argument, NULL, O_FPR},
-	    {"allow-unsigned", no_argument, NULL, O_UNSIGNED}, {"json", no_argument, NULL, O_JSON},
-	    {"directory", required_argument, NULL, 'C'}, {"force", no_argument, NULL, O_FORCE},
-	    {"to", required_argument, NULL, O_TO}, {"image", required_argument, NULL, O_IMAGE},
-	    {"plain-http", no_argument, NULL, O_PLAIN}, {"cacert", required_argument, NULL, O_CACERT},
-	    {"creds", required_argument, NULL, O_CREDS}, {"keep-registry-host", no_argument, NULL, O_KEEPHOST},
-	    {"jobs", required_argument, NULL, O_JOBS}, {"dry-run", no_argument, NULL, O_DRYRUN},
-	    {"license-pubkey", required_argument, NULL, O_LICKEY}, {"audience", required_argument, NULL, O_AUDIENCE},
-	    {"now", required_argument, NULL, O_NOW}, {"quiet", no_argument, NULL, 'q'},
-	    {"parts-only", no_argument, NULL, O_PARTSONLY},
-	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	static const char *const usages[] = {usage_main, usage_verify, usage_inspect, usage_extract, usage_load, usage_main};
-	const char *text = usages[v];
-	struct read_opts ro;
-	struct load_opts lo;
-	struct bundle_head h;
-	struct read_report rep;
+	*list = xreallocarray(*list, *n + 1, sizeof(char *));
+	(*list)[(*n)++] = s;
+}
+
+static int take_option(void *ctx, int id, char *value)
+{
+	struct load_command *c = ctx;
+	uint64_t number;
+
+	switch (id) {
+	case O_KEYRING: c->read.keyring = value; break;
+	case O_FINGERPRINT:
+		if (!pgp_fpr_valid(value))
+			return cli_usage_error(c->verb, "--fingerprint '%s': give the full 40-digit fingerprint", ESC(value));
+		push(&c->read.fingerprints, &c->read.nfingerprints, value);
+		break;
+	case O_ALLOW_UNSIGNED: c->read.allow_unsigned = 1; break;
+	case O_LICENSE_PUBKEY: c->read.license_pubkey = value; break;
+	case O_AUDIENCE: c->read.audience = c->license.audience = value; break;
+	case O_NOW:
+		if (cli_parse_now(value, &c->read.now) != 0)
+			return cli_usage_error(c->verb, "--now '%s': epoch seconds or 2026-11-23T10:00:00Z", ESC(value));
+		c->license.now = c->read.now;
+		break;
+	case 'q': c->quiet = c->load.quiet = c->extract.quiet = c->serve.quiet = 1; break;
+	case O_PARTS_ONLY: c->parts_only = 1; break;
+	case O_JSON: c->json = c->license.json = 1; break;
+	case 'C': c->extract.dir = value; break;
+	case O_FORCE: c->extract.force = 1; break;
+	case O_TO: push(&c->load.targets, &c->load.ntargets, value); break;
+	case O_IMAGE: push(&c->load.images, &c->load.nimages, value); break;
+	case O_PLAIN_HTTP: c->load.plain_http = 1; break;
+	case O_CACERT: c->load.cacert = value; break;
+	case O_CREDS: c->load.creds = value; break;
+	case O_KEEP_REGISTRY_HOST: c->load.keep_registry_host = 1; break;
+	case O_JOBS:
+		if (cli_parse_number(value, 1, 64, &number) != 0)
+			return cli_usage_error(c->verb, "--jobs '%s': 1 to 64", ESC(value));
+		c->load.jobs = (int)number;
+		break;
+	case O_DRY_RUN: c->load.dry_run = 1; break;
+	case O_PUBKEY: c->license.pubkey_path = value; break;
+	case O_LISTEN: c->serve.listen = value; break;
+	case O_PREFIX: c->serve.prefix = value; break;
+	case O_TLS_CERT: c->serve.tls_cert = value; break;
+	case O_TLS_KEY: c->serve.tls_key = value; break;
+	case O_HTPASSWD: c->serve.htpasswd = value; break;
+	case O_TIMEOUT:
+		if (cli_parse_number(value, 1, 3600, &number) != 0)
+			return cli_usage_error(c->verb, "--timeout '%s': 1 to 3600 seconds", ESC(value));
+		c->serve.timeout = (unsigned)number;
+		break;
+	case O_MAX_CONNECTIONS:
+		if (cli_parse_number(value, 1, SERVE_CONNECTIONS_MAX, &number) != 0)
+			return cli_usage_error(c->verb, "--max-connections '%s': 1 to %u", ESC(value), SERVE_CONNECTIONS_MAX);
+		c->serve.max_connections = (unsigned)number;
+		break;
+	default: break;
+	}
+	return FX_OK;
+}
+
+/* What no single option could check: the argument, required options, conflicts. */
+static int check_command(struct load_command *c, int nargs, char **args)
+{
 	struct ferr e = {0};
-	const char *dir = NULL, *bundle;
-	int c, json = 0, force = 0, quiet = 0, parts_only = 0, rc = FX_OK, idx = 0;
-	uint64_t u;
+	const char *verb = c->verb->name;
+	const char *what = c->verb->id == V_LICENSE_VERIFY ? "FILE.lic" : "BUNDLE";
 
-	memset(&ro, 0, sizeof(ro));
-	memset(&lo, 0, sizeof(lo));
-	memset(&h, 0, sizeof(h));
-	lo.jobs = 4;
-	ro.now = (int64_t)time(NULL);
-	while ((c = getopt_long(argc, argv, "C:qh", opts, &idx)) != -1) {
-		const struct optinfo *a;
+	if (nargs != 1 && !(c->verb->id == V_SERVE && nargs > 1))
+		return cli_usage_error(c->verb, "%s: %s %s%s", verb, nargs == 0 ? "no" : "give one", what,
+		    nargs == 0 ? " given" : " only");
+	c->bundle = c->license.path = args[0];
+	c->bundles = args;
+	c->nbundles = (size_t)nargs;
+	if (c->verb->id == V_LICENSE_VERIFY) {
+		if (c->license.pubkey_path == NULL)
+			return cli_usage_error(c->verb, "license verify: --pubkey PUB.pem is required");
+		return FX_OK;
+	}
+	if (c->verb->id != V_INSPECT && c->read.keyring == NULL && !c->read.allow_unsigned)
+		return cli_usage_error(c->verb, "%s: --keyring KEYS.asc is required (the keys you trust)", verb);
+	if (c->read.nfingerprints > 0 && c->read.keyring == NULL)
+		return cli_usage_error(c->verb, "--fingerprint needs --keyring");
+	if (c->read.audience != NULL && c->read.license_pubkey == NULL)
+		return cli_usage_error(c->verb, "--audience needs --license-pubkey");
+	if (c->parts_only && c->read.license_pubkey != NULL)
+		return cli_usage_error(c->verb,
+		    "--parts-only conflicts with --license-pubkey (the license is inside the bundle)");
+	if (c->verb->id == V_EXTRACT && c->extract.dir == NULL)
+		return cli_usage_error(c->verb, "extract: -C DIR is required");
+	if (c->verb->id == V_LOAD && c->load.ntargets == 0)
+		return cli_usage_error(c->verb, "load: at least one --to TARGET is required");
+	if (c->verb->id == V_LOAD && load_check_targets(&c->load, &e) != FX_OK)
+		return cli_usage_error(c->verb, "%s", e.msg);
+	if (c->verb->id == V_SERVE && serve_check_opts(&c->serve, &e) != FX_OK)
+		return cli_usage_error(c->verb, "%s", e.msg);
+	return FX_OK;
+}
 
-		if (c == 'h') {
-			fputs(text, stdout);
-			if (v != V_INSPECT)
-				fputs(usage_common, stdout);
-			rc = 0;
-			goto end;
-		}
-		if (c == '?') {
-			rc = bad_usage(text, "%s", "see the options below");
-			goto end;
-		}
-		for (a = allowed; a->id != 0 && a->id != c; a++)
-			;
-		if (a->id == 0 || !(a->verbs & VB(v))) {
-			rc = bad_usage(text, "option %s does not apply to %s", argv[optind - 1], argv[0]);
-			goto end;
-		}
-		switch (c) {
-		case O_KEYRING: ro.keyring = optarg; break;
-		case O_FPR:
-			if (!pgp_fpr_valid(optarg)) {
-				rc = bad_usage(text, "--fingerprint '%s': give the full 40-digit fingerprint", optarg);
-				goto end;
-			}
-			push(&ro.fingerprints, &ro.nfingerprints, optarg);
-			break;
-		case O_UNSIGNED: ro.allow_unsigned = 1; break;
-		case O_JSON: json = 1; break;
-		case 'C': dir = optarg; break;
-		case O_FORCE: force = 1; break;
-		case O_TO: push(&lo.targets, &lo.ntargets, optarg); break;
-		case O_IMAGE: push(&lo.images, &lo.nimages, optarg); break;
-		case O_PLAIN: lo.plain_http = 1; break;
-		case O_CACERT: lo.cacert = optarg; break;
-		case O_CREDS: lo.creds = optarg; break;
-		case O_KEEPHOST: lo.keep_registry_host = 1; break;
-		case O_JOBS:
-			if (parse_u64(optarg, &u) != 0 || u < 1 || u > 64) {
-				rc = bad_usage(text, "--jobs '%s': 1 to 64", optarg);
-				goto end;
-			}
-			lo.jobs = (int)u;
-			break;
-		case O_DRYRUN: lo.dry_run = 1; break;
-		case O_LICKEY: ro.license_pubkey = optarg; break;
-		case O_AUDIENCE: ro.audience = optarg; break;
-		case O_NOW:
-			if (parse_u64(optarg, &u) == 0 && u < 253402300800ULL)
-				ro.now = (int64_t)u;
-			else if (parse_time_utc(optarg, &ro.now) != 0) {
-				rc = bad_usage(text, "--now '%s': epoch seconds or 2026-11-23T10:00:00Z", optarg);
-				goto end;
-			}
-			break;
-		case 'q': quiet = lo.quiet = 1; break;
-		case O_PARTSONLY: parts_only = 1; break;
-		default: break;
-		}
-	}
-	if (optind + 1 != argc) {
-		rc = bad_usage(text, "%s: %s", argv[0], optind >= argc ? "no BUNDLE given" : "give one BUNDLE only");
-		goto end;
-	}
-	bundle = argv[optind];
-	if (v != V_INSPECT && ro.keyring == NULL && !ro.allow_unsigned) {
-		rc = bad_usage(text, "%s: --keyring KEYS.asc is required (the keys you trust)", argv[0]);
-		goto end;
-	}
-	if (ro.nfingerprints > 0 && ro.keyring == NULL) {
-		rc = bad_usage(text, "%s", "--fingerprint needs --keyring");
-		goto end;
-	}
-	if (ro.audience != NULL && ro.license_pubkey == NULL) {
-		rc = bad_usage(text, "%s", "--audience needs --license-pubkey");
-		goto end;
-	}
-	if (v == V_EXTRACT && dir == NULL) {
-		rc = bad_usage(text, "%s", "extract: -C DIR is required");
-		goto end;
-	}
-	if (v == V_LOAD) {
-		if (lo.ntargets == 0) {
-			rc = bad_usage(text, "%s", "load: at least one --to TARGET is required");
-			goto end;
-		}
-		if (load_check_targets(&lo, &e) != FX_OK) {
-			rc = bad_usage(text, "%s", e.msg);
-			goto end;
-		}
-	}
-	if (ro.allow_unsigned && ro.keyring == NULL && !quiet)
-		fx_warn("--allow-unsigned without --keyring: no signature is checked; only the checksums are");
+/* verify: the bundle read once, every entry checked; one summary on success. */
+static int run_verify(struct load_command *c, struct ferr *e)
+{
+	struct bundle_head head;
+	struct read_report report;
+	char size[32];
+	int rc;
 
-	switch (v) {
-	case V_INSPECT:
-		ro.head_only = 1;
-		if (bundle_read(bundle, &ro, NULL, &h, &rep, &e) == FX_OK)
-			inspect_print(stdout, bundle, &h, json, &e);
-		rc = fe_report(&e);
-		break;
-	case V_VERIFY:
-		if (parts_only) {
-			parts_verify_all(bundle, &ro, quiet, &e);
-			rc = fe_report(&e);
-			break;
-		}
-		if (bundle_read(bundle, &ro, NULL, &h, &rep, &e) == FX_OK && !quiet) {
-			char sz[32];
-			printf("%s: OK\n", ESC(bundle));
-			if (h.sig_checked)
-				printf("  signed by %s %s\n", h.signer.fpr, ESC(h.signer.uid));
-			else
-				printf("  NOT signed (accepted with --allow-unsigned)\n");
-			printf("  %s %s: %zu entries, %s checked\n", ESC(h.man.name), ESC(h.man.version),
-			    rep.entries_ok + 1, fmt_bytes(rep.bytes, sz, sizeof(sz)));
-		}
-		rc = fe_report(&e);
-		break;
-	case V_EXTRACT:
-		extract_run(bundle, dir, force, &ro, &e);
-		rc = fe_report(&e);
-		break;
-	case V_LOAD:
-		load_run(bundle, &ro, &lo, &e);
-		rc = fe_report(&e);
-		break;
-	case V_NONE:
-	case V_LICENSE:
-	case V_SERVE:
-		break;
+	if (c->parts_only)
+		return parts_verify_all(c->bundle, &c->read, c->quiet, e);
+	rc = bundle_read(c->bundle, &c->read, NULL, &head, &report, e);
+	if (rc == FX_OK && !c->quiet) {
+		printf("%s: OK\n", ESC(c->bundle));
+		if (head.sig_checked)
+			printf("  signed by %s %s\n", head.signer.fpr, ESC(head.signer.uid));
+		else
+			printf("  NOT signed (accepted with --allow-unsigned)\n");
+		printf("  %s %s: %zu entries, %s checked\n", ESC(head.man.name), ESC(head.man.version),
+		    report.entries_ok + 1, fmt_bytes(report.bytes, size, sizeof(size)));
 	}
-end:
-	bundle_head_free(&h);
-	free(ro.fingerprints);
-	free(lo.targets);
-	free(lo.images);
+	bundle_head_free(&head);
 	return rc;
+}
+
+/* inspect: the head only. */
+static int run_inspect(struct load_command *c, struct ferr *e)
+{
+	struct bundle_head head;
+	struct read_report report;
+	int rc;
+
+	c->read.head_only = 1;
+	rc = bundle_read(c->bundle, &c->read, NULL, &head, &report, e);
+	if (rc == FX_OK)
+		rc = inspect_print(stdout, c->bundle, &head, c->json, e);
+	bundle_head_free(&head);
+	return rc;
+}
+
+static int run(struct load_command *c, struct ferr *e)
+{
+	if (c->read.allow_unsigned && c->read.keyring == NULL && !c->quiet && c->verb->id != V_LICENSE_VERIFY)
+		fx_warn("--allow-unsigned without --keyring: no signature is checked; only the checksums are");
+	switch ((enum verb)c->verb->id) {
+	case V_VERIFY: return run_verify(c, e);
+	case V_INSPECT: return run_inspect(c, e);
+	case V_EXTRACT: return extract_run(c->bundle, &c->extract, &c->read, e);
+	case V_LOAD: return load_run(c->bundle, &c->read, &c->load, e);
+	case V_LICENSE_VERIFY: return license_verify_run(&c->license, e);
+	case V_SERVE: return serve_run(c->bundles, c->nbundles, &c->read, &c->serve, e);
+	case V_NONE: break;
+	}
+	return FX_OK;
 }
 
 int main(int argc, char **argv)
 {
-	enum verb v = V_NONE;
-	int rc = fx_main_start("ferry-load", argc, argv, usage_main);
+	struct load_command c;
+	struct ferr e = {0};
+	int rc = cli_start("ferry-load", argc, argv, &main_usage), words = 0, first = 0;
 
 	if (rc >= 0)
 		return rc;
-	if (strcmp(argv[1], "verify") == 0)
-		v = V_VERIFY;
-	else if (strcmp(argv[1], "inspect") == 0)
-		v = V_INSPECT;
-	else if (strcmp(argv[1], "extract") == 0)
-		v = V_EXTRACT;
-	else if (strcmp(argv[1], "load") == 0)
-		v = V_LOAD;
-	else if (strcmp(argv[1], "license") == 0)
-		v = V_LICENSE;
-	else if (strcmp(argv[1], "serve") == 0)
-		v = V_SERVE;
-	switch (v) {
-	case V_VERIFY:
-	case V_INSPECT:
-	case V_EXTRACT:
-	case V_LOAD:
-		return run_verb(v, argc - 1, argv + 1);
-	case V_LICENSE:
-		if (argc < 3 || strcmp(argv[2], "verify") != 0) {
-			fprintf(stderr, "usage: ferry-load license verify FILE.lic --pubkey PUB.pem [--audience P] [--now T] [--json]\n");
-			return argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) ? 0 : FX_USAGE;
-		}
-		return cmd_license_verify(argc - 2, argv + 2);
-	case V_SERVE:
-		return cmd_serve(argc - 1, argv + 1);
-	case V_NONE:
-		break;
-	}
-	fprintf(stderr, "%s: unknown verb '%s'\n%s", fx_progname, ESC(argv[1]), usage_main);
-	return FX_USAGE;
+	memset(&c, 0, sizeof(c));
+	c.verb = cli_find_verb(verbs, &main_usage, argc, argv, &words, &rc);
+	if (c.verb == NULL)
+		return rc;
+	c.load.jobs = 4;
+	c.serve.listen = SERVE_LISTEN_DEFAULT;
+	c.serve.prefix = "";
+	c.serve.timeout = SERVE_TIMEOUT_DEFAULT;
+	c.serve.max_connections = SERVE_CONNECTIONS_DEFAULT;
+	c.read.now = c.license.now = (int64_t)time(NULL);
+	rc = cli_parse(argc - words, argv + words, options, c.verb, take_option, &c, &first);
+	if (rc == FX_OK)
+		rc = check_command(&c, argc - words - first, argv + words + first);
+	if (rc == FX_OK)
+		rc = cli_finish(run(&c, &e), &e);
+	free(c.read.fingerprints);
+	free(c.load.targets);
+	free(c.load.images);
+	return rc == CLI_HELP ? 0 : rc;
 }

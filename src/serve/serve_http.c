@@ -731,6 +731,9 @@ int serve_run(char **bundles, size_t nbundles, const struct read_opts *ro, const
 	srv.o = so;
 	if ((rc = serve_check_opts(so, e)) != FX_OK)
 		goto end;
+	if (so->tls_cert == NULL && strncmp(so->listen, "127.", 4) != 0 && strncmp(so->listen, "[::1]:", 6) != 0)
+		fx_warn("serve: %s is not a loopback address and there is no --tls-cert: plain HTTP%s",
+		    ESC(so->listen), so->htpasswd ? ", passwords in clear" : "");
 	if (so->htpasswd != NULL && (rc = serve_users_load(so->htpasswd, &srv.users, e)) != FX_OK)
 		goto end;
 	if ((rc = read_tls(&srv, e)) != FX_OK || (rc = bind_address(so, &lfd, &v6, e)) != FX_OK)

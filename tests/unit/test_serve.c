@@ -12,15 +12,7 @@
 #include "serve/serve_int.h"
 #include "util/digest.h"
 
-static int failures;
-
-#define CHECK(cond)                                                             \
-	do {                                                                        \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                         \
-		}                                                                       \
-	} while (0)
+#include "check.h"
 
 static void test_routes(void)
 {
@@ -311,9 +303,5 @@ int main(void)
 	test_users();
 	test_repo_name();
 	test_blocks();
-	if (failures) {
-		fprintf(stderr, "test_serve: %d checks failed\n", failures);
-		return 1;
-	}
-	return 0;
+	return check_report("test_serve");
 }
