@@ -24,7 +24,7 @@ images:
   - {ref: $MULTI_REF, from: $FX/multi.oci.tar}
   - {ref: ferry.test/big:1, from: big}
 EOS
-expect 0 "pack five images" "$PACK" build spec.yaml -o srv.ferry || exit 1
+expect 0 "pack five images" "$PACK" build spec.yaml -o srv.ferry --allow-outside-paths || exit 1
 "$LOAD" inspect srv.ferry --keyring "$KEYRING" --json >inspect.json
 digest_of() { jq -r --arg r "$1" '.images[] | select(.ref == $r) | .digest' inspect.json; }
 repo_of() { local p=${1#*/}; echo "${p%:*}"; }
@@ -80,10 +80,10 @@ kill "$taken_pid" 2>/dev/null
 expect 0 "serve --help" "$LOAD" serve --help
 assert "serve --help names the options" grep -q -- '--htpasswd FILE' "$T/out"
 assert "ferry-load --help lists serve" bash -c "'$LOAD' --help | grep -q 'serve BUNDLE'"
-expect 0 "a zstd bundle" "$PACK" build spec.yaml -o z.ferry --compress zstd -q
+expect 0 "a zstd bundle" "$PACK" build spec.yaml -o z.ferry --allow-outside-paths --compress zstd -q
 expect_err 2 "zstd-compressed bundle cannot be served.*zstd -d" "a zstd bundle is refused, saying how to make a servable one" \
 	"$LOAD" serve z.ferry --keyring "$KEYRING" --listen "127.0.0.1:$(free_port)"
-expect 0 "a split bundle" "$PACK" build spec.yaml -o s.ferry --split 8M -q
+expect 0 "a split bundle" "$PACK" build spec.yaml -o s.ferry --allow-outside-paths --split 8M -q
 expect_err 2 "split bundle cannot be served.*cat NAME.ferry.0" "a split bundle is refused, saying how to make a servable one" \
 	"$LOAD" serve s.ferry --keyring "$KEYRING" --listen "127.0.0.1:$(free_port)"
 cat s.ferry.0* >joined.ferry
@@ -111,7 +111,7 @@ metadata: {name: clash, version: 1.0.0, vendor: Ferry Tests}
 images:
   - {ref: $APP_A_REF, from: $FX/app-b.docker.tar}
 EOS
-expect 0 "a bundle whose tag clashes" "$PACK" build clash.yaml -o clash.ferry -q
+expect 0 "a bundle whose tag clashes" "$PACK" build clash.yaml -o clash.ferry --allow-outside-paths -q
 expect_err 2 "app-a:1 is also in an earlier bundle" "the same tag with two digests in two bundles is refused" \
 	"$LOAD" serve srv.ferry clash.ferry --keyring "$KEYRING" --listen "127.0.0.1:$(free_port)"
 
@@ -123,7 +123,7 @@ metadata: {name: more, version: 2.0.0, vendor: Ferry Tests}
 images:
   - {ref: ferry.test/app-c:2, from: $FX/app-a.docker.tar}
 EOS
-expect 0 "a second bundle sharing blobs" "$PACK" build more.yaml -o more.ferry -q
+expect 0 "a second bundle sharing blobs" "$PACK" build more.yaml -o more.ferry --allow-outside-paths -q
 serve_start srv.ferry more.ferry --keyring "$KEYRING" || { fail "serve two bundles"; exit 1; }
 pass "serve two bundles (one index)"
 assert "each bundle verified first, signer named" grep -q "srv.ferry: OK, signed by $FPR" "$SV_LOG"
