@@ -5,7 +5,7 @@ MANDIR   ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 CC       ?= cc
 SCDOC    ?= scdoc
-PKGS      = libarchive libzstd gpgme openssl yaml-0.1 libcurl jansson zlib libdeflate
+PKGS      = libarchive libzstd gpgme openssl yaml-0.1 libcurl jansson zlib libdeflate libmicrohttpd libcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -19,9 +19,9 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 TSAN_FLAGS = -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 
 # src/ holds the layers (each includes what it uses as "layer/file.h"):
-#   util/ crypto/ bundle/ image/ net/ target/  -> libferry.a, the core
+#   util/ crypto/ bundle/ image/ net/ target/ serve/  -> libferry.a, the core
 #   cli/  the two mains and the verbs they dispatch to -> libferry-cli.a
-LAYERS   = util crypto bundle image net target
+LAYERS   = util crypto bundle image net target serve
 MAINS    = src/cli/ferry-pack.c src/cli/ferry-load.c
 LIB_SRCS = $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c))
 CLI_SRCS = $(filter-out $(MAINS),$(wildcard src/cli/*.c))

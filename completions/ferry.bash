@@ -87,7 +87,9 @@ _ferry_option_value() {
 	*:--keyring) _ferry_files "$4" 'asc|gpg|pgp|kbx' ;;
 	*:--export) _ferry_files "$4" 'asc' ;;
 	*:--key | *:--pubkey | *:--license-pubkey) _ferry_files "$4" 'pem|pub|key' ;;
-	*:--cacert) _ferry_files "$4" 'pem|crt|cer' ;;
+	*:--cacert | *:--tls-cert) _ferry_files "$4" 'pem|crt|cer' ;;
+	*:--tls-key) _ferry_files "$4" 'pem|key' ;;
+	*:--htpasswd) _ferry_files "$4" '' ;;
 	*:--entitlements) _ferry_files "$4" 'json' ;;
 	*:--passphrase-file) _ferry_files "$4" '' ;;
 	*:-C | *:--license) _ferry_dirs "$4" ;;
@@ -140,6 +142,7 @@ _ferry() {
 		ferry-pack:build) _ferry_files "$cur" 'yaml|yml' ;;
 		ferry-load:verify | ferry-load:inspect | ferry-load:extract | ferry-load:load)
 			_ferry_files "$cur" 'ferry|parts|ferry\.[0-9]+' ;;
+		ferry-load:serve) _ferry_files "$cur" 'ferry' ;; # plain bundles only
 		ferry-load:license\ verify) _ferry_files "$cur" 'lic' ;;
 		esac
 	fi

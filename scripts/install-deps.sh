@@ -10,6 +10,7 @@ pkgs=(
 	build-essential pkg-config
 	libarchive-dev libzstd-dev libgpgme-dev libssl-dev libyaml-dev
 	libcurl4-openssl-dev libjansson-dev libdeflate-dev zlib1g-dev
+	libmicrohttpd-dev libcrypt-dev   # ferry-load serve: HTTP(S) server, bcrypt for --htpasswd
 	clang libclang-rt-14-dev        # fuzz targets (-fsanitize=fuzzer)
 	scdoc                           # the man pages (man/*.scd)
 	# the Debian package (make deb, tests/cli/95-deb.sh) and reading it back

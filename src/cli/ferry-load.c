@@ -1,5 +1,5 @@
-/* ferry-load - the isolated side: verifies, inspects, extracts and loads bundles, and
- * checks licenses. Parses the command line into one struct, rejects what does not fit
+/* ferry-load - the isolated side: verifies, inspects, extracts, loads and serves
+ * bundles, and checks licenses. Parses the command line into one struct, rejects what does not fit
  * together, then dispatches the verb and reports; the work is in the verb layer and
  * the library. */
 #include <getopt.h>
@@ -16,6 +16,7 @@
 #include "cli/license_cmd.h"
 #include "cli/load.h"
 #include "crypto/pgp.h"
+#include "serve/serve.h"
 #include "util/util.h"
 
 enum verb {
@@ -25,6 +26,7 @@ enum verb {
 	V_EXTRACT,
 	V_LOAD,
 	V_LICENSE_VERIFY,
+	V_SERVE,
 };
 
 static const char usage_main[] =
@@ -36,6 +38,8 @@ static const char usage_main[] =
     "  extract BUNDLE -C DIR --keyring K       verify, then write the entries under DIR\n"
     "  load BUNDLE --keyring K --to TARGET     verify and load images into registry://HOST,\n"
     "                                          docker:// or oci:DIR\n"
+    "  serve BUNDLE... --keyring K --listen A:P  verify, then answer docker pull from the bundles\n"
+    "                                          (a read-only registry; no copy)\n"
     "  license verify FILE.lic --pubkey PUB    check an offline license\n"
     "\n"
     "ferry-load VERB --help shows a verb's options; --version prints the version.\n"
@@ -81,6 +85,27 @@ static const char usage_license[] =
     "Exit: 0 valid or in grace, 1 expired/not yet valid/bad signature/wrong audience/\n"
     "malformed, 2 usage, 3 unreadable file or key.\n";
 
+static const char usage_serve[] =
+    "usage: ferry-load serve BUNDLE... --keyring KEYS.asc [--listen ADDRESS:PORT] [options]\n"
+    "\n"
+    "Verifies each bundle (as verify does), then answers the OCI distribution pull API\n"
+    "(docker pull, skopeo, containerd...) from the bundle files themselves, read-only, until\n"
+    "SIGTERM or Ctrl-C. Repositories are named as load --to registry://HOST/PREFIX names them.\n"
+    "Every blob is checked again, block by block, as it is sent. BUNDLE must be a plain\n"
+    "(uncompressed, unsplit) bundle file.\n"
+    "\n"
+    "  --keyring KEYS.asc     trust only the OpenPGP public keys in this file (required)\n"
+    "  --fingerprint FPR      and only a signer with this primary key fingerprint (repeatable)\n"
+    "  --allow-unsigned       accept bundles without a signature (their checksums are still checked)\n"
+    "  --listen ADDR:PORT     where to answer (default " SERVE_LISTEN_DEFAULT "; [::1]:5000 for IPv6)\n"
+    "  --prefix P             put P/ in front of every repository name (as registry://HOST/P)\n"
+    "  --tls-cert FILE        HTTPS with this PEM certificate (chain) ...\n"
+    "  --tls-key FILE         ... and its PEM private key\n"
+    "  --htpasswd FILE        require Basic authentication: bcrypt users (htpasswd -B)\n"
+    "  --timeout SECONDS      close a connection that makes no progress for this long (default 30)\n"
+    "  --max-connections N    open connections at once (default 1000)\n"
+    "  -q, --quiet            no log line per request, no start-up summary (errors still show)\n";
+
 static const struct cli_verb main_usage = {"ferry-load", V_NONE, usage_main, NULL};
 static const struct cli_verb verbs[] = {
     {"verify", V_VERIFY, usage_verify, usage_common},
@@ -88,6 +113,7 @@ static const struct cli_verb verbs[] = {
     {"extract", V_EXTRACT, usage_extract, usage_common},
     {"load", V_LOAD, usage_load, usage_common},
     {"license verify", V_LICENSE_VERIFY, usage_license, NULL},
+    {"serve", V_SERVE, usage_serve, NULL},
     {NULL, 0, NULL, NULL},
 };
 
@@ -111,7 +137,13 @@ enum option_id {
 	O_JOBS,
 	O_DRY_RUN,
 	O_PUBKEY,
+	O_LISTEN,
+	O_PREFIX,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_HTPASSWD,
 	O_TIMEOUT,
+	O_MAX_CONNECTIONS,
 };
 
 #define VERIFY CLI_VERB(V_VERIFY)
@@ -119,16 +151,17 @@ enum option_id {
 #define EXTRACT CLI_VERB(V_EXTRACT)
 #define LOAD CLI_VERB(V_LOAD)
 #define LICENSE CLI_VERB(V_LICENSE_VERIFY)
+#define SERVE CLI_VERB(V_SERVE)
 #define READERS (VERIFY | EXTRACT | LOAD)
 
 static const struct cli_option options[] = {
-    {"keyring",            O_KEYRING,            required_argument, READERS | INSPECT},
-    {"fingerprint",        O_FINGERPRINT,        required_argument, READERS | INSPECT},
-    {"allow-unsigned",     O_ALLOW_UNSIGNED,     no_argument,       READERS},
+    {"keyring",            O_KEYRING,            required_argument, READERS | INSPECT | SERVE},
+    {"fingerprint",        O_FINGERPRINT,        required_argument, READERS | INSPECT | SERVE},
+    {"allow-unsigned",     O_ALLOW_UNSIGNED,     no_argument,       READERS | SERVE},
     {"license-pubkey",     O_LICENSE_PUBKEY,     required_argument, READERS},
     {"audience",           O_AUDIENCE,           required_argument, READERS | LICENSE},
     {"now",                O_NOW,                required_argument, READERS | LICENSE},
-    {"quiet",              'q',                  no_argument,       READERS | INSPECT},
+    {"quiet",              'q',                  no_argument,       READERS | INSPECT | SERVE},
     {"parts-only",         O_PARTS_ONLY,         no_argument,       VERIFY},
     {"json",               O_JSON,               no_argument,       INSPECT | LICENSE},
     {"directory",          'C',                  required_argument, EXTRACT},
@@ -142,7 +175,13 @@ static const struct cli_option options[] = {
     {"jobs",               O_JOBS,               required_argument, LOAD},
     {"dry-run",            O_DRY_RUN,            no_argument,       LOAD},
     {"pubkey",             O_PUBKEY,             required_argument, LICENSE},
-    {"timeout",            O_TIMEOUT,            required_argument, LOAD},
+    {"listen",             O_LISTEN,             required_argument, SERVE},
+    {"prefix",             O_PREFIX,             required_argument, SERVE},
+    {"tls-cert",           O_TLS_CERT,           required_argument, SERVE},
+    {"tls-key",            O_TLS_KEY,            required_argument, SERVE},
+    {"htpasswd",           O_HTPASSWD,           required_argument, SERVE},
+    {"timeout",            O_TIMEOUT,            required_argument, LOAD | SERVE},
+    {"max-connections",    O_MAX_CONNECTIONS,    required_argument, SERVE},
     {NULL, 0, 0, 0},
 };
 
@@ -150,10 +189,13 @@ static const struct cli_option options[] = {
 struct load_command {
 	const struct cli_verb *verb;
 	const char *bundle; /* the bundle, or the license file */
+	char **bundles;     /* serve: every bundle given */
+	size_t nbundles;
 	struct read_opts read;
 	struct extract_opts extract;
 	struct load_opts load;
 	struct license_verify_opts license;
+	struct serve_opts serve;
 	int json, quiet, parts_only;
 };
 
@@ -183,7 +225,7 @@ static int take_option(void *ctx, int id, char *value)
 			return cli_usage_error(c->verb, "--now '%s': epoch seconds or 2026-11-23T10:00:00Z", ESC(value));
 		c->license.now = c->read.now;
 		break;
-	case 'q': c->quiet = c->load.quiet = c->extract.quiet = 1; break;
+	case 'q': c->quiet = c->load.quiet = c->extract.quiet = c->serve.quiet = 1; break;
 	case O_PARTS_ONLY: c->parts_only = 1; break;
 	case O_JSON: c->json = c->license.json = 1; break;
 	case 'C': c->extract.dir = value; break;
@@ -200,12 +242,28 @@ static int take_option(void *ctx, int id, char *value)
 		c->load.jobs = (int)number;
 		break;
 	case O_DRY_RUN: c->load.dry_run = 1; break;
-	case O_TIMEOUT:
-		if (cli_parse_number(value, 1, 86400, &number) != 0)
-			return cli_usage_error(c->verb, "--timeout '%s': 1 to 86400 seconds", ESC(value));
-		c->load.timeout = (long)number;
-		break;
 	case O_PUBKEY: c->license.pubkey_path = value; break;
+	case O_LISTEN: c->serve.listen = value; break;
+	case O_PREFIX: c->serve.prefix = value; break;
+	case O_TLS_CERT: c->serve.tls_cert = value; break;
+	case O_TLS_KEY: c->serve.tls_key = value; break;
+	case O_HTPASSWD: c->serve.htpasswd = value; break;
+	case O_TIMEOUT: /* load: the longest request; serve: the longest idle connection */
+		if (c->verb->id == V_SERVE) {
+			if (cli_parse_number(value, 1, 3600, &number) != 0)
+				return cli_usage_error(c->verb, "--timeout '%s': 1 to 3600 seconds", ESC(value));
+			c->serve.timeout = (unsigned)number;
+		} else {
+			if (cli_parse_number(value, 1, 86400, &number) != 0)
+				return cli_usage_error(c->verb, "--timeout '%s': 1 to 86400 seconds", ESC(value));
+			c->load.timeout = (long)number;
+		}
+		break;
+	case O_MAX_CONNECTIONS:
+		if (cli_parse_number(value, 1, SERVE_CONNECTIONS_MAX, &number) != 0)
+			return cli_usage_error(c->verb, "--max-connections '%s': 1 to %u", ESC(value), SERVE_CONNECTIONS_MAX);
+		c->serve.max_connections = (unsigned)number;
+		break;
 	default: break;
 	}
 	return FX_OK;
@@ -218,10 +276,12 @@ static int check_command(struct load_command *c, int nargs, char **args)
 	const char *verb = c->verb->name;
 	const char *what = c->verb->id == V_LICENSE_VERIFY ? "FILE.lic" : "BUNDLE";
 
-	if (nargs != 1)
+	if (nargs != 1 && !(c->verb->id == V_SERVE && nargs > 1))
 		return cli_usage_error(c->verb, "%s: %s %s%s", verb, nargs == 0 ? "no" : "give one", what,
 		    nargs == 0 ? " given" : " only");
 	c->bundle = c->license.path = args[0];
+	c->bundles = args;
+	c->nbundles = (size_t)nargs;
 	if (c->verb->id == V_LICENSE_VERIFY) {
 		if (c->license.pubkey_path == NULL)
 			return cli_usage_error(c->verb, "license verify: --pubkey PUB.pem is required");
@@ -241,6 +301,8 @@ static int check_command(struct load_command *c, int nargs, char **args)
 	if (c->verb->id == V_LOAD && c->load.ntargets == 0)
 		return cli_usage_error(c->verb, "load: at least one --to TARGET is required");
 	if (c->verb->id == V_LOAD && load_check_targets(&c->load, &e) != FX_OK)
+		return cli_usage_error(c->verb, "%s", e.msg);
+	if (c->verb->id == V_SERVE && serve_check_opts(&c->serve, &e) != FX_OK)
 		return cli_usage_error(c->verb, "%s", e.msg);
 	return FX_OK;
 }
@@ -294,6 +356,7 @@ static int run(struct load_command *c, struct ferr *e)
 	case V_EXTRACT: return extract_run(c->bundle, &c->extract, &c->read, e);
 	case V_LOAD: return load_run(c->bundle, &c->read, &c->load, e);
 	case V_LICENSE_VERIFY: return license_verify_run(&c->license, e);
+	case V_SERVE: return serve_run(c->bundles, c->nbundles, &c->read, &c->serve, e);
 	case V_NONE: break;
 	}
 	return FX_OK;
@@ -312,6 +375,10 @@ int main(int argc, char **argv)
 	if (c.verb == NULL)
 		return rc;
 	c.load.jobs = 4;
+	c.serve.listen = SERVE_LISTEN_DEFAULT;
+	c.serve.prefix = "";
+	c.serve.timeout = SERVE_TIMEOUT_DEFAULT;
+	c.serve.max_connections = SERVE_CONNECTIONS_DEFAULT;
 	c.read.now = c.license.now = (int64_t)time(NULL);
 	rc = cli_parse(argc - words, argv + words, options, c.verb, take_option, &c, &first);
 	if (rc == FX_OK)

@@ -16,7 +16,7 @@
 #include "target/registry.h"
 #include "target/registry_int.h"
 
-#include "net/ref.h"
+#include "net/repo_name.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -37,38 +37,21 @@ static double since(const struct timespec *t0)
 
 /* ---- the registry's side of the plan */
 
-/* The repository and tag image i lands under; a failed verdict when it has none. */
+/* The repository and tag image i lands under (net/repo_name.h, the rule serve shares);
+ * a failed verdict when it has none. */
 static void image_repo(struct reg *g, size_t i)
 {
 	const struct man_image *mi = g->plan->images[i].mi;
 	struct rimg *im = &g->imgs[i];
-	struct image_ref ref;
-	struct ferr ref_err = {0, ""};
-	const char *slash = g->tg.prefix[0] ? "/" : "";
-	int n;
+	char repo[REPO_NAME_MAX], tag[REPO_TAG_MAX];
 
-	if (ref_parse(mi->ref, &ref, &ref_err) != FX_OK) {
-		verdict_fail(&g->verdicts[i], FX_TARGET, "%s", ref_err.msg);
+	if (reg_repo_name(mi->ref, g->tg.prefix, g->lo->keep_registry_host, repo, tag) != 0) {
+		verdict_fail(&g->verdicts[i], FX_TARGET, "%s names no valid repository under %s", ESC(mi->ref),
+		    ESC(g->spec));
 		return;
 	}
-	if (g->lo->keep_registry_host) {
-		char host[256];
-		size_t k;
-
-		/* the port cannot be part of a repository name */
-		fx_strlcpy(host, ref.domain, sizeof(host));
-		host[strcspn(host, ":")] = '\0';
-		for (k = 0; host[k]; k++)
-			host[k] = (char)tolower((unsigned char)host[k]);
-		n = snprintf(im->repo, sizeof(im->repo), "%s%s%s/%s", g->tg.prefix, slash, host, ref.repo);
-	} else {
-		n = snprintf(im->repo, sizeof(im->repo), "%s%s%s", g->tg.prefix, slash, ref.repo);
-	}
-	if (n < 0 || (size_t)n >= sizeof(im->repo) || !ref_valid_repo(im->repo)) {
-		verdict_fail(&g->verdicts[i], FX_TARGET, "repository name %s is not valid here", ESC(im->repo));
-		return;
-	}
-	fx_strlcpy(im->ref, ref.tag[0] ? ref.tag : mi->digest, sizeof(im->ref));
+	fx_strlcpy(im->repo, repo, sizeof(im->repo));
+	fx_strlcpy(im->ref, tag[0] ? tag : mi->digest, sizeof(im->ref));
 }
 
 /* Every image's repository, and for every blob the repositories that need it. */
