@@ -138,8 +138,7 @@ size_t fx_strlcpy(char *dst, const char *src, size_t size)
 	return n;
 }
 
-/* Length of a valid UTF-8 sequence at s (1..4), or 0 if not valid. */
-static size_t utf8_len(const unsigned char *s)
+size_t fx_utf8_len(const unsigned char *s)
 {
 	if (s[0] < 0x80)
 		return 1;
@@ -179,7 +178,7 @@ const char *fx_esc(const char *s, char *buf, size_t size)
 	if (s == NULL)
 		s = "(null)", p = (const unsigned char *)s;
 	while (*p != '\0') {
-		size_t l = utf8_len(p);
+		size_t l = fx_utf8_len(p);
 		int plain = l > 1 || (l == 1 && *p >= 0x20 && *p != 0x7f && *p != '\\');
 
 		if (plain) {
@@ -334,7 +333,7 @@ int read_file_max(const char *path, size_t max, char **out, size_t *len, struct 
 	char *buf = NULL;
 	size_t got = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block the open */
 	if (fd < 0) {
 		rc = fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
 		goto end;

@@ -51,6 +51,10 @@ size_t fx_strlcpy(char *dst, const char *src, size_t size);
 const char *fx_esc(const char *s, char *buf, size_t size);
 /* An escaped copy of s in a buffer of the calling block (a compound literal, alive
  * until that block ends): no shared state, so any thread may use it. Never return it. */
+/* Length of the valid UTF-8 sequence at s (1..4, s NUL-terminated or with 3 readable bytes
+ * after a lead byte), or 0 when it is not valid or is a bidi override (U+202A..U+202E,
+ * U+2066..U+2069), which fx_esc shows escaped. */
+size_t fx_utf8_len(const unsigned char *s);
 #define ESC_MAX 1024
 #define ESC(s) fx_esc((s), (char[ESC_MAX]){0}, ESC_MAX)
 
