@@ -19,6 +19,10 @@ struct load_opts {
 	int jobs;              /* --jobs N, parallel uploads */
 	int dry_run;           /* --dry-run: say what would be pushed */
 	int quiet;             /* --quiet: no progress */
+	/* --image-map: each target's report() calls this once for every image it loaded
+	 * (spec: the --to text); NULL when nobody asks. */
+	void (*on_loaded)(void *ctx, const char *spec, const struct manifest *man, const struct man_image *mi);
+	void *on_loaded_ctx;
 };
 
 /* Filled in by load_run once bundle.yaml has been read, before any target's head():

@@ -26,6 +26,11 @@ struct reg_ref {
 	char digest[72];   /* "" when none */
 };
 int reg_parse_ref(const char *ref, struct reg_ref *r);
+/* The repository image r lands in on target t (docs/loading.md): PREFIX/PATH, the
+ * original registry host dropped; with keep_host that host (port dropped, lower-cased)
+ * is kept as the first path part. 0 ok, -1 when too long or not a valid repository. */
+int reg_dest_repo(const struct reg_target *t, const struct reg_ref *r, int keep_host, char *repo,
+    size_t size);
 /* A repository path component list: lower-case [a-z0-9] runs joined by . _ __ or -+,
  * separated by "/". */
 int reg_valid_repo(const char *path);

@@ -221,6 +221,28 @@ int reg_parse_ref(const char *ref, struct reg_ref *r)
 	return 0;
 }
 
+int reg_dest_repo(const struct reg_target *t, const struct reg_ref *r, int keep_host, char *repo,
+    size_t size)
+{
+	char host[256];
+	size_t k;
+	int n;
+
+	if (keep_host) {
+		/* the port cannot be part of a repository name */
+		fx_strlcpy(host, r->host, sizeof(host));
+		host[strcspn(host, ":")] = '\0';
+		for (k = 0; host[k]; k++)
+			host[k] = (char)tolower((unsigned char)host[k]);
+		n = snprintf(repo, size, "%s%s%s/%s", t->prefix, t->prefix[0] ? "/" : "", host, r->path);
+	} else {
+		n = snprintf(repo, size, "%s%s%s", t->prefix, t->prefix[0] ? "/" : "", r->path);
+	}
+	if (n < 0 || (size_t)n >= size || !reg_valid_repo(repo))
+		return -1;
+	return 0;
+}
+
 void reg_www_auth_free(struct www_auth *a)
 {
 	free(a->realm);

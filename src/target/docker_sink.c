@@ -52,6 +52,7 @@ struct dsink {
 	char *spec;
 	int quiet;
 	int dry_run;            /* --dry-run: ping and version only, nothing sent */
+	const struct load_opts *lo; /* may be NULL */
 	const struct load_sel *sel;
 	struct docker_endpoint ep;
 	struct docker_client *cl;
@@ -667,6 +668,10 @@ static int ds_report(void *ctx, int finished, struct ferr *e)
 			fprintf(stderr, "%s: %s: loaded %s (%s)\n", fx_progname, ESC(s->spec), ESC(s->done[i].ref),
 			    s->done[i].id);
 	}
+	/* one request carried them all: every selected image is loaded */
+	for (i = 0; s->lo != NULL && s->lo->on_loaded != NULL && i < s->sel->man->nimages; i++)
+		if (s->sel->selected[i])
+			s->lo->on_loaded(s->lo->on_loaded_ctx, s->spec, s->sel->man, &s->sel->man->images[i]);
 	fprintf(stderr, "%s: %s: %zu image%s loaded into %s\n", fx_progname, ESC(s->spec), s->ndone,
 	    s->ndone == 1 ? "" : "s", ESC(s->ep.label));
 	return FX_OK;
@@ -730,6 +735,7 @@ int docker_target_open(const char *spec, const struct load_opts *lo, const struc
 	s->spec = xstrdup(spec);
 	s->quiet = lo != NULL && lo->quiet;
 	s->dry_run = lo != NULL && lo->dry_run;
+	s->lo = lo;
 	s->sel = sel;
 	memset(t, 0, sizeof(*t));
 	t->spec = s->spec;

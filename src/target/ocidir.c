@@ -481,8 +481,11 @@ static int oci_report(void *ctx, int finished, struct ferr *e)
 			ofail(im, FX_TARGET, "the layout could not be written");
 		else if (!finished)
 			ofail(im, FX_IO, "the bundle was not read to the end");
-		if (!im->failed)
+		if (!im->failed) {
+			if (o->lo->on_loaded != NULL && !o->lo->dry_run)
+				o->lo->on_loaded(o->lo->on_loaded_ctx, o->spec, o->sel->man, im->mi);
 			continue;
+		}
 		nfail++;
 		ntarget += im->failed == FX_TARGET;
 		fx_warn("%s: %s: not loaded: %s", o->spec, ESC(im->mi->ref), im->why);

@@ -103,7 +103,6 @@ static int build_plan(struct reg *g, const struct manifest *m)
 		const struct man_image *mi = &m->images[i];
 		struct rimg *im;
 		struct reg_ref rr;
-		int n;
 
 		if (!g->sel->selected[i])
 			continue;
@@ -113,21 +112,8 @@ static int build_plan(struct reg *g, const struct manifest *m)
 			img_fail(im, FX_TARGET, "not a valid image reference");
 			continue;
 		}
-		if (g->lo->keep_registry_host) {
-			char h[256];
-
-			/* the port cannot be part of a repository name */
-			fx_strlcpy(h, rr.host, sizeof(h));
-			h[strcspn(h, ":")] = '\0';
-			for (k = 0; h[k]; k++)
-				h[k] = (char)tolower((unsigned char)h[k]);
-			n = snprintf(im->repo, sizeof(im->repo), "%s%s%s/%s", g->tg.prefix, g->tg.prefix[0] ? "/" : "", h,
-			    rr.path);
-		} else {
-			n = snprintf(im->repo, sizeof(im->repo), "%s%s%s", g->tg.prefix, g->tg.prefix[0] ? "/" : "", rr.path);
-		}
-		if (n < 0 || (size_t)n >= sizeof(im->repo) || !reg_valid_repo(im->repo)) {
-			img_fail(im, FX_TARGET, "repository name %s is not valid here", ESC(im->repo));
+		if (reg_dest_repo(&g->tg, &rr, g->lo->keep_registry_host, im->repo, sizeof(im->repo)) != 0) {
+			img_fail(im, FX_TARGET, "repository name for %s is not valid here", ESC(mi->ref));
 			continue;
 		}
 		if (!digest_valid(mi->digest) || mi->nmanifests == 0 ||
@@ -600,8 +586,11 @@ static int reg_report(void *ctx, int finished, struct ferr *e)
 			img_fail(im, FX_TARGET, "registry unreachable");
 		else if (!finished)
 			img_fail(im, FX_IO, "the bundle was not read to the end");
-		if (!im->failed)
+		if (!im->failed) {
+			if (g->lo->on_loaded != NULL && !g->lo->dry_run)
+				g->lo->on_loaded(g->lo->on_loaded_ctx, g->spec, g->sel->man, im->mi);
 			continue;
+		}
 		nfail++;
 		if (im->failed == FX_TARGET)
 			ntarget++;
