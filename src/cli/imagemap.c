@@ -123,9 +123,15 @@ static int format_json(const struct imap *m, char **out, size_t *len, struct fer
 
 	json_object_set_new(root, "apiVersion", json_string(IMAP_API));
 	json_object_set_new(root, "kind", json_string(IMAP_KIND));
-	if (m->bundle_name != NULL)
-		json_object_set_new(root, "bundle", json_pack("{s:s?, s:s?}", "name", m->bundle_name, "version",
-		    m->bundle_version));
+	if (m->bundle_name != NULL || m->bundle_version != NULL) {
+		json_t *b = json_object();
+
+		if (m->bundle_name != NULL)
+			json_object_set_new(b, "name", json_string(m->bundle_name));
+		if (m->bundle_version != NULL)
+			json_object_set_new(b, "version", json_string(m->bundle_version));
+		json_object_set_new(root, "bundle", b);
+	}
 	for (i = 0; i < m->n; i++)
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "source", m->v[i].source, "target",
 		    m->v[i].target, "reference", m->v[i].reference, "digest", m->v[i].digest));
@@ -149,7 +155,7 @@ static int format_yaml(const struct imap *m, char **out, size_t *len, struct fer
 	yout_map_start(&y, 0);
 	yout_kv(&y, "apiVersion", IMAP_API);
 	yout_kv(&y, "kind", IMAP_KIND);
-	if (m->bundle_name != NULL) {
+	if (m->bundle_name != NULL || m->bundle_version != NULL) {
 		yout_key(&y, "bundle");
 		yout_map_start(&y, 0);
 		yout_kv(&y, "name", m->bundle_name);
@@ -266,15 +272,15 @@ static int add_checked(struct imap *m, const char *source, const char *target, c
 }
 
 /* A string member of a JSON object: NULL when absent or not a string, or when it holds
- * a NUL byte or is overlong (*bad set then). */
-static const char *jstr(json_t *o, const char *key, int *bad)
+ * a NUL byte or is overlong. */
+static const char *jstr(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
 	const char *s = json_string_value(v);
 
-	if (v != NULL && (s == NULL || strlen(s) != json_string_length(v) || json_string_length(v) > IMAP_STR_MAX))
-		*bad = 1;
-	return *bad ? NULL : s;
+	if (s == NULL || strlen(s) != json_string_length(v) || json_string_length(v) > IMAP_STR_MAX)
+		return NULL;
+	return s;
 }
 
 static int header_check(const char *api, const char *kind, const char *file, struct ferr *e)
@@ -290,7 +296,7 @@ static int parse_json(const char *text, size_t len, const char *file, struct ima
 	json_error_t je;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je), *arr, *b;
 	size_t i;
-	int rc = FX_OK, bad = 0;
+	int rc = FX_OK;
 	const char *api, *kind;
 
 	if (root == NULL)
@@ -299,12 +305,12 @@ static int parse_json(const char *text, size_t len, const char *file, struct ima
 		rc = fe_set(e, FX_USAGE, "%s: not an image map (a JSON object expected)", ESC(file));
 		goto end;
 	}
-	api = jstr(root, "apiVersion", &bad);
-	kind = jstr(root, "kind", &bad);
+	api = jstr(root, "apiVersion");
+	kind = jstr(root, "kind");
 	if ((rc = header_check(api, kind, file, e)) != FX_OK)
 		goto end;
 	if ((b = json_object_get(root, "bundle")) != NULL && json_is_object(b)) {
-		const char *name = jstr(b, "name", &bad), *version = jstr(b, "version", &bad);
+		const char *name = jstr(b, "name"), *version = jstr(b, "version");
 
 		m->bundle_name = xstrdup_or_null(name);
 		m->bundle_version = xstrdup_or_null(version);
@@ -321,10 +327,10 @@ static int parse_json(const char *text, size_t len, const char *file, struct ima
 
 		snprintf(where, sizeof(where), "%s: images[%zu]", ESC(file), i);
 		if (json_is_object(o)) {
-			f[0] = jstr(o, "source", &bad);
-			f[1] = jstr(o, "target", &bad);
-			f[2] = jstr(o, "reference", &bad);
-			f[3] = jstr(o, "digest", &bad);
+			f[0] = jstr(o, "source");
+			f[1] = jstr(o, "target");
+			f[2] = jstr(o, "reference");
+			f[3] = jstr(o, "digest");
 		}
 		if (f[0] == NULL || f[1] == NULL || f[2] == NULL || f[3] == NULL)
 			rc = fe_set(e, FX_USAGE, "%s: needs the strings source, target, reference and digest", where);
