@@ -11,14 +11,16 @@
 
 #include "bundle/bundle.h"
 #include "cli/extract.h"
+#include "cli/imagemap.h"
 #include "cli/inspect.h"
 #include "crypto/license.h"
 #include "cli/load.h"
+#include "cli/rewrite.h"
 #include "bundle/parts.h"
 #include "crypto/pgp.h"
 #include "util/util.h"
 
-enum verb { V_NONE, V_VERIFY, V_INSPECT, V_EXTRACT, V_LOAD, V_LICENSE };
+enum verb { V_NONE, V_VERIFY, V_INSPECT, V_EXTRACT, V_LOAD, V_LICENSE, V_REWRITE };
 
 static const char usage_main[] =
     "usage: ferry-load VERB BUNDLE [options]\n"
@@ -29,6 +31,7 @@ static const char usage_main[] =
     "  extract BUNDLE -C DIR --keyring K       verify, then write the entries under DIR\n"
     "  load BUNDLE --keyring K --to TARGET     verify and load images into registry://HOST,\n"
     "                                          docker:// or oci:DIR\n"
+    "  rewrite FILE... --map MAP               point Compose/Helm values files at the loaded images\n"
     "  license verify FILE.lic --pubkey PUB    check an offline license\n"
     "\n"
     "ferry-load VERB --help shows a verb's options; --version prints the version.\n"
@@ -48,9 +51,12 @@ static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KE
     "your own keyring is neither used nor changed), then every entry in one read.\n"
     "BUNDLE may be a split bundle: its first part, its .parts list or its base name.\n\n"
     "  --parts-only           split bundles: check only each part against the signed .parts list\n";
-static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc]\n\n"
+static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc]\n"
+    "       ferry-load inspect BUNDLE --image-map --to TARGET [--to TARGET]... [--image REF]...\n"
+    "                          [--keep-registry-host] [--keyring KEYS.asc]\n\n"
     "Prints metadata, signer and contents from the head of the bundle only. Without --keyring\n"
-    "the output is marked UNVERIFIED. --json prints one JSON document on stdout.\n\n";
+    "the output is marked UNVERIFIED. --json prints one JSON document on stdout.\n"
+    "--image-map prints (JSON) the image map a load into the TARGETs would write, loading nothing.\n\n";
 static const char usage_extract[] = "usage: ferry-load extract BUNDLE -C DIR --keyring KEYS.asc [--force] [options]\n\n"
     "Verifies while reading into a hidden directory inside DIR; entries are moved into DIR\n"
     "only when everything verified. Existing files are not overwritten without --force.\n\n";
@@ -63,7 +69,9 @@ static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.a
     "  --creds USER:PASS      registry credentials (default: ~/.docker/config.json auths)\n"
     "  --keep-registry-host   keep the image's original registry as the first path part\n"
     "  --jobs N               parallel uploads (default 4)\n"
-    "  --dry-run              say what would be pushed, push nothing\n\n";
+    "  --dry-run              say what would be pushed, push nothing\n"
+    "  --image-map FILE       after the load, write where each image landed and its digest\n"
+    "                         (JSON; YAML when FILE ends in .yaml or .yml); see rewrite\n\n";
 
 static int bad_usage(const char *text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -89,7 +97,7 @@ static void push(char ***v, size_t *n, char *s)
 
 enum {
 	O_KEYRING = 256, O_FPR, O_UNSIGNED, O_JSON, O_FORCE, O_TO, O_IMAGE, O_PLAIN, O_CACERT,
-	O_CREDS, O_KEEPHOST, O_JOBS, O_DRYRUN, O_LICKEY, O_AUDIENCE, O_NOW, O_PARTSONLY
+	O_CREDS, O_KEEPHOST, O_JOBS, O_DRYRUN, O_LICKEY, O_AUDIENCE, O_NOW, O_PARTSONLY, O_IMAGEMAP
 };
 
 /* Which options each verb takes: one table, checked per verb so that a misplaced
@@ -102,14 +110,15 @@ struct optinfo {
 #define READERS (VB(V_VERIFY) | VB(V_EXTRACT) | VB(V_LOAD))
 static const struct optinfo allowed[] = {
     {O_KEYRING, READERS | VB(V_INSPECT)}, {O_FPR, READERS | VB(V_INSPECT)}, {O_UNSIGNED, READERS},
-    {O_JSON, VB(V_INSPECT)}, {'C', VB(V_EXTRACT)}, {O_FORCE, VB(V_EXTRACT)}, {O_TO, VB(V_LOAD)},
-    {O_IMAGE, VB(V_LOAD)}, {O_PLAIN, VB(V_LOAD)}, {O_CACERT, VB(V_LOAD)}, {O_CREDS, VB(V_LOAD)},
-    {O_KEEPHOST, VB(V_LOAD)}, {O_JOBS, VB(V_LOAD)}, {O_DRYRUN, VB(V_LOAD)}, {O_LICKEY, READERS},
+    {O_JSON, VB(V_INSPECT)}, {'C', VB(V_EXTRACT)}, {O_FORCE, VB(V_EXTRACT)}, {O_TO, VB(V_LOAD) | VB(V_INSPECT)},
+    {O_IMAGE, VB(V_LOAD) | VB(V_INSPECT)}, {O_PLAIN, VB(V_LOAD)}, {O_CACERT, VB(V_LOAD)}, {O_CREDS, VB(V_LOAD)},
+    {O_KEEPHOST, VB(V_LOAD) | VB(V_INSPECT)}, {O_JOBS, VB(V_LOAD)}, {O_DRYRUN, VB(V_LOAD)}, {O_LICKEY, READERS},
+    {O_IMAGEMAP, VB(V_LOAD) | VB(V_INSPECT)},
     {O_AUDIENCE, READERS}, {O_NOW, READERS}, {O_PARTSONLY, VB(V_VERIFY)}, {'q', READERS | VB(V_INSPECT)}, {0, 0}};
 
 static int run_verb(enum verb v, int argc, char **argv)
 {
-	static const struct option opts[] = {
+	struct option opts[] = {
 	    {"keyring", required_argument, NULL, O_KEYRING}, {"fingerprint", required_argument, NULL, O_FPR},
 	    {"allow-unsigned", no_argument, NULL, O_UNSIGNED}, {"json", no_argument, NULL, O_JSON},
 	    {"directory", required_argument, NULL, 'C'}, {"force", no_argument, NULL, O_FORCE},
@@ -119,16 +128,16 @@ static int run_verb(enum verb v, int argc, char **argv)
 	    {"jobs", required_argument, NULL, O_JOBS}, {"dry-run", no_argument, NULL, O_DRYRUN},
 	    {"license-pubkey", required_argument, NULL, O_LICKEY}, {"audience", required_argument, NULL, O_AUDIENCE},
 	    {"now", required_argument, NULL, O_NOW}, {"quiet", no_argument, NULL, 'q'},
-	    {"parts-only", no_argument, NULL, O_PARTSONLY},
+	    {"parts-only", no_argument, NULL, O_PARTSONLY}, {"image-map", required_argument, NULL, O_IMAGEMAP},
 	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	static const char *const usages[] = {usage_main, usage_verify, usage_inspect, usage_extract, usage_load, usage_main};
+	static const char *const usages[] = {usage_main, usage_verify, usage_inspect, usage_extract, usage_load, usage_main, usage_main};
 	const char *text = usages[v];
 	struct read_opts ro;
 	struct load_opts lo;
 	struct bundle_head h;
 	struct read_report rep;
 	struct ferr e = {0};
-	const char *dir = NULL, *bundle;
+	const char *dir = NULL, *bundle, *image_map = NULL;
 	int c, json = 0, force = 0, quiet = 0, parts_only = 0, rc = FX_OK, idx = 0;
 	uint64_t u;
 
@@ -137,6 +146,10 @@ static int run_verb(enum verb v, int argc, char **argv)
 	memset(&h, 0, sizeof(h));
 	lo.jobs = 4;
 	ro.now = (int64_t)time(NULL);
+	/* load --image-map FILE; inspect --image-map (printed) */
+	for (c = 0; opts[c].name != NULL; c++)
+		if (opts[c].val == O_IMAGEMAP && v == V_INSPECT)
+			opts[c].has_arg = no_argument;
 	while ((c = getopt_long(argc, argv, "C:qh", opts, &idx)) != -1) {
 		const struct optinfo *a;
 
@@ -196,6 +209,7 @@ static int run_verb(enum verb v, int argc, char **argv)
 			break;
 		case 'q': quiet = lo.quiet = 1; break;
 		case O_PARTSONLY: parts_only = 1; break;
+		case O_IMAGEMAP: image_map = v == V_LOAD ? optarg : "-"; break;
 		default: break;
 		}
 	}
@@ -220,9 +234,21 @@ static int run_verb(enum verb v, int argc, char **argv)
 		rc = bad_usage(text, "%s", "extract: -C DIR is required");
 		goto end;
 	}
-	if (v == V_LOAD) {
+	if (v == V_INSPECT && image_map == NULL && (lo.ntargets > 0 || lo.nimages > 0 || lo.keep_registry_host)) {
+		rc = bad_usage(text, "%s", "inspect: --to, --image and --keep-registry-host go with --image-map");
+		goto end;
+	}
+	if (v == V_INSPECT && image_map != NULL && json) {
+		rc = bad_usage(text, "%s", "inspect: --image-map prints JSON already; leave out --json");
+		goto end;
+	}
+	if (v == V_LOAD && image_map != NULL && lo.dry_run) {
+		rc = bad_usage(text, "%s", "load: a --dry-run loads nothing to map; inspect --image-map shows the map");
+		goto end;
+	}
+	if (v == V_LOAD || image_map != NULL) {
 		if (lo.ntargets == 0) {
-			rc = bad_usage(text, "%s", "load: at least one --to TARGET is required");
+			rc = bad_usage(text, "%s: at least one --to TARGET is required", argv[0]);
 			goto end;
 		}
 		if (load_check_targets(&lo, &e) != FX_OK) {
@@ -237,7 +263,8 @@ static int run_verb(enum verb v, int argc, char **argv)
 	case V_INSPECT:
 		ro.head_only = 1;
 		if (bundle_read(bundle, &ro, NULL, &h, &rep, &e) == FX_OK)
-			inspect_print(stdout, bundle, &h, json, &e);
+			(void)(image_map != NULL ? imap_inspect_print(stdout, bundle, &h, &lo, &e) :
+			    inspect_print(stdout, bundle, &h, json, &e));
 		rc = fe_report(&e);
 		break;
 	case V_VERIFY:
@@ -263,11 +290,15 @@ static int run_verb(enum verb v, int argc, char **argv)
 		rc = fe_report(&e);
 		break;
 	case V_LOAD:
-		load_run(bundle, &ro, &lo, &e);
+		if (image_map != NULL)
+			imap_load_run(bundle, &ro, &lo, image_map, &e);
+		else
+			load_run(bundle, &ro, &lo, &e);
 		rc = fe_report(&e);
 		break;
 	case V_NONE:
 	case V_LICENSE:
+	case V_REWRITE:
 		break;
 	}
 end:
@@ -295,6 +326,8 @@ int main(int argc, char **argv)
 		v = V_LOAD;
 	else if (strcmp(argv[1], "license") == 0)
 		v = V_LICENSE;
+	else if (strcmp(argv[1], "rewrite") == 0)
+		v = V_REWRITE;
 	switch (v) {
 	case V_VERIFY:
 	case V_INSPECT:
@@ -307,6 +340,8 @@ int main(int argc, char **argv)
 			return argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) ? 0 : FX_USAGE;
 		}
 		return cmd_license_verify(argc - 2, argv + 2);
+	case V_REWRITE:
+		return cmd_rewrite(argc - 1, argv + 1);
 	case V_NONE:
 		break;
 	}
