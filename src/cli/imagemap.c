@@ -396,7 +396,7 @@ int imap_parse(const char *text, size_t len, int yaml, const char *file, struct 
 
 	memset(m, 0, sizeof(*m));
 	if (len > IMAP_MAX)
-		return fe_set(e, FX_USAGE, "%s: larger than %u bytes: not an image map", ESC(file), IMAP_MAX);
+		return fe_set(e, FX_USAGE, "%s: larger than %u MiB: not an image map", ESC(file), IMAP_MAX >> 20);
 	rc = yaml ? parse_yaml(text, len, file, m, e) : parse_json(text, len, file, m, e);
 	if (rc != FX_OK)
 		imap_free(m);
@@ -405,11 +405,14 @@ int imap_parse(const char *text, size_t len, int yaml, const char *file, struct 
 
 int imap_read(const char *path, struct imap *m, struct ferr *e)
 {
+	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > IMAP_MAX)
+		return fe_set(e, FX_USAGE, "%s: larger than %u MiB: not an image map", ESC(path), IMAP_MAX >> 20);
 	if ((rc = read_file_max(path, IMAP_MAX, &text, &len, e)) != FX_OK)
 		return rc;
 	rc = imap_parse(text, len, imap_path_is_yaml(path), path, m, e);
