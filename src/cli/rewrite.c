@@ -229,8 +229,7 @@ struct frame {
 
 struct walk {
 	const struct rw_map *rm;
-	const char *file, *text;
-	size_t len;
+	const char *file;
 	struct yedit_cursor cur;
 	struct yedit_list edits;
 	struct rw_result *res;
@@ -642,8 +641,6 @@ int rw_text(const struct rw_map *rm, const char *file, const char *text, size_t 
 	yaml_parser_initialize(&p);
 	w->rm = rm;
 	w->file = file;
-	w->text = text;
-	w->len = len;
 	w->res = res;
 	yedit_cursor_init(&w->cur, text, len);
 	if (len > RW_FILE_MAX) {
