@@ -1,6 +1,10 @@
-# ferry - build, test, demo, benchmark.
+# ferry - build, test, demo, benchmark, install.
 PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 CC       ?= cc
+SCDOC    ?= scdoc
 PKGS      = libarchive libzstd gpgme openssl yaml-0.1 libcurl jansson zlib libdeflate
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -8,8 +12,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     = -Wall -Wextra -Wshadow -Wvla -Wformat=2 -Wcast-qual -Wstrict-prototypes \
            -Wundef -Wpointer-arith -Werror
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Isrc $(WARN) $(CFLAGS) $(PKG_CFLAGS)
-LDLIBS   = $(PKG_LIBS) -lpthread
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Isrc $(WARN) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS)
+LDLIBS   = $(LDFLAGS) $(PKG_LIBS) -lpthread
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -32,10 +36,20 @@ LIB_OBJS_SAN = $(LIB_SRCS:src/%.c=$(BA)/obj/%.o)
 CLI_OBJS     = $(CLI_SRCS:src/%.c=$(B)/obj/%.o)
 CLI_OBJS_SAN = $(CLI_SRCS:src/%.c=$(BA)/obj/%.o)
 
-.SECONDARY:
-.PHONY: all check unit cli demo bench install clean deps fuzz asan
+# Man pages, from scdoc sources in man/ (NAME.SECTION.scd -> build/man/NAME.SECTION).
+MAN_SRCS  = $(wildcard man/*.scd)
+MAN_PAGES = $(MAN_SRCS:man/%.scd=$(B)/man/%)
 
-all: $(B)/ferry-pack $(B)/ferry-load
+.SECONDARY:
+.PHONY: all man check unit cli demo bench install uninstall deb clean deps fuzz asan
+
+all: $(B)/ferry-pack $(B)/ferry-load man
+
+man: $(MAN_PAGES)
+
+$(B)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	$(SCDOC) <$< >$@.tmp && mv $@.tmp $@
 
 $(B)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -88,9 +102,27 @@ demo: deps
 bench: all
 	@if [ -f scripts/bench.sh ]; then bash scripts/bench.sh; else echo "bench: no benchmark yet"; fi
 
+# The two programs, their man pages and the bash completion (one file, loaded by
+# bash-completion under either command name). Debian's package gzips the man pages
+# (dh_compress); here they stay plain, which man reads as well.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(B)/ferry-pack $(B)/ferry-load $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(B)/ferry-pack $(B)/ferry-load $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 completions/ferry.bash $(DESTDIR)$(BASHCOMPDIR)/ferry-pack
+	ln -sf ferry-pack $(DESTDIR)$(BASHCOMPDIR)/ferry-load
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ferry-pack $(DESTDIR)$(BINDIR)/ferry-load
+	rm -f $(patsubst $(B)/man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MAN_PAGES)))
+	rm -f $(patsubst $(B)/man/%,$(DESTDIR)$(MANDIR)/man5/%,$(filter %.5,$(MAN_PAGES)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/ferry-pack $(DESTDIR)$(BASHCOMPDIR)/ferry-load
+
+# The Debian package (debian/, dpkg-buildpackage), built from a copy of this tree:
+# build/deb/ferry_VERSION_ARCH.deb, and lintian's verdict on it.
+deb:
+	bash scripts/build-deb.sh $(B)/deb
 
 clean:
 	rm -rf $(B)

@@ -11,6 +11,9 @@ pkgs=(
 	libarchive-dev libzstd-dev libgpgme-dev libssl-dev libyaml-dev
 	libcurl4-openssl-dev libjansson-dev libdeflate-dev zlib1g-dev
 	clang libclang-rt-14-dev        # fuzz targets (-fsanitize=fuzzer)
+	scdoc                           # the man pages (man/*.scd)
+	# the Debian package (make deb, tests/cli/95-deb.sh) and reading it back
+	dpkg-dev debhelper fakeroot lintian man-db
 	# tools the tests use as independent, real counterparts
 	gnupg zstd jq python3 ca-certificates curl
 	openssl                         # throw-away CA and server certificate of the HTTPS test registry

@@ -15,6 +15,14 @@
 #define BUNDLE_SIG "SHA256SUMS.asc"
 #define BUNDLE_YAML "bundle.yaml"
 
+/* The most a reader takes of a bundle's head and of a license entry (bundle_read.c);
+ * pack checks the same limits before it signs, so it never signs a bundle that a
+ * loader refuses. */
+#define BUNDLE_SUMS_MAX (64u << 20)
+#define BUNDLE_SIG_MAX (1u << 20)
+#define BUNDLE_YAML_MAX (16u << 20)
+#define BUNDLE_LICENSE_MAX (1u << 20)
+
 /* ---- writing ---- */
 
 struct bundle_writer;

@@ -20,12 +20,12 @@
 #include "bundle/parts.h"
 
 #define IN_BUF (1u << 20)
-#define SUMS_MAX (64u << 20)
-#define SIG_MAX (1u << 20)
-#define YAML_MAX (16u << 20)
+#define SUMS_MAX BUNDLE_SUMS_MAX /* bundle.h: pack checks the same */
+#define SIG_MAX BUNDLE_SIG_MAX
+#define YAML_MAX BUNDLE_YAML_MAX
 #define ZSTD_WINDOW_LOG_MAX 25   /* 32 MiB: more than ferry ever writes */
 #define UNSIGNED_SKIP_MAX (64u << 20)
-#define LICENSE_MAX (1u << 20)
+#define LICENSE_MAX BUNDLE_LICENSE_MAX
 
 /* The byte stream under libarchive: the file, decompressed when it is zstd. */
 struct instream {
@@ -190,19 +190,19 @@ static la_int64_t skip_cb(struct archive *a, void *ctx, la_int64_t request)
 static int instream_open(struct instream *s, const char *path, const struct read_opts *o, struct ferr *e)
 {
 	static const unsigned char zmagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
-	struct parts pl;
+	struct parts parts;
 	struct stat st;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	s->path = path;
-	if ((rc = parts_open(path, o, &pl, e)) != FX_OK)
+	if ((rc = parts_open(path, o, &parts, e)) != FX_OK)
 		return rc;
-	if (pl.n > 0) {
-		s->parts = pl.paths;
-		s->part_digest = pl.digests;
-		s->nparts = pl.n;
+	if (parts.n > 0) {
+		s->parts = parts.paths;
+		s->part_digest = parts.digests;
+		s->nparts = parts.n;
 		sha256_init(&s->part_hash);
 		path = s->parts[0];
 	}
@@ -410,7 +410,8 @@ static int slurp(struct reader *r, struct archive_entry *ent, const char *want, 
 	const char *name = archive_entry_pathname(ent);
 	la_int64_t size = archive_entry_size(ent);
 	size_t got = 0;
-	char *buf;
+	char *buf = NULL;
+	int rc = FX_OK;
 
 	if (name == NULL || strcmp(name, want) != 0)
 		return fe_set(e, FX_VERIFY, "%s: entry '%s' where %s belongs: not a ferry bundle, or damaged",
@@ -421,19 +422,23 @@ static int slurp(struct reader *r, struct archive_entry *ent, const char *want, 
 		return fe_set(e, FX_VERIFY, "%s: %s is %lld bytes, more than the %zu allowed", ESC(r->path), want,
 		    (long long)size, max);
 	buf = xmalloc((size_t)size + 1);
-	while (got < (size_t)size) {
+	while (got < (size_t)size && rc == FX_OK) {
 		la_ssize_t n = archive_read_data(r->a, buf + got, (size_t)size - got);
-		if (n <= 0) {
-			free(buf);
-			return fe_set(e, n < 0 && r->in.err[0] && r->in.err_code != FX_VERIFY ? FX_IO : FX_VERIFY, "%s: %s: %s", ESC(r->path), want,
-			    n < 0 ? arc_err(r) : "truncated");
-		}
-		got += (size_t)n;
+
+		if (n <= 0)
+			rc = fe_set(e, n < 0 && r->in.err[0] && r->in.err_code != FX_VERIFY ? FX_IO : FX_VERIFY,
+			    "%s: %s: %s", ESC(r->path), want, n < 0 ? arc_err(r) : "truncated");
+		else
+			got += (size_t)n;
 	}
-	buf[got] = '\0';
-	*out = buf;
-	*len = got;
-	return FX_OK;
+	if (rc == FX_OK) {
+		buf[got] = '\0';
+		*out = buf;
+		*len = got;
+		buf = NULL;
+	}
+	free(buf);
+	return rc;
 }
 
 static int read_head(struct reader *r, struct bundle_head *h, struct ferr *e)
@@ -503,167 +508,199 @@ static int skip_unsigned(struct reader *r, la_int64_t size, struct ferr *e)
 	return FX_OK;
 }
 
-/* An entry that will not complete: the hash and license buffer are dropped and the
- * sink told that the entry did not verify, so it commits nothing of it. */
-static void abort_entry(const struct sink *s, const char *name, struct sha256 *hs, char *lic, struct ferr *e)
+/* Skips an entry's data that its sink took by position or that every target holds
+ * already: a plain bundle file is seeked over, anything else read through. */
+static int skip_data(struct reader *r, struct ferr *e)
 {
-	if (hs != NULL)
-		sha256_free(hs);
-	free(lic);
-	if (s != NULL && s->end != NULL)
-		s->end(s->ctx, name, 0, e);
+	if (archive_read_data_skip(r->a) != ARCHIVE_OK)
+		return fe_set(e, FX_VERIFY, "%s: %s (damaged or truncated bundle)", ESC(r->path), arc_err(r));
+	return FX_OK;
 }
 
-static int read_entry(struct reader *r, struct bundle_head *h, struct archive_entry *ent,
-    const struct sink *s, struct ferr *e)
+/* Checks an entry's header against the signed head: its name, its type, its line in
+ * SHA256SUMS (once), its signed size. Returns the line when the entry is to be read;
+ * NULL when it is not (the problem reported and counted), with *skip the bytes that
+ * skipping it costs. */
+static struct sum_line *admit(struct reader *r, struct bundle_head *h, struct archive_entry *ent,
+    const char *name, la_int64_t size, la_int64_t *skip)
 {
-	const char *name = archive_entry_pathname(ent), *why;
-	la_int64_t size = archive_entry_size(ent);
-	const struct man_entry *me;
-	struct sum_line *l;
-	struct sha256 hs;
-	unsigned char got[SHA256_LEN];
-	uint64_t total = 0;
-	int want = 1, rc, ok;
-	struct entry_loc loc, *lp = NULL;
-	unsigned ft = archive_entry_filetype(ent);
-	char *lic = NULL; /* a license entry's bytes, when it is to be checked */
+	const struct man_entry *signed_entry;
+	struct sum_line *line = NULL;
+	const char *why = entry_name_problem(name);
+	unsigned type = archive_entry_filetype(ent);
 
-	if (name == NULL)
-		name = "";
-	if ((why = entry_name_problem(name)) != NULL) {
-		problem(r, name, why);
-		r->rep->extra++;
-		return skip_unsigned(r, size, e);
-	}
-	if (archive_entry_hardlink(ent) != NULL || ft == AE_IFLNK) {
-		problem(r, name, "link entries are not allowed");
-		r->rep->extra++;
-		return skip_unsigned(r, size, e);
-	}
-	if (ft == AE_IFDIR) {
+	*skip = size;
+	if (why == NULL && (archive_entry_hardlink(ent) != NULL || type == AE_IFLNK))
+		why = "link entries are not allowed";
+	if (why == NULL && type == AE_IFDIR) {
 		if (sums_find(&h->sums, name) != NULL)
 			problem(r, name, "listed in SHA256SUMS but is a directory");
-		return skip_unsigned(r, 0, e);
+		*skip = 0;
+		return NULL;
 	}
-	if (ft != AE_IFREG) {
-		problem(r, name, "device, fifo or socket entries are not allowed");
+	if (why == NULL && type != AE_IFREG)
+		why = "device, fifo or socket entries are not allowed";
+	if (why == NULL && (line = sums_find(&h->sums, name)) == NULL)
+		why = "extra entry, not listed in SHA256SUMS";
+	if (why == NULL && line->seen)
+		why = "duplicate entry";
+	if (why != NULL) {
+		problem(r, name, why);
 		r->rep->extra++;
-		return skip_unsigned(r, size, e);
+		return NULL;
 	}
-	l = sums_find(&h->sums, name);
-	if (l == NULL) {
-		problem(r, name, "extra entry, not listed in SHA256SUMS");
-		r->rep->extra++;
-		return skip_unsigned(r, size, e);
-	}
-	if (l->seen) {
-		problem(r, name, "duplicate entry");
-		r->rep->extra++;
-		return skip_unsigned(r, size, e);
-	}
-	l->seen = 1;
-	me = manifest_entry(&h->man, name);
-	if (me == NULL || size < 0 || me->size != (uint64_t)size) {
-		problem(r, name, me == NULL ? "no signed size in bundle.yaml" : "size differs from the signed size");
+	line->seen = 1;
+	signed_entry = manifest_entry(&h->man, name);
+	if (signed_entry == NULL || size < 0 || signed_entry->size != (uint64_t)size) {
+		problem(r, name, signed_entry == NULL ? "no signed size in bundle.yaml" : "size differs from the signed size");
 		r->rep->entries_bad++;
-		return skip_unsigned(r, size, e);
+		return NULL;
 	}
-	if (r->o->license_pubkey != NULL && is_license(name)) {
-		if ((uint64_t)size > LICENSE_MAX)
-			return fe_set(e, FX_VERIFY, "%s: %s: license larger than %u bytes", ESC(r->path), ESC(name), LICENSE_MAX);
-		lic = xmalloc((size_t)size + 1);
-	}
-	if (lic == NULL && r->can_range && s != NULL && s->drain != NULL &&
-	    (uint64_t)size >= (r->o->ranged_min ? r->o->ranged_min : RANGED_MIN) &&
-	    archive_filter_bytes(r->a, 0) >= 0) {
+	return line;
+}
+
+/* Offers an entry to the sink's begin(): by its position in the file when the sink can
+ * read it itself (a large entry of a plain bundle file, and may_range), else as a
+ * stream. *want is the sink's answer; an entry the sink took by position is kept in
+ * r->ranged (even when begin() failed) for its verdict. */
+static int offer(struct reader *r, const struct sink *s, const char *name, uint64_t size,
+    const struct sum_line *line, int may_range, int *want, struct ferr *e)
+{
+	struct entry_loc loc, *where = NULL;
+	int rc = FX_OK;
+
+	*want = 1;
+	if (s == NULL || s->begin == NULL)
+		goto end;
+	if (may_range && r->can_range && s->drain != NULL &&
+	    size >= (r->o->ranged_min ? r->o->ranged_min : RANGED_MIN) && archive_filter_bytes(r->a, 0) >= 0) {
 		/* after the header, the stream (the file: plain, one part) is at the data */
 		memset(&loc, 0, sizeof(loc));
 		loc.fd = r->in.fd;
 		loc.off = (uint64_t)archive_filter_bytes(r->a, 0);
-		loc.digest = l->digest;
+		loc.digest = line->digest;
 		loc.rg = xcalloc(1, sizeof(*loc.rg));
 		loc.rg->mu = &r->mu;
 		loc.rg->name = xstrdup(name);
-		loc.rg->size = (uint64_t)size;
-		lp = &loc;
+		loc.rg->size = size;
+		where = &loc;
 	}
-	rc = s != NULL && s->begin != NULL ? s->begin(s->ctx, name, (uint64_t)size, lp, &want, e) : FX_OK;
-	if (lp != NULL && want == SINK_RANGED) { /* the sink holds it (even when it failed) */
+	rc = s->begin(s->ctx, name, size, where, want, e);
+	if (where != NULL && *want == SINK_RANGED) {
 		loc.rg->next = r->ranged;
 		r->ranged = loc.rg;
-	} else if (lp != NULL) {
+	} else if (where != NULL) {
 		free(loc.rg->name);
 		free(loc.rg);
+	} else if (*want == SINK_RANGED) {
+		*want = 1; /* not offered by position: it gets the stream */
 	}
-	if (rc != FX_OK) {
-		free(lic);
-		return rc;
-	}
-	if (lp != NULL && want == SINK_RANGED) {
-		/* the sink reads it by position (and checks it); the stream goes past it */
-		if (archive_read_data_skip(r->a) != ARCHIVE_OK)
-			return fe_set(e, FX_VERIFY, "%s: %s (damaged or truncated bundle)", ESC(r->path), arc_err(r));
-		return FX_OK;
-	}
-	if (want == SINK_PRESENT && lic == NULL) {
-		/* content-addressed and already in every target: not read (a plain bundle
-		 * file is seeked over) and not hashed, so not counted as verified either */
-		r->rep->present++;
-		if (archive_read_data_skip(r->a) != ARCHIVE_OK)
-			return fe_set(e, FX_VERIFY, "%s: %s (damaged or truncated bundle)", ESC(r->path), arc_err(r));
-		return FX_OK;
-	}
-	if (want == SINK_PRESENT)
-		want = 0;
-	sha256_init(&hs);
-	for (;;) {
+end:
+	return rc;
+}
+
+/* Streams an entry's data through the hash, to the sink when it wants it and into
+ * license when that is to be checked; counts the entry good or bad in the report. */
+static int stream(struct reader *r, const struct sink *s, const char *name, uint64_t size,
+    const struct sum_line *line, int want, char *license, int *ok, struct ferr *e)
+{
+	struct sha256 hash;
+	unsigned char got[SHA256_LEN];
+	uint64_t total = 0;
+	int rc = FX_OK, x;
+
+	*ok = 0;
+	sha256_init(&hash);
+	while (rc == FX_OK) {
 		const void *buf;
 		size_t n;
 		la_int64_t off;
-		int x = archive_read_data_block(r->a, &buf, &n, &off);
 
+		x = archive_read_data_block(r->a, &buf, &n, &off);
 		if (x == ARCHIVE_EOF)
 			break;
-		if (x != ARCHIVE_OK) {
-			abort_entry(s, name, &hs, lic, e);
-			if (fx_interrupted)
-				return fe_set(e, FX_IO, "interrupted");
-			return fe_set(e, r->in.err[0] && r->in.err_code != FX_VERIFY ? FX_IO : FX_VERIFY,
-			    "%s: %s: %s (damaged or truncated bundle)",
-			    ESC(r->path), ESC(name), arc_err(r));
-		}
-		if ((uint64_t)off != total) {
-			/* sparse entries would leave holes that were never hashed */
-			abort_entry(s, name, &hs, lic, e);
-			return fe_set(e, FX_VERIFY, "%s: %s: sparse entries are not allowed", ESC(r->path), ESC(name));
-		}
-		sha256_update(&hs, buf, n);
-		if (lic != NULL && total + n <= (uint64_t)size)
-			memcpy(lic + total, buf, n);
+		if (x != ARCHIVE_OK && fx_interrupted)
+			rc = fe_set(e, FX_IO, "interrupted");
+		else if (x != ARCHIVE_OK)
+			rc = fe_set(e, r->in.err[0] && r->in.err_code != FX_VERIFY ? FX_IO : FX_VERIFY,
+			    "%s: %s: %s (damaged or truncated bundle)", ESC(r->path), ESC(name), arc_err(r));
+		else if ((uint64_t)off != total) /* sparse entries would leave holes never hashed */
+			rc = fe_set(e, FX_VERIFY, "%s: %s: sparse entries are not allowed", ESC(r->path), ESC(name));
+		if (rc != FX_OK)
+			break;
+		sha256_update(&hash, buf, n);
+		if (license != NULL && total + n <= size)
+			memcpy(license + total, buf, n);
 		total += n;
 		r->rep->bytes += n;
-		if (want && s != NULL && s->data != NULL && (rc = s->data(s->ctx, buf, n, e)) != FX_OK) {
-			abort_entry(s, name, &hs, lic, e);
-			return rc;
+		if (want && s != NULL && s->data != NULL)
+			rc = s->data(s->ctx, buf, n, e);
+	}
+	sha256_final(&hash, got);
+	if (rc == FX_OK) {
+		*ok = total == size && CRYPTO_memcmp(got, line->digest, SHA256_LEN) == 0;
+		if (*ok) {
+			r->rep->entries_ok++;
+		} else {
+			problem(r, name, "checksum mismatch");
+			r->rep->entries_bad++;
 		}
 	}
-	sha256_final(&hs, got);
-	ok = total == (uint64_t)size && CRYPTO_memcmp(got, l->digest, SHA256_LEN) == 0;
-	if (ok) {
-		r->rep->entries_ok++;
-	} else {
-		problem(r, name, "checksum mismatch");
-		r->rep->entries_bad++;
+	return rc;
+}
+
+/* One entry after the head: checked against the signed head, offered to the sink,
+ * then streamed through the hash, or skipped. A sink that began an entry always hears
+ * its end(); ok = 0 when it did not verify or the read stopped, so it commits
+ * nothing of it. */
+static int read_entry(struct reader *r, struct bundle_head *h, struct archive_entry *ent,
+    const struct sink *s, struct ferr *e)
+{
+	const char *name = archive_entry_pathname(ent) != NULL ? archive_entry_pathname(ent) : "";
+	la_int64_t size = archive_entry_size(ent), skip;
+	struct sum_line *line;
+	char *license = NULL; /* a license entry's bytes, when it is to be checked */
+	int want, ok = 0, rc, begun = 0, ended = 0;
+
+	line = admit(r, h, ent, name, size, &skip);
+	if (line == NULL) {
+		rc = skip_unsigned(r, skip, e);
+		goto end;
 	}
-	if (lic != NULL && ok && (rc = check_license(r, name, lic, (size_t)size, e)) != FX_OK) {
-		abort_entry(s, name, NULL, lic, e);
-		return rc;
+	if (r->o->license_pubkey != NULL && is_license(name)) {
+		if ((uint64_t)size > LICENSE_MAX) {
+			rc = fe_set(e, FX_VERIFY, "%s: %s: license larger than %u bytes", ESC(r->path), ESC(name), LICENSE_MAX);
+			goto end;
+		}
+		license = xmalloc((size_t)size + 1);
 	}
-	free(lic);
-	if (s != NULL && s->end != NULL && (rc = s->end(s->ctx, name, ok, e)) != FX_OK)
-		return rc;
-	return FX_OK;
+	if ((rc = offer(r, s, name, (uint64_t)size, line, license == NULL, &want, e)) != FX_OK)
+		goto end;
+	if (want == SINK_RANGED) {
+		/* the sink reads it by position (and checks it); the stream goes past it */
+		rc = skip_data(r, e);
+		goto end;
+	}
+	if (want == SINK_PRESENT && license == NULL) {
+		/* content-addressed and already in every target: not read (a plain bundle
+		 * file is seeked over) and not hashed, so not counted as verified either */
+		r->rep->present++;
+		rc = skip_data(r, e);
+		goto end;
+	}
+	begun = 1;
+	rc = stream(r, s, name, (uint64_t)size, line, want == SINK_PRESENT ? 0 : want, license, &ok, e);
+	if (rc == FX_OK && license != NULL && ok)
+		rc = check_license(r, name, license, (size_t)size, e);
+	if (rc == FX_OK && s != NULL && s->end != NULL) {
+		ended = 1;
+		rc = s->end(s->ctx, name, ok, e);
+	}
+end:
+	if (begun && !ended && s != NULL && s->end != NULL)
+		s->end(s->ctx, name, 0, e); /* given up: the sink commits nothing of it */
+	free(license);
+	return rc;
 }
 
 int bundle_read(const char *path, const struct read_opts *o, const struct sink *s,

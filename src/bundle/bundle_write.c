@@ -252,7 +252,7 @@ int bw_add_buf(struct bundle_writer *w, const char *name, const void *buf, size_
 int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uint64_t size,
     const unsigned char want[SHA256_LEN], struct ferr *e)
 {
-	struct sha256 h;
+	struct sha256 hash;
 	unsigned char got[SHA256_LEN];
 	uint64_t total = 0;
 	int fd, rc;
@@ -260,42 +260,32 @@ int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uin
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
-	if ((rc = header(w, name, size, e)) != FX_OK) {
-		close(fd);
-		return rc;
-	}
-	sha256_init(&h);
-	for (;;) {
+	sha256_init(&hash);
+	rc = header(w, name, size, e);
+	while (rc == FX_OK) {
 		ssize_t r = read(fd, w->buf, COPY_BUF);
+
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0) {
-			rc = fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
-			goto fail;
-		}
 		if (r == 0)
 			break;
-		if (total + (uint64_t)r > size) {
+		if (r < 0)
+			rc = fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
+		else if (total + (uint64_t)r > size)
 			rc = fe_set(e, FX_IO, "%s: changed while the bundle was written (grew)", ESC(path));
-			goto fail;
-		}
-		sha256_update(&h, w->buf, (size_t)r);
-		if (archive_write_data(w->a, w->buf, (size_t)r) != r) {
+		else if (archive_write_data(w->a, w->buf, (size_t)r) != r)
 			rc = werr(w, name, e);
-			goto fail;
-		}
+		if (rc != FX_OK)
+			break;
+		sha256_update(&hash, w->buf, (size_t)r);
 		total += (uint64_t)r;
 	}
+	sha256_final(&hash, got);
 	close(fd);
-	sha256_final(&h, got);
-	if (total != size)
-		return fe_set(e, FX_IO, "%s: changed while the bundle was written (shrank)", ESC(path));
-	if (want != NULL && CRYPTO_memcmp(got, want, SHA256_LEN) != 0)
-		return fe_set(e, FX_IO, "%s: changed while the bundle was written", ESC(path));
-	return FX_OK;
-fail:
-	sha256_free(&h);
-	close(fd);
+	if (rc == FX_OK && total != size)
+		rc = fe_set(e, FX_IO, "%s: changed while the bundle was written (shrank)", ESC(path));
+	else if (rc == FX_OK && want != NULL && CRYPTO_memcmp(got, want, SHA256_LEN) != 0)
+		rc = fe_set(e, FX_IO, "%s: changed while the bundle was written", ESC(path));
 	return rc;
 }
 
@@ -322,12 +312,38 @@ static int place(struct bundle_writer *w, const char *from, const char *to, stru
 	return FX_OK;
 }
 
+/* The files of a split bundle: the parts, the .parts list and its signature (when
+ * signed), each with its temporary name inside w->tmp and its final name. */
+static size_t split_files(const struct bundle_writer *w, int is_signed, char ***from, char ***to)
+{
+	static const char *const suffixes[2] = {".parts", ".parts.asc"};
+	const char *base = base_name(w->path);
+	size_t n = w->nparts + 1 + (size_t)is_signed, i;
+	int dirlen = (int)(base - w->path);
+
+	*from = xcalloc(n, sizeof(char *));
+	*to = xcalloc(n, sizeof(char *));
+	for (i = 0; i < n; i++) {
+		if (i < w->nparts) {
+			(*from)[i] = xasprintf("%s/%s", w->tmp, w->parts[i].name);
+			(*to)[i] = xasprintf("%.*s%s", dirlen, w->path, w->parts[i].name);
+		} else {
+			(*from)[i] = xasprintf("%s/%s%s", w->tmp, base, suffixes[i - w->nparts]);
+			(*to)[i] = xasprintf("%s%s", w->path, suffixes[i - w->nparts]);
+		}
+	}
+	return n;
+}
+
+/* Writes the .parts list and its signature, then moves every file into place: all of
+ * them or none (a clash is found before the first move, and a move that still fails
+ * takes back the ones before it). */
 static int commit_split(struct bundle_writer *w, struct ferr *e)
 {
 	struct sums list;
-	char *text = NULL, *sig = NULL, *dir, *from = NULL, *to = NULL;
-	const char *suffixes[2] = {".parts", ".parts.asc"};
-	size_t len = 0, siglen = 0, i;
+	char *text = NULL, *sig = NULL, **from = NULL, **to = NULL;
+	size_t len = 0, siglen = 0, i, n = 0, moved = 0;
+	struct stat st;
 	int rc = FX_OK;
 
 	memset(&list, 0, sizeof(list));
@@ -340,50 +356,32 @@ static int commit_split(struct bundle_writer *w, struct ferr *e)
 	text = sums_format(&list, &len);
 	if ((rc = write_sidecar(w, ".parts", text, len, e)) != FX_OK)
 		goto end;
-	if (w->o.sign != NULL) {
-		if ((rc = w->o.sign(w->o.sign_ctx, text, len, &sig, &siglen, e)) != FX_OK ||
-		    (rc = write_sidecar(w, ".parts.asc", sig, siglen, e)) != FX_OK)
-			goto end;
-	}
+	if (w->o.sign != NULL && ((rc = w->o.sign(w->o.sign_ctx, text, len, &sig, &siglen, e)) != FX_OK ||
+	    (rc = write_sidecar(w, ".parts.asc", sig, siglen, e)) != FX_OK))
+		goto end;
 	if (fx_interrupted) {
 		rc = werr(w, "interrupted", e);
 		goto end;
 	}
+	n = split_files(w, sig != NULL, &from, &to);
 	/* refuse before moving anything, so a clash leaves no mixture of old and new parts */
-	dir = xstrdup(w->path);
-	if (strrchr(dir, '/') != NULL)
-		strrchr(dir, '/')[1] = '\0';
-	else
-		dir[0] = '\0';
-	for (i = 0; i < w->nparts + 2 && !w->o.force && rc == FX_OK; i++) {
-		struct stat st;
-		free(to);
-		to = i < w->nparts ? xasprintf("%s%s", dir, w->parts[i].name) :
-		                     xasprintf("%s%s", w->path, suffixes[i - w->nparts]);
-		if (lstat(to, &st) == 0)
-			rc = fe_set(e, FX_IO, "%s: already exists (use --force to replace it)", ESC(to));
-	}
-	for (i = 0; i < w->nparts + 2 && rc == FX_OK; i++) {
-		if (i == w->nparts + 1 && sig == NULL)
-			break;
-		free(from);
-		free(to);
-		if (i < w->nparts) {
-			from = xasprintf("%s/%s", w->tmp, w->parts[i].name);
-			to = xasprintf("%s%s", dir, w->parts[i].name);
-		} else {
-			from = xasprintf("%s/%s%s", w->tmp, base_name(w->path), suffixes[i - w->nparts]);
-			to = xasprintf("%s%s", w->path, suffixes[i - w->nparts]);
-		}
-		rc = place(w, from, to, e);
-	}
-	free(dir);
+	for (i = 0; i < n && !w->o.force && rc == FX_OK; i++)
+		if (lstat(to[i], &st) == 0)
+			rc = fe_set(e, FX_IO, "%s: %s", ESC(to[i]), FX_EXISTS);
+	while (moved < n && rc == FX_OK && (rc = place(w, from[moved], to[moved], e)) == FX_OK)
+		moved++;
+	while (rc != FX_OK && moved > 0)
+		unlink(to[--moved]); /* what this run moved, and nothing else */
 end:
+	for (i = 0; i < n; i++) {
+		free(from[i]);
+		free(to[i]);
+	}
+	free(from);
+	free(to);
 	sums_free(&list);
 	free(text);
 	free(sig);
-	free(from);
-	free(to);
 	return rc;
 }
 

@@ -141,7 +141,7 @@ static int parse_image(struct ydoc *d, yaml_node_t *n, struct man_image *im, str
 	    (rc = parse_strv(d, n, "blobs", &im->blobs, &im->nblobs, e)) != FX_OK ||
 	    (rc = parse_strv(d, n, "manifests", &im->manifests, &im->nmanifests, e)) != FX_OK)
 		return rc;
-	if (v > 1000000)
+	if (v > MAN_LAYERS_MAX)
 		return fe_set(e, d->code, "%s: 'layers' out of range", ydoc_where(d, n));
 	im->layers = (int)v;
 	return FX_OK;

@@ -7,6 +7,9 @@
 
 #include "util/util.h"
 
+/* Most layers an image may declare: a reader refuses more (and pack never writes more). */
+#define MAN_LAYERS_MAX 1000000
+
 struct man_image {
 	char *ref;        /* full reference, registry.example.com/acme/api:1.2.0 */
 	char *digest;     /* sha256:<hex> of the manifest or index */

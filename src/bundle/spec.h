@@ -27,8 +27,9 @@ struct spec {
 };
 
 /* Reads and checks a spec: unknown keys, wrong types, missing or unreadable files
- * and duplicate destinations are FX_USAGE errors naming file:line:column. */
-int spec_load(const char *path, struct spec *s, struct ferr *e);
+ * and duplicate destinations are FX_USAGE errors naming file:line:column. So is a path
+ * that leads outside the spec's directory (links resolved) unless allow_outside. */
+int spec_load(const char *path, int allow_outside, struct spec *s, struct ferr *e);
 void spec_free(struct spec *s);
 
 /* Reads name and version from a Helm chart archive (its Chart.yaml). */

@@ -1,26 +1,34 @@
-/* ferry-load - the isolated side: verifies, inspects, extracts and loads bundles, and
- * checks licenses. Parses options, dispatches the verb, reports; the work is in the
- * library. */
+/* ferry-load - the isolated side: verifies, inspects, extracts and loads bundles,
+ * points deployment files at the loaded images, and checks licenses. Parses the command line into one struct, rejects what does not fit
+ * together, then dispatches the verb and reports; the work is in the verb layer and
+ * the library. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "bundle/bundle.h"
+#include "bundle/parts.h"
+#include "cli/cli.h"
 #include "cli/extract.h"
 #include "cli/imagemap.h"
 #include "cli/inspect.h"
-#include "crypto/license.h"
+#include "cli/license_cmd.h"
 #include "cli/load.h"
 #include "cli/rewrite.h"
-#include "bundle/parts.h"
 #include "crypto/pgp.h"
 #include "util/util.h"
 
-enum verb { V_NONE, V_VERIFY, V_INSPECT, V_EXTRACT, V_LOAD, V_LICENSE, V_REWRITE };
+enum verb {
+	V_NONE,
+	V_VERIFY,
+	V_INSPECT,
+	V_EXTRACT,
+	V_LOAD,
+	V_REWRITE,
+	V_LICENSE_VERIFY,
+};
 
 static const char usage_main[] =
     "usage: ferry-load VERB BUNDLE [options]\n"
@@ -59,7 +67,8 @@ static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [
     "--image-map prints (JSON) the image map a load into the TARGETs would write, loading nothing.\n\n";
 static const char usage_extract[] = "usage: ferry-load extract BUNDLE -C DIR --keyring KEYS.asc [--force] [options]\n\n"
     "Verifies while reading into a hidden directory inside DIR; entries are moved into DIR\n"
-    "only when everything verified. Existing files are not overwritten without --force.\n\n";
+    "only when everything verified and every destination is free (or, with --force, a\n"
+    "file); on any failure DIR is left as it was.\n\n";
 static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.asc --to TARGET [--to TARGET]... [options]\n\n"
     "  --to registry://HOST[:PORT][/PREFIX] | docker:// | docker://unix:///PATH.sock |\n"
     "       docker://tcp://HOST:PORT | oci:DIR\n"
@@ -72,279 +81,336 @@ static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.a
     "  --dry-run              say what would be pushed, push nothing\n"
     "  --image-map FILE       after the load, write where each image landed and its digest\n"
     "                         (JSON; YAML when FILE ends in .yaml or .yml); see rewrite\n\n";
+static const char usage_rewrite[] =
+    "usage: ferry-load rewrite FILE... --map MAP [--target TARGET] [--pin-digest]\n"
+    "                          [-o OUT [--force] | --in-place] [--strict] [-q]\n"
+    "\n"
+    "Points the image references of Docker Compose and Helm values files at where a load\n"
+    "put the images, as its image map says (ferry-load load ... --image-map MAP). Only\n"
+    "those scalars change: comments, order, quoting and indentation stay as they are.\n"
+    "Rewritten: a string under any key image (services.*.image in Compose), and an image\n"
+    "mapping with repository (and registry, tag, digest) in Helm values.\n"
+    "\n"
+    "  --map MAP        the image map (JSON; YAML when MAP ends in .yaml or .yml)\n"
+    "  --target TARGET  the map's --to to point at, when it names several\n"
+    "  --pin-digest     write REF@sha256:...; in the mapping form the digest key when there\n"
+    "                   is one, else TAG@sha256:... as the tag\n"
+    "  -o, --output OUT write the result to OUT (one FILE only; --force replaces OUT)\n"
+    "  --in-place       write each FILE back, atomically\n"
+    "  --strict         a reference the map does not know is an error (exit 1)\n"
+    "  -q, --quiet      no summary lines\n"
+    "\n"
+    "Without -o or --in-place the one FILE goes to stdout. A reference the map does not know\n"
+    "is left alone and listed on stderr as FILE:LINE. Nothing is written unless every FILE\n"
+    "could be rewritten (and, with --strict, every reference was known).\n"
+    "Exit: 0 ok, 1 unknown references with --strict, 2 usage or a file ferry will not edit\n"
+    "(not YAML, anchors, several documents, over 4 MiB...), 3 I/O.\n";
+static const char usage_license[] =
+    "usage: ferry-load license verify FILE.lic --pubkey PUB.pem [--audience PRODUCT]\n"
+    "         [--now TIMESTAMP] [--json]\n"
+    "TIMESTAMP: seconds since 1970, 2027-11-23 or 2027-11-23T00:00:00Z (UTC).\n"
+    "Exit: 0 valid or in grace, 1 expired/not yet valid/bad signature/wrong audience/\n"
+    "malformed, 2 usage, 3 unreadable file or key.\n";
 
-static int bad_usage(const char *text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int bad_usage(const char *text, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", fx_progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", text);
-	if (text != usage_main)
-		fputs(usage_common, stderr);
-	return FX_USAGE;
-}
-
-static void push(char ***v, size_t *n, char *s)
-{
-	*v = xreallocarray(*v, *n + 1, sizeof(char *));
-	(*v)[(*n)++] = s;
-}
-
-enum {
-	O_KEYRING = 256, O_FPR, O_UNSIGNED, O_JSON, O_FORCE, O_TO, O_IMAGE, O_PLAIN, O_CACERT,
-	O_CREDS, O_KEEPHOST, O_JOBS, O_DRYRUN, O_LICKEY, O_AUDIENCE, O_NOW, O_PARTSONLY, O_IMAGEMAP
+static const struct cli_verb main_usage = {"ferry-load", V_NONE, usage_main, NULL};
+static const struct cli_verb verbs[] = {
+    {"verify", V_VERIFY, usage_verify, usage_common},
+    {"inspect", V_INSPECT, usage_inspect, NULL},
+    {"extract", V_EXTRACT, usage_extract, usage_common},
+    {"load", V_LOAD, usage_load, usage_common},
+    {"rewrite", V_REWRITE, usage_rewrite, NULL},
+    {"license verify", V_LICENSE_VERIFY, usage_license, NULL},
+    {NULL, 0, NULL, NULL},
 };
 
-/* Which options each verb takes: one table, checked per verb so that a misplaced
- * option is a usage error rather than silently ignored. */
-struct optinfo {
-	int id;
-	unsigned verbs; /* bit (1 << verb) */
+/* Options: one line each in this enum, in the table and in take_option(). */
+enum option_id {
+	O_KEYRING = 256,
+	O_FINGERPRINT,
+	O_ALLOW_UNSIGNED,
+	O_LICENSE_PUBKEY,
+	O_AUDIENCE,
+	O_NOW,
+	O_PARTS_ONLY,
+	O_JSON,
+	O_FORCE,
+	O_TO,
+	O_IMAGE,
+	O_PLAIN_HTTP,
+	O_CACERT,
+	O_CREDS,
+	O_KEEP_REGISTRY_HOST,
+	O_JOBS,
+	O_DRY_RUN,
+	O_IMAGE_MAP,
+	O_IMAGE_MAP_PRINT,
+	O_PUBKEY,
+	O_MAP,
+	O_TARGET,
+	O_PIN_DIGEST,
+	O_IN_PLACE,
+	O_STRICT,
 };
-#define VB(v) (1u << (v))
-#define READERS (VB(V_VERIFY) | VB(V_EXTRACT) | VB(V_LOAD))
-static const struct optinfo allowed[] = {
-    {O_KEYRING, READERS | VB(V_INSPECT)}, {O_FPR, READERS | VB(V_INSPECT)}, {O_UNSIGNED, READERS},
-    {O_JSON, VB(V_INSPECT)}, {'C', VB(V_EXTRACT)}, {O_FORCE, VB(V_EXTRACT)}, {O_TO, VB(V_LOAD) | VB(V_INSPECT)},
-    {O_IMAGE, VB(V_LOAD) | VB(V_INSPECT)}, {O_PLAIN, VB(V_LOAD)}, {O_CACERT, VB(V_LOAD)}, {O_CREDS, VB(V_LOAD)},
-    {O_KEEPHOST, VB(V_LOAD) | VB(V_INSPECT)}, {O_JOBS, VB(V_LOAD)}, {O_DRYRUN, VB(V_LOAD)}, {O_LICKEY, READERS},
-    {O_IMAGEMAP, VB(V_LOAD) | VB(V_INSPECT)},
-    {O_AUDIENCE, READERS}, {O_NOW, READERS}, {O_PARTSONLY, VB(V_VERIFY)}, {'q', READERS | VB(V_INSPECT)}, {0, 0}};
 
-static int run_verb(enum verb v, int argc, char **argv)
+#define VERIFY CLI_VERB(V_VERIFY)
+#define INSPECT CLI_VERB(V_INSPECT)
+#define EXTRACT CLI_VERB(V_EXTRACT)
+#define LOAD CLI_VERB(V_LOAD)
+#define REWRITE CLI_VERB(V_REWRITE)
+#define LICENSE CLI_VERB(V_LICENSE_VERIFY)
+#define READERS (VERIFY | EXTRACT | LOAD)
+
+static const struct cli_option options[] = {
+    {"keyring",            O_KEYRING,            required_argument, READERS | INSPECT},
+    {"fingerprint",        O_FINGERPRINT,        required_argument, READERS | INSPECT},
+    {"allow-unsigned",     O_ALLOW_UNSIGNED,     no_argument,       READERS},
+    {"license-pubkey",     O_LICENSE_PUBKEY,     required_argument, READERS},
+    {"audience",           O_AUDIENCE,           required_argument, READERS | LICENSE},
+    {"now",                O_NOW,                required_argument, READERS | LICENSE},
+    {"quiet",              'q',                  no_argument,       READERS | INSPECT | REWRITE},
+    {"parts-only",         O_PARTS_ONLY,         no_argument,       VERIFY},
+    {"json",               O_JSON,               no_argument,       INSPECT | LICENSE},
+    {"directory",          'C',                  required_argument, EXTRACT},
+    {"force",              O_FORCE,              no_argument,       EXTRACT | REWRITE},
+    {"to",                 O_TO,                 required_argument, LOAD | INSPECT},
+    {"image",              O_IMAGE,              required_argument, LOAD | INSPECT},
+    {"plain-http",         O_PLAIN_HTTP,         no_argument,       LOAD},
+    {"cacert",             O_CACERT,             required_argument, LOAD},
+    {"creds",              O_CREDS,              required_argument, LOAD},
+    {"keep-registry-host", O_KEEP_REGISTRY_HOST, no_argument,       LOAD | INSPECT},
+    {"jobs",               O_JOBS,               required_argument, LOAD},
+    {"dry-run",            O_DRY_RUN,            no_argument,       LOAD},
+    /* a file to write for load, a flag for inspect (the map goes to stdout) */
+    {"image-map",          O_IMAGE_MAP,          required_argument, LOAD},
+    {"image-map",          O_IMAGE_MAP_PRINT,    no_argument,       INSPECT},
+    {"pubkey",             O_PUBKEY,             required_argument, LICENSE},
+    {"map",                O_MAP,                required_argument, REWRITE},
+    {"target",             O_TARGET,             required_argument, REWRITE},
+    {"pin-digest",         O_PIN_DIGEST,         no_argument,       REWRITE},
+    {"output",             'o',                  required_argument, REWRITE},
+    {"in-place",           O_IN_PLACE,           no_argument,       REWRITE},
+    {"strict",             O_STRICT,             no_argument,       REWRITE},
+    {NULL, 0, 0, 0},
+};
+
+/* Everything the command line says. */
+struct load_command {
+	const struct cli_verb *verb;
+	const char *bundle; /* the bundle, or the license file */
+	struct read_opts read;
+	struct extract_opts extract;
+	struct load_opts load;
+	struct license_verify_opts license;
+	struct rewrite_opts rewrite;
+	const char *image_map; /* load --image-map FILE */
+	int image_map_print;   /* inspect --image-map */
+	int json, quiet, parts_only;
+};
+
+static void push(char ***list, size_t *n, char *s)
 {
-	struct option opts[] = {
-	    {"keyring", required_argument, NULL, O_KEYRING}, {"fingerprint", required_argument, NULL, O_FPR},
-	    {"allow-unsigned", no_argument, NULL, O_UNSIGNED}, {"json", no_argument, NULL, O_JSON},
-	    {"directory", required_argument, NULL, 'C'}, {"force", no_argument, NULL, O_FORCE},
-	    {"to", required_argument, NULL, O_TO}, {"image", required_argument, NULL, O_IMAGE},
-	    {"plain-http", no_argument, NULL, O_PLAIN}, {"cacert", required_argument, NULL, O_CACERT},
-	    {"creds", required_argument, NULL, O_CREDS}, {"keep-registry-host", no_argument, NULL, O_KEEPHOST},
-	    {"jobs", required_argument, NULL, O_JOBS}, {"dry-run", no_argument, NULL, O_DRYRUN},
-	    {"license-pubkey", required_argument, NULL, O_LICKEY}, {"audience", required_argument, NULL, O_AUDIENCE},
-	    {"now", required_argument, NULL, O_NOW}, {"quiet", no_argument, NULL, 'q'},
-	    {"parts-only", no_argument, NULL, O_PARTSONLY}, {"image-map", required_argument, NULL, O_IMAGEMAP},
-	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	static const char *const usages[] = {usage_main, usage_verify, usage_inspect, usage_extract, usage_load, usage_main, usage_main};
-	const char *text = usages[v];
-	struct read_opts ro;
-	struct load_opts lo;
-	struct bundle_head h;
-	struct read_report rep;
+	*list = xreallocarray(*list, *n + 1, sizeof(char *));
+	(*list)[(*n)++] = s;
+}
+
+static int take_option(void *ctx, int id, char *value)
+{
+	struct load_command *c = ctx;
+	uint64_t number;
+
+	switch (id) {
+	case O_KEYRING: c->read.keyring = value; break;
+	case O_FINGERPRINT:
+		if (!pgp_fpr_valid(value))
+			return cli_usage_error(c->verb, "--fingerprint '%s': give the full 40-digit fingerprint", ESC(value));
+		push(&c->read.fingerprints, &c->read.nfingerprints, value);
+		break;
+	case O_ALLOW_UNSIGNED: c->read.allow_unsigned = 1; break;
+	case O_LICENSE_PUBKEY: c->read.license_pubkey = value; break;
+	case O_AUDIENCE: c->read.audience = c->license.audience = value; break;
+	case O_NOW:
+		if (cli_parse_now(value, &c->read.now) != 0)
+			return cli_usage_error(c->verb, "--now '%s': epoch seconds or 2026-11-23T10:00:00Z", ESC(value));
+		c->license.now = c->read.now;
+		break;
+	case 'q': c->quiet = c->load.quiet = c->extract.quiet = c->rewrite.quiet = 1; break;
+	case O_PARTS_ONLY: c->parts_only = 1; break;
+	case O_JSON: c->json = c->license.json = 1; break;
+	case 'C': c->extract.dir = value; break;
+	case O_FORCE: c->extract.force = c->rewrite.force = 1; break;
+	case O_TO: push(&c->load.targets, &c->load.ntargets, value); break;
+	case O_IMAGE: push(&c->load.images, &c->load.nimages, value); break;
+	case O_PLAIN_HTTP: c->load.plain_http = 1; break;
+	case O_CACERT: c->load.cacert = value; break;
+	case O_CREDS: c->load.creds = value; break;
+	case O_KEEP_REGISTRY_HOST: c->load.keep_registry_host = 1; break;
+	case O_JOBS:
+		if (cli_parse_number(value, 1, 64, &number) != 0)
+			return cli_usage_error(c->verb, "--jobs '%s': 1 to 64", ESC(value));
+		c->load.jobs = (int)number;
+		break;
+	case O_DRY_RUN: c->load.dry_run = 1; break;
+	case O_IMAGE_MAP: c->image_map = value; break;
+	case O_IMAGE_MAP_PRINT: c->image_map_print = 1; break;
+	case O_PUBKEY: c->license.pubkey_path = value; break;
+	case O_MAP: c->rewrite.map_path = value; break;
+	case O_TARGET: c->rewrite.target = value; break;
+	case O_PIN_DIGEST: c->rewrite.pin_digest = 1; break;
+	case 'o': c->rewrite.out = value; break;
+	case O_IN_PLACE: c->rewrite.in_place = 1; break;
+	case O_STRICT: c->rewrite.strict = 1; break;
+	default: break;
+	}
+	return FX_OK;
+}
+
+/* rewrite FILE...: where the result goes decides how many FILEs there may be. */
+static int check_rewrite(struct load_command *c, int nargs, char **args)
+{
+	const struct rewrite_opts *r = &c->rewrite;
+
+	c->rewrite.files = args;
+	c->rewrite.nfiles = (size_t)nargs;
+	if (nargs == 0)
+		return cli_usage_error(c->verb, "rewrite: no FILE given");
+	if (r->map_path == NULL)
+		return cli_usage_error(c->verb, "rewrite: --map MAP is required (written by load --image-map)");
+	if (r->out != NULL && r->in_place)
+		return cli_usage_error(c->verb, "rewrite: -o and --in-place exclude each other");
+	if (r->out != NULL && nargs > 1)
+		return cli_usage_error(c->verb, "rewrite: -o takes one FILE; use --in-place for several");
+	if (r->out == NULL && !r->in_place && nargs > 1)
+		return cli_usage_error(c->verb, "rewrite: several FILEs need --in-place");
+	if (r->force && r->out == NULL)
+		return cli_usage_error(c->verb, "rewrite: --force goes with -o OUT");
+	return FX_OK;
+}
+
+/* What no single option could check: the argument, required options, conflicts. */
+static int check_command(struct load_command *c, int nargs, char **args)
+{
 	struct ferr e = {0};
-	const char *dir = NULL, *bundle, *image_map = NULL;
-	int c, json = 0, force = 0, quiet = 0, parts_only = 0, rc = FX_OK, idx = 0;
-	uint64_t u;
+	const char *verb = c->verb->name;
+	const char *what = c->verb->id == V_LICENSE_VERIFY ? "FILE.lic" : "BUNDLE";
+	int to_targets = c->verb->id == V_LOAD || c->image_map_print; /* --to is needed and checked */
 
-	memset(&ro, 0, sizeof(ro));
-	memset(&lo, 0, sizeof(lo));
-	memset(&h, 0, sizeof(h));
-	lo.jobs = 4;
-	ro.now = (int64_t)time(NULL);
-	/* load --image-map FILE; inspect --image-map (printed) */
-	for (c = 0; opts[c].name != NULL; c++)
-		if (opts[c].val == O_IMAGEMAP && v == V_INSPECT)
-			opts[c].has_arg = no_argument;
-	while ((c = getopt_long(argc, argv, "C:qh", opts, &idx)) != -1) {
-		const struct optinfo *a;
+	if (c->verb->id == V_REWRITE)
+		return check_rewrite(c, nargs, args);
+	if (nargs != 1)
+		return cli_usage_error(c->verb, "%s: %s %s%s", verb, nargs == 0 ? "no" : "give one", what,
+		    nargs == 0 ? " given" : " only");
+	c->bundle = c->license.path = args[0];
+	if (c->verb->id == V_LICENSE_VERIFY) {
+		if (c->license.pubkey_path == NULL)
+			return cli_usage_error(c->verb, "license verify: --pubkey PUB.pem is required");
+		return FX_OK;
+	}
+	if (c->verb->id != V_INSPECT && c->read.keyring == NULL && !c->read.allow_unsigned)
+		return cli_usage_error(c->verb, "%s: --keyring KEYS.asc is required (the keys you trust)", verb);
+	if (c->read.nfingerprints > 0 && c->read.keyring == NULL)
+		return cli_usage_error(c->verb, "--fingerprint needs --keyring");
+	if (c->read.audience != NULL && c->read.license_pubkey == NULL)
+		return cli_usage_error(c->verb, "--audience needs --license-pubkey");
+	if (c->parts_only && c->read.license_pubkey != NULL)
+		return cli_usage_error(c->verb,
+		    "--parts-only conflicts with --license-pubkey (the license is inside the bundle)");
+	if (c->verb->id == V_EXTRACT && c->extract.dir == NULL)
+		return cli_usage_error(c->verb, "extract: -C DIR is required");
+	if (c->verb->id == V_INSPECT && !c->image_map_print &&
+	    (c->load.ntargets > 0 || c->load.nimages > 0 || c->load.keep_registry_host))
+		return cli_usage_error(c->verb, "inspect: --to, --image and --keep-registry-host go with --image-map");
+	if (c->image_map_print && c->json)
+		return cli_usage_error(c->verb, "inspect: --image-map prints JSON already; leave out --json");
+	if (c->image_map != NULL && c->load.dry_run)
+		return cli_usage_error(c->verb, "load: a --dry-run loads nothing to map; inspect --image-map shows the map");
+	if (to_targets && c->load.ntargets == 0)
+		return cli_usage_error(c->verb, "%s: at least one --to TARGET is required", verb);
+	if (to_targets && load_check_targets(&c->load, &e) != FX_OK)
+		return cli_usage_error(c->verb, "%s", e.msg);
+	return FX_OK;
+}
 
-		if (c == 'h') {
-			fputs(text, stdout);
-			if (v != V_INSPECT)
-				fputs(usage_common, stdout);
-			rc = 0;
-			goto end;
-		}
-		if (c == '?') {
-			rc = bad_usage(text, "%s", "see the options below");
-			goto end;
-		}
-		for (a = allowed; a->id != 0 && a->id != c; a++)
-			;
-		if (a->id == 0 || !(a->verbs & VB(v))) {
-			rc = bad_usage(text, "option %s does not apply to %s", argv[optind - 1], argv[0]);
-			goto end;
-		}
-		switch (c) {
-		case O_KEYRING: ro.keyring = optarg; break;
-		case O_FPR:
-			if (!pgp_fpr_valid(optarg)) {
-				rc = bad_usage(text, "--fingerprint '%s': give the full 40-digit fingerprint", optarg);
-				goto end;
-			}
-			push(&ro.fingerprints, &ro.nfingerprints, optarg);
-			break;
-		case O_UNSIGNED: ro.allow_unsigned = 1; break;
-		case O_JSON: json = 1; break;
-		case 'C': dir = optarg; break;
-		case O_FORCE: force = 1; break;
-		case O_TO: push(&lo.targets, &lo.ntargets, optarg); break;
-		case O_IMAGE: push(&lo.images, &lo.nimages, optarg); break;
-		case O_PLAIN: lo.plain_http = 1; break;
-		case O_CACERT: lo.cacert = optarg; break;
-		case O_CREDS: lo.creds = optarg; break;
-		case O_KEEPHOST: lo.keep_registry_host = 1; break;
-		case O_JOBS:
-			if (parse_u64(optarg, &u) != 0 || u < 1 || u > 64) {
-				rc = bad_usage(text, "--jobs '%s': 1 to 64", optarg);
-				goto end;
-			}
-			lo.jobs = (int)u;
-			break;
-		case O_DRYRUN: lo.dry_run = 1; break;
-		case O_LICKEY: ro.license_pubkey = optarg; break;
-		case O_AUDIENCE: ro.audience = optarg; break;
-		case O_NOW:
-			if (parse_u64(optarg, &u) == 0 && u < 253402300800ULL)
-				ro.now = (int64_t)u;
-			else if (parse_time_utc(optarg, &ro.now) != 0) {
-				rc = bad_usage(text, "--now '%s': epoch seconds or 2026-11-23T10:00:00Z", optarg);
-				goto end;
-			}
-			break;
-		case 'q': quiet = lo.quiet = 1; break;
-		case O_PARTSONLY: parts_only = 1; break;
-		case O_IMAGEMAP: image_map = v == V_LOAD ? optarg : "-"; break;
-		default: break;
-		}
-	}
-	if (optind + 1 != argc) {
-		rc = bad_usage(text, "%s: %s", argv[0], optind >= argc ? "no BUNDLE given" : "give one BUNDLE only");
-		goto end;
-	}
-	bundle = argv[optind];
-	if (v != V_INSPECT && ro.keyring == NULL && !ro.allow_unsigned) {
-		rc = bad_usage(text, "%s: --keyring KEYS.asc is required (the keys you trust)", argv[0]);
-		goto end;
-	}
-	if (ro.nfingerprints > 0 && ro.keyring == NULL) {
-		rc = bad_usage(text, "%s", "--fingerprint needs --keyring");
-		goto end;
-	}
-	if (ro.audience != NULL && ro.license_pubkey == NULL) {
-		rc = bad_usage(text, "%s", "--audience needs --license-pubkey");
-		goto end;
-	}
-	if (v == V_EXTRACT && dir == NULL) {
-		rc = bad_usage(text, "%s", "extract: -C DIR is required");
-		goto end;
-	}
-	if (v == V_INSPECT && image_map == NULL && (lo.ntargets > 0 || lo.nimages > 0 || lo.keep_registry_host)) {
-		rc = bad_usage(text, "%s", "inspect: --to, --image and --keep-registry-host go with --image-map");
-		goto end;
-	}
-	if (v == V_INSPECT && image_map != NULL && json) {
-		rc = bad_usage(text, "%s", "inspect: --image-map prints JSON already; leave out --json");
-		goto end;
-	}
-	if (v == V_LOAD && image_map != NULL && lo.dry_run) {
-		rc = bad_usage(text, "%s", "load: a --dry-run loads nothing to map; inspect --image-map shows the map");
-		goto end;
-	}
-	if (v == V_LOAD || image_map != NULL) {
-		if (lo.ntargets == 0) {
-			rc = bad_usage(text, "%s: at least one --to TARGET is required", argv[0]);
-			goto end;
-		}
-		if (load_check_targets(&lo, &e) != FX_OK) {
-			rc = bad_usage(text, "%s", e.msg);
-			goto end;
-		}
-	}
-	if (ro.allow_unsigned && ro.keyring == NULL && !quiet)
-		fx_warn("--allow-unsigned without --keyring: no signature is checked; only the checksums are");
+/* verify: the bundle read once, every entry checked; one summary on success. */
+static int run_verify(struct load_command *c, struct ferr *e)
+{
+	struct bundle_head head;
+	struct read_report report;
+	char size[32];
+	int rc;
 
-	switch (v) {
-	case V_INSPECT:
-		ro.head_only = 1;
-		if (bundle_read(bundle, &ro, NULL, &h, &rep, &e) == FX_OK)
-			(void)(image_map != NULL ? imap_inspect_print(stdout, bundle, &h, &lo, &e) :
-			    inspect_print(stdout, bundle, &h, json, &e));
-		rc = fe_report(&e);
-		break;
-	case V_VERIFY:
-		if (parts_only) {
-			parts_verify_all(bundle, &ro, quiet, &e);
-			rc = fe_report(&e);
-			break;
-		}
-		if (bundle_read(bundle, &ro, NULL, &h, &rep, &e) == FX_OK && !quiet) {
-			char sz[32];
-			printf("%s: OK\n", ESC(bundle));
-			if (h.sig_checked)
-				printf("  signed by %s %s\n", h.signer.fpr, ESC(h.signer.uid));
-			else
-				printf("  NOT signed (accepted with --allow-unsigned)\n");
-			printf("  %s %s: %zu entries, %s checked\n", ESC(h.man.name), ESC(h.man.version),
-			    rep.entries_ok + 1, fmt_bytes(rep.bytes, sz, sizeof(sz)));
-		}
-		rc = fe_report(&e);
-		break;
-	case V_EXTRACT:
-		extract_run(bundle, dir, force, &ro, &e);
-		rc = fe_report(&e);
-		break;
-	case V_LOAD:
-		if (image_map != NULL)
-			imap_load_run(bundle, &ro, &lo, image_map, &e);
+	if (c->parts_only)
+		return parts_verify_all(c->bundle, &c->read, c->quiet, e);
+	rc = bundle_read(c->bundle, &c->read, NULL, &head, &report, e);
+	if (rc == FX_OK && !c->quiet) {
+		printf("%s: OK\n", ESC(c->bundle));
+		if (head.sig_checked)
+			printf("  signed by %s %s\n", head.signer.fpr, ESC(head.signer.uid));
 		else
-			load_run(bundle, &ro, &lo, &e);
-		rc = fe_report(&e);
-		break;
-	case V_NONE:
-	case V_LICENSE:
-	case V_REWRITE:
-		break;
+			printf("  NOT signed (accepted with --allow-unsigned)\n");
+		printf("  %s %s: %zu entries, %s checked\n", ESC(head.man.name), ESC(head.man.version),
+		    report.entries_ok + 1, fmt_bytes(report.bytes, size, sizeof(size)));
 	}
-end:
-	bundle_head_free(&h);
-	free(ro.fingerprints);
-	free(lo.targets);
-	free(lo.images);
+	bundle_head_free(&head);
 	return rc;
+}
+
+/* inspect: the head only; with --image-map, the map a load into the --to targets would write. */
+static int run_inspect(struct load_command *c, struct ferr *e)
+{
+	struct bundle_head head;
+	struct read_report report;
+	int rc;
+
+	c->read.head_only = 1;
+	rc = bundle_read(c->bundle, &c->read, NULL, &head, &report, e);
+	if (rc == FX_OK && c->image_map_print)
+		rc = imap_inspect_print(stdout, c->bundle, &head, &c->load, e);
+	else if (rc == FX_OK)
+		rc = inspect_print(stdout, c->bundle, &head, c->json, e);
+	bundle_head_free(&head);
+	return rc;
+}
+
+static int run(struct load_command *c, struct ferr *e)
+{
+	if (c->read.allow_unsigned && c->read.keyring == NULL && !c->quiet && c->verb->id != V_LICENSE_VERIFY)
+		fx_warn("--allow-unsigned without --keyring: no signature is checked; only the checksums are");
+	switch ((enum verb)c->verb->id) {
+	case V_VERIFY: return run_verify(c, e);
+	case V_INSPECT: return run_inspect(c, e);
+	case V_EXTRACT: return extract_run(c->bundle, &c->extract, &c->read, e);
+	case V_LOAD:
+		if (c->image_map != NULL)
+			return imap_load_run(c->bundle, &c->read, &c->load, c->image_map, e);
+		return load_run(c->bundle, &c->read, &c->load, e);
+	case V_REWRITE: return rewrite_run(&c->rewrite, e);
+	case V_LICENSE_VERIFY: return license_verify_run(&c->license, e);
+	case V_NONE: break;
+	}
+	return FX_OK;
 }
 
 int main(int argc, char **argv)
 {
-	enum verb v = V_NONE;
-	int rc = fx_main_start("ferry-load", argc, argv, usage_main);
+	struct load_command c;
+	struct ferr e = {0};
+	int rc = cli_start("ferry-load", argc, argv, &main_usage), words = 0, first = 0;
 
 	if (rc >= 0)
 		return rc;
-	if (strcmp(argv[1], "verify") == 0)
-		v = V_VERIFY;
-	else if (strcmp(argv[1], "inspect") == 0)
-		v = V_INSPECT;
-	else if (strcmp(argv[1], "extract") == 0)
-		v = V_EXTRACT;
-	else if (strcmp(argv[1], "load") == 0)
-		v = V_LOAD;
-	else if (strcmp(argv[1], "license") == 0)
-		v = V_LICENSE;
-	else if (strcmp(argv[1], "rewrite") == 0)
-		v = V_REWRITE;
-	switch (v) {
-	case V_VERIFY:
-	case V_INSPECT:
-	case V_EXTRACT:
-	case V_LOAD:
-		return run_verb(v, argc - 1, argv + 1);
-	case V_LICENSE:
-		if (argc < 3 || strcmp(argv[2], "verify") != 0) {
-			fprintf(stderr, "usage: ferry-load license verify FILE.lic --pubkey PUB.pem [--audience P] [--now T] [--json]\n");
-			return argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) ? 0 : FX_USAGE;
-		}
-		return cmd_license_verify(argc - 2, argv + 2);
-	case V_REWRITE:
-		return cmd_rewrite(argc - 1, argv + 1);
-	case V_NONE:
-		break;
-	}
-	fprintf(stderr, "%s: unknown verb '%s'\n%s", fx_progname, ESC(argv[1]), usage_main);
-	return FX_USAGE;
+	memset(&c, 0, sizeof(c));
+	c.verb = cli_find_verb(verbs, &main_usage, argc, argv, &words, &rc);
+	if (c.verb == NULL)
+		return rc;
+	c.load.jobs = 4;
+	c.read.now = c.license.now = (int64_t)time(NULL);
+	rc = cli_parse(argc - words, argv + words, options, c.verb, take_option, &c, &first);
+	if (rc == FX_OK)
+		rc = check_command(&c, argc - words - first, argv + words + first);
+	if (rc == FX_OK)
+		rc = cli_finish(run(&c, &e), &e);
+	free(c.read.fingerprints);
+	free(c.load.targets);
+	free(c.load.images);
+	return rc == CLI_HELP ? 0 : rc;
 }

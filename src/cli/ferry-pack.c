@@ -1,19 +1,25 @@
 /* ferry-pack - the connected side: builds signed bundles, issues licenses, makes keys.
- * Parses options, dispatches the verb, reports; the work is in the library. */
+ * Parses the command line into one struct, rejects what does not fit together, then
+ * dispatches the verb and reports; the work is in the verb layer and the library. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto/license.h"
+#include "cli/cli.h"
+#include "cli/license_cmd.h"
 #include "cli/pack.h"
 #include "crypto/pgp.h"
 #include "util/util.h"
 
-enum verb { V_NONE, V_BUILD, V_LICENSE, V_KEYGEN };
+enum verb {
+	V_NONE,
+	V_BUILD,
+	V_LICENSE_ISSUE,
+	V_KEYGEN,
+};
 
 static const char usage_main[] =
     "usage: ferry-pack VERB [options]\n"
@@ -42,11 +48,19 @@ static const char usage_build[] =
     "      --license-pubkey PUB check license files with this key before packing them\n"
     "      --allow-expired      pack an expired license anyway\n"
     "      --force              replace an existing output file\n"
+    "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
     "  -q, --quiet              print nothing on success\n"
     "\n"
     "The output appears only when complete: a failed or interrupted run leaves nothing.\n"
     "SOURCE_DATE_EPOCH sets the creation time: the same inputs give the same bytes\n"
     "(except the signatures).\n";
+
+static const char usage_issue[] =
+    "usage: ferry-pack license issue --key PRIV.pem --subject ID --expires DATE -o FILE.lic\n"
+    "         [--not-before DATE] [--issuer ISS] [--customer NAME] [--edition E]\n"
+    "         [--seats N|unlimited] [--feature F]... [--grace-days N] [--audience PRODUCT]\n"
+    "         [--entitlements FILE.json] [--force]\n"
+    "DATE: 2027-11-23, 2027-11-23T00:00:00Z (UTC) or +Nd (N days from now).\n";
 
 static const char usage_keygen[] =
     "usage: ferry-pack keygen --pgp [--name \"Name <mail>\"] [--export FILE.asc]\n"
@@ -57,194 +71,346 @@ static const char usage_keygen[] =
     "  --export FILE  write its public key (give this file to operators)\n"
     "  --license DIR  create DIR/license.key (0600) and DIR/license.pub (Ed25519, --rsa: RSA-3072)\n";
 
-static int usage(const char *text, int code)
+static const struct cli_verb main_usage = {"ferry-pack", V_NONE, usage_main, NULL};
+static const struct cli_verb verbs[] = {
+    {"build", V_BUILD, usage_build, NULL},
+    {"license issue", V_LICENSE_ISSUE, usage_issue, NULL},
+    {"keygen", V_KEYGEN, usage_keygen, NULL},
+    {NULL, 0, NULL, NULL},
+};
+
+/* Options: one line each in this enum, in the table and in take_option(). */
+enum option_id {
+	O_SIGN_KEY = 256,
+	O_PASSPHRASE_FILE,
+	O_NO_SIGN,
+	O_DETACHED_SIG,
+	O_COMPRESS,
+	O_ZSTD_LEVEL,
+	O_LAYER_COMPRESSION,
+	O_JOBS,
+	O_SPLIT,
+	O_LICENSE_PUBKEY,
+	O_ALLOW_EXPIRED,
+	O_FORCE,
+	O_ALLOW_OUTSIDE_PATHS,
+	O_KEY,
+	O_SUBJECT,
+	O_EXPIRES,
+	O_NOT_BEFORE,
+	O_ISSUER,
+	O_CUSTOMER,
+	O_EDITION,
+	O_SEATS,
+	O_FEATURE,
+	O_GRACE_DAYS,
+	O_AUDIENCE,
+	O_ENTITLEMENTS,
+	O_PGP,
+	O_NAME,
+	O_EXPORT,
+	O_LICENSE_DIR,
+	O_RSA,
+};
+
+#define BUILD CLI_VERB(V_BUILD)
+#define ISSUE CLI_VERB(V_LICENSE_ISSUE)
+#define KEYGEN CLI_VERB(V_KEYGEN)
+
+static const struct cli_option options[] = {
+    {"output",            'o',                 required_argument, BUILD | ISSUE},
+    {"quiet",             'q',                 no_argument,       BUILD},
+    {"sign-key",          O_SIGN_KEY,          required_argument, BUILD},
+    {"passphrase-file",   O_PASSPHRASE_FILE,   required_argument, BUILD},
+    {"no-sign",           O_NO_SIGN,           no_argument,       BUILD},
+    {"detached-sig",      O_DETACHED_SIG,      no_argument,       BUILD},
+    {"compress",          O_COMPRESS,          required_argument, BUILD},
+    {"zstd-level",        O_ZSTD_LEVEL,        required_argument, BUILD},
+    {"layer-compression", O_LAYER_COMPRESSION, required_argument, BUILD},
+    {"jobs",              O_JOBS,              required_argument, BUILD},
+    {"split",             O_SPLIT,             required_argument, BUILD},
+    {"license-pubkey",    O_LICENSE_PUBKEY,    required_argument, BUILD},
+    {"allow-expired",     O_ALLOW_EXPIRED,     no_argument,       BUILD},
+    {"force",             O_FORCE,             no_argument,       BUILD | ISSUE},
+    {"allow-outside-paths", O_ALLOW_OUTSIDE_PATHS, no_argument,     BUILD},
+    {"key",               O_KEY,               required_argument, ISSUE},
+    {"subject",           O_SUBJECT,           required_argument, ISSUE},
+    {"expires",           O_EXPIRES,           required_argument, ISSUE},
+    {"not-before",        O_NOT_BEFORE,        required_argument, ISSUE},
+    {"issuer",            O_ISSUER,            required_argument, ISSUE},
+    {"customer",          O_CUSTOMER,          required_argument, ISSUE},
+    {"edition",           O_EDITION,           required_argument, ISSUE},
+    {"seats",             O_SEATS,             required_argument, ISSUE},
+    {"feature",           O_FEATURE,           required_argument, ISSUE},
+    {"grace-days",        O_GRACE_DAYS,        required_argument, ISSUE},
+    {"audience",          O_AUDIENCE,          required_argument, ISSUE},
+    {"entitlements",      O_ENTITLEMENTS,      required_argument, ISSUE},
+    {"pgp",               O_PGP,               no_argument,       KEYGEN},
+    {"name",              O_NAME,              required_argument, KEYGEN},
+    {"export",            O_EXPORT,            required_argument, KEYGEN},
+    {"license",           O_LICENSE_DIR,       required_argument, KEYGEN},
+    {"rsa",               O_RSA,               no_argument,       KEYGEN},
+    {NULL, 0, 0, 0},
+};
+
+struct keygen_opts {
+	int pgp;                 /* --pgp */
+	const char *name;        /* --name of the OpenPGP key */
+	const char *export_path; /* --export FILE.asc */
+	const char *license_dir; /* --license DIR */
+	int rsa;                 /* --rsa */
+};
+
+/* Everything the command line says. */
+struct pack_command {
+	const struct cli_verb *verb;
+	struct pack_opts build;
+	struct license_issue_opts issue;
+	const char *expires, *not_before; /* license dates, read once the clock is known */
+	const char **features;            /* --feature, in order */
+	struct keygen_opts keygen;
+};
+
+/* A license claim given as an option: text that JSON can carry. */
+static int claim_text(struct pack_command *c, const char *option, const char *value, const char **out)
 {
-	fputs(text, code == 0 ? stdout : stderr);
-	return code;
+	if (value[0] == '\0' || !fx_utf8_valid(value))
+		return cli_usage_error(c->verb, "--%s: empty or not UTF-8 text: %s", option, ESC(value));
+	*out = value;
+	return FX_OK;
 }
 
-static int bad_usage(const char *text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int bad_usage(const char *text, const char *fmt, ...)
+static int take_build_option(struct pack_command *c, int id, const char *value)
 {
-	va_list ap;
+	struct pack_opts *o = &c->build;
+	uint64_t number;
 
-	fprintf(stderr, "%s: ", fx_progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n", stderr);
-	fputs(text, stderr);
-	return FX_USAGE;
+	switch (id) {
+	case 'o': o->out = value; break;
+	case 'q': o->quiet = 1; break;
+	case O_SIGN_KEY:
+		if (!pgp_fpr_valid(value))
+			return cli_usage_error(c->verb, "--sign-key: '%s' is not a full fingerprint", ESC(value));
+		o->sign_key = value;
+		break;
+	case O_PASSPHRASE_FILE: o->passphrase_file = value; break;
+	case O_NO_SIGN: o->no_sign = 1; break;
+	case O_DETACHED_SIG: o->detached_sig = 1; break;
+	case O_COMPRESS:
+		if (strcmp(value, "zstd") != 0 && strcmp(value, "none") != 0)
+			return cli_usage_error(c->verb, "--compress: '%s': use zstd or none", ESC(value));
+		o->zstd = strcmp(value, "zstd") == 0;
+		break;
+	case O_ZSTD_LEVEL:
+		if (cli_parse_number(value, 1, 19, &number) != 0)
+			return cli_usage_error(c->verb, "--zstd-level: '%s': 1 to 19", ESC(value));
+		o->zstd_level = (int)number;
+		break;
+	case O_LAYER_COMPRESSION:
+		if (strcmp(value, "zstd") != 0 && strcmp(value, "gzip") != 0)
+			return cli_usage_error(c->verb, "--layer-compression: '%s': use gzip or zstd", ESC(value));
+		o->layer_zstd = strcmp(value, "zstd") == 0;
+		break;
+	case O_JOBS:
+		if (cli_parse_number(value, 1, 256, &number) != 0)
+			return cli_usage_error(c->verb, "--jobs: '%s': 1 to 256", ESC(value));
+		o->jobs = (int)number;
+		break;
+	case O_SPLIT:
+		if (parse_size(value, &o->split) != 0 || o->split < 1024)
+			return cli_usage_error(c->verb, "--split '%s': a size such as 4000M, 1G or 700M (at least 1k)",
+			    ESC(value));
+		break;
+	case O_LICENSE_PUBKEY: o->license_pubkey = value; break;
+	case O_ALLOW_EXPIRED: o->allow_expired = 1; break;
+	case O_FORCE: o->force = 1; break;
+	case O_ALLOW_OUTSIDE_PATHS: o->allow_outside_paths = 1; break;
+	default: break;
+	}
+	return FX_OK;
 }
 
-static int parse_jobs(const char *s, int *jobs)
+static int take_issue_option(struct pack_command *c, int id, const char *value)
 {
-	uint64_t v;
+	struct license_issue_opts *o = &c->issue;
+	struct license_claims *claims = &o->claims;
+	uint64_t number;
 
-	if (parse_u64(s, &v) != 0 || v < 1 || v > 256)
-		return -1;
-	*jobs = (int)v;
-	return 0;
+	switch (id) {
+	case 'o': o->output = value; break;
+	case O_FORCE: o->force = 1; break;
+	case O_KEY: o->key_path = value; break;
+	case O_ENTITLEMENTS: o->entitlements_path = value; break;
+	case O_EXPIRES: c->expires = value; break;
+	case O_NOT_BEFORE: c->not_before = value; break;
+	case O_SUBJECT: return claim_text(c, "subject", value, &claims->subject);
+	case O_ISSUER: return claim_text(c, "issuer", value, &claims->issuer);
+	case O_CUSTOMER: return claim_text(c, "customer", value, &claims->customer);
+	case O_EDITION: return claim_text(c, "edition", value, &claims->edition);
+	case O_AUDIENCE: return claim_text(c, "audience", value, &claims->audience);
+	case O_FEATURE:
+		c->features = xreallocarray(c->features, claims->nfeatures + 1, sizeof(*c->features));
+		claims->features = c->features;
+		return claim_text(c, "feature", value, &c->features[claims->nfeatures++]);
+	case O_SEATS:
+		if (strcmp(value, "unlimited") == 0 || strcmp(value, "-1") == 0)
+			claims->seats = -1;
+		else if (cli_parse_number(value, 0, INT32_MAX, &number) == 0)
+			claims->seats = (int64_t)number;
+		else
+			return cli_usage_error(c->verb, "--seats: not a count: %s", ESC(value));
+		claims->has_seats = 1;
+		break;
+	case O_GRACE_DAYS:
+		if (cli_parse_number(value, 0, 36500, &number) != 0)
+			return cli_usage_error(c->verb, "--grace-days: not a day count: %s", ESC(value));
+		claims->grace_days = (int64_t)number;
+		claims->has_grace_days = 1;
+		break;
+	default: break;
+	}
+	return FX_OK;
 }
 
-static int cmd_build(int argc, char **argv)
+static int take_option(void *ctx, int id, char *value)
 {
-	enum { O_SIGNKEY = 256, O_PASS, O_NOSIGN, O_DETACHED, O_COMPRESS, O_LEVEL, O_LAYER, O_JOBS,
-		O_FORCE, O_LICKEY, O_ALLOWEXP, O_SPLIT };
-	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'}, {"sign-key", required_argument, NULL, O_SIGNKEY},
-	    {"passphrase-file", required_argument, NULL, O_PASS}, {"no-sign", no_argument, NULL, O_NOSIGN},
-	    {"detached-sig", no_argument, NULL, O_DETACHED}, {"compress", required_argument, NULL, O_COMPRESS},
-	    {"zstd-level", required_argument, NULL, O_LEVEL},
-	    {"layer-compression", required_argument, NULL, O_LAYER}, {"jobs", required_argument, NULL, O_JOBS},
-	    {"force", no_argument, NULL, O_FORCE}, {"license-pubkey", required_argument, NULL, O_LICKEY},
-	    {"allow-expired", no_argument, NULL, O_ALLOWEXP}, {"split", required_argument, NULL, O_SPLIT},
-	    {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	struct pack_opts o;
-	struct ferr e = {0};
+	struct pack_command *c = ctx;
+
+	switch (c->verb->id) {
+	case V_BUILD: return take_build_option(c, id, value);
+	case V_LICENSE_ISSUE: return take_issue_option(c, id, value);
+	case V_KEYGEN:
+		if (id == O_PGP)
+			c->keygen.pgp = 1;
+		else if (id == O_NAME)
+			c->keygen.name = value;
+		else if (id == O_EXPORT)
+			c->keygen.export_path = value;
+		else if (id == O_LICENSE_DIR)
+			c->keygen.license_dir = value;
+		else if (id == O_RSA)
+			c->keygen.rsa = 1;
+		break;
+	default: break;
+	}
+	return FX_OK;
+}
+
+/* What no single option could check: arguments, required options, conflicts. */
+static int check_build(struct pack_command *c, int nargs, char **args)
+{
+	const struct pack_opts *o = &c->build;
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	uint64_t v;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int c;
+	uint64_t when;
 
-	memset(&o, 0, sizeof(o));
-	o.jobs = cores > 0 ? (int)(cores > 256 ? 256 : cores) : 1;
-	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': o.out = optarg; break;
-		case O_SIGNKEY:
-			if (!pgp_fpr_valid(optarg))
-				return bad_usage(usage_build, "--sign-key: '%s' is not a full fingerprint", optarg);
-			o.sign_key = optarg;
-			break;
-		case O_PASS: o.passphrase_file = optarg; break;
-		case O_NOSIGN: o.no_sign = 1; break;
-		case O_DETACHED: o.detached_sig = 1; break;
-		case O_COMPRESS:
-			if (strcmp(optarg, "zstd") == 0)
-				o.zstd = 1;
-			else if (strcmp(optarg, "none") != 0)
-				return bad_usage(usage_build, "--compress: '%s': use zstd or none", optarg);
-			break;
-		case O_LEVEL:
-			if (parse_u64(optarg, &v) != 0 || v < 1 || v > 19)
-				return bad_usage(usage_build, "--zstd-level: '%s': 1 to 19", optarg);
-			o.zstd_level = (int)v;
-			break;
-		case O_LAYER:
-			if (strcmp(optarg, "zstd") == 0)
-				o.layer_zstd = 1;
-			else if (strcmp(optarg, "gzip") != 0)
-				return bad_usage(usage_build, "--layer-compression: '%s': use gzip or zstd", optarg);
-			break;
-		case O_JOBS:
-			if (parse_jobs(optarg, &o.jobs) != 0)
-				return bad_usage(usage_build, "--jobs: '%s': 1 to 256", optarg);
-			break;
-		case O_FORCE: o.force = 1; break;
-		case O_LICKEY: o.license_pubkey = optarg; break;
-		case O_ALLOWEXP: o.allow_expired = 1; break;
-		case O_SPLIT:
-			if (parse_size(optarg, &o.split) != 0 || o.split < 1024)
-				return bad_usage(usage_build, "--split '%s': a size such as 4000M, 1G or 700M (at least 1k)", optarg);
-			break;
-		case 'q': o.quiet = 1; break;
-		case 'h': return usage(usage_build, 0);
-		default: return usage(usage_build, FX_USAGE);
-		}
-	}
-	if (optind + 1 != argc)
-		return bad_usage(usage_build, "%s", optind >= argc ? "build: no SPEC.yaml given" : "build: one SPEC.yaml only");
-	if (o.no_sign && (o.sign_key != NULL || o.detached_sig || o.passphrase_file != NULL))
-		return bad_usage(usage_build, "%s", "--no-sign conflicts with --sign-key, --detached-sig and --passphrase-file");
-	if (o.split && o.detached_sig)
-		return bad_usage(usage_build, "%s", "--split conflicts with --detached-sig (the signed .parts list covers every part)");
-	if (o.zstd_level && !o.zstd)
-		return bad_usage(usage_build, "%s", "--zstd-level needs --compress zstd");
-	if (o.allow_expired && o.license_pubkey == NULL)
-		return bad_usage(usage_build, "%s", "--allow-expired needs --license-pubkey");
-	o.spec = argv[optind];
-	o.created = (int64_t)time(NULL);
+	if (nargs != 1)
+		return cli_usage_error(c->verb, "build: %s", nargs == 0 ? "no SPEC.yaml given" : "one SPEC.yaml only");
+	if (o->no_sign && (o->sign_key != NULL || o->detached_sig || o->passphrase_file != NULL))
+		return cli_usage_error(c->verb,
+		    "--no-sign conflicts with --sign-key, --detached-sig and --passphrase-file");
+	if (o->split && o->detached_sig)
+		return cli_usage_error(c->verb,
+		    "--split conflicts with --detached-sig (the signed .parts list covers every part)");
+	if (o->zstd_level && !o->zstd)
+		return cli_usage_error(c->verb, "--zstd-level needs --compress zstd");
+	if (o->allow_expired && o->license_pubkey == NULL)
+		return cli_usage_error(c->verb, "--allow-expired needs --license-pubkey");
+	c->build.spec = args[0];
+	c->build.created = (int64_t)time(NULL);
 	if (sde != NULL) {
-		if (parse_u64(sde, &v) != 0 || v > 253402300799ULL)
-			return bad_usage(usage_build, "SOURCE_DATE_EPOCH='%s' is not a timestamp", sde);
-		o.created = (int64_t)v;
+		if (cli_parse_number(sde, 0, 253402300799ULL, &when) != 0)
+			return cli_usage_error(c->verb, "SOURCE_DATE_EPOCH='%s' is not a timestamp", ESC(sde));
+		c->build.created = (int64_t)when;
 	}
-	pack_build(&o, &e);
-	return fe_report(&e);
+	return FX_OK;
 }
 
-static int cmd_keygen(int argc, char **argv)
+static int check_issue(struct pack_command *c, int nargs, char **args)
 {
-	enum { O_PGP = 256, O_NAME, O_EXPORT, O_LICENSE, O_RSA };
-	static const struct option opts[] = {
-	    {"pgp", no_argument, NULL, O_PGP}, {"name", required_argument, NULL, O_NAME},
-	    {"export", required_argument, NULL, O_EXPORT}, {"license", required_argument, NULL, O_LICENSE},
-	    {"rsa", no_argument, NULL, O_RSA}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const char *name = "ferry release key <release@ferry.invalid>", *exp = NULL, *licdir = NULL;
-	struct ferr e = {0};
+	struct license_issue_opts *o = &c->issue;
+	struct license_claims *claims = &o->claims;
+
+	if (nargs > 0)
+		return cli_usage_error(c->verb, "license issue: unexpected argument: %s", ESC(args[0]));
+	if (o->key_path == NULL || claims->subject == NULL || c->expires == NULL || o->output == NULL)
+		return cli_usage_error(c->verb, "license issue: %s is required", o->key_path == NULL ? "--key" :
+		    claims->subject == NULL ? "--subject" : c->expires == NULL ? "--expires" : "-o FILE.lic");
+	claims->issued_at = claims->not_before = (int64_t)time(NULL);
+	if (c->not_before != NULL && cli_parse_date(c->not_before, claims->issued_at, &claims->not_before) != 0)
+		return cli_usage_error(c->verb, "license issue: --not-before: not a date: %s", ESC(c->not_before));
+	if (cli_parse_date(c->expires, claims->issued_at, &claims->expires) != 0)
+		return cli_usage_error(c->verb, "license issue: --expires: not a date: %s", ESC(c->expires));
+	if (claims->expires <= claims->not_before)
+		return cli_usage_error(c->verb, "license issue: --expires %s is not after the start of validity",
+		    ESC(c->expires));
+	return FX_OK;
+}
+
+static int check_keygen(struct pack_command *c, int nargs, char **args)
+{
+	const struct keygen_opts *k = &c->keygen;
+
+	if (nargs > 0)
+		return cli_usage_error(c->verb, "keygen: unexpected argument '%s'", ESC(args[0]));
+	if (k->pgp == (k->license_dir != NULL))
+		return cli_usage_error(c->verb, "keygen: give exactly one of --pgp and --license DIR");
+	if (k->rsa && k->license_dir == NULL)
+		return cli_usage_error(c->verb, "--rsa goes with --license");
+	if ((k->name != NULL || k->export_path != NULL) && !k->pgp)
+		return cli_usage_error(c->verb, "--name and --export go with --pgp");
+	return FX_OK;
+}
+
+static int run_keygen(const struct keygen_opts *k, struct ferr *e)
+{
 	char fpr[64];
-	int c, pgp = 0, rsa = 0;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_PGP: pgp = 1; break;
-		case O_NAME: name = optarg; break;
-		case O_EXPORT: exp = optarg; break;
-		case O_LICENSE: licdir = optarg; break;
-		case O_RSA: rsa = 1; break;
-		case 'h': return usage(usage_keygen, 0);
-		default: return usage(usage_keygen, FX_USAGE);
-		}
-	}
-	if (optind != argc)
-		return bad_usage(usage_keygen, "keygen: unexpected argument '%s'", argv[optind]);
-	if (pgp == (licdir != NULL))
-		return bad_usage(usage_keygen, "%s", "keygen: give exactly one of --pgp and --license DIR");
-	if (rsa && licdir == NULL)
-		return bad_usage(usage_keygen, "%s", "--rsa goes with --license");
-	if (licdir != NULL) {
-		if (license_keygen(licdir, rsa, &e) == FX_OK)
-			printf("license key pair: %s/license.key (private, keep it safe), %s/license.pub\n", licdir, licdir);
-		return fe_report(&e);
-	}
-	if (pgp_keygen(name, exp, fpr, &e) == FX_OK) {
+	if (k->license_dir != NULL)
+		return license_keygen_run(k->license_dir, k->rsa, e);
+	rc = pgp_keygen(k->name != NULL ? k->name : "ferry release key <release@ferry.invalid>", k->export_path,
+	    fpr, e);
+	if (rc == FX_OK) {
 		printf("%s\n", fpr);
-		if (exp != NULL)
-			fprintf(stderr, "%s: public key written to %s\n", fx_progname, ESC(exp));
+		if (k->export_path != NULL)
+			fprintf(stderr, "%s: public key written to %s\n", fx_progname, ESC(k->export_path));
 	}
-	return fe_report(&e);
-}
-
-static int cmd_license(int argc, char **argv)
-{
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-		return usage("usage: ferry-pack license issue --key PRIV.pem --subject ID --expires DATE -o FILE.lic\n"
-		    "       (ferry-pack license issue --help for every option)\n", argc < 2 ? FX_USAGE : 0);
-	if (strcmp(argv[1], "issue") != 0)
-		return bad_usage(usage_main, "license: unknown subcommand '%s'", argv[1]);
-	return cmd_license_issue(argc - 1, argv + 1);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	enum verb v = V_NONE;
-	int rc = fx_main_start("ferry-pack", argc, argv, usage_main);
+	struct pack_command c;
+	struct ferr e = {0};
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int rc = cli_start("ferry-pack", argc, argv, &main_usage), words = 0, first = 0;
 
 	if (rc >= 0)
 		return rc;
-	if (strcmp(argv[1], "build") == 0)
-		v = V_BUILD;
-	else if (strcmp(argv[1], "license") == 0)
-		v = V_LICENSE;
-	else if (strcmp(argv[1], "keygen") == 0)
-		v = V_KEYGEN;
-	switch (v) {
-	case V_BUILD: return cmd_build(argc - 1, argv + 1);
-	case V_LICENSE: return cmd_license(argc - 1, argv + 1);
-	case V_KEYGEN: return cmd_keygen(argc - 1, argv + 1);
-	case V_NONE: break;
+	memset(&c, 0, sizeof(c));
+	c.verb = cli_find_verb(verbs, &main_usage, argc, argv, &words, &rc);
+	if (c.verb == NULL)
+		return rc;
+	c.build.jobs = cores > 0 ? (int)(cores > 256 ? 256 : cores) : 1;
+	rc = cli_parse(argc - words, argv + words, options, c.verb, take_option, &c, &first);
+	first += words;
+	if (rc == FX_OK) {
+		switch ((enum verb)c.verb->id) {
+		case V_BUILD: rc = check_build(&c, argc - first, argv + first); break;
+		case V_LICENSE_ISSUE: rc = check_issue(&c, argc - first, argv + first); break;
+		case V_KEYGEN: rc = check_keygen(&c, argc - first, argv + first); break;
+		case V_NONE: break;
+		}
 	}
-	return bad_usage(usage_main, "unknown verb '%s'", argv[1]);
+	if (rc == FX_OK) {
+		switch ((enum verb)c.verb->id) {
+		case V_BUILD: rc = pack_build(&c.build, &e); break;
+		case V_LICENSE_ISSUE: rc = license_issue_run(&c.issue, &e); break;
+		case V_KEYGEN: rc = run_keygen(&c.keygen, &e); break;
+		case V_NONE: break;
+		}
+		rc = cli_finish(rc, &e);
+	}
+	free(c.features);
+	return rc == CLI_HELP ? 0 : rc;
 }

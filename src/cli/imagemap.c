@@ -85,32 +85,24 @@ static void set_bundle(struct imap *m, const struct manifest *man)
 	m->bundle_version = xstrdup_or_null(man->version);
 }
 
-int imap_plan(struct imap *m, const struct manifest *man, const struct load_opts *lo, struct ferr *e)
+int imap_plan(struct imap *m, const struct manifest *man, const struct sums *sums, const struct load_opts *lo,
+    struct ferr *e)
 {
-	unsigned char *selected = xcalloc(man->nimages ? man->nimages : 1, 1);
+	struct target_plan plan;
 	size_t i, j;
-	int rc = FX_OK;
+	int rc;
 
 	m->keep_registry_host = lo->keep_registry_host;
 	set_bundle(m, man);
-	if (lo->nimages == 0)
-		memset(selected, 1, man->nimages);
-	for (j = 0; j < lo->nimages; j++) {
-		for (i = 0; i < man->nimages && strcmp(man->images[i].ref, lo->images[j]) != 0; i++)
-			;
-		if (i == man->nimages) {
-			rc = fe_set(e, FX_USAGE, "--image %s: no such image in the bundle", ESC(lo->images[j]));
-			goto end;
-		}
-		selected[i] = 1;
-	}
+	/* the plan the load builds: the same selection, the same unusable images */
+	if ((rc = target_plan_build(&plan, man, sums, lo->images, lo->nimages, e)) != FX_OK)
+		return rc;
 	for (j = 0; j < lo->ntargets; j++)
-		for (i = 0; i < man->nimages; i++)
-			if (selected[i])
-				imap_add(m, lo->targets[j], &man->images[i]);
-end:
-	free(selected);
-	return rc;
+		for (i = 0; i < plan.nimages; i++)
+			if (!plan.images[i].unusable)
+				imap_add(m, lo->targets[j], plan.images[i].mi);
+	target_plan_free(&plan);
+	return FX_OK;
 }
 
 /* ---- writing */
@@ -212,7 +204,7 @@ int imap_inspect_print(FILE *f, const char *bundle, const struct bundle_head *h,
 	memset(&m, 0, sizeof(m));
 	if (!h->sig_checked)
 		fx_warn("%s: UNVERIFIED (no --keyring): the map is what the unchecked bundle.yaml says", ESC(bundle));
-	if ((rc = imap_plan(&m, &h->man, lo, e)) == FX_OK && (rc = imap_format(&m, 0, &text, &len, e)) == FX_OK &&
+	if ((rc = imap_plan(&m, &h->man, &h->sums, lo, e)) == FX_OK && (rc = imap_format(&m, 0, &text, &len, e)) == FX_OK &&
 	    (fwrite(text, 1, len, f) != len || fflush(f) != 0))
 		rc = fe_set(e, FX_IO, "stdout: %s", strerror(errno));
 	free(text);

@@ -42,9 +42,11 @@ char *imap_landed(const char *target, int keep_host, const struct man_image *mi)
 /* Adds mi as landed on target (nothing when it has no name there). */
 void imap_add(struct imap *m, const char *target, const struct man_image *mi);
 
-/* The map a load would make: every image (or those named by lo->images) on every
- * lo->targets. FX_USAGE when an --image is not in the bundle. */
-int imap_plan(struct imap *m, const struct manifest *man, const struct load_opts *lo, struct ferr *e);
+/* The map a load would make: every usable image of the load plan (target_plan_build
+ * with sums, which may be NULL; those named by lo->images) on every lo->targets.
+ * FX_USAGE when an --image is not in the bundle. */
+int imap_plan(struct imap *m, const struct manifest *man, const struct sums *sums, const struct load_opts *lo,
+    struct ferr *e);
 
 /* `inspect --image-map`: prints (JSON) the map a load of the bundle whose head is h into
  * lo->targets would write; warns on stderr when the head was not verified. */

@@ -1,31 +1,26 @@
 /* load.c - `ferry-load load`: one pass over the bundle, fanned out to every target.
  *
  * The reader verifies; a tee sink hands each entry to every target (registry://,
- * oci:DIR, later docker://), each of which decides what it needs. Targets keep their
- * own per-image verdicts and print them at the end; load_run turns them into the exit
- * code: 1 when the bundle did not verify, else 4 when a target failed. */
+ * oci:DIR, docker://), each of which decides what it needs. The plan of the selected
+ * images is built once, when the head has been checked, and read by every target.
+ * Targets keep their own per-image verdicts and print them at the end; load_run turns
+ * them into the exit code: 1 when the bundle did not verify, else 4 when a target
+ * failed. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "target/docker_sink.h"
-#include "net/http.h"
 #include "cli/load.h"
+#include "net/http.h"
+#include "target/docker_sink.h"
 #include "target/ocidir.h"
-#include "net/registry.h"
 #include "target/registry.h"
 
-struct target_kind {
-	const char *prefix;
-	load_target_open_fn open; /* NULL: not available in this build */
-};
-
-/* The Docker Engine target plugs in here with its docker_target_open. */
 static const struct target_kind kinds[] = {
-	{"registry://", registry_target_open},
-	{"oci:", ocidir_target_open},
-	{"docker://", docker_target_open},
+	{"registry://", registry_target_check, registry_target_open},
+	{"oci:", ocidir_target_check, ocidir_target_open},
+	{"docker://", docker_target_check, docker_target_open},
 };
 
 static const struct target_kind *kind_of(const char *spec)
@@ -38,29 +33,18 @@ static const struct target_kind *kind_of(const char *spec)
 	return NULL;
 }
 
-int load_check_targets(const struct load_opts *lo, struct ferr *e)
+/* What is checked of the options besides each target's own syntax. */
+static int check_options(const struct load_opts *lo, struct ferr *e)
 {
 	size_t i, j;
 
 	for (i = 0; i < lo->ntargets; i++) {
-		const char *s = lo->targets[i];
-		const struct target_kind *k = kind_of(s);
-		struct reg_target rt;
-
-		if (k == NULL)
+		if (kind_of(lo->targets[i]) == NULL)
 			return fe_set(e, FX_USAGE, "--to %s: unknown target (registry://HOST[:PORT][/PREFIX], docker://, oci:DIR)",
-			    ESC(s));
-		if (k->open == NULL)
-			return fe_set(e, FX_USAGE, "--to %s: %s targets are not supported yet", ESC(s), k->prefix);
-		if (strcmp(k->prefix, "registry://") == 0 && reg_parse_target(s, &rt) != 0)
-			return fe_set(e, FX_USAGE, "--to %s: expected registry://HOST[:PORT][/PREFIX]", ESC(s));
-		if (strcmp(k->prefix, "docker://") == 0 && docker_target_check(s, e) != FX_OK)
-			return e->code;
-		if (strcmp(k->prefix, "oci:") == 0 && s[4] == '\0')
-			return fe_set(e, FX_USAGE, "--to %s: expected oci:DIR", ESC(s));
+			    ESC(lo->targets[i]));
 		for (j = 0; j < i; j++)
-			if (strcmp(lo->targets[j], s) == 0)
-				return fe_set(e, FX_USAGE, "--to %s: given twice", ESC(s));
+			if (strcmp(lo->targets[j], lo->targets[i]) == 0)
+				return fe_set(e, FX_USAGE, "--to %s: given twice", ESC(lo->targets[i]));
 	}
 	if (lo->creds != NULL && strchr(lo->creds, ':') == NULL)
 		return fe_set(e, FX_USAGE, "--creds: expected USER:PASS");
@@ -69,14 +53,28 @@ int load_check_targets(const struct load_opts *lo, struct ferr *e)
 	return FX_OK;
 }
 
+int load_check_targets(const struct load_opts *lo, struct ferr *e)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = check_options(lo, e)) != FX_OK)
+		return rc;
+	for (i = 0; i < lo->ntargets; i++)
+		if ((rc = kind_of(lo->targets[i])->check(lo->targets[i], NULL, e)) != FX_OK)
+			return rc;
+	return FX_OK;
+}
+
 /* ---- the tee */
 
 struct tee {
 	const struct load_opts *lo;
-	struct load_target *t;
-	size_t n;
-	unsigned char *want;
-	struct load_sel sel;
+	struct load_target *targets;
+	size_t ntargets;
+	unsigned char *want;     /* which targets take the current entry's data */
+	struct target_plan plan; /* built at head(), read by every target */
+	size_t nheaded;          /* targets whose head() ran: they report */
 	int finished;
 	/* progress on a terminal */
 	int progress, shown;
@@ -84,190 +82,213 @@ struct tee {
 	struct timespec last;
 };
 
-static void progress(struct tee *te, int force)
+static void progress(struct tee *tee, int force)
 {
 	struct timespec now;
-	char a[32], b[32];
+	char done[32], total[32];
 
-	if (!te->progress || te->total == 0)
+	if (!tee->progress || tee->total == 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!force && (now.tv_sec - te->last.tv_sec) * 1000 + (now.tv_nsec - te->last.tv_nsec) / 1000000 < 200)
+	if (!force && (now.tv_sec - tee->last.tv_sec) * 1000 + (now.tv_nsec - tee->last.tv_nsec) / 1000000 < 200)
 		return;
-	te->last = now;
-	fprintf(stderr, "\r\033[Kloading images: %3d%% (%s of %s)", (int)(te->done * 100 / te->total),
-	    fmt_bytes(te->done, a, sizeof(a)), fmt_bytes(te->total, b, sizeof(b)));
-	te->shown = 1;
+	tee->last = now;
+	fprintf(stderr, "\r\033[Kloading images: %3d%% (%s of %s)", (int)(tee->done * 100 / tee->total),
+	    fmt_bytes(tee->done, done, sizeof(done)), fmt_bytes(tee->total, total, sizeof(total)));
+	tee->shown = 1;
 }
 
 static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 {
-	struct tee *te = ctx;
+	struct tee *tee = ctx;
 	const struct manifest *m = &h->man;
-	size_t i, j;
+	size_t i;
 	int rc;
 
-	te->sel.man = m;
-	te->sel.selected = xcalloc(m->nimages ? m->nimages : 1, 1);
-	if (te->lo->nimages == 0) {
-		memset(te->sel.selected, 1, m->nimages);
-	} else {
-		for (j = 0; j < te->lo->nimages; j++) {
-			for (i = 0; i < m->nimages; i++)
-				if (strcmp(m->images[i].ref, te->lo->images[j]) == 0)
-					break;
-			if (i == m->nimages)
-				return fe_set(e, FX_USAGE, "--image %s: no such image in the bundle", ESC(te->lo->images[j]));
-			te->sel.selected[i] = 1;
-		}
-	}
+	if ((rc = target_plan_build(&tee->plan, m, &h->sums, tee->lo->images, tee->lo->nimages, e)) != FX_OK)
+		return rc;
 	for (i = 0; i < m->nentries; i++)
 		if (strncmp(m->entries[i].path, "images/", 7) == 0)
-			te->total += m->entries[i].size;
-	for (i = 0; i < te->n; i++)
-		if (te->t[i].sink.head != NULL && (rc = te->t[i].sink.head(te->t[i].sink.ctx, h, e)) != FX_OK)
+			tee->total += m->entries[i].size;
+	for (i = 0; i < tee->ntargets; i++) {
+		if (tee->targets[i].sink.head != NULL && (rc = tee->targets[i].sink.head(tee->targets[i].sink.ctx, h, e)) != FX_OK)
 			return rc;
+		tee->nheaded = i + 1;
+	}
 	return FX_OK;
 }
 
 static int tee_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
     struct ferr *e)
 {
-	struct tee *te = ctx;
+	struct tee *tee = ctx;
 	size_t i;
-	int rc, any = 0, all_present = te->n > 0;
+	int rc, any = 0, all_present = tee->ntargets > 0;
 
-	te->cur_size = strncmp(name, "images/", 7) == 0 ? size : 0;
+	tee->cur_size = strncmp(name, "images/", 7) == 0 ? size : 0;
 	/* With one target, it may read a large entry itself by position (in parallel with
 	 * the stream); several targets share the one stream. */
-	if (te->n != 1 || te->t[0].sink.drain == NULL)
+	if (tee->ntargets != 1 || tee->targets[0].sink.drain == NULL)
 		loc = NULL;
-	for (i = 0; i < te->n; i++) {
-		int w = 0;
+	for (i = 0; i < tee->ntargets; i++) {
+		int target_want = 0;
 
-		if ((rc = te->t[i].sink.begin(te->t[i].sink.ctx, name, size, loc, &w, e)) != FX_OK)
+		if ((rc = tee->targets[i].sink.begin(tee->targets[i].sink.ctx, name, size, loc, &target_want, e)) != FX_OK)
 			return rc;
-		if (w == SINK_RANGED) { /* only ever the one target */
+		if (target_want == SINK_RANGED) { /* only ever the one target */
 			*want = SINK_RANGED;
-			te->done += te->cur_size; /* no end() comes for it */
+			tee->done += tee->cur_size; /* no end() comes for it */
 			return FX_OK;
 		}
-		te->want[i] = (unsigned char)(w > 0);
-		any |= w > 0;
-		all_present &= w == SINK_PRESENT;
+		tee->want[i] = (unsigned char)(target_want > 0);
+		any |= target_want > 0;
+		all_present &= target_want == SINK_PRESENT;
 	}
 	/* the entry is left unread only when every target holds it already */
 	*want = all_present ? SINK_PRESENT : any;
 	if (all_present)
-		te->done += te->cur_size; /* no end() comes for it */
+		tee->done += tee->cur_size; /* no end() comes for it */
 	return FX_OK;
 }
 
 static int tee_data(void *ctx, const void *buf, size_t n, struct ferr *e)
 {
-	struct tee *te = ctx;
+	struct tee *tee = ctx;
 	size_t i;
 	int rc;
 
-	for (i = 0; i < te->n; i++)
-		if (te->want[i] && (rc = te->t[i].sink.data(te->t[i].sink.ctx, buf, n, e)) != FX_OK)
+	for (i = 0; i < tee->ntargets; i++)
+		if (tee->want[i] && (rc = tee->targets[i].sink.data(tee->targets[i].sink.ctx, buf, n, e)) != FX_OK)
 			return rc;
 	return FX_OK;
 }
 
 static int tee_end(void *ctx, const char *name, int ok, struct ferr *e)
 {
-	struct tee *te = ctx;
+	struct tee *tee = ctx;
 	size_t i;
 	int rc = FX_OK, r;
 
-	for (i = 0; i < te->n; i++)
-		if ((r = te->t[i].sink.end(te->t[i].sink.ctx, name, ok, e)) != FX_OK && rc == FX_OK)
+	for (i = 0; i < tee->ntargets; i++)
+		if ((r = tee->targets[i].sink.end(tee->targets[i].sink.ctx, name, ok, e)) != FX_OK && rc == FX_OK)
 			rc = r;
-	te->done += te->cur_size;
-	progress(te, 0);
+	tee->done += tee->cur_size;
+	progress(tee, 0);
 	return rc;
 }
 
 static void tee_drain(void *ctx)
 {
-	struct tee *te = ctx;
+	struct tee *tee = ctx;
 	size_t i;
 
-	for (i = 0; i < te->n; i++)
-		if (te->t[i].sink.drain != NULL)
-			te->t[i].sink.drain(te->t[i].sink.ctx);
+	for (i = 0; i < tee->ntargets; i++)
+		if (tee->targets[i].sink.drain != NULL)
+			tee->targets[i].sink.drain(tee->targets[i].sink.ctx);
 }
 
 static int tee_finish(void *ctx, int all_ok, struct ferr *e)
 {
-	struct tee *te = ctx;
+	struct tee *tee = ctx;
 	size_t i;
 	int rc = FX_OK, r;
 
-	progress(te, 1);
-	if (te->shown) {
+	progress(tee, 1);
+	if (tee->shown) {
 		fputs("\r\033[K", stderr);
-		te->shown = 0;
+		tee->shown = 0;
 	}
-	for (i = 0; i < te->n; i++)
-		if ((r = te->t[i].sink.finish(te->t[i].sink.ctx, all_ok, e)) != FX_OK && rc == FX_OK)
+	for (i = 0; i < tee->ntargets; i++)
+		if ((r = tee->targets[i].sink.finish(tee->targets[i].sink.ctx, all_ok, e)) != FX_OK && rc == FX_OK)
 			rc = r;
-	te->finished = 1;
+	tee->finished = 1;
 	return rc;
+}
+
+/* Makes every target: its syntax checked once more (a library call), parsed, opened. */
+static int open_targets(struct tee *tee, const struct load_opts *lo, struct ferr *e)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = check_options(lo, e)) != FX_OK)
+		return rc;
+	for (i = 0; i < lo->ntargets; i++) {
+		const struct target_kind *kind = kind_of(lo->targets[i]);
+		void *parsed = NULL;
+
+		if ((rc = kind->check(lo->targets[i], &parsed, e)) != FX_OK ||
+		    (rc = kind->open(lo->targets[i], parsed, lo, &tee->plan, &tee->targets[tee->ntargets], e)) != FX_OK)
+			return rc;
+		tee->ntargets++;
+	}
+	return FX_OK;
+}
+
+static int severity(int code)
+{
+	return code == FX_VERIFY ? 3 : code == FX_TARGET ? 2 : code != FX_OK;
+}
+
+/* The report of every target that started; the worst verdict wins: the bundle's
+ * (FX_VERIFY), then a target's (FX_TARGET), then I/O. */
+static int report_targets(struct tee *tee, struct ferr *e)
+{
+	struct ferr worst = {0, ""};
+	size_t i;
+
+	for (i = 0; i < tee->nheaded; i++) {
+		struct ferr target_err = {0, ""};
+
+		if (severity(tee->targets[i].report(tee->targets[i].sink.ctx, tee->finished, &target_err)) > severity(worst.code))
+			worst = target_err;
+	}
+	if (worst.code == FX_OK)
+		return FX_OK;
+	return fe_set(e, worst.code, "%s", worst.msg);
 }
 
 int load_run(const char *bundle, const struct read_opts *ro, const struct load_opts *lo, struct ferr *e)
 {
-	struct tee te;
-	struct sink s;
-	struct bundle_head h;
+	struct tee tee;
+	struct sink tee_sink;
+	struct bundle_head head;
 	struct read_report rep;
-	struct ferr te_err = {0, ""};
+	struct ferr target_err = {0, ""};
 	size_t i;
-	int rc, trc = FX_OK;
+	int rc, target_rc;
 
-	memset(&te, 0, sizeof(te));
-	memset(&h, 0, sizeof(h));
-	te.lo = lo;
-	te.progress = !lo->quiet && isatty(2);
-	if ((rc = load_check_targets(lo, e)) != FX_OK)
-		return rc;
+	memset(&tee, 0, sizeof(tee));
+	memset(&head, 0, sizeof(head));
+	tee.lo = lo;
+	tee.progress = !lo->quiet && isatty(2);
 	http_global_init(); /* before any thread */
-	te.t = xcalloc(lo->ntargets ? lo->ntargets : 1, sizeof(*te.t));
-	te.want = xcalloc(lo->ntargets ? lo->ntargets : 1, 1);
-	for (i = 0; i < lo->ntargets; i++) {
-		const struct target_kind *k = kind_of(lo->targets[i]);
-
-		if ((rc = k->open(lo->targets[i], lo, &te.sel, &te.t[te.n], e)) != FX_OK)
-			goto end;
-		te.n++;
-	}
-	memset(&s, 0, sizeof(s));
-	s.ctx = &te;
-	s.head = tee_head;
-	s.begin = tee_begin;
-	s.data = tee_data;
-	s.end = tee_end;
-	s.drain = tee_drain;
-	s.finish = tee_finish;
-	rc = bundle_read(bundle, ro, &s, &h, &rep, e);
-	if (te.shown)
+	tee.targets = xcalloc(lo->ntargets ? lo->ntargets : 1, sizeof(*tee.targets));
+	tee.want = xcalloc(lo->ntargets ? lo->ntargets : 1, 1);
+	if ((rc = open_targets(&tee, lo, e)) != FX_OK)
+		goto end;
+	memset(&tee_sink, 0, sizeof(tee_sink));
+	tee_sink.ctx = &tee;
+	tee_sink.head = tee_head;
+	tee_sink.begin = tee_begin;
+	tee_sink.data = tee_data;
+	tee_sink.end = tee_end;
+	tee_sink.drain = tee_drain;
+	tee_sink.finish = tee_finish;
+	rc = bundle_read(bundle, ro, &tee_sink, &head, &rep, e);
+	if (tee.shown)
 		fputs("\r\033[K", stderr);
 	if (rc == FX_OK && rep.present > 0)
 		fprintf(stderr, "%s: %s: %zu blobs already held by every target by digest: not read again\n",
 		    fx_progname, ESC(bundle), rep.present);
-	for (i = 0; i < te.n; i++)
-		if (te.t[i].report(te.t[i].sink.ctx, te.finished, &te_err) != FX_OK)
-			trc = FX_TARGET;
-	if (rc == FX_OK && trc != FX_OK)
-		rc = fe_set(e, FX_TARGET, "%s", te_err.msg);
+	if ((target_rc = report_targets(&tee, &target_err)) != FX_OK && rc == FX_OK)
+		rc = fe_set(e, target_rc, "%s", target_err.msg);
 end:
-	for (i = 0; i < te.n; i++)
-		te.t[i].free(te.t[i].sink.ctx);
-	free(te.t);
-	free(te.want);
-	free(te.sel.selected);
-	bundle_head_free(&h);
+	for (i = 0; i < tee.ntargets; i++)
+		tee.targets[i].free(tee.targets[i].sink.ctx);
+	free(tee.targets);
+	free(tee.want);
+	target_plan_free(&tee.plan);
+	bundle_head_free(&head);
 	return rc;
 }

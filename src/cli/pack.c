@@ -87,7 +87,7 @@ static int add_licenses(const struct pack_opts *o, const struct spec *s, struct 
 		size_t len;
 		int days = 0;
 
-		if ((rc = read_file_max(s->licenses[i].src, 1u << 20, &tok, &len, e)) != FX_OK)
+		if ((rc = read_file_max(s->licenses[i].src, BUNDLE_LICENSE_MAX, &tok, &len, e)) != FX_OK)
 			return rc;
 		if (o->license_pubkey != NULL) {
 			enum license_state st = license_check(tok, len, o->license_pubkey, NULL, (int64_t)time(NULL),
@@ -128,8 +128,9 @@ static int describe(const struct pack_opts *o, const struct spec *s, const struc
 	m->charts = xcalloc(s->ncharts, sizeof(*m->charts));
 	for (i = 0; i < s->ncharts; i++) {
 		struct man_chart *c = &m->charts[m->ncharts++];
-		if ((rc = chart_read(s->charts[i].src, &c->name, &c->version, e)) != FX_OK)
-			return fe_set(e, FX_USAGE, "%s: %s", s->charts[i].where, e->msg);
+		struct ferr chart_err = {0, ""};
+		if (chart_read(s->charts[i].src, &c->name, &c->version, &chart_err) != FX_OK)
+			return fe_set(e, FX_USAGE, "%s: %s", s->charts[i].where, chart_err.msg);
 		c->path = xstrdup(s->charts[i].dest);
 	}
 	m->docs = xcalloc(s->ndocs, sizeof(*m->docs));
@@ -149,6 +150,183 @@ static int describe(const struct pack_opts *o, const struct spec *s, const struc
 	}
 	qsort(m->entries, m->nentries, sizeof(*m->entries), cmp_entry);
 	return FX_OK;
+}
+
+int pack_head_limits(const char *spec, size_t yaml_len, size_t sums_len, size_t sig_len, struct ferr *e)
+{
+	if (yaml_len > BUNDLE_YAML_MAX)
+		return fe_set(e, FX_USAGE, "%s: bundle.yaml would be %zu bytes, more than the %u MiB a loader reads "
+		    "(a description, title or list too long)", ESC(spec), yaml_len, BUNDLE_YAML_MAX >> 20);
+	if (sums_len > BUNDLE_SUMS_MAX)
+		return fe_set(e, FX_USAGE, "%s: SHA256SUMS would be %zu bytes, more than the %u MiB a loader reads "
+		    "(too many entries)", ESC(spec), sums_len, BUNDLE_SUMS_MAX >> 20);
+	if (sig_len > BUNDLE_SIG_MAX)
+		return fe_set(e, FX_USAGE, "%s: the signature is %zu bytes, more than the %u MiB a loader reads",
+		    ESC(spec), sig_len, BUNDLE_SIG_MAX >> 20);
+	return FX_OK;
+}
+
+/* bundle.yaml as a loader will see it: within the size limit, and read back by the
+ * loader's own parser (which also applies its limits on counts and values). */
+static int check_manifest_text(const char *spec, const char *yaml, size_t yaml_len, struct ferr *e)
+{
+	struct manifest back;
+	struct ferr parse_err = {0, ""};
+	int rc;
+
+	if ((rc = pack_head_limits(spec, yaml_len, 0, 0, e)) != FX_OK)
+		return rc;
+	if (manifest_parse(yaml, yaml_len, &back, &parse_err) != FX_OK)
+		return fe_set(e, FX_USAGE, "%s: a loader would refuse the bundle.yaml written from it: %s", ESC(spec),
+		    parse_err.msg);
+	manifest_free(&back);
+	return FX_OK;
+}
+
+/* The spec's own strings alone must fit a loader's bundle.yaml: checked before any
+ * input is read, so a description too long fails at once. */
+static int check_metadata(const struct spec *s, struct ferr *e)
+{
+	struct manifest m;
+	char *yaml = NULL;
+	size_t yaml_len = 0, i;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.name = s->name;
+	m.version = s->version;
+	m.vendor = s->vendor;
+	m.description = s->description;
+	m.docs = xcalloc(s->ndocs ? s->ndocs : 1, sizeof(*m.docs));
+	for (i = 0; i < s->ndocs; i++, m.ndocs++) {
+		m.docs[i].path = s->docs[i].dest;
+		m.docs[i].title = s->docs[i].title;
+	}
+	if ((rc = manifest_emit(&m, &yaml, &yaml_len, e)) == FX_OK)
+		rc = check_manifest_text(s->path, yaml, yaml_len, e);
+	free(m.docs); /* the strings are the spec's */
+	free(yaml);
+	return rc;
+}
+
+/* Fails before the long work when the output exists (without --force) or would replace
+ * an input of the spec (--force included). */
+static int check_output(const struct pack_opts *o, const struct spec *s, const char *out, struct ferr *e)
+{
+	const struct spec_item *lists[4] = {s->licenses, s->docs, s->charts, s->files};
+	size_t counts[4] = {s->nlicenses, s->ndocs, s->ncharts, s->nfiles}, k, i;
+	struct stat st, in;
+	const char *input_at = NULL;
+	int rc = FX_OK;
+
+	if (!o->force) {
+		char *first = o->split ? xasprintf("%s.parts", out) : xstrdup(out);
+		if (lstat(first, &st) == 0)
+			rc = fe_set(e, FX_IO, "%s: already exists (use --force to replace it)", ESC(first));
+		free(first);
+		if (rc != FX_OK)
+			return rc;
+	}
+	if (lstat(out, &st) != 0)
+		return FX_OK;
+	for (k = 0; k < 4; k++)
+		for (i = 0; i < counts[k] && input_at == NULL; i++)
+			if (stat(lists[k][i].src, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
+				input_at = lists[k][i].where;
+	for (i = 0; i < s->nimages && input_at == NULL; i++)
+		if (stat(s->images[i].from, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
+			input_at = s->images[i].where;
+	if (input_at != NULL)
+		rc = fe_set(e, FX_USAGE, "%s: is an input of the spec (%s); refusing to overwrite it", ESC(out), input_at);
+	return rc;
+}
+
+static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
+/* Stages the spec's images beside out and adds the OCI layout to the plan. */
+static int plan_images(const struct pack_opts *o, const struct spec *s, const char *out, char **staging,
+    struct img_set *is, struct plan *p, struct ferr *e)
+{
+	struct img_src *src = xcalloc(s->nimages, sizeof(*src));
+	struct img_opts io;
+	char *t = xasprintf("%s.images.XXXXXX", out);
+	size_t i;
+	int rc;
+
+	if ((*staging = mkdtemp(t)) == NULL) {
+		rc = fe_set(e, FX_IO, "%s: cannot create a staging directory: %s", ESC(t), strerror(errno));
+		free(t);
+		goto end;
+	}
+	fx_cleanup_dir(*staging);
+	for (i = 0; i < s->nimages; i++) {
+		src[i].ref = s->images[i].ref;
+		src[i].from = s->images[i].from;
+		src[i].where = s->images[i].where;
+	}
+	memset(&io, 0, sizeof(io));
+	io.layer_zstd = o->layer_zstd;
+	io.jobs = o->jobs;
+	io.staging_dir = *staging;
+	io.mtime = o->created;
+	if ((rc = images_stage(src, s->nimages, &io, is, e)) != FX_OK)
+		goto end;
+	plan_buf(p, "images/oci-layout", oci_layout, sizeof(oci_layout) - 1);
+	for (i = 0; i < is->nblobs; i++) {
+		char name[64 + 32];
+		struct plan_entry *pe;
+		snprintf(name, sizeof(name), "images/blobs/sha256/%s", is->blobs[i].hex);
+		pe = plan_add(p, name);
+		pe->path = is->blobs[i].path;
+		pe->size = is->blobs[i].size;
+		memcpy(pe->digest, is->blobs[i].digest, SHA256_LEN);
+	}
+	plan_buf(p, "images/index.json", is->index_json, is->index_len);
+end:
+	free(src);
+	return rc;
+}
+
+/* The signed head: bundle.yaml, SHA256SUMS and its signature, each within what a
+ * loader reads. */
+struct head {
+	char *yaml, *sums_text, *sig;
+	size_t yaml_len, sums_len, sig_len;
+	struct pgp_signer who;
+};
+
+static int make_head(const struct pack_opts *o, const struct spec *s, const struct plan *p, struct manifest *m,
+    struct head *h, struct ferr *e)
+{
+	struct sums sums;
+	unsigned char yaml_digest[SHA256_LEN];
+	size_t i;
+	int rc;
+
+	memset(&sums, 0, sizeof(sums));
+	if ((rc = describe(o, s, p, m, e)) != FX_OK || (rc = manifest_emit(m, &h->yaml, &h->yaml_len, e)) != FX_OK ||
+	    (rc = check_manifest_text(o->spec, h->yaml, h->yaml_len, e)) != FX_OK)
+		goto end;
+	sha256_buf(h->yaml, h->yaml_len, yaml_digest);
+	sums_add(&sums, BUNDLE_YAML, yaml_digest);
+	for (i = 0; i < p->n; i++)
+		sums_add(&sums, p->v[i].name, p->v[i].digest);
+	sums_sort(&sums);
+	for (i = 1; i < sums.n; i++)
+		if (strcmp(sums.v[i - 1].path, sums.v[i].path) == 0) {
+			rc = fe_set(e, FX_USAGE, "%s: two entries named %s", ESC(o->spec), ESC(sums.v[i].path));
+			goto end;
+		}
+	h->sums_text = sums_format(&sums, &h->sums_len);
+	if ((rc = pack_head_limits(o->spec, h->yaml_len, h->sums_len, 0, e)) != FX_OK)
+		goto end;
+	if (!o->no_sign &&
+	    ((rc = pgp_sign(h->sums_text, h->sums_len, o->sign_key, o->passphrase_file, &h->sig, &h->sig_len, &h->who,
+	    e)) != FX_OK || (rc = pack_head_limits(o->spec, h->yaml_len, h->sums_len, h->sig_len, e)) != FX_OK))
+		goto end;
+end:
+	sums_free(&sums);
+	return rc;
 }
 
 /* Signs the finished bundle as a whole (OUT.sig) for `gpg --verify OUT.sig OUT`. */
@@ -172,139 +350,15 @@ static int sign_parts(void *ctx, const char *text, size_t len, char **sig, size_
 	return pgp_sign(text, len, o->sign_key, o->passphrase_file, sig, siglen, NULL, e);
 }
 
-static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-
-int pack_build(const struct pack_opts *o, struct ferr *e)
+/* The tar, in format.md order. */
+static int write_bundle(const struct pack_opts *o, const char *out, const struct head *h, const struct plan *p,
+    struct ferr *e)
 {
-	struct spec s;
-	struct img_set is;
-	struct manifest m;
-	struct plan p;
-	struct sums sums;
 	struct bundle_writer *w = NULL;
 	struct bw_opts bo;
-	struct pgp_signer who;
-	char *out = NULL, *yaml = NULL, *sums_text = NULL, *sig = NULL, *staging = NULL;
-	size_t yaml_len = 0, sums_len = 0, siglen = 0, i;
-	unsigned char yd[SHA256_LEN];
-	struct stat st;
+	size_t i;
 	int rc;
 
-	memset(&is, 0, sizeof(is));
-	memset(&m, 0, sizeof(m));
-	memset(&p, 0, sizeof(p));
-	memset(&sums, 0, sizeof(sums));
-	memset(&who, 0, sizeof(who));
-	if ((rc = spec_load(o->spec, &s, e)) != FX_OK)
-		return rc;
-	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
-	if (!o->force) {
-		/* fail before the long work, not after it */
-		char *first = o->split ? xasprintf("%s.parts", out) : xstrdup(out);
-		int exists = lstat(first, &st) == 0;
-		if (exists)
-			rc = fe_set(e, FX_IO, "%s: already exists (use --force to replace it)", ESC(first));
-		free(first);
-		if (exists)
-			goto end;
-	}
-
-	/* the output must never replace an input (--force included) */
-	if (lstat(out, &st) == 0) {
-		struct spec_item *lists[4] = {s.licenses, s.docs, s.charts, s.files};
-		size_t counts[4] = {s.nlicenses, s.ndocs, s.ncharts, s.nfiles}, k;
-		struct stat in;
-		for (k = 0; k < 4; k++)
-			for (i = 0; i < counts[k]; i++)
-				if (stat(lists[k][i].src, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino) {
-					rc = fe_set(e, FX_USAGE, "%s: is an input of the spec (%s); refusing to overwrite it",
-					    ESC(out), lists[k][i].where);
-					goto end;
-				}
-		for (i = 0; i < s.nimages; i++)
-			if (stat(s.images[i].from, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino) {
-				rc = fe_set(e, FX_USAGE, "%s: is an input of the spec (%s); refusing to overwrite it",
-				    ESC(out), s.images[i].where);
-				goto end;
-			}
-	}
-
-	/* 1. every input hashed, in bundle order */
-	for (i = 0; i < s.nlicenses && rc == FX_OK; i++)
-		rc = plan_file(&p, s.licenses[i].dest, s.licenses[i].src, e);
-	for (i = 0; i < s.ndocs && rc == FX_OK; i++)
-		rc = plan_file(&p, s.docs[i].dest, s.docs[i].src, e);
-	for (i = 0; i < s.ncharts && rc == FX_OK; i++)
-		rc = plan_file(&p, s.charts[i].dest, s.charts[i].src, e);
-	for (i = 0; i < s.nfiles && rc == FX_OK; i++)
-		rc = plan_file(&p, s.files[i].dest, s.files[i].src, e);
-	if (rc != FX_OK)
-		goto end;
-	if (s.nimages > 0) {
-		struct img_src *src = xcalloc(s.nimages, sizeof(*src));
-		struct img_opts io;
-		char *t = xasprintf("%s.images.XXXXXX", out);
-
-		staging = mkdtemp(t);
-		if (staging == NULL) {
-			rc = fe_set(e, FX_IO, "%s: cannot create a staging directory: %s", ESC(t), strerror(errno));
-			free(t);
-			free(src);
-			goto end;
-		}
-		fx_cleanup_dir(staging);
-		for (i = 0; i < s.nimages; i++) {
-			src[i].ref = s.images[i].ref;
-			src[i].from = s.images[i].from;
-			src[i].where = s.images[i].where;
-		}
-		memset(&io, 0, sizeof(io));
-		io.layer_zstd = o->layer_zstd;
-		io.jobs = o->jobs;
-		io.staging_dir = staging;
-		io.mtime = o->created;
-		rc = images_stage(src, s.nimages, &io, &is, e);
-		free(src);
-		if (rc != FX_OK)
-			goto end;
-		plan_buf(&p, "images/oci-layout", oci_layout, sizeof(oci_layout) - 1);
-		for (i = 0; i < is.nblobs; i++) {
-			char name[64 + 32];
-			struct plan_entry *pe;
-			snprintf(name, sizeof(name), "images/blobs/sha256/%s", is.blobs[i].hex);
-			pe = plan_add(&p, name);
-			pe->path = is.blobs[i].path;
-			pe->size = is.blobs[i].size;
-			memcpy(pe->digest, is.blobs[i].digest, SHA256_LEN);
-		}
-		plan_buf(&p, "images/index.json", is.index_json, is.index_len);
-	}
-
-	/* 2. bundle.yaml, SHA256SUMS and its signature */
-	m.images = is.images; /* the image descriptions move into the manifest */
-	m.nimages = is.nimages;
-	is.images = NULL;
-	is.nimages = 0;
-	if ((rc = describe(o, &s, &p, &m, e)) != FX_OK)
-		goto end;
-	if ((rc = manifest_emit(&m, &yaml, &yaml_len, e)) != FX_OK)
-		goto end;
-	sha256_buf(yaml, yaml_len, yd);
-	sums_add(&sums, BUNDLE_YAML, yd);
-	for (i = 0; i < p.n; i++)
-		sums_add(&sums, p.v[i].name, p.v[i].digest);
-	sums_sort(&sums);
-	for (i = 1; i < sums.n; i++)
-		if (strcmp(sums.v[i - 1].path, sums.v[i].path) == 0) {
-			rc = fe_set(e, FX_USAGE, "%s: two entries named %s", ESC(o->spec), ESC(sums.v[i].path));
-			goto end;
-		}
-	sums_text = sums_format(&sums, &sums_len);
-	if (!o->no_sign &&
-	    (rc = pgp_sign(sums_text, sums_len, o->sign_key, o->passphrase_file, &sig, &siglen, &who, e)) != FX_OK)
-		goto end;
-
-	/* 3. the tar, in format.md order */
 	memset(&bo, 0, sizeof(bo));
 	bo.zstd = o->zstd;
 	bo.zstd_level = o->zstd_level;
@@ -317,42 +371,87 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 		bo.sign_ctx = (void *)(uintptr_t)o;
 	}
 	if ((rc = bw_open(&w, out, &bo, e)) != FX_OK ||
-	    (rc = bw_add_buf(w, BUNDLE_SUMS, sums_text, sums_len, e)) != FX_OK ||
-	    (sig != NULL && (rc = bw_add_buf(w, BUNDLE_SIG, sig, siglen, e)) != FX_OK) ||
-	    (rc = bw_add_buf(w, BUNDLE_YAML, yaml, yaml_len, e)) != FX_OK)
+	    (rc = bw_add_buf(w, BUNDLE_SUMS, h->sums_text, h->sums_len, e)) != FX_OK ||
+	    (h->sig != NULL && (rc = bw_add_buf(w, BUNDLE_SIG, h->sig, h->sig_len, e)) != FX_OK) ||
+	    (rc = bw_add_buf(w, BUNDLE_YAML, h->yaml, h->yaml_len, e)) != FX_OK)
 		goto end;
-	for (i = 0; i < p.n; i++) {
-		if (p.v[i].path != NULL)
-			rc = bw_add_file(w, p.v[i].name, p.v[i].path, p.v[i].size, p.v[i].digest, e);
+	for (i = 0; i < p->n && rc == FX_OK; i++) {
+		if (p->v[i].path != NULL)
+			rc = bw_add_file(w, p->v[i].name, p->v[i].path, p->v[i].size, p->v[i].digest, e);
 		else
-			rc = bw_add_buf(w, p.v[i].name, p.v[i].buf, p.v[i].len, e);
-		if (rc != FX_OK)
-			goto end;
+			rc = bw_add_buf(w, p->v[i].name, p->v[i].buf, p->v[i].len, e);
 	}
-	if ((rc = bw_commit(w, e)) != FX_OK)
+	if (rc != FX_OK || (rc = bw_commit(w, e)) != FX_OK)
 		goto end;
 	if (o->split && !o->quiet)
 		fprintf(stderr, "%s: wrote %zu parts %s.000 ... and %s.parts%s\n", fx_progname, bw_parts(w), ESC(out),
 		    ESC(out), o->no_sign ? "" : " (+ .parts.asc)");
-	if (o->detached_sig && !o->no_sign && (rc = detached_sig(o, out, e)) != FX_OK) {
+	if (o->detached_sig && !o->no_sign && (rc = detached_sig(o, out, e)) != FX_OK)
 		unlink(out); /* all or nothing */
-		goto end;
-	}
-	if (!o->quiet && !o->split) {
-		char sz[32];
-		fprintf(stderr, "%s: wrote %s: %zu entries, %s%s\n", fx_progname, ESC(out), p.n + 1,
-		    stat(out, &st) == 0 ? fmt_bytes((uint64_t)st.st_size, sz, sizeof(sz)) : "?",
-		    o->zstd ? ", zstd" : "");
-	}
-	if (!o->quiet) {
-		if (sig != NULL)
-			fprintf(stderr, "%s: signed by %s %s\n", fx_progname, who.fpr, ESC(who.uid));
-		else
-			fprintf(stderr, "%s: NOT signed (--no-sign): loaders refuse it without --allow-unsigned\n",
-			    fx_progname);
-	}
 end:
 	bw_free(w);
+	return rc;
+}
+
+static void report(const struct pack_opts *o, const char *out, const struct head *h, const struct plan *p)
+{
+	struct stat st;
+	char sz[32];
+
+	if (o->quiet)
+		return;
+	if (!o->split)
+		fprintf(stderr, "%s: wrote %s: %zu entries, %s%s\n", fx_progname, ESC(out), p->n + 1,
+		    stat(out, &st) == 0 ? fmt_bytes((uint64_t)st.st_size, sz, sizeof(sz)) : "?", o->zstd ? ", zstd" : "");
+	if (h->sig != NULL)
+		fprintf(stderr, "%s: signed by %s %s\n", fx_progname, h->who.fpr, ESC(h->who.uid));
+	else
+		fprintf(stderr, "%s: NOT signed (--no-sign): loaders refuse it without --allow-unsigned\n", fx_progname);
+}
+
+int pack_build(const struct pack_opts *o, struct ferr *e)
+{
+	struct spec s;
+	struct img_set is;
+	struct manifest m;
+	struct plan p;
+	struct head h;
+	char *out = NULL, *staging = NULL;
+	size_t i;
+	int rc;
+
+	memset(&is, 0, sizeof(is));
+	memset(&m, 0, sizeof(m));
+	memset(&p, 0, sizeof(p));
+	memset(&h, 0, sizeof(h));
+	if ((rc = spec_load(o->spec, o->allow_outside_paths, &s, e)) != FX_OK)
+		return rc;
+	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
+	if ((rc = check_output(o, &s, out, e)) != FX_OK || (rc = check_metadata(&s, e)) != FX_OK)
+		goto end;
+	/* 1. every input hashed, in bundle order */
+	for (i = 0; i < s.nlicenses && rc == FX_OK; i++)
+		rc = plan_file(&p, s.licenses[i].dest, s.licenses[i].src, e);
+	for (i = 0; i < s.ndocs && rc == FX_OK; i++)
+		rc = plan_file(&p, s.docs[i].dest, s.docs[i].src, e);
+	for (i = 0; i < s.ncharts && rc == FX_OK; i++)
+		rc = plan_file(&p, s.charts[i].dest, s.charts[i].src, e);
+	for (i = 0; i < s.nfiles && rc == FX_OK; i++)
+		rc = plan_file(&p, s.files[i].dest, s.files[i].src, e);
+	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &p, e)) != FX_OK))
+		goto end;
+	/* 2. bundle.yaml, SHA256SUMS and its signature (the image descriptions move into
+	 * the manifest) */
+	m.images = is.images;
+	m.nimages = is.nimages;
+	is.images = NULL;
+	is.nimages = 0;
+	if ((rc = make_head(o, &s, &p, &m, &h, e)) != FX_OK)
+		goto end;
+	/* 3. the tar */
+	if ((rc = write_bundle(o, out, &h, &p, e)) == FX_OK)
+		report(o, out, &h, &p);
+end:
 	if (staging != NULL) {
 		rm_tree(staging);
 		fx_cleanup_forget();
@@ -361,10 +460,9 @@ end:
 	img_set_free(&is);
 	manifest_free(&m);
 	plan_free(&p);
-	sums_free(&sums);
-	free(sums_text);
-	free(sig);
-	free(yaml);
+	free(h.sums_text);
+	free(h.sig);
+	free(h.yaml);
 	free(out);
 	spec_free(&s);
 	return rc;

@@ -2,6 +2,7 @@
 #ifndef FERRY_PACK_H
 #define FERRY_PACK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/util.h"
@@ -15,9 +16,13 @@ struct pack_opts {
 	int allow_expired;
 	uint64_t split;             /* --split SIZE: parts of this many bytes */
 	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, jobs, force, quiet;
+	int allow_outside_paths;    /* spec paths may lead outside the spec's directory */
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
 };
 
 int pack_build(const struct pack_opts *o, struct ferr *e);
+/* The limits a loader applies to a bundle's head (bundle.h): FX_USAGE naming the spec
+ * and the limit when a bundle.yaml, SHA256SUMS or signature of these sizes is over. */
+int pack_head_limits(const char *spec, size_t yaml_len, size_t sums_len, size_t sig_len, struct ferr *e);
 
 #endif

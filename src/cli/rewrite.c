@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -269,7 +268,7 @@ static int check_value(struct walk *w, size_t line, const char *v, size_t len, s
 			continue;
 		}
 		n = fx_utf8_len(p + i);
-		if (n == 0 || (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0))
+		if (n == 0 || (n == 3 && fx_bidi_control(p + i)) || (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0))
 			return fe_set(e, FX_USAGE, "%s:%zu: image reference holds a control or bidi character (%s)",
 			    ESC(w->file), line, ESC(v));
 		i += n;
@@ -688,91 +687,15 @@ void rw_result_free(struct rw_result *r)
 
 /* ---- the verb */
 
-static const char usage_rewrite[] =
-    "usage: ferry-load rewrite FILE... --map MAP [--target TARGET] [--pin-digest]\n"
-    "                          [-o OUT [--force] | --in-place] [--strict] [-q]\n"
-    "\n"
-    "Points the image references of Docker Compose and Helm values files at where a load\n"
-    "put the images, as its image map says (ferry-load load ... --image-map MAP). Only\n"
-    "those scalars change: comments, order, quoting and indentation stay as they are.\n"
-    "Rewritten: a string under any key image (services.*.image in Compose), and an image\n"
-    "mapping with repository (and registry, tag, digest) in Helm values.\n"
-    "\n"
-    "  --map MAP        the image map (JSON; YAML when MAP ends in .yaml or .yml)\n"
-    "  --target TARGET  the map's --to to point at, when it names several\n"
-    "  --pin-digest     write REF@sha256:...; in the mapping form the digest key when there\n"
-    "                   is one, else TAG@sha256:... as the tag\n"
-    "  -o OUT           write the result to OUT (one FILE only; --force replaces OUT)\n"
-    "  --in-place       write each FILE back, atomically\n"
-    "  --strict         a reference the map does not know is an error (exit 1)\n"
-    "  -q, --quiet      no summary lines\n"
-    "\n"
-    "Without -o or --in-place the one FILE goes to stdout. A reference the map does not know\n"
-    "is left alone and listed on stderr as FILE:LINE. Nothing is written unless every FILE\n"
-    "could be rewritten (and, with --strict, every reference was known).\n"
-    "Exit: 0 ok, 1 unknown references with --strict, 2 usage or a file ferry will not edit\n"
-    "(not YAML, anchors, several documents, over 4 MiB...), 3 I/O.\n";
-
-struct rw_cli {
-	const char *map_path, *target, *out;
-	int pin, in_place, strict, quiet, force;
-	char **files;
-	size_t nfiles;
-};
-
 struct rw_file {
 	const char *path;
 	struct stat st;
 	struct rw_result res;
 };
 
-enum { O_MAP = 256, O_TARGET, O_PIN, O_INPLACE, O_STRICT, O_FORCE };
-
-/* 1 when --help was asked for (printed), 0 when the options are good, else FX_USAGE. */
-static int parse_args(int argc, char **argv, struct rw_cli *c, struct ferr *e)
-{
-	static const struct option opts[] = {
-	    {"map", required_argument, NULL, O_MAP}, {"target", required_argument, NULL, O_TARGET},
-	    {"pin-digest", no_argument, NULL, O_PIN}, {"output", required_argument, NULL, 'o'},
-	    {"in-place", no_argument, NULL, O_INPLACE}, {"strict", no_argument, NULL, O_STRICT},
-	    {"force", no_argument, NULL, O_FORCE}, {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	int ch;
-
-	while ((ch = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-		switch (ch) {
-		case O_MAP: c->map_path = optarg; break;
-		case O_TARGET: c->target = optarg; break;
-		case O_PIN: c->pin = 1; break;
-		case 'o': c->out = optarg; break;
-		case O_INPLACE: c->in_place = 1; break;
-		case O_STRICT: c->strict = 1; break;
-		case O_FORCE: c->force = 1; break;
-		case 'q': c->quiet = 1; break;
-		case 'h': fputs(usage_rewrite, stdout); return 1;
-		default: return fe_set(e, FX_USAGE, "rewrite: see the options below");
-		}
-	}
-	c->files = argv + optind;
-	c->nfiles = (size_t)(argc - optind);
-	if (c->nfiles == 0)
-		return fe_set(e, FX_USAGE, "rewrite: no FILE given");
-	if (c->map_path == NULL)
-		return fe_set(e, FX_USAGE, "rewrite: --map MAP is required (written by load --image-map)");
-	if (c->out != NULL && c->in_place)
-		return fe_set(e, FX_USAGE, "rewrite: -o and --in-place exclude each other");
-	if (c->out != NULL && c->nfiles > 1)
-		return fe_set(e, FX_USAGE, "rewrite: -o takes one FILE; use --in-place for several");
-	if (c->out == NULL && !c->in_place && c->nfiles > 1)
-		return fe_set(e, FX_USAGE, "rewrite: several FILEs need --in-place");
-	if (c->force && c->out == NULL)
-		return fe_set(e, FX_USAGE, "rewrite: --force goes with -o OUT");
-	return 0;
-}
-
 /* A file to rewrite: a regular file within the size limit; for --in-place not a
  * symbolic link (the file itself is replaced, not what a link points to). */
-static int read_input(const struct rw_cli *c, struct rw_file *f, char **text, size_t *len, struct ferr *e)
+static int read_input(const struct rewrite_opts *c, struct rw_file *f, char **text, size_t *len, struct ferr *e)
 {
 	if ((c->in_place ? lstat(f->path, &f->st) : stat(f->path, &f->st)) != 0)
 		return fe_set(e, FX_IO, "%s: %s", ESC(f->path), strerror(errno));
@@ -787,7 +710,7 @@ static int read_input(const struct rw_cli *c, struct rw_file *f, char **text, si
 }
 
 /* -o OUT: not one of the inputs, and not there unless --force. */
-static int check_output(const struct rw_cli *c, const struct rw_file *f, struct ferr *e)
+static int check_output(const struct rewrite_opts *c, const struct rw_file *f, struct ferr *e)
 {
 	struct stat st;
 
@@ -800,7 +723,7 @@ static int check_output(const struct rw_cli *c, const struct rw_file *f, struct 
 	return FX_OK;
 }
 
-static int write_output(const struct rw_cli *c, const struct rw_file *f, struct ferr *e)
+static int write_output(const struct rewrite_opts *c, const struct rw_file *f, struct ferr *e)
 {
 	if (c->out != NULL)
 		return fx_write_file(c->out, f->res.text, f->res.len, 0644, 1, e);
@@ -812,7 +735,7 @@ static int write_output(const struct rw_cli *c, const struct rw_file *f, struct 
 	return FX_OK;
 }
 
-static void report_file(const struct rw_cli *c, const struct rw_file *f)
+static void report_file(const struct rewrite_opts *c, const struct rw_file *f)
 {
 	size_t i;
 
@@ -824,7 +747,7 @@ static void report_file(const struct rw_cli *c, const struct rw_file *f)
 		    ESC(f->path), f->res.rewritten, f->res.rewritten == 1 ? "" : "s", f->res.unchanged, f->res.nnotes);
 }
 
-static int run(const struct rw_cli *c, struct ferr *e)
+int rewrite_run(const struct rewrite_opts *c, struct ferr *e)
 {
 	struct imap m;
 	struct rw_map rm;
@@ -835,7 +758,7 @@ static int run(const struct rw_cli *c, struct ferr *e)
 	memset(&rm, 0, sizeof(rm));
 	if ((rc = imap_read(c->map_path, &m, e)) != FX_OK)
 		goto end;
-	if ((rc = rw_map_init(&rm, &m, c->target, c->pin, e)) != FX_OK)
+	if ((rc = rw_map_init(&rm, &m, c->target, c->pin_digest, e)) != FX_OK)
 		goto end;
 	/* every file rewritten in memory before any is written */
 	for (i = 0; i < c->nfiles && rc == FX_OK; i++) {
@@ -864,23 +787,4 @@ end:
 	rw_map_free(&rm);
 	imap_free(&m);
 	return rc;
-}
-
-int cmd_rewrite(int argc, char **argv)
-{
-	struct rw_cli c;
-	struct ferr e = {0, ""};
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	rc = parse_args(argc, argv, &c, &e);
-	if (rc == 1)
-		return FX_OK;
-	if (rc != FX_OK) {
-		fe_report(&e);
-		fputs(usage_rewrite, stderr);
-		return rc;
-	}
-	run(&c, &e);
-	return fe_report(&e);
 }

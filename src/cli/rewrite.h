@@ -55,7 +55,23 @@ int rw_text(const struct rw_map *rm, const char *file, const char *text, size_t 
     struct ferr *e);
 void rw_result_free(struct rw_result *r);
 
-/* The verb: ferry-load rewrite FILE... --map MAP [...]; returns the exit code. */
-int cmd_rewrite(int argc, char **argv);
+/* The command line of `ferry-load rewrite FILE... --map MAP`, checked by the main. */
+struct rewrite_opts {
+	const char *map_path; /* --map */
+	const char *target;   /* --target TARGET, or NULL */
+	const char *out;      /* -o OUT, or NULL: stdout (one FILE) or --in-place */
+	int pin_digest;       /* --pin-digest */
+	int in_place;         /* --in-place */
+	int strict;           /* --strict */
+	int force;            /* --force: -o may replace OUT */
+	int quiet;            /* --quiet */
+	char **files;
+	size_t nfiles;
+};
+
+/* The verb: every FILE rewritten in memory, then written only when all could be.
+ * FX_OK; FX_VERIFY with --strict and a reference left alone; FX_USAGE for a map or a
+ * file ferry will not edit; FX_IO. */
+int rewrite_run(const struct rewrite_opts *c, struct ferr *e);
 
 #endif

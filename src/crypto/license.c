@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "util/digest.h"
@@ -273,7 +274,7 @@ static void token_free(struct lic_token *t)
 
 /* A NumericDate: an integer (not a real) between 1970 and 9999. */
 static int get_time(json_t *claims, const char *name, int64_t *out, int *has,
-    char *reason, size_t rl)
+    char *reason, size_t reason_len)
 {
 	json_t *v = json_object_get(claims, name);
 
@@ -281,7 +282,7 @@ static int get_time(json_t *claims, const char *name, int64_t *out, int *has,
 	if (v == NULL)
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > MAX_TIME) {
-		set_reason(reason, rl, "claim \"%s\" is not a date (integer seconds since 1970)", name);
+		set_reason(reason, reason_len, "claim \"%s\" is not a date (integer seconds since 1970)", name);
 		return -1;
 	}
 	*out = (int64_t)json_integer_value(v);
@@ -289,7 +290,7 @@ static int get_time(json_t *claims, const char *name, int64_t *out, int *has,
 	return 0;
 }
 
-static int get_str(json_t *obj, const char *name, const char **out, char *reason, size_t rl)
+static int get_str(json_t *obj, const char *name, const char **out, char *reason, size_t reason_len)
 {
 	json_t *v = json_object_get(obj, name);
 
@@ -297,7 +298,7 @@ static int get_str(json_t *obj, const char *name, const char **out, char *reason
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) > MAX_STR) {
-		set_reason(reason, rl, "claim \"%s\" is not a string", name);
+		set_reason(reason, reason_len, "claim \"%s\" is not a string", name);
 		return -1;
 	}
 	*out = json_string_value(v);
@@ -305,7 +306,7 @@ static int get_str(json_t *obj, const char *name, const char **out, char *reason
 }
 
 static int get_int(json_t *obj, const char *name, int64_t lo, int64_t hi, int64_t *out,
-    int *has, char *reason, size_t rl)
+    int *has, char *reason, size_t reason_len)
 {
 	json_t *v = json_object_get(obj, name);
 
@@ -313,7 +314,7 @@ static int get_int(json_t *obj, const char *name, int64_t lo, int64_t hi, int64_
 	if (v == NULL)
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-		set_reason(reason, rl, "claim \"%s\" is not an integer from %lld to %lld", name,
+		set_reason(reason, reason_len, "claim \"%s\" is not an integer from %lld to %lld", name,
 		    (long long)lo, (long long)hi);
 		return -1;
 	}
@@ -323,7 +324,7 @@ static int get_int(json_t *obj, const char *name, int64_t lo, int64_t hi, int64_
 }
 
 /* "aud" is a string in ferry's licenses; RFC 7519 also allows an array of strings. */
-static int get_aud(json_t *claims, char **out, char *reason, size_t rl)
+static int get_aud(json_t *claims, char **out, char *reason, size_t reason_len)
 {
 	json_t *v = json_object_get(claims, "aud"), *it;
 	size_t i, total = 0;
@@ -357,7 +358,7 @@ static int get_aud(json_t *claims, char **out, char *reason, size_t rl)
 	*out = s;
 	return 0;
 bad:
-	set_reason(reason, rl, "claim \"aud\" is not a string or an array of strings");
+	set_reason(reason, reason_len, "claim \"aud\" is not a string or an array of strings");
 	return -1;
 }
 
@@ -396,19 +397,90 @@ static json_t *decode_json(const char *seg, size_t n)
 	return j;
 }
 
+/* The JOSE header: "alg" a string, "kid" a string if present, "typ" JWT if present, no
+ * extensions. 0, or -1 with reason set. */
+static int header_parse(struct lic_token *t, char *reason, size_t reason_len)
+{
+	json_t *v = json_object_get(t->header, "alg");
+
+	if (!json_is_string(v)) {
+		set_reason(reason, reason_len, "header has no \"alg\" string");
+		return -1;
+	}
+	t->alg = json_string_value(v);
+	v = json_object_get(t->header, "kid");
+	if (v != NULL && !json_is_string(v)) {
+		set_reason(reason, reason_len, "header \"kid\" is not a string");
+		return -1;
+	}
+	t->kid = v != NULL ? json_string_value(v) : NULL;
+	v = json_object_get(t->header, "typ");
+	if (v != NULL && (!json_is_string(v) || strcasecmp(json_string_value(v), "JWT") != 0)) {
+		set_reason(reason, reason_len, "header \"typ\" is not \"JWT\"");
+		return -1;
+	}
+	/* Extensions we do not implement must not be silently ignored (RFC 7515 4.1.11);
+	 * a nested token (cty) is not a license. */
+	if (json_object_get(t->header, "crit") != NULL || json_object_get(t->header, "cty") != NULL) {
+		set_reason(reason, reason_len, "header uses \"crit\" or \"cty\", which ferry does not support");
+		return -1;
+	}
+	return 0;
+}
+
+/* The claims: each is optional, but when present it has its type. 0, or -1 with reason
+ * set. */
+static int claims_parse(struct lic_token *t, char *reason, size_t reason_len)
+{
+	const char *issuer, *id;
+	json_t *v, *item;
+	size_t i;
+	int has_grace = 0;
+
+	if (get_time(t->claims, "iat", &t->iat, &t->has_iat, reason, reason_len) != 0 ||
+	    get_time(t->claims, "nbf", &t->nbf, &t->has_nbf, reason, reason_len) != 0 ||
+	    get_time(t->claims, "exp", &t->exp, &t->has_exp, reason, reason_len) != 0 ||
+	    get_str(t->claims, "iss", &issuer, reason, reason_len) != 0 ||
+	    get_str(t->claims, "jti", &id, reason, reason_len) != 0 ||
+	    get_str(t->claims, "sub", &t->sub, reason, reason_len) != 0 ||
+	    get_str(t->claims, "edition", &t->edition, reason, reason_len) != 0 ||
+	    get_str(t->claims, "customer", &t->customer, reason, reason_len) != 0 ||
+	    get_aud(t->claims, &t->aud, reason, reason_len) != 0 ||
+	    get_int(t->claims, "seats", -1, MAX_SEATS, &t->seats, &t->has_seats, reason, reason_len) != 0 ||
+	    get_int(t->claims, "grace_days", 0, MAX_GRACE_DAYS, &t->grace_days, &has_grace, reason, reason_len) != 0)
+		return -1;
+	if (!t->has_seats)
+		t->seats = INT64_MIN;
+	v = json_object_get(t->claims, "features");
+	if (v != NULL && (!json_is_array(v) || json_array_size(v) > MAX_FEATURES)) {
+		set_reason(reason, reason_len, "claim \"features\" is not an array of strings");
+		return -1;
+	}
+	json_array_foreach(v, i, item) {
+		if (!json_is_string(item) || json_string_length(item) > MAX_STR) {
+			set_reason(reason, reason_len, "claim \"features\" is not an array of strings");
+			return -1;
+		}
+	}
+	v = json_object_get(t->claims, "entitlements");
+	if (v != NULL && !json_is_object(v)) {
+		set_reason(reason, reason_len, "claim \"entitlements\" is not an object");
+		return -1;
+	}
+	return 0;
+}
+
 /* Parses the structure and types of a token; does not look at the signature. Returns 0
  * or -1 with reason set (malformed). */
-static int token_parse(const char *tok, size_t len, struct lic_token *t, char *reason, size_t rl)
+static int token_parse(const char *tok, size_t len, struct lic_token *t, char *reason, size_t reason_len)
 {
-	const char *dot1, *dot2, *p;
-	size_t i, seg1, seg2, seg3;
-	json_t *v, *it;
-	int has_grace = 0;
+	const char *dot1, *dot2, *dot3;
+	size_t i, header_len, payload_len, sig_len;
 
 	memset(t, 0, sizeof(*t));
 	t->seats = INT64_MIN;
 	if (len > LICENSE_MAX_TOKEN) {
-		set_reason(reason, rl, "token larger than %d bytes", LICENSE_MAX_TOKEN);
+		set_reason(reason, reason_len, "token larger than %d bytes", LICENSE_MAX_TOKEN);
 		return -1;
 	}
 	/* One line: a single trailing newline (or CRLF) is allowed, nothing else. */
@@ -419,112 +491,38 @@ static int token_parse(const char *tok, size_t len, struct lic_token *t, char *r
 	}
 	for (i = 0; i < len; i++) {
 		if (tok[i] != '.' && b64url_val((unsigned char)tok[i]) < 0) {
-			set_reason(reason, rl, "byte 0x%02x at offset %zu is not base64url",
+			set_reason(reason, reason_len, "byte 0x%02x at offset %zu is not base64url",
 			    (unsigned char)tok[i], i);
 			return -1;
 		}
 	}
 	dot1 = memchr(tok, '.', len);
 	dot2 = dot1 != NULL ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - tok)) : NULL;
-	p = dot2 != NULL ? memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - tok)) : NULL;
-	if (dot1 == NULL || dot2 == NULL || p != NULL) {
-		set_reason(reason, rl, "not a compact JWS (three base64url parts separated by dots)");
+	dot3 = dot2 != NULL ? memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - tok)) : NULL;
+	if (dot1 == NULL || dot2 == NULL || dot3 != NULL) {
+		set_reason(reason, reason_len, "not a compact JWS (three base64url parts separated by dots)");
 		return -1;
 	}
-	seg1 = (size_t)(dot1 - tok);
-	seg2 = (size_t)(dot2 - dot1 - 1);
-	seg3 = len - (size_t)(dot2 + 1 - tok);
-	if (seg1 == 0 || seg2 == 0 || seg3 == 0) {
-		set_reason(reason, rl, "empty %s part", seg1 == 0 ? "header" : seg2 == 0 ? "payload" : "signature");
+	header_len = (size_t)(dot1 - tok);
+	payload_len = (size_t)(dot2 - dot1 - 1);
+	sig_len = len - (size_t)(dot2 + 1 - tok);
+	if (header_len == 0 || payload_len == 0 || sig_len == 0) {
+		set_reason(reason, reason_len, "empty %s part",
+		    header_len == 0 ? "header" : payload_len == 0 ? "payload" : "signature");
 		return -1;
 	}
 	t->signing_len = (size_t)(dot2 - tok);
-	t->header = decode_json(tok, seg1);
-	if (t->header == NULL) {
-		set_reason(reason, rl, "header is not base64url of a JSON object");
-		goto bad;
-	}
-	t->claims = decode_json(dot1 + 1, seg2);
-	if (t->claims == NULL) {
-		set_reason(reason, rl, "payload is not base64url of a JSON object");
-		goto bad;
-	}
-	t->sig = b64url_decode(dot2 + 1, seg3, &t->siglen);
-	if (t->sig == NULL) {
-		set_reason(reason, rl, "signature is not base64url");
-		goto bad;
-	}
-
-	/* Header. */
-	v = json_object_get(t->header, "alg");
-	if (!json_is_string(v)) {
-		set_reason(reason, rl, "header has no \"alg\" string");
-		goto bad;
-	}
-	t->alg = json_string_value(v);
-	v = json_object_get(t->header, "kid");
-	if (v != NULL && !json_is_string(v)) {
-		set_reason(reason, rl, "header \"kid\" is not a string");
-		goto bad;
-	}
-	t->kid = v != NULL ? json_string_value(v) : NULL;
-	v = json_object_get(t->header, "typ");
-	if (v != NULL && (!json_is_string(v) || strcasecmp(json_string_value(v), "JWT") != 0)) {
-		set_reason(reason, rl, "header \"typ\" is not \"JWT\"");
-		goto bad;
-	}
-	/* Extensions we do not implement must not be silently ignored (RFC 7515 4.1.11);
-	 * a nested token (cty) is not a license. */
-	if (json_object_get(t->header, "crit") != NULL || json_object_get(t->header, "cty") != NULL) {
-		set_reason(reason, rl, "header uses \"crit\" or \"cty\", which ferry does not support");
-		goto bad;
-	}
-
-	/* Claims: each is optional, but when present it has its type. */
-	if (get_time(t->claims, "iat", &t->iat, &t->has_iat, reason, rl) != 0 ||
-	    get_time(t->claims, "nbf", &t->nbf, &t->has_nbf, reason, rl) != 0 ||
-	    get_time(t->claims, "exp", &t->exp, &t->has_exp, reason, rl) != 0)
-		goto bad;
-	{
-		const char *dummy;
-		if (get_str(t->claims, "iss", &dummy, reason, rl) != 0 ||
-		    get_str(t->claims, "jti", &dummy, reason, rl) != 0)
-			goto bad;
-	}
-	if (get_str(t->claims, "sub", &t->sub, reason, rl) != 0 ||
-	    get_str(t->claims, "edition", &t->edition, reason, rl) != 0 ||
-	    get_str(t->claims, "customer", &t->customer, reason, rl) != 0)
-		goto bad;
-	if (get_aud(t->claims, &t->aud, reason, rl) != 0)
-		goto bad;
-	if (get_int(t->claims, "seats", -1, MAX_SEATS, &t->seats, &t->has_seats, reason, rl) != 0)
-		goto bad;
-	if (!t->has_seats)
-		t->seats = INT64_MIN;
-	if (get_int(t->claims, "grace_days", 0, MAX_GRACE_DAYS, &t->grace_days, &has_grace, reason, rl) != 0)
-		goto bad;
-	v = json_object_get(t->claims, "features");
-	if (v != NULL) {
-		if (!json_is_array(v) || json_array_size(v) > MAX_FEATURES) {
-			set_reason(reason, rl, "claim \"features\" is not an array of strings");
-			goto bad;
-		}
-		json_array_foreach(v, i, it) {
-			if (!json_is_string(it) || json_string_length(it) > MAX_STR) {
-				set_reason(reason, rl, "claim \"features\" is not an array of strings");
-				goto bad;
-			}
-		}
-	}
-	v = json_object_get(t->claims, "entitlements");
-	if (v != NULL && !json_is_object(v)) {
-		set_reason(reason, rl, "claim \"entitlements\" is not an object");
-		goto bad;
+	t->header = decode_json(tok, header_len);
+	t->claims = t->header != NULL ? decode_json(dot1 + 1, payload_len) : NULL;
+	t->sig = t->claims != NULL ? b64url_decode(dot2 + 1, sig_len, &t->siglen) : NULL;
+	if (t->sig == NULL)
+		set_reason(reason, reason_len, "%s", t->header == NULL ? "header is not base64url of a JSON object" :
+		    t->claims == NULL ? "payload is not base64url of a JSON object" : "signature is not base64url");
+	if (t->sig == NULL || header_parse(t, reason, reason_len) != 0 || claims_parse(t, reason, reason_len) != 0) {
+		token_free(t);
+		return -1;
 	}
 	return 0;
-bad:
-	token_free(t);
-	return -1;
 }
 
 static void fill_summary(const struct lic_token *t, struct man_license *out)
@@ -782,4 +780,179 @@ int license_peek(const char *token, size_t len, struct man_license *out, struct 
 	fill_summary(&t, out);
 	token_free(&t);
 	return FX_OK;
+}
+
+/* --- issuing --- */
+
+/* A string claim given by the issuer: non-empty UTF-8 text. */
+static int claim_text(json_t *claims, const char *name, const char *value, struct ferr *e)
+{
+	json_t *s;
+
+	if (value == NULL)
+		return FX_OK;
+	s = json_string(value); /* NULL for invalid UTF-8 */
+	if (s == NULL || value[0] == '\0') {
+		json_decref(s);
+		return fe_set(e, FX_USAGE, "license claim \"%s\": empty or not UTF-8 text: %s", name, ESC(value));
+	}
+	json_object_set_new(claims, name, s);
+	return FX_OK;
+}
+
+/* The optional claims after the standard ones: seats, features, grace days and the
+ * issuer's entitlements object. */
+static int claims_add_terms(json_t *claims, const struct license_claims *c, struct ferr *e)
+{
+	json_t *features = NULL, *entitlements = NULL;
+	json_error_t jerr;
+	size_t i;
+	int rc = FX_OK;
+
+	if (c->has_seats)
+		json_object_set_new(claims, "seats", json_integer(c->seats));
+	if (c->nfeatures > 0)
+		features = json_array();
+	for (i = 0; i < c->nfeatures && rc == FX_OK; i++) {
+		json_t *f = json_string(c->features[i]);
+
+		if (f == NULL || c->features[i][0] == '\0')
+			rc = fe_set(e, FX_USAGE, "license claim \"features\": empty or not UTF-8 text: %s",
+			    ESC(c->features[i]));
+		else
+			json_array_append_new(features, f);
+		if (rc != FX_OK)
+			json_decref(f);
+	}
+	if (rc != FX_OK)
+		goto end;
+	if (features != NULL)
+		json_object_set(claims, "features", features);
+	if (c->has_grace_days)
+		json_object_set_new(claims, "grace_days", json_integer(c->grace_days));
+	if (c->entitlements == NULL)
+		goto end;
+	entitlements = json_loadb(c->entitlements, c->entitlements_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (entitlements == NULL)
+		rc = fe_set(e, FX_USAGE, "%s: line %d: %s", ESC(c->entitlements_name), jerr.line, ESC(jerr.text));
+	else if (!json_is_object(entitlements))
+		rc = fe_set(e, FX_USAGE, "%s: entitlements must be a JSON object", ESC(c->entitlements_name));
+	else
+		json_object_set(claims, "entitlements", entitlements);
+end:
+	json_decref(features);
+	json_decref(entitlements);
+	return rc;
+}
+
+/* The claims of a new license as compact JSON, in the order license.md shows them. */
+static int claims_write(const struct license_claims *c, const char *jti, char **out, struct ferr *e)
+{
+	json_t *claims = json_object();
+	int rc;
+
+	*out = NULL;
+	if ((rc = claim_text(claims, "iss", c->issuer, e)) != FX_OK ||
+	    (rc = claim_text(claims, "sub", c->subject, e)) != FX_OK ||
+	    (rc = claim_text(claims, "aud", c->audience, e)) != FX_OK)
+		goto end;
+	json_object_set_new(claims, "iat", json_integer(c->issued_at));
+	json_object_set_new(claims, "nbf", json_integer(c->not_before));
+	json_object_set_new(claims, "exp", json_integer(c->expires));
+	json_object_set_new(claims, "jti", json_string(jti));
+	if ((rc = claim_text(claims, "customer", c->customer, e)) != FX_OK ||
+	    (rc = claim_text(claims, "edition", c->edition, e)) != FX_OK ||
+	    (rc = claims_add_terms(claims, c, e)) != FX_OK)
+		goto end;
+	*out = json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (*out == NULL)
+		rc = fe_set(e, FX_IO, "license issue: out of memory");
+end:
+	json_decref(claims);
+	return rc;
+}
+
+int license_issue(EVP_PKEY *key, const struct license_claims *c, char **token, size_t *tokenlen,
+    char jti[33], enum license_state *state, char *reason, size_t reasonlen, struct ferr *e)
+{
+	unsigned char random_id[16];
+	char *payload = NULL;
+	int rc;
+
+	*token = NULL;
+	*state = LIC_MALFORMED;
+	if (RAND_bytes(random_id, sizeof(random_id)) != 1) {
+		rc = fe_set(e, FX_IO, "license issue: no random bytes for the license id");
+		goto end;
+	}
+	hex_encode(random_id, sizeof(random_id), jti);
+	if ((rc = claims_write(c, jti, &payload, e)) != FX_OK ||
+	    (rc = license_sign(key, payload, strlen(payload), token, tokenlen, e)) != FX_OK)
+		goto end;
+	if (*tokenlen > LICENSE_MAX_TOKEN) {
+		rc = fe_set(e, FX_USAGE, "license issue: the license would be %zu bytes, more than the %d a verifier accepts",
+		    *tokenlen, LICENSE_MAX_TOKEN);
+		goto end;
+	}
+	/* What was made is checked with the key's own public half, at the first moment it is
+	 * meant to be valid, before anyone writes it. */
+	*state = license_check_key(*token, *tokenlen, key, c->audience,
+	    c->not_before > c->issued_at ? c->not_before : c->issued_at, NULL, NULL, NULL, reason, reasonlen);
+	if (*state == LIC_MALFORMED || *state == LIC_BAD_SIGNATURE || *state == LIC_WRONG_AUDIENCE ||
+	    *state == LIC_NOT_YET_VALID)
+		rc = fe_set(e, FX_IO, "license issue: the new license does not verify: %s", reason);
+end:
+	if (rc != FX_OK) {
+		free(*token);
+		*token = NULL;
+	}
+	free(payload);
+	return rc;
+}
+
+/* A PEM from a memory BIO, copied into memory of ours. */
+static char *pem_copy(BIO *bio, size_t *len)
+{
+	char *data = NULL, *copy;
+	long n = BIO_get_mem_data(bio, &data);
+
+	if (n <= 0)
+		return NULL;
+	copy = xmalloc((size_t)n + 1);
+	memcpy(copy, data, (size_t)n);
+	copy[n] = '\0';
+	*len = (size_t)n;
+	return copy;
+}
+
+int license_keygen(int rsa, char **private_pem, size_t *private_len, char **public_pem, size_t *public_len,
+    struct ferr *e)
+{
+	EVP_PKEY *key = rsa ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072) :
+	    EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	BIO *private_bio = BIO_new(BIO_s_mem()), *public_bio = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	long n;
+	int rc = FX_OK;
+
+	*private_pem = *public_pem = NULL;
+	if (key == NULL || private_bio == NULL || public_bio == NULL ||
+	    PEM_write_bio_PrivateKey(private_bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    PEM_write_bio_PUBKEY(public_bio, key) != 1 ||
+	    (*private_pem = pem_copy(private_bio, private_len)) == NULL ||
+	    (*public_pem = pem_copy(public_bio, public_len)) == NULL) {
+		rc = fe_set(e, FX_IO, "license keygen: OpenSSL could not make an %s key", rsa ? "RSA-3072" : "Ed25519");
+		if (*private_pem != NULL)
+			OPENSSL_cleanse(*private_pem, *private_len);
+		free(*private_pem);
+		*private_pem = NULL;
+	}
+	/* the BIO's own copy of the private key is wiped before it is freed */
+	n = private_bio != NULL ? BIO_get_mem_data(private_bio, &data) : 0;
+	if (n > 0)
+		OPENSSL_cleanse(data, (size_t)n);
+	BIO_free(private_bio);
+	BIO_free(public_bio);
+	EVP_PKEY_free(key);
+	return rc;
 }

@@ -20,12 +20,6 @@ enum license_state {
 
 const char *license_state_name(enum license_state s); /* "valid", "grace", ... */
 
-/* Verbs, called by the mains with argv[0] = the verb word ("issue", "verify"). */
-int cmd_license_issue(int argc, char **argv);  /* ferry-pack license issue ... */
-int cmd_license_verify(int argc, char **argv); /* ferry-load license verify ... */
-/* ferry-pack keygen --license DIR [--rsa]: writes DIR/license.key (0600) and DIR/license.pub. */
-int license_keygen(const char *dir, int rsa, struct ferr *e);
-
 /* Checks a token (the bytes of a .lic) with the public key at pubkey_path.
  * audience may be NULL; now is the clock (seconds since the epoch). Fills out (which
  * may be NULL) with a summary of the claims for bundle.yaml and inspect; days_left is
@@ -61,6 +55,33 @@ enum license_state license_check_key(const char *token, size_t len, struct evp_p
 int license_load_privkey(const char *path, struct evp_pkey_st **key, struct ferr *e);
 int license_sign(struct evp_pkey_st *key, const char *payload, size_t payloadlen,
     char **token, size_t *tokenlen, struct ferr *e);
+/* What a new license says (license.md). NULL strings and has_* 0 are left out. */
+struct license_claims {
+	const char *issuer, *subject, *audience, *customer, *edition;
+	int64_t issued_at, not_before, expires;
+	int has_seats;
+	int64_t seats;                 /* -1: unlimited */
+	const char *const *features;
+	size_t nfeatures;
+	int has_grace_days;
+	int64_t grace_days;
+	const char *entitlements;      /* a JSON object as text, or NULL */
+	size_t entitlements_len;
+	const char *entitlements_name; /* where it came from, for messages */
+};
+/* Issues a license: the claims as JSON with a fresh random "jti" (also written to jti),
+ * signed with key, then checked with the key's own public half at the first moment it
+ * is meant to be valid. FX_USAGE for claims that cannot be written (text that is empty
+ * or not UTF-8, entitlements that are not a JSON object, a token over the size a
+ * verifier accepts), FX_IO when signing or that check fails; *state then says whether
+ * the new license is valid or already expired (or in grace), with reason. */
+int license_issue(struct evp_pkey_st *key, const struct license_claims *c, char **token, size_t *tokenlen,
+    char jti[33], enum license_state *state, char *reason, size_t reasonlen, struct ferr *e);
+/* A new license key pair as PEM: Ed25519, or RSA-3072 when rsa. The private PEM is a
+ * secret: OPENSSL_cleanse it before freeing. */
+int license_keygen(int rsa, char **private_pem, size_t *private_len, char **public_pem, size_t *public_len,
+    struct ferr *e);
+
 /* Frees the strings of a summary filled by license_check/license_peek and clears it. */
 void license_summary_free(struct man_license *l);
 

@@ -291,28 +291,103 @@ static gpgme_error_t key_by_fpr(gpgme_ctx_t ctx, const char *fpr, gpgme_key_t *k
 	return ge;
 }
 
+/* Imports the operator's keyring (public keys only) into the throw-away home. */
+static int import_keyring(gpgme_ctx_t ctx, const char *keyring, const char *keys, size_t len, struct ferr *e)
+{
+	gpgme_data_t data = NULL;
+	gpgme_import_result_t result;
+	gpgme_error_t ge;
+	int rc = FX_OK;
+
+	if (gpgme_data_new_from_mem(&data, keys, len, 0) != GPG_ERR_NO_ERROR)
+		return fe_set(e, FX_IO, "GPGME: out of memory");
+	ge = gpgme_op_import(ctx, data);
+	result = gpgme_op_import_result(ctx);
+	if (ge != GPG_ERR_NO_ERROR || result == NULL || result->imported + result->unchanged == 0)
+		rc = fe_set(e, FX_IO, "%s: no OpenPGP public key could be read%s%s", ESC(keyring),
+		    ge != GPG_ERR_NO_ERROR ? ": " : "", ge != GPG_ERR_NO_ERROR ? gpgme_strerror(ge) : "");
+	else if (result->secret_read > 0 || result->secret_imported > 0)
+		rc = fe_set(e, FX_USAGE, "%s: holds a secret key; give the public key only", ESC(keyring));
+	gpgme_data_release(data);
+	return rc;
+}
+
+/* Why a signature GPGME reports is not good, or NULL when it is. */
+static const char *signature_problem(gpgme_signature_t s)
+{
+	if (gpg_err_code(s->status) == GPG_ERR_NO_PUBKEY)
+		return "made by a key that is not in the keyring";
+	if (gpg_err_code(s->status) == GPG_ERR_BAD_SIGNATURE)
+		return "BAD signature (the signed file was changed, or the signature is for other data)";
+	if (s->summary & GPGME_SIGSUM_KEY_REVOKED)
+		return "signing key is revoked";
+	if (s->summary & GPGME_SIGSUM_KEY_EXPIRED)
+		return "signing key has expired";
+	if (s->summary & GPGME_SIGSUM_SIG_EXPIRED)
+		return "signature has expired";
+	if (gpg_err_code(s->status) != GPG_ERR_NO_ERROR)
+		return gpgme_strerror(s->status);
+	return NULL;
+}
+
+/* What is kept of a good signature once the verify result is gone. */
+struct good_signature {
+	char *fpr;
+	int64_t when;
+};
+
+/* Every signer must be a key of the keyring (a primary or subkey fingerprint naming
+ * exactly one key) and, when fingerprints were given, one of them. */
+static int check_signers(gpgme_ctx_t ctx, const struct good_signature *sigs, size_t nsig, const char *what,
+    const char *keyring, char *const *fprs, size_t nfprs, struct pgp_signer *who, struct ferr *e)
+{
+	gpgme_key_t key = NULL;
+	char want[80];
+	size_t i, k;
+	int rc = FX_OK, allowed;
+
+	for (i = 0; i < nsig && rc == FX_OK; i++) {
+		/* a key listing on this context (gpgme_get_key would start another engine) */
+		if (sigs[i].fpr == NULL || key_by_fpr(ctx, sigs[i].fpr, &key) != GPG_ERR_NO_ERROR || key == NULL) {
+			rc = fe_set(e, FX_VERIFY, "%s: signing key not found in %s", ESC(what), ESC(keyring));
+			break;
+		}
+		allowed = nfprs == 0;
+		for (k = 0; k < nfprs && !allowed; k++)
+			allowed = norm_fpr(fprs[k], want, sizeof(want)) == 0 && key->fpr != NULL && strcmp(want, key->fpr) == 0;
+		if (!allowed) {
+			rc = fe_set(e, FX_VERIFY, "%s: signed by %s, which is not a --fingerprint given", ESC(what),
+			    key->fpr ? key->fpr : "?");
+		} else {
+			fill_signer(key, who);
+			if (who != NULL)
+				who->when = sigs[i].when;
+		}
+		gpgme_key_unref(key);
+		key = NULL;
+	}
+	if (rc == FX_OK && nsig == 0)
+		rc = fe_set(e, FX_VERIFY, "%s: no good signature", ESC(what));
+	return rc;
+}
+
 int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, const char *what,
     const char *keyring, char *const *fprs, size_t nfprs, struct pgp_signer *who,
     struct ferr *e)
 {
 	char home[4096] = "";
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = getenv("TMPDIR"), *why;
 	gpgme_ctx_t ctx = NULL;
-	gpgme_data_t kd = NULL, sd = NULL, td = NULL;
-	gpgme_import_result_t ir;
-	gpgme_verify_result_t vr;
+	gpgme_data_t sig_data = NULL, signed_data = NULL;
+	gpgme_verify_result_t result;
 	gpgme_signature_t s;
-	gpgme_key_t key = NULL;
 	gpgme_error_t ge;
-	char *kbuf = NULL, want[80];
-	size_t klen, i, nsig = 0;
-	int rc = FX_OK, good = 0;
-	struct {
-		char *fpr;
-		int64_t when;
-	} *sigs = NULL;
+	char *keys = NULL;
+	size_t keys_len, i, nsig = 0;
+	struct good_signature *sigs = NULL;
+	int rc = FX_OK;
 
-	if ((rc = read_file_max(keyring, 16u << 20, &kbuf, &klen, e)) != FX_OK)
+	if ((rc = read_file_max(keyring, 16u << 20, &keys, &keys_len, e)) != FX_OK)
 		goto end;
 	/* A short path: gpg-agent sockets live there if anything starts one. */
 	snprintf(home, sizeof(home), "%s/ferry-gpg.XXXXXX",
@@ -322,108 +397,48 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, cons
 		rc = fe_set(e, FX_IO, "cannot create a temporary GnuPG home: %s", strerror(errno));
 		goto end;
 	}
-	if ((rc = quiet_home(home, e)) != FX_OK || (rc = new_ctx(&ctx, home, e)) != FX_OK)
+	if ((rc = quiet_home(home, e)) != FX_OK || (rc = new_ctx(&ctx, home, e)) != FX_OK ||
+	    (rc = import_keyring(ctx, keyring, keys, keys_len, e)) != FX_OK)
 		goto end;
-	if (gpgme_data_new_from_mem(&kd, kbuf, klen, 0) != GPG_ERR_NO_ERROR) {
+	if (gpgme_data_new_from_mem(&sig_data, sig, siglen, 0) != GPG_ERR_NO_ERROR ||
+	    gpgme_data_new_from_mem(&signed_data, buf, len, 0) != GPG_ERR_NO_ERROR) {
 		rc = fe_set(e, FX_IO, "GPGME: out of memory");
 		goto end;
 	}
-	ge = gpgme_op_import(ctx, kd);
-	ir = gpgme_op_import_result(ctx);
-	if (ge != GPG_ERR_NO_ERROR || ir == NULL || ir->imported + ir->unchanged == 0) {
-		rc = fe_set(e, FX_IO, "%s: no OpenPGP public key could be read%s%s", ESC(keyring),
-		    ge != GPG_ERR_NO_ERROR ? ": " : "", ge != GPG_ERR_NO_ERROR ? gpgme_strerror(ge) : "");
-		goto end;
-	}
-	if (ir->secret_read > 0 || ir->secret_imported > 0) {
-		rc = fe_set(e, FX_USAGE, "%s: holds a secret key; give the public key only", ESC(keyring));
-		goto end;
-	}
-	if (gpgme_data_new_from_mem(&sd, sig, siglen, 0) != GPG_ERR_NO_ERROR ||
-	    gpgme_data_new_from_mem(&td, buf, len, 0) != GPG_ERR_NO_ERROR) {
-		rc = fe_set(e, FX_IO, "GPGME: out of memory");
-		goto end;
-	}
-	ge = gpgme_op_verify(ctx, sd, td, NULL);
-	vr = gpgme_op_verify_result(ctx);
-	if (ge != GPG_ERR_NO_ERROR || vr == NULL || vr->signatures == NULL) {
+	ge = gpgme_op_verify(ctx, sig_data, signed_data, NULL);
+	result = gpgme_op_verify_result(ctx);
+	if (ge != GPG_ERR_NO_ERROR || result == NULL || result->signatures == NULL) {
 		rc = fe_set(e, FX_VERIFY, "%s: not a valid OpenPGP signature%s%s", ESC(what),
 		    ge != GPG_ERR_NO_ERROR ? ": " : "", ge != GPG_ERR_NO_ERROR ? gpgme_strerror(ge) : "");
 		goto end;
 	}
-	/* The result belongs to ctx only until its next operation (the key look-ups
-	 * below), so what is needed of it is copied first. */
-	for (s = vr->signatures; s != NULL; s = s->next)
+	/* The result belongs to ctx only until its next operation (the key look-ups in
+	 * check_signers), so what is needed of it is copied first. */
+	for (s = result->signatures; s != NULL; s = s->next)
 		nsig++;
 	sigs = xcalloc(nsig, sizeof(*sigs));
-	for (s = vr->signatures, i = 0; s != NULL; s = s->next, i++) {
-		const char *why = NULL;
-
-		if (gpg_err_code(s->status) == GPG_ERR_NO_PUBKEY)
-			why = "made by a key that is not in the keyring";
-		else if (gpg_err_code(s->status) == GPG_ERR_BAD_SIGNATURE)
-			why = "BAD signature (the signed file was changed, or the signature is for other data)";
-		else if (s->summary & GPGME_SIGSUM_KEY_REVOKED)
-			why = "signing key is revoked";
-		else if (s->summary & GPGME_SIGSUM_KEY_EXPIRED)
-			why = "signing key has expired";
-		else if (s->summary & GPGME_SIGSUM_SIG_EXPIRED)
-			why = "signature has expired";
-		else if (gpg_err_code(s->status) != GPG_ERR_NO_ERROR)
-			why = gpgme_strerror(s->status);
-		if (why != NULL) {
-			rc = fe_set(e, FX_VERIFY, "%s: %s%s%s", ESC(what), why, s->fpr ? ": " : "",
-			    s->fpr ? s->fpr : "");
+	for (s = result->signatures, i = 0; s != NULL; s = s->next, i++) {
+		if ((why = signature_problem(s)) != NULL) {
+			rc = fe_set(e, FX_VERIFY, "%s: %s%s%s", ESC(what), why, s->fpr ? ": " : "", s->fpr ? s->fpr : "");
 			goto end;
 		}
 		sigs[i].fpr = s->fpr != NULL ? xstrdup(s->fpr) : NULL;
 		sigs[i].when = (int64_t)s->timestamp;
 	}
-	for (i = 0; i < nsig; i++) {
-		size_t k;
-
-		/* a key listing on this context (gpgme_get_key would start another engine) */
-		if (sigs[i].fpr == NULL || key_by_fpr(ctx, sigs[i].fpr, &key) != GPG_ERR_NO_ERROR || key == NULL) {
-			rc = fe_set(e, FX_VERIFY, "%s: signing key not found in %s", ESC(what), ESC(keyring));
-			goto end;
-		}
-		if (nfprs > 0) {
-			int ok = 0;
-			for (k = 0; k < nfprs && !ok; k++)
-				ok = norm_fpr(fprs[k], want, sizeof(want)) == 0 && key->fpr != NULL &&
-				    strcmp(want, key->fpr) == 0;
-			if (!ok) {
-				rc = fe_set(e, FX_VERIFY, "%s: signed by %s, which is not a --fingerprint given", ESC(what),
-				    key->fpr ? key->fpr : "?");
-				goto end;
-			}
-		}
-		fill_signer(key, who);
-		if (who != NULL)
-			who->when = sigs[i].when;
-		gpgme_key_unref(key);
-		key = NULL;
-		good++;
-	}
-	if (good == 0)
-		rc = fe_set(e, FX_VERIFY, "%s: no good signature", ESC(what));
+	rc = check_signers(ctx, sigs, nsig, what, keyring, fprs, nfprs, who, e);
 end:
 	for (i = 0; sigs != NULL && i < nsig; i++)
 		free(sigs[i].fpr);
 	free(sigs);
-	if (key != NULL)
-		gpgme_key_unref(key);
-	if (td != NULL)
-		gpgme_data_release(td);
-	if (sd != NULL)
-		gpgme_data_release(sd);
-	if (kd != NULL)
-		gpgme_data_release(kd);
+	if (signed_data != NULL)
+		gpgme_data_release(signed_data);
+	if (sig_data != NULL)
+		gpgme_data_release(sig_data);
 	if (ctx != NULL)
 		gpgme_release(ctx);
 	if (home[0] != '\0')
 		drop_home(home);
-	free(kbuf);
+	free(keys);
 	return rc;
 }
 

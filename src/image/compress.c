@@ -91,21 +91,21 @@ static ssize_t input_read(int fd, unsigned char *buf, size_t cap, uint64_t *left
 	return r;
 }
 
-static int zstd_file(int in, uint64_t todo, struct sink *s, struct sha256 *ih, uint64_t *isz, char *why,
+static int zstd_file(int in, uint64_t todo, struct sink *s, struct sha256 *in_hash, uint64_t *in_size, char *why,
     size_t whyl)
 {
-	unsigned char *ib = xmalloc(IN_CHUNK), *ob = xmalloc(ZSTD_CStreamOutSize());
-	size_t obl = ZSTD_CStreamOutSize();
-	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	unsigned char *in_buf = xmalloc(IN_CHUNK), *out_buf = xmalloc(ZSTD_CStreamOutSize());
+	size_t out_cap = ZSTD_CStreamOutSize();
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
 	int rc = -1;
 
-	if (cc == NULL || ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, CZ_ZSTD_LEVEL)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1))) {
+	if (cctx == NULL || ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, CZ_ZSTD_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))) {
 		fx_strlcpy(why, "zstd setup failed", whyl);
 		goto end;
 	}
 	for (;;) {
-		ssize_t r = input_read(in, ib, IN_CHUNK, &todo, why, whyl);
+		ssize_t r = input_read(in, in_buf, IN_CHUNK, &todo, why, whyl);
 		ZSTD_EndDirective mode;
 		ZSTD_inBuffer zi;
 		int done;
@@ -115,20 +115,20 @@ static int zstd_file(int in, uint64_t todo, struct sink *s, struct sha256 *ih, u
 			fx_strlcpy(why, "interrupted", whyl);
 			goto end;
 		}
-		sha256_update(ih, ib, (size_t)r);
-		*isz += (uint64_t)r;
+		sha256_update(in_hash, in_buf, (size_t)r);
+		*in_size += (uint64_t)r;
 		mode = r == 0 ? ZSTD_e_end : ZSTD_e_continue;
-		zi.src = ib;
+		zi.src = in_buf;
 		zi.size = (size_t)r;
 		zi.pos = 0;
 		do {
-			ZSTD_outBuffer zo = {ob, obl, 0};
-			size_t left = ZSTD_compressStream2(cc, &zo, &zi, mode);
+			ZSTD_outBuffer zo = {out_buf, out_cap, 0};
+			size_t left = ZSTD_compressStream2(cctx, &zo, &zi, mode);
 			if (ZSTD_isError(left)) {
 				snprintf(why, whyl, "zstd: %s", ZSTD_getErrorName(left));
 				goto end;
 			}
-			if (sink_write(s, ob, zo.pos) != 0) {
+			if (sink_write(s, out_buf, zo.pos) != 0) {
 				snprintf(why, whyl, "write: %s", strerror(errno));
 				goto end;
 			}
@@ -139,9 +139,9 @@ static int zstd_file(int in, uint64_t todo, struct sink *s, struct sha256 *ih, u
 	}
 	rc = 0;
 end:
-	ZSTD_freeCCtx(cc);
-	free(ib);
-	free(ob);
+	ZSTD_freeCCtx(cctx);
+	free(in_buf);
+	free(out_buf);
 	return rc;
 }
 
@@ -185,31 +185,32 @@ struct slot {
 };
 
 /* Per-job state, touched only by the calling thread. */
-struct gzj {
+struct gzip_job_state {
 	int in, out;
-	struct sink s;
-	struct sha256 ih;
-	uint64_t isize, nread, nwritten; /* blocks read and written */
-	uint64_t left;                   /* bytes still to read (UINT64_MAX: to EOF) */
+	struct sink sink;
+	struct sha256 in_hash;
+	uint64_t in_size, blocks_read, blocks_written;
+	uint64_t left;   /* bytes still to read (UINT64_MAX: to EOF) */
 	int read_done;
-	int hashing; /* ih and s.h initialised */
+	int hashing;     /* in_hash and sink.h initialised */
 };
 
-struct gzp {
-	struct slot *sl;
-	size_t nsl;
+/* The blocks in flight and the workers that compress them. */
+struct gzip_pool {
+	struct slot *slots;
+	size_t nslots;
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
 	int quit;
 };
 
 /* One thread's compressors. */
-struct gzc {
+struct deflaters {
 	struct libdeflate_compressor *full, *fast, *stored;
 	unsigned char *scratch;
 };
 
-static int gzc_init(struct gzc *c)
+static int deflaters_init(struct deflaters *c)
 {
 	c->full = libdeflate_alloc_compressor(CZ_GZIP_LEVEL);
 	c->fast = libdeflate_alloc_compressor(1);
@@ -218,7 +219,7 @@ static int gzc_init(struct gzc *c)
 	return c->full != NULL && c->fast != NULL && c->stored != NULL ? 0 : -1;
 }
 
-static void gzc_free(struct gzc *c)
+static void deflaters_free(struct deflaters *c)
 {
 	if (c->full != NULL)
 		libdeflate_free_compressor(c->full);
@@ -229,7 +230,7 @@ static void gzc_free(struct gzc *c)
 	free(c->scratch);
 }
 
-static int incompressible(struct gzc *c, const unsigned char *p, size_t n)
+static int incompressible(struct deflaters *c, const unsigned char *p, size_t n)
 {
 	size_t k;
 
@@ -245,7 +246,7 @@ static int incompressible(struct gzc *c, const unsigned char *p, size_t n)
 
 /* Compresses one block into one gzip member: the same bytes whichever thread runs
  * it. outlen 0 is a failure (a member is never empty). */
-static void gz_block(struct gzc *c, struct slot *b)
+static void gz_block(struct deflaters *c, struct slot *b)
 {
 	struct libdeflate_compressor *z = incompressible(c, b->in, b->len) ? c->stored : c->full;
 
@@ -254,9 +255,9 @@ static void gz_block(struct gzc *c, struct slot *b)
 
 static void *gz_worker(void *arg)
 {
-	struct gzp *g = arg;
-	struct gzc c;
-	int ok = gzc_init(&c) == 0;
+	struct gzip_pool *g = arg;
+	struct deflaters c;
+	int ok = deflaters_init(&c) == 0;
 
 	pthread_mutex_lock(&g->mu);
 	for (;;) {
@@ -265,9 +266,9 @@ static void *gz_worker(void *arg)
 		for (;;) {
 			if (g->quit)
 				break;
-			for (i = 0; i < g->nsl; i++)
-				if (g->sl[i].state == SL_READY && (b == NULL || g->sl[i].seq < b->seq))
-					b = &g->sl[i];
+			for (i = 0; i < g->nslots; i++)
+				if (g->slots[i].state == SL_READY && (b == NULL || g->slots[i].seq < b->seq))
+					b = &g->slots[i];
 			if (b != NULL)
 				break;
 			pthread_cond_wait(&g->work, &g->mu);
@@ -285,22 +286,71 @@ static void *gz_worker(void *arg)
 		pthread_cond_broadcast(&g->done);
 	}
 	pthread_mutex_unlock(&g->mu);
-	gzc_free(&c);
+	deflaters_free(&c);
 	return NULL;
 }
 
-static void gz_set(struct gzp *g, struct slot *b, int state)
+static void gz_set(struct gzip_pool *g, struct slot *b, int state)
 {
 	pthread_mutex_lock(&g->mu);
 	b->state = state;
 	pthread_mutex_unlock(&g->mu);
 }
 
-/* Hands a filled slot to the workers, or compresses it here when there are none. */
-static void gz_submit(struct gzp *g, struct slot *b, int nworkers, struct gzc *c)
+static struct slot *gz_free_slot(struct gzip_pool *g)
 {
-	if (nworkers == 0) {
-		gz_block(c, b);
+	struct slot *b = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&g->mu);
+	for (i = 0; i < g->nslots && b == NULL; i++)
+		if (g->slots[i].state == SL_FREE)
+			b = &g->slots[i];
+	pthread_mutex_unlock(&g->mu);
+	return b;
+}
+
+/* Waits for block seq to be compressed; NULL if it is not in flight (a bug). */
+static struct slot *gz_wait(struct gzip_pool *g, uint64_t seq)
+{
+	struct slot *b = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&g->mu);
+	for (i = 0; i < g->nslots && b == NULL; i++)
+		if (g->slots[i].state != SL_FREE && g->slots[i].seq == seq)
+			b = &g->slots[i];
+	while (b != NULL && (b->state == SL_READY || b->state == SL_BUSY))
+		pthread_cond_wait(&g->done, &g->mu);
+	if (b != NULL && b->state != SL_DONE)
+		b = NULL;
+	pthread_mutex_unlock(&g->mu);
+	return b;
+}
+
+/* One gzip run over every job: the pool, the per-job state, and the calling thread's
+ * position (the next job to read, the next block to read and to write). */
+struct gzip_run {
+	struct cz_job *jobs;
+	const size_t *order;
+	size_t n;
+	struct gzip_pool pool;
+	struct gzip_job_state *state;
+	struct deflaters own;  /* for the calling thread when there are no workers */
+	int nworkers;
+	size_t next_job;       /* index into order */
+	size_t failed;         /* the job a failure is reported for */
+	uint64_t read_seq, write_seq;
+	char why[256];
+};
+
+/* Hands a filled slot to the workers, or compresses it here when there are none. */
+static void gz_submit(struct gzip_run *run, struct slot *b)
+{
+	struct gzip_pool *g = &run->pool;
+
+	if (run->nworkers == 0) {
+		gz_block(&run->own, b);
 		gz_set(g, b, SL_DONE);
 		return;
 	}
@@ -310,196 +360,206 @@ static void gz_submit(struct gzp *g, struct slot *b, int nworkers, struct gzc *c
 	pthread_mutex_unlock(&g->mu);
 }
 
-static struct slot *gz_free_slot(struct gzp *g)
-{
-	struct slot *b = NULL;
-	size_t i;
-
-	pthread_mutex_lock(&g->mu);
-	for (i = 0; i < g->nsl && b == NULL; i++)
-		if (g->sl[i].state == SL_FREE)
-			b = &g->sl[i];
-	pthread_mutex_unlock(&g->mu);
-	return b;
-}
-
-/* Waits for block seq to be compressed; NULL if it is not in flight (a bug). */
-static struct slot *gz_wait(struct gzp *g, uint64_t seq)
-{
-	struct slot *b = NULL;
-	size_t i;
-
-	pthread_mutex_lock(&g->mu);
-	for (i = 0; i < g->nsl && b == NULL; i++)
-		if (g->sl[i].state != SL_FREE && g->sl[i].seq == seq)
-			b = &g->sl[i];
-	while (b != NULL && (b->state == SL_READY || b->state == SL_BUSY))
-		pthread_cond_wait(&g->done, &g->mu);
-	if (b != NULL && b->state != SL_DONE)
-		b = NULL;
-	pthread_mutex_unlock(&g->mu);
-	return b;
-}
-
 /* Closes a job's output once every block it read is written. */
-static int gz_finish(struct cz_job *job, struct gzj *q, char *why, size_t whyl)
+static int gz_finish(struct gzip_run *run, size_t j)
 {
-	if (!q->read_done || q->nwritten != q->nread || q->out < 0)
+	struct gzip_job_state *q = &run->state[j];
+
+	if (!q->read_done || q->blocks_written != q->blocks_read || q->out < 0)
 		return 0;
 	if (close(q->out) != 0) {
 		q->out = -1;
-		snprintf(why, whyl, "close: %s", strerror(errno));
+		snprintf(run->why, sizeof(run->why), "close: %s", strerror(errno));
 		return -1;
 	}
 	q->out = -1;
-	sha256_final(&q->s.h, job->digest);
-	job->size = q->s.size;
+	sha256_final(&q->sink.h, run->jobs[j].digest);
+	run->jobs[j].size = q->sink.size;
 	return 0;
 }
 
-static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int threads,
-    struct ferr *e)
+/* Opens job j's input and output and starts its hashes. */
+static int gz_open_job(struct gzip_run *run, size_t j)
 {
-	struct gzp g;
-	struct gzj *st = xcalloc(n, sizeof(*st));
-	pthread_t *tids = NULL;
-	struct gzc c; /* for the calling thread when there are no workers */
-	int nworkers = 0, rc = FX_OK;
-	size_t i, rj = 0, failed = 0; /* rj: the next job to read (index into order) */
-	uint64_t rseq = 0, wseq = 0;
-	char why[256] = "";
+	struct gzip_job_state *q = &run->state[j];
 
-	memset(&g, 0, sizeof(g));
-	pthread_mutex_init(&g.mu, NULL);
-	pthread_cond_init(&g.work, NULL);
-	pthread_cond_init(&g.done, NULL);
+	if ((q->in = open_input(&run->jobs[j], &q->left, run->why, sizeof(run->why))) < 0)
+		return -1;
+	q->out = open(run->jobs[j].out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (q->out < 0) {
+		snprintf(run->why, sizeof(run->why), "%s", strerror(errno));
+		return -1;
+	}
+	q->sink.fd = q->out;
+	sha256_init(&q->sink.h);
+	sha256_init(&q->in_hash);
+	q->hashing = 1;
+	return 0;
+}
+
+/* Reads the next block of the current job into free slot b and submits it. */
+static int gz_read_block(struct gzip_run *run, struct slot *b)
+{
+	size_t j = run->order[run->next_job];
+	struct gzip_job_state *q = &run->state[j];
+	ssize_t r;
+
+	run->failed = j;
+	if (fx_interrupted) {
+		fx_strlcpy(run->why, "interrupted", sizeof(run->why));
+		return -1;
+	}
+	if (q->in < 0 && gz_open_job(run, j) != 0)
+		return -1;
+	if ((r = input_read(q->in, b->in, CZ_GZIP_BLOCK, &q->left, run->why, sizeof(run->why))) < 0)
+		return -1;
+	sha256_update(&q->in_hash, b->in, (size_t)r);
+	q->in_size += (uint64_t)r;
+	/* An empty input still gets its one (empty) member. */
+	if (r > 0 || q->blocks_read == 0) {
+		b->job = j;
+		b->len = (size_t)r;
+		b->seq = run->read_seq++;
+		q->blocks_read++;
+		gz_submit(run, b);
+	}
+	if ((size_t)r < CZ_GZIP_BLOCK || q->left == 0) { /* this input is read */
+		q->read_done = 1;
+		sha256_final(&q->in_hash, run->jobs[j].in_digest);
+		run->jobs[j].in_size = q->in_size;
+		close(q->in);
+		q->in = -1;
+		run->next_job++;
+		return gz_finish(run, j);
+	}
+	return 0;
+}
+
+/* Writes the oldest block once it is compressed, and frees its slot. */
+static int gz_write_block(struct gzip_run *run)
+{
+	struct slot *b = gz_wait(&run->pool, run->write_seq);
+	struct gzip_job_state *q;
+
+	if (b == NULL) {
+		fx_strlcpy(run->why, "internal: block out of order", sizeof(run->why));
+		return -1;
+	}
+	q = &run->state[b->job];
+	run->failed = b->job;
+	if (b->outlen == 0) {
+		fx_strlcpy(run->why, "deflate failed", sizeof(run->why));
+		return -1;
+	}
+	if (sink_write(&q->sink, b->out, b->outlen) != 0) {
+		snprintf(run->why, sizeof(run->why), "write: %s", strerror(errno));
+		return -1;
+	}
+	q->blocks_written++;
+	if (gz_finish(run, b->job) != 0)
+		return -1;
+	gz_set(&run->pool, b, SL_FREE);
+	run->write_seq++;
+	return 0;
+}
+
+static void gzip_run_init(struct gzip_run *run, struct cz_job *jobs, const size_t *order, size_t n,
+    int threads)
+{
+	size_t i;
+
+	memset(run, 0, sizeof(*run));
+	run->jobs = jobs;
+	run->order = order;
+	run->n = n;
+	run->state = xcalloc(n, sizeof(*run->state));
 	for (i = 0; i < n; i++)
-		st[i].in = st[i].out = -1;
+		run->state[i].in = run->state[i].out = -1;
+	pthread_mutex_init(&run->pool.mu, NULL);
+	pthread_cond_init(&run->pool.work, NULL);
+	pthread_cond_init(&run->pool.done, NULL);
 	/* In flight: one block per worker being compressed, as many ready, one being
 	 * read and one being written. */
-	g.nsl = threads > 1 ? 2 * (size_t)threads + 2 : 1;
-	g.sl = xcalloc(g.nsl, sizeof(*g.sl));
-	for (i = 0; i < g.nsl; i++) {
-		g.sl[i].in = xmalloc(CZ_GZIP_BLOCK);
-		g.sl[i].outcap = libdeflate_gzip_compress_bound(NULL, CZ_GZIP_BLOCK);
-		g.sl[i].out = xmalloc(g.sl[i].outcap);
+	run->pool.nslots = threads > 1 ? 2 * (size_t)threads + 2 : 1;
+	run->pool.slots = xcalloc(run->pool.nslots, sizeof(*run->pool.slots));
+	for (i = 0; i < run->pool.nslots; i++) {
+		run->pool.slots[i].in = xmalloc(CZ_GZIP_BLOCK);
+		run->pool.slots[i].outcap = libdeflate_gzip_compress_bound(NULL, CZ_GZIP_BLOCK);
+		run->pool.slots[i].out = xmalloc(run->pool.slots[i].outcap);
 	}
-	if (gzc_init(&c) != 0) {
+}
+
+static void gzip_run_free(struct gzip_run *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->n; i++) {
+		struct gzip_job_state *q = &run->state[i];
+		if (q->hashing) { /* no-ops on what sha256_final already freed */
+			sha256_free(&q->in_hash);
+			sha256_free(&q->sink.h);
+		}
+		if (q->in >= 0)
+			close(q->in);
+		if (q->out >= 0)
+			close(q->out);
+	}
+	for (i = 0; i < run->pool.nslots; i++) {
+		free(run->pool.slots[i].in);
+		free(run->pool.slots[i].out);
+	}
+	free(run->pool.slots);
+	free(run->state);
+	deflaters_free(&run->own);
+	pthread_cond_destroy(&run->pool.work);
+	pthread_cond_destroy(&run->pool.done);
+	pthread_mutex_destroy(&run->pool.mu);
+}
+
+static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int threads, struct ferr *e)
+{
+	struct gzip_run run;
+	pthread_t *tids = NULL;
+	size_t i;
+	int rc = FX_OK;
+
+	gzip_run_init(&run, jobs, order, n, threads);
+	if (deflaters_init(&run.own) != 0) {
 		rc = fe_set(e, FX_IO, "compressing: cannot allocate a deflate compressor");
 		goto end;
 	}
 	if (threads > 1) {
 		tids = xcalloc((size_t)threads, sizeof(*tids));
 		for (i = 0; i < (size_t)threads; i++) {
-			if (pthread_create(&tids[i], NULL, gz_worker, &g) != 0)
+			if (pthread_create(&tids[i], NULL, gz_worker, &run.pool) != 0)
 				break;
-			nworkers++;
+			run.nworkers++;
 		}
 	}
 	for (;;) {
 		struct slot *b;
+		int failed;
 		/* Read while a slot is free, else write the oldest block. */
-		if (rj < n && (b = gz_free_slot(&g)) != NULL) {
-			size_t j = order[rj];
-			struct gzj *q = &st[j];
-			ssize_t r;
-			failed = j;
-			if (fx_interrupted) {
-				fx_strlcpy(why, "interrupted", sizeof(why));
-				goto fail;
-			}
-			if (q->in < 0) {
-				if ((q->in = open_input(&jobs[j], &q->left, why, sizeof(why))) < 0)
-					goto fail;
-				q->out = open(jobs[j].out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-				if (q->out < 0) {
-					snprintf(why, sizeof(why), "%s", strerror(errno));
-					goto fail;
-				}
-				q->s.fd = q->out;
-				sha256_init(&q->s.h);
-				sha256_init(&q->ih);
-				q->hashing = 1;
-			}
-			if ((r = input_read(q->in, b->in, CZ_GZIP_BLOCK, &q->left, why, sizeof(why))) < 0)
-				goto fail;
-			sha256_update(&q->ih, b->in, (size_t)r);
-			q->isize += (uint64_t)r;
-			/* An empty input still gets its one (empty) member. */
-			if (r > 0 || q->nread == 0) {
-				b->job = j;
-				b->len = (size_t)r;
-				b->seq = rseq++;
-				q->nread++;
-				gz_submit(&g, b, nworkers, &c);
-			}
-			if ((size_t)r < CZ_GZIP_BLOCK || q->left == 0) { /* this input is read */
-				q->read_done = 1;
-				sha256_final(&q->ih, jobs[j].in_digest);
-				jobs[j].in_size = q->isize;
-				close(q->in);
-				q->in = -1;
-				rj++;
-				if (gz_finish(&jobs[j], q, why, sizeof(why)) != 0)
-					goto fail;
-			}
-			continue;
-		}
-		if (wseq == rseq)
+		if (run.next_job < n && (b = gz_free_slot(&run.pool)) != NULL)
+			failed = gz_read_block(&run, b) != 0;
+		else if (run.write_seq == run.read_seq)
 			break; /* everything read is written: done */
-		if ((b = gz_wait(&g, wseq)) == NULL) {
-			fx_strlcpy(why, "internal: block out of order", sizeof(why));
-			goto fail;
-		}
-		{
-			struct gzj *q = &st[b->job];
-			failed = b->job;
-			if (b->outlen == 0) {
-				fx_strlcpy(why, "deflate failed", sizeof(why));
-				goto fail;
-			}
-			if (sink_write(&q->s, b->out, b->outlen) != 0) {
-				snprintf(why, sizeof(why), "write: %s", strerror(errno));
-				goto fail;
-			}
-			q->nwritten++;
-			if (gz_finish(&jobs[b->job], q, why, sizeof(why)) != 0)
-				goto fail;
-			gz_set(&g, b, SL_FREE);
-			wseq++;
+		else
+			failed = gz_write_block(&run) != 0;
+		if (failed) {
+			rc = fe_set(e, FX_IO, "compressing %s: %s", ESC(jobs[run.failed].in), run.why);
+			break;
 		}
 	}
-	goto end;
-fail:
-	rc = fe_set(e, FX_IO, "compressing %s: %s", ESC(jobs[failed].in), why);
 end:
-	pthread_mutex_lock(&g.mu);
-	g.quit = 1;
-	pthread_cond_broadcast(&g.work);
-	pthread_mutex_unlock(&g.mu);
-	for (i = 0; i < (size_t)nworkers; i++)
+	pthread_mutex_lock(&run.pool.mu);
+	run.pool.quit = 1;
+	pthread_cond_broadcast(&run.pool.work);
+	pthread_mutex_unlock(&run.pool.mu);
+	for (i = 0; i < (size_t)run.nworkers; i++)
 		pthread_join(tids[i], NULL);
 	free(tids);
-	for (i = 0; i < n; i++) {
-		if (st[i].hashing) { /* no-ops on what sha256_final already freed */
-			sha256_free(&st[i].ih);
-			sha256_free(&st[i].s.h);
-		}
-		if (st[i].in >= 0)
-			close(st[i].in);
-		if (st[i].out >= 0)
-			close(st[i].out);
-	}
-	for (i = 0; i < g.nsl; i++) {
-		free(g.sl[i].in);
-		free(g.sl[i].out);
-	}
-	free(g.sl);
-	free(st);
-	gzc_free(&c);
-	pthread_cond_destroy(&g.work);
-	pthread_cond_destroy(&g.done);
-	pthread_mutex_destroy(&g.mu);
+	gzip_run_free(&run);
 	return rc;
 }
 
@@ -508,12 +568,12 @@ end:
 static void run_job(struct pool *p, struct cz_job *j)
 {
 	struct sink s = {-1, {NULL}, 0};
-	struct sha256 ih;
+	struct sha256 in_hash;
 	char why[256] = "";
 	int in = -1, ok = 0;
 	uint64_t left;
 
-	sha256_init(&ih);
+	sha256_init(&in_hash);
 	sha256_init(&s.h);
 	j->in_size = 0;
 	if ((in = open_input(j, &left, why, sizeof(why))) < 0)
@@ -523,7 +583,7 @@ static void run_job(struct pool *p, struct cz_job *j)
 		snprintf(why, sizeof(why), "%s", strerror(errno));
 		goto end;
 	}
-	if (zstd_file(in, left, &s, &ih, &j->in_size, why, sizeof(why)) != 0)
+	if (zstd_file(in, left, &s, &in_hash, &j->in_size, why, sizeof(why)) != 0)
 		goto end;
 	if (close(s.fd) != 0) {
 		s.fd = -1;
@@ -535,11 +595,11 @@ static void run_job(struct pool *p, struct cz_job *j)
 end:
 	if (ok) {
 		sha256_final(&s.h, j->digest);
-		sha256_final(&ih, j->in_digest);
+		sha256_final(&in_hash, j->in_digest);
 		j->size = s.size;
 	} else {
 		sha256_free(&s.h);
-		sha256_free(&ih);
+		sha256_free(&in_hash);
 		pthread_mutex_lock(&p->mu);
 		fe_set(&p->err, FX_IO, "compressing %s: %s", ESC(j->in), why);
 		pthread_mutex_unlock(&p->mu);

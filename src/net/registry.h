@@ -28,7 +28,8 @@ struct reg_ref {
 int reg_parse_ref(const char *ref, struct reg_ref *r);
 /* The repository image r lands in on target t (docs/loading.md): PREFIX/PATH, the
  * original registry host dropped; with keep_host that host (port dropped, lower-cased)
- * is kept as the first path part. 0 ok, -1 when too long or not a valid repository. */
+ * is kept as the first path part. 0 ok, -1 when too long or not a valid repository
+ * (repo then holds the name that was refused, cut at size). */
 int reg_dest_repo(const struct reg_target *t, const struct reg_ref *r, int keep_host, char *repo,
     size_t size);
 /* A repository path component list: lower-case [a-z0-9] runs joined by . _ __ or -+,

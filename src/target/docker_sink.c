@@ -21,6 +21,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,84 +31,69 @@
 #include "image/oci.h"
 #include "util/digest.h"
 
-#define BLOB_PREFIX "images/blobs/sha256/"
 #define TAR_BLOB_DIR "blobs/sha256/"
 
-enum { B_LEAF = 1, B_MANIFEST = 2 };
-
+/* What the sink holds of a blob of the plan (same index). */
 struct dblob {
-	char hex[SHA256_HEX];
-	int kind;
 	int seen;      /* its entry arrived and verified */
-	char *buf;     /* B_MANIFEST: the document */
+	char *buf;     /* a manifest or index: the document */
 	size_t len;
 };
 
 struct loaded {
-	char *ref;
-	char *id;
+	size_t image;  /* plan image index */
+	char *id;      /* the image ID it must have in the daemon */
 };
 
 struct dsink {
 	char *spec;
 	int quiet;
 	int dry_run;            /* --dry-run: ping and version only, nothing sent */
-	const struct load_opts *lo; /* may be NULL */
-	const struct load_sel *sel;
+	const struct load_opts *lo;
+	const struct target_plan *plan;
+	struct image_verdict *verdicts;
 	struct docker_endpoint ep;
 	struct docker_client *cl;
 	int zstd_ok;            /* the daemon decompresses zstd layers */
-	struct dblob *b;        /* sorted by hex */
-	size_t nb;
-	size_t nimages;         /* selected */
+	struct dblob *blobs;
 	struct docker_upload *up;
 	struct archive *ar;
 	struct ferr ar_err;     /* why the tar writer's output failed */
 	struct dblob *cur;
-	struct sha256 h;
-	int hashing;
+	size_t cur_index;
 	uint64_t cur_off;
-	int aborted;            /* the request was cut off: nothing loaded */
+	int aborted;            /* the request was cut off, or never made: nothing loaded */
+	const char *abort_why;  /* then every image's reason */
 	int failed;             /* the target failed (err says why) */
 	struct ferr err;
-	int finished;
 	struct loaded *done;
 	size_t ndone;
 };
 
-static int dblob_cmp(const void *a, const void *b)
+static struct dblob *find_hex(struct dsink *s, const char *hex, size_t *index)
 {
-	return strcmp(((const struct dblob *)a)->hex, ((const struct dblob *)b)->hex);
-}
+	char digest[DIGEST_STR];
+	size_t i;
 
-static struct dblob *dblob_find(struct dsink *s, const char *hex)
-{
-	struct dblob key;
-	if (strlen(hex) != SHA256_HEX - 1)
+	snprintf(digest, sizeof(digest), "sha256:%s", hex);
+	if ((i = target_plan_find(s->plan, digest)) == PLAN_NONE)
 		return NULL;
-	memcpy(key.hex, hex, SHA256_HEX);
-	return bsearch(&key, s->b, s->nb, sizeof(*s->b), dblob_cmp);
+	if (index != NULL)
+		*index = i;
+	return &s->blobs[i];
 }
 
-/* "ref, ref2" of the selected images that hold blob hex, escaped, for messages. */
-static char *images_of(struct dsink *s, const char *hex)
+/* "ref, ref2" of the selected images that hold plan blob i, escaped, for messages. */
+static char *images_of(struct dsink *s, size_t i)
 {
-	const struct manifest *m = s->sel->man;
+	const struct plan_blob *b = &s->plan->blobs[i];
 	char *out = xstrdup(""), *t;
-	size_t i, j;
+	size_t k;
 
-	for (i = 0; i < m->nimages; i++) {
-		if (!s->sel->selected[i])
-			continue;
-		for (j = 0; j < m->images[i].nblobs; j++) {
-			const char *d = m->images[i].blobs[j];
-			if (strncmp(d, "sha256:", 7) == 0 && strcmp(d + 7, hex) == 0) {
-				t = xasprintf("%s%s%s", out, out[0] ? ", " : "", ESC(m->images[i].ref));
-				free(out);
-				out = t;
-				break;
-			}
-		}
+	for (k = 0; k < b->nimages; k++) {
+		t = xasprintf("%s%s%s", out, out[0] ? ", " : "", ESC(s->plan->images[b->images[k]].mi->ref));
+		free(out);
+		out = t;
 	}
 	if (out[0] == '\0') {
 		free(out);
@@ -132,10 +118,6 @@ static void dsink_abort(struct dsink *s)
 		 * a plain free still releases libarchive's buffers, which a failed state would not. */
 		archive_write_free(s->ar);
 		s->ar = NULL;
-	}
-	if (s->hashing) {
-		sha256_free(&s->h);
-		s->hashing = 0;
 	}
 	s->cur = NULL;
 	s->aborted = 1;
@@ -171,7 +153,7 @@ static int tar_failed(struct dsink *s, struct ferr *e)
 	if (s->ar_err.code != 0)
 		fe_set(e, s->ar_err.code, "%s", s->ar_err.msg);
 	else
-		fe_set(e, FX_TARGET, "%s: image stream: %s", ESC(s->spec),
+		fe_set(e, FX_TARGET, "image stream: %s",
 		    s->ar != NULL && archive_error_string(s->ar) ? archive_error_string(s->ar) : "write error");
 	return dsink_fail(s, e);
 }
@@ -228,56 +210,30 @@ static int stream_open(struct dsink *s, struct ferr *e)
 
 /* ---------------------------------------------------------------- sink callbacks */
 
-static void add_blob(struct dsink *s, const char *digest, int kind)
-{
-	if (!digest_valid(digest))
-		return;
-	s->b = xreallocarray(s->b, s->nb + 1, sizeof(*s->b));
-	memset(&s->b[s->nb], 0, sizeof(*s->b));
-	memcpy(s->b[s->nb].hex, digest + 7, SHA256_HEX);
-	s->b[s->nb].kind = kind;
-	s->nb++;
-}
-
-static int ds_head(void *ctx, const struct bundle_head *h, struct ferr *e)
+static int ds_head(void *ctx, const struct bundle_head *head, struct ferr *e)
 {
 	struct dsink *s = ctx;
-	const struct manifest *m = s->sel->man;
-	struct ferr le = {0, ""};
-	size_t i, j, k, out;
+	struct ferr err = {0, ""};
+	size_t i;
 
-	(void)h;
+	(void)head;
 	(void)e;
-	for (i = 0; i < m->nimages; i++) {
-		const struct man_image *mi = &m->images[i];
-		if (!s->sel->selected[i])
-			continue;
-		s->nimages++;
-		for (j = 0; j < mi->nblobs; j++) {
-			int is_man = 0;
-			for (k = 0; k < mi->nmanifests; k++)
-				is_man |= strcmp(mi->manifests[k], mi->blobs[j]) == 0;
-			add_blob(s, mi->blobs[j], is_man ? B_MANIFEST : B_LEAF);
+	s->verdicts = verdicts_new(s->plan);
+	s->blobs = xcalloc(s->plan->nblobs ? s->plan->nblobs : 1, sizeof(*s->blobs));
+	for (i = 0; i < s->plan->nimages; i++) {
+		if (s->plan->images[i].unusable) {
+			/* one request carries every image: none goes without the others */
+			s->aborted = 1;
+			s->abort_why = "another image of the bundle is not usable: nothing is loaded into the daemon";
+			return FX_OK;
 		}
-		for (k = 0; k < mi->nmanifests; k++)
-			add_blob(s, mi->manifests[k], B_MANIFEST);
 	}
-	qsort(s->b, s->nb, sizeof(*s->b), dblob_cmp);
-	for (i = 0, out = 0; i < s->nb; i++) {
-		if (out > 0 && strcmp(s->b[out - 1].hex, s->b[i].hex) == 0) {
-			if (s->b[i].kind == B_MANIFEST)
-				s->b[out - 1].kind = B_MANIFEST;
-			continue;
-		}
-		s->b[out++] = s->b[i];
-	}
-	s->nb = out;
-	if (s->nimages == 0)
+	if (s->plan->nimages == 0)
 		return FX_OK;
-	if (docker_connect(&s->ep, &s->cl, &le) != FX_OK) {
+	if (docker_connect(&s->ep, &s->cl, &err) != FX_OK) {
 		/* Kept for report(): the bundle is still verified, the other targets go on. */
 		s->failed = 1;
-		s->err = le;
+		s->err = err;
 		return FX_OK;
 	}
 	/* Docker 23 (API 1.42) and later decompress zstd layers in docker load. */
@@ -290,23 +246,22 @@ static int begin_inner(void *ctx, const char *name, uint64_t size, int *want, st
 	struct dsink *s = ctx;
 	struct dblob *b;
 	char tname[128];
+	size_t i;
 	int rc;
 
 	*want = 0;
-	if (s->dry_run || s->failed || s->aborted || s->nimages == 0 || strncmp(name, BLOB_PREFIX, strlen(BLOB_PREFIX)) != 0)
+	if (s->dry_run || s->failed || s->aborted || (i = target_plan_entry(s->plan, name)) == PLAN_NONE)
 		return FX_OK;
-	if ((b = dblob_find(s, name + strlen(BLOB_PREFIX))) == NULL)
-		return FX_OK;
+	b = &s->blobs[i];
 	s->cur = b;
+	s->cur_index = i;
 	s->cur_off = 0;
-	sha256_init(&s->h);
-	s->hashing = 1;
 	*want = 1;
-	if (b->kind == B_MANIFEST) {
+	if (s->plan->blobs[i].is_manifest) {
 		if (size > OCI_JSON_MAX) {
-			char *who = images_of(s, b->hex);
-			fe_set(e, FX_VERIFY, "%s: image %s: manifest sha256:%s is larger than %zu bytes",
-			    ESC(s->spec), who, b->hex, (size_t)OCI_JSON_MAX);
+			char *who = images_of(s, i);
+			fe_set(e, FX_VERIFY, "image %s: manifest %s is larger than %zu bytes", who, s->plan->blobs[i].digest,
+			    (size_t)OCI_JSON_MAX);
 			free(who);
 			return dsink_fail(s, e);
 		}
@@ -317,43 +272,50 @@ static int begin_inner(void *ctx, const char *name, uint64_t size, int *want, st
 	}
 	if (s->up == NULL && (rc = stream_open(s, e)) != FX_OK)
 		return rc;
-	snprintf(tname, sizeof(tname), "%s%s", TAR_BLOB_DIR, b->hex);
+	snprintf(tname, sizeof(tname), "%s%s", TAR_BLOB_DIR, s->plan->blobs[i].digest + 7);
 	return tar_entry(s, tname, 0, size, e);
+}
+
+/* Docker before 23 cannot load a zstd layer: found at its first bytes, before the
+ * daemon could commit anything. */
+static int refuse_zstd(struct dsink *s, const unsigned char *buf, size_t n, struct ferr *e)
+{
+	char *who;
+	int rc;
+
+	if (s->cur_off != 0 || n < 4 || s->zstd_ok || buf[0] != 0x28 || buf[1] != 0xb5 || buf[2] != 0x2f || buf[3] != 0xfd)
+		return FX_OK;
+	who = images_of(s, s->cur_index);
+	fe_set(e, FX_TARGET, "image %s: layer %s is zstd-compressed, which Docker Engine API %s cannot load "
+	    "(Docker 23 and later can); pack with --layer-compression gzip for this daemon", who,
+	    s->plan->blobs[s->cur_index].digest, docker_client_version(s->cl)->api);
+	free(who);
+	rc = dsink_fail(s, e);
+	return rc;
 }
 
 static int data_inner(void *ctx, const void *buf, size_t n, struct ferr *e)
 {
 	struct dsink *s = ctx;
 	struct dblob *b = s->cur;
+	int rc;
 
 	if (b == NULL || s->aborted)
 		return FX_OK;
-	if (b->kind == B_MANIFEST) {
+	if (s->plan->blobs[s->cur_index].is_manifest) {
 		/* begin() sized the buffer by the signed entry size; the reader enforces it,
 		 * this check keeps the copy in bounds whatever happens. */
 		if (n > (size_t)OCI_JSON_MAX || b->len + n > (size_t)OCI_JSON_MAX) {
-			fe_set(e, FX_VERIFY, "%s: manifest sha256:%s: more data than its size", ESC(s->spec), b->hex);
+			fe_set(e, FX_VERIFY, "manifest %s: more data than its size", s->plan->blobs[s->cur_index].digest);
 			return dsink_fail(s, e);
 		}
 		b->buf = xrealloc(b->buf, b->len + n + 1);
 		memcpy(b->buf + b->len, buf, n);
 		b->len += n;
-		sha256_update(&s->h, buf, n);
 		return FX_OK;
 	}
-	if (s->cur_off == 0 && n >= 4 && !s->zstd_ok) {
-		const unsigned char *u = buf;
-		if (u[0] == 0x28 && u[1] == 0xb5 && u[2] == 0x2f && u[3] == 0xfd) {
-			char *who = images_of(s, b->hex);
-			fe_set(e, FX_TARGET, "%s: image %s: layer sha256:%s is zstd-compressed, which Docker "
-			    "Engine API %s cannot load (Docker 23 and later can); pack with "
-			    "--layer-compression gzip for this daemon", ESC(s->spec), who, b->hex,
-			    docker_client_version(s->cl)->api);
-			free(who);
-			return dsink_fail(s, e);
-		}
-	}
-	sha256_update(&s->h, buf, n);
+	if ((rc = refuse_zstd(s, buf, n, e)) != FX_OK)
+		return rc;
 	s->cur_off += n;
 	return tar_data(s, buf, n, e);
 }
@@ -379,91 +341,98 @@ static int ds_data(void *ctx, const void *buf, size_t n, struct ferr *e)
 	return FX_OK;
 }
 
+/* The reader hashed the entry against its signed line (and the plan made sure that
+ * line is the blob's name): its verdict is the blob's. */
 static int ds_end(void *ctx, const char *name, int ok, struct ferr *e)
 {
 	struct dsink *s = ctx;
 	struct dblob *b = s->cur;
-	unsigned char d[SHA256_LEN];
-	char hex[SHA256_HEX];
 
 	(void)name;
 	(void)e;
 	if (b == NULL || s->aborted)
 		return FX_OK;
 	s->cur = NULL;
-	sha256_final(&s->h, d);
-	s->hashing = 0;
-	hex_encode(d, SHA256_LEN, hex);
-	if (!ok || strcmp(hex, b->hex) != 0) {
+	if (!ok) {
 		/* Not an error of the target: the reader reports the entry. The request is cut
 		 * off so that the daemon commits nothing. */
-		char *who = images_of(s, b->hex);
-		fx_warn("%s: image %s: blob sha256:%s did not verify; the load request was cut off, "
-		    "nothing is loaded into the daemon", ESC(s->spec), who, b->hex);
+		char *who = images_of(s, s->cur_index);
+		fx_warn("%s: image %s: blob %s did not verify; the load request was cut off, "
+		    "nothing is loaded into the daemon", ESC(s->spec), who, s->plan->blobs[s->cur_index].digest);
 		free(who);
 		dsink_abort(s);
+		s->abort_why = "a blob of the bundle did not verify: nothing is loaded into the daemon";
 		return FX_OK;
 	}
 	b->seen = 1;
-	if (b->kind == B_MANIFEST)
+	if (s->plan->blobs[s->cur_index].is_manifest)
 		b->buf[b->len] = '\0';
 	return FX_OK;
 }
 
-/* The manifest of image mi for the daemon's platform, parsed. */
-static int image_manifest(struct dsink *s, const struct man_image *mi, struct oci_doc *out, struct ferr *e)
+/* The entry of an index for the daemon's os/arch, or NULL. */
+static const struct oci_desc *platform_pick(const struct oci_doc *index, const struct docker_version *v)
 {
+	size_t i, os_len = strlen(v->os), arch_len = strlen(v->arch);
+
+	for (i = 0; i < index->ndescs; i++) {
+		const char *p = index->descs[i].platform;
+
+		if (p != NULL && strncmp(p, v->os, os_len) == 0 && p[os_len] == '/' &&
+		    strncmp(p + os_len + 1, v->arch, arch_len) == 0 &&
+		    (p[os_len + 1 + arch_len] == '\0' || p[os_len + 1 + arch_len] == '/'))
+			return &index->descs[i];
+	}
+	return NULL;
+}
+
+/* The manifest of plan image i for the daemon's platform, parsed (indexes followed). */
+static int image_manifest(struct dsink *s, size_t i, struct oci_doc *out, struct ferr *e)
+{
+	const struct man_image *mi = s->plan->images[i].mi;
 	const struct docker_version *v = docker_client_version(s->cl);
-	struct oci_doc top;
-	struct dblob *b;
-	char what[400];
-	unsigned char dg[SHA256_LEN];
-	char hex[SHA256_HEX], mtbuf[128];
-	const char *mt;
-	size_t i;
-	int rc, depth;
+	struct oci_doc doc;
+	char what[400], hex[SHA256_HEX], media_type_buf[128];
+	const char *media_type = mi->media_type;
+	int rc = FX_OK, depth;
 
 	memset(out, 0, sizeof(*out));
-	memset(&top, 0, sizeof(top));
-	if (digest_parse(mi->digest, dg, hex) != 0)
-		return fe_set(e, FX_VERIFY, "%s: image %s: bad digest %s", ESC(s->spec), ESC(mi->ref), ESC(mi->digest));
-	mt = mi->media_type;
+	memset(&doc, 0, sizeof(doc));
+	fx_strlcpy(hex, mi->digest + 7, sizeof(hex)); /* the plan checked it */
 	for (depth = 0; depth <= OCI_MAX_DEPTH; depth++) {
-		const struct oci_desc *pick = NULL;
-		if ((b = dblob_find(s, hex)) == NULL || b->kind != B_MANIFEST || !b->seen)
-			return fe_set(e, FX_VERIFY, "%s: image %s: manifest sha256:%s is not in the bundle",
-			    ESC(s->spec), ESC(mi->ref), hex);
-		snprintf(what, sizeof(what), "%s: image %s: manifest sha256:%s", ESC(s->spec), ESC(mi->ref), hex);
-		oci_doc_free(&top);
-		if ((rc = oci_doc_parse(b->buf, b->len, mt, what, &top, e)) != FX_OK)
-			return rc;
-		if (top.kind == OCI_KIND_MANIFEST) {
-			*out = top;
-			return FX_OK;
+		const struct oci_desc *pick;
+		size_t k = PLAN_NONE;
+		struct dblob *b = find_hex(s, hex, &k);
+
+		if (b == NULL || !s->plan->blobs[k].is_manifest || !b->seen) {
+			rc = fe_set(e, FX_VERIFY, "image %s: manifest sha256:%s is not in the bundle", ESC(mi->ref), hex);
+			goto end;
 		}
-		/* An index: the manifest for the daemon's os/arch. */
-		for (i = 0; i < top.ndescs && pick == NULL; i++) {
-			const char *p = top.descs[i].platform;
-			size_t ol = strlen(v->os), al = strlen(v->arch);
-			if (p != NULL && strncmp(p, v->os, ol) == 0 && p[ol] == '/' &&
-			    strncmp(p + ol + 1, v->arch, al) == 0 && (p[ol + 1 + al] == '\0' || p[ol + 1 + al] == '/'))
-				pick = &top.descs[i];
+		snprintf(what, sizeof(what), "image %s: manifest sha256:%s", ESC(mi->ref), hex);
+		oci_doc_free(&doc);
+		if ((rc = oci_doc_parse(b->buf, b->len, media_type, what, &doc, e)) != FX_OK)
+			goto end;
+		if (doc.kind == OCI_KIND_MANIFEST) {
+			*out = doc;
+			memset(&doc, 0, sizeof(doc));
+			goto end;
 		}
-		if (pick == NULL) {
-			rc = fe_set(e, FX_TARGET, "%s: image %s: no manifest for the daemon's platform %s/%s",
-			    ESC(s->spec), ESC(mi->ref), v->os, v->arch);
-			oci_doc_free(&top);
-			return rc;
+		if ((pick = platform_pick(&doc, v)) == NULL) {
+			rc = fe_set(e, FX_TARGET, "image %s: no manifest for the daemon's platform %s/%s", ESC(mi->ref), v->os,
+			    v->arch);
+			goto end;
 		}
 		memcpy(hex, pick->hex, SHA256_HEX);
-		mt = NULL;
+		media_type = NULL;
 		if (pick->media_type != NULL) {
-			fx_strlcpy(mtbuf, pick->media_type, sizeof(mtbuf));
-			mt = mtbuf;
+			fx_strlcpy(media_type_buf, pick->media_type, sizeof(media_type_buf));
+			media_type = media_type_buf;
 		}
 	}
-	oci_doc_free(&top);
-	return fe_set(e, FX_VERIFY, "%s: image %s: indexes nested too deep", ESC(s->spec), ESC(mi->ref));
+	rc = fe_set(e, FX_VERIFY, "image %s: indexes nested too deep", ESC(mi->ref));
+end:
+	oci_doc_free(&doc);
+	return rc;
 }
 
 /* The tag docker gets: the reference without a digest; NULL when it has no tag. */
@@ -486,152 +455,151 @@ static char *repo_tag(const char *ref)
 	return out;
 }
 
-/* Builds manifest.json for the selected images; FX_OK with the text in *out. */
-static int build_manifest_json(struct dsink *s, char **out, struct ferr *e)
+/* Did a config or layer come through the stream, verified? */
+static int streamed(struct dsink *s, const char *hex)
 {
-	const struct manifest *m = s->sel->man;
-	json_t *arr = json_array();
-	size_t i, j;
-	int rc = FX_OK;
+	size_t k = PLAN_NONE;
+	struct dblob *b = find_hex(s, hex, &k);
 
-	*out = NULL;
-	for (i = 0; i < m->nimages; i++) {
-		const struct man_image *mi = &m->images[i];
-		struct oci_doc d;
-		json_t *o, *layers, *tags;
-		char *tag;
+	return b != NULL && !s->plan->blobs[k].is_manifest && b->seen;
+}
 
-		if (!s->sel->selected[i])
-			continue;
-		if ((rc = image_manifest(s, mi, &d, e)) != FX_OK)
-			goto end;
-		o = json_object();
-		layers = json_array();
-		tags = json_array();
-		{
-			struct dblob *cb = dblob_find(s, d.config.hex);
-			if (cb == NULL || cb->kind != B_LEAF || !cb->seen) {
-				rc = fe_set(e, FX_VERIFY, "%s: image %s: config sha256:%s was not streamed",
-				    ESC(s->spec), ESC(mi->ref), d.config.hex);
-				json_decref(o);
-				json_decref(layers);
-				json_decref(tags);
-				oci_doc_free(&d);
-				goto end;
-			}
-		}
-		json_object_set_new(o, "Config", json_sprintf("%s%s", TAR_BLOB_DIR, d.config.hex));
-		if ((tag = repo_tag(mi->ref)) != NULL)
-			json_array_append_new(tags, json_string(tag));
-		else
-			fx_warn("%s: image %s has no tag; it is loaded untagged", ESC(s->spec), ESC(mi->ref));
-		free(tag);
-		json_object_set_new(o, "RepoTags", tags);
-		for (j = 0; j < d.ndescs; j++) {
-			struct dblob *lb = dblob_find(s, d.descs[j].hex);
-			if (lb == NULL || lb->kind != B_LEAF || !lb->seen) {
-				rc = fe_set(e, FX_VERIFY, "%s: image %s: layer sha256:%s was not streamed",
-				    ESC(s->spec), ESC(mi->ref), d.descs[j].hex);
-				json_decref(o);
-				json_decref(layers);
-				oci_doc_free(&d);
-				goto end;
-			}
-			json_array_append_new(layers, json_sprintf("%s%s", TAR_BLOB_DIR, d.descs[j].hex));
-		}
-		json_object_set_new(o, "Layers", layers);
-		json_array_append_new(arr, o);
-		s->done = xreallocarray(s->done, s->ndone + 1, sizeof(*s->done));
-		s->done[s->ndone].ref = xstrdup(mi->ref);
-		s->done[s->ndone].id = xasprintf("sha256:%s", d.config.hex);
-		s->ndone++;
-		oci_doc_free(&d);
+/* Appends manifest.json's entry for plan image i (its config, tag and layers, every
+ * one of them streamed) to entries, and notes the ID the image must get. */
+static int image_entry(struct dsink *s, size_t i, json_t *entries, struct ferr *e)
+{
+	const struct man_image *mi = s->plan->images[i].mi;
+	json_t *entry, *layers = json_array(), *tags = json_array();
+	struct oci_doc manifest;
+	char *tag = NULL;
+	size_t j;
+	int rc;
+
+	if ((rc = image_manifest(s, i, &manifest, e)) != FX_OK)
+		goto end;
+	if (!streamed(s, manifest.config.hex)) {
+		rc = fe_set(e, FX_VERIFY, "image %s: config sha256:%s was not streamed", ESC(mi->ref), manifest.config.hex);
+		goto end;
 	}
-	*out = json_dumps(arr, JSON_COMPACT);
-	if (*out == NULL)
-		rc = fe_set(e, FX_IO, "out of memory");
+	for (j = 0; j < manifest.ndescs; j++) {
+		if (!streamed(s, manifest.descs[j].hex)) {
+			rc = fe_set(e, FX_VERIFY, "image %s: layer sha256:%s was not streamed", ESC(mi->ref),
+			    manifest.descs[j].hex);
+			goto end;
+		}
+		json_array_append_new(layers, json_sprintf("%s%s", TAR_BLOB_DIR, manifest.descs[j].hex));
+	}
+	if ((tag = repo_tag(mi->ref)) != NULL)
+		json_array_append_new(tags, json_string(tag));
+	else
+		fx_warn("%s: image %s has no tag; it is loaded untagged", ESC(s->spec), ESC(mi->ref));
+	entry = json_object();
+	json_object_set_new(entry, "Config", json_sprintf("%s%s", TAR_BLOB_DIR, manifest.config.hex));
+	json_object_set(entry, "RepoTags", tags);
+	json_object_set(entry, "Layers", layers);
+	json_array_append_new(entries, entry);
+	s->done = xreallocarray(s->done, s->ndone + 1, sizeof(*s->done));
+	s->done[s->ndone].image = i;
+	s->done[s->ndone].id = xasprintf("sha256:%s", manifest.config.hex);
+	s->ndone++;
 end:
-	json_decref(arr);
+	json_decref(layers);
+	json_decref(tags);
+	oci_doc_free(&manifest);
+	free(tag);
 	return rc;
 }
 
-/* Reads each loaded image back: it must be there with the ID it was built with. */
+/* Builds manifest.json for the selected images; FX_OK with the text in *out. */
+static int build_manifest_json(struct dsink *s, char **out, struct ferr *e)
+{
+	json_t *entries = json_array();
+	size_t i;
+	int rc = FX_OK;
+
+	*out = NULL;
+	for (i = 0; i < s->plan->nimages && rc == FX_OK; i++)
+		rc = image_entry(s, i, entries, e);
+	if (rc == FX_OK && (*out = json_dumps(entries, JSON_COMPACT)) == NULL)
+		rc = fe_set(e, FX_IO, "out of memory");
+	json_decref(entries);
+	return rc;
+}
+
+/* Reads each loaded image back: it must be there with the ID it was built with (an
+ * image that is not fails). FX_TARGET, e set, when the daemon cannot be asked. */
 static int check_loaded(struct dsink *s, struct ferr *e)
 {
 	size_t i;
 	int rc = FX_OK;
 
-	for (i = 0; i < s->ndone; i++) {
-		char *tag = repo_tag(s->done[i].ref), *path, *body = NULL, *id;
+	for (i = 0; i < s->ndone && rc == FX_OK; i++) {
+		const char *ref = s->plan->images[s->done[i].image].mi->ref;
+		char *tag = repo_tag(ref), *path, *body = NULL, *id = NULL;
 		long status = 0;
 		size_t len = 0;
 
 		path = xasprintf("/images/%s/json", tag != NULL ? tag : s->done[i].id);
-		free(tag);
-		rc = docker_get_json(s->cl, path, &status, &body, &len, e);
-		free(path);
-		if (rc != FX_OK)
-			return rc;
-		id = status == 200 ? docker_parse_image_id(body, len) : NULL;
-		free(body);
-		if (id == NULL || strcmp(id, s->done[i].id) != 0) {
-			rc = fe_set(e, FX_TARGET, "%s: image %s: after the load the daemon %s (expected ID %s)",
-			    ESC(s->spec), ESC(s->done[i].ref), id == NULL ? "does not have it" : "has another ID",
-			    s->done[i].id);
-			free(id);
-			return rc;
+		if ((rc = docker_get_json(s->cl, path, &status, &body, &len, e)) == FX_OK) {
+			id = status == 200 ? docker_parse_image_id(body, len) : NULL;
+			if (id == NULL || strcmp(id, s->done[i].id) != 0)
+				verdict_fail(&s->verdicts[s->done[i].image], FX_TARGET,
+				    "after the load the daemon %s (expected ID %s)", id == NULL ? "does not have it" : "has another ID",
+				    s->done[i].id);
 		}
 		free(id);
+		free(body);
+		free(path);
+		free(tag);
 	}
-	return FX_OK;
+	return rc;
 }
 
 static int ds_finish(void *ctx, int all_ok, struct ferr *e)
 {
 	struct dsink *s = ctx;
 	struct docker_msgs msgs;
-	struct ferr te = {0};
-	char *mj = NULL;
+	struct ferr err = {0};
+	char *manifest_json = NULL;
 	int rc;
 
-	s->finished = 1;
 	(void)e;
-	if (s->failed || s->aborted || s->nimages == 0)
+	if (s->failed || s->aborted || s->plan->nimages == 0)
 		return FX_OK;
-	if (s->dry_run) {
-		s->aborted = !all_ok;
-		return FX_OK;
-	}
 	if (!all_ok) {
 		/* Something in the bundle did not verify: the images are not sent. */
 		dsink_abort(s);
+		s->abort_why = "the bundle did not verify: nothing is loaded into the daemon";
 		return FX_OK;
 	}
-	if (s->up == NULL && stream_open(s, &te) != FX_OK)
+	if (s->dry_run)
 		return FX_OK;
-	if (build_manifest_json(s, &mj, &te) != FX_OK) {
-		dsink_fail(s, &te);
+	if (s->up == NULL && stream_open(s, &err) != FX_OK)
+		return FX_OK;
+	if (build_manifest_json(s, &manifest_json, &err) != FX_OK) {
+		dsink_fail(s, &err);
 		goto end;
 	}
-	if (tar_entry(s, "manifest.json", 0, strlen(mj), &te) != FX_OK || tar_data(s, mj, strlen(mj), &te) != FX_OK)
+	if (tar_entry(s, "manifest.json", 0, strlen(manifest_json), &err) != FX_OK ||
+	    tar_data(s, manifest_json, strlen(manifest_json), &err) != FX_OK)
 		goto end;
 	if (archive_write_close(s->ar) != ARCHIVE_OK) {
-		tar_failed(s, &te);
+		tar_failed(s, &err);
 		goto end;
 	}
 	archive_write_free(s->ar);
 	s->ar = NULL;
-	rc = docker_load_end(s->up, 0, &msgs, &te);
+	rc = docker_load_end(s->up, 0, &msgs, &err);
 	s->up = NULL;
 	docker_msgs_free(&msgs);
 	if (rc != FX_OK) {
-		dsink_fail(s, &te);
+		dsink_fail(s, &err);
 		goto end;
 	}
-	if (check_loaded(s, &te) != FX_OK)
-		dsink_fail(s, &te);
+	if (check_loaded(s, &err) != FX_OK)
+		dsink_fail(s, &err);
 end:
-	free(mj);
+	free(manifest_json);
 	/* A target failure is reported by report(), so that the other targets finish. */
 	return FX_OK;
 }
@@ -639,42 +607,28 @@ end:
 static int ds_report(void *ctx, int finished, struct ferr *e)
 {
 	struct dsink *s = ctx;
+	struct target_report r = {.spec = s->spec, .plan = s->plan, .verdicts = s->verdicts, .finished = finished,
+	    .lo = s->lo, .dry_run = s->dry_run, .dead_why = s->failed ? s->err.msg : NULL,
+	    .dead_image_why = "nothing was loaded into the daemon"};
+	char api[64] = "";
 	size_t i;
 
-	if (s->failed) {
-		fx_warn("%s", s->err.msg);
-		return fe_set(e, FX_TARGET, "%s: nothing was loaded", ESC(s->spec));
+	for (i = 0; i < s->plan->nimages && !s->failed && s->aborted; i++)
+		verdict_fail(&s->verdicts[i], FX_VERIFY, "%s",
+		    s->abort_why != NULL ? s->abort_why : "the bundle did not verify: nothing is loaded into the daemon");
+	for (i = 0; i < s->plan->nimages && !s->quiet && finished && !s->failed; i++) {
+		if (s->verdicts[i].failed)
+			continue;
+		if (s->dry_run)
+			fprintf(stderr, "%s: %s: would load %s\n", fx_progname, ESC(s->spec), ESC(s->plan->images[i].mi->ref));
 	}
-	if (s->nimages == 0) {
-		if (!s->quiet)
-			fprintf(stderr, "%s: %s: no image selected\n", fx_progname, ESC(s->spec));
-		return FX_OK;
-	}
-	if (!finished || s->aborted || !s->finished || (s->ndone == 0 && !s->dry_run))
-		return fe_set(e, FX_TARGET, "%s: nothing was loaded: the bundle did not verify", ESC(s->spec));
-	if (s->dry_run) {
-		const struct manifest *m = s->sel->man;
-		for (i = 0; i < m->nimages; i++) {
-			if (s->sel->selected[i] && !s->quiet)
-				fprintf(stderr, "%s: %s: would load %s\n", fx_progname, ESC(s->spec), ESC(m->images[i].ref));
-		}
-		fprintf(stderr, "%s: %s: dry run: %zu image%s would be loaded into %s (Docker Engine API %s)\n",
-		    fx_progname, ESC(s->spec), s->nimages, s->nimages == 1 ? "" : "s", ESC(s->ep.label),
-		    docker_client_api(s->cl));
-		return FX_OK;
-	}
-	if (!s->quiet) {
-		for (i = 0; i < s->ndone; i++)
-			fprintf(stderr, "%s: %s: loaded %s (%s)\n", fx_progname, ESC(s->spec), ESC(s->done[i].ref),
-			    s->done[i].id);
-	}
-	/* one request carried them all: every selected image is loaded */
-	for (i = 0; s->lo != NULL && s->lo->on_loaded != NULL && i < s->sel->man->nimages; i++)
-		if (s->sel->selected[i])
-			s->lo->on_loaded(s->lo->on_loaded_ctx, s->spec, s->sel->man, &s->sel->man->images[i]);
-	fprintf(stderr, "%s: %s: %zu image%s loaded into %s\n", fx_progname, ESC(s->spec), s->ndone,
-	    s->ndone == 1 ? "" : "s", ESC(s->ep.label));
-	return FX_OK;
+	for (i = 0; i < s->ndone && !s->quiet && !s->failed; i++)
+		if (!s->verdicts[s->done[i].image].failed)
+			fprintf(stderr, "%s: %s: loaded %s (%s)\n", fx_progname, ESC(s->spec),
+			    ESC(s->plan->images[s->done[i].image].mi->ref), s->done[i].id);
+	if (s->cl != NULL)
+		snprintf(api, sizeof(api), " (Docker Engine API %s)", docker_client_api(s->cl));
+	return target_report(&r, e, "into %s%s", ESC(s->ep.label), s->dry_run ? api : "");
 }
 
 static void ds_free(void *ctx)
@@ -684,15 +638,14 @@ static void ds_free(void *ctx)
 
 	if (s == NULL)
 		return;
-	if (s->up != NULL || s->ar != NULL || s->hashing)
+	if (s->up != NULL || s->ar != NULL)
 		dsink_abort(s);
-	for (i = 0; i < s->nb; i++)
-		free(s->b[i].buf);
-	free(s->b);
-	for (i = 0; i < s->ndone; i++) {
-		free(s->done[i].ref);
+	for (i = 0; s->blobs != NULL && i < s->plan->nblobs; i++)
+		free(s->blobs[i].buf);
+	free(s->blobs);
+	free(s->verdicts);
+	for (i = 0; i < s->ndone; i++)
 		free(s->done[i].id);
-	}
 	free(s->done);
 	docker_client_free(s->cl);
 	docker_endpoint_free(&s->ep);
@@ -702,41 +655,37 @@ static void ds_free(void *ctx)
 
 /* ---------------------------------------------------------------- construction */
 
-static int parse_spec(const char *spec, struct docker_endpoint *ep, struct ferr *e)
+int docker_target_check(const char *spec, void **parsed, struct ferr *e)
 {
-	struct ferr pe = {0};
+	struct docker_endpoint endpoint;
+	struct ferr parse_err = {0};
 
 	if (strncmp(spec, "docker://", 9) != 0)
 		return fe_set(e, FX_USAGE, "--to %s: docker://[unix:///PATH | tcp://HOST:PORT] expected", ESC(spec));
-	if (docker_endpoint_parse(spec + 9, ep, &pe) != FX_OK)
-		return fe_set(e, FX_USAGE, "--to %s: %s", ESC(spec), pe.msg);
+	if (docker_endpoint_parse(spec + 9, &endpoint, &parse_err) != FX_OK)
+		return fe_set(e, FX_USAGE, "--to %s: %s", ESC(spec), parse_err.msg);
+	if (parsed != NULL) {
+		*parsed = xmalloc(sizeof(endpoint));
+		memcpy(*parsed, &endpoint, sizeof(endpoint));
+	} else {
+		docker_endpoint_free(&endpoint);
+	}
 	return FX_OK;
 }
 
-int docker_target_check(const char *spec, struct ferr *e)
-{
-	struct docker_endpoint ep;
-	int rc = parse_spec(spec, &ep, e);
-	if (rc == FX_OK)
-		docker_endpoint_free(&ep);
-	return rc;
-}
-
-int docker_target_open(const char *spec, const struct load_opts *lo, const struct load_sel *sel,
+int docker_target_open(const char *spec, void *parsed, const struct load_opts *lo, const struct target_plan *plan,
     struct load_target *t, struct ferr *e)
 {
 	struct dsink *s = xcalloc(1, sizeof(*s));
-	int rc;
 
-	if ((rc = parse_spec(spec, &s->ep, e)) != FX_OK) {
-		free(s);
-		return rc;
-	}
+	(void)e;
+	memcpy(&s->ep, parsed, sizeof(s->ep));
+	free(parsed);
 	s->spec = xstrdup(spec);
-	s->quiet = lo != NULL && lo->quiet;
-	s->dry_run = lo != NULL && lo->dry_run;
+	s->quiet = lo->quiet;
+	s->dry_run = lo->dry_run;
 	s->lo = lo;
-	s->sel = sel;
+	s->plan = plan;
 	memset(t, 0, sizeof(*t));
 	t->spec = s->spec;
 	t->sink.ctx = s;

@@ -4,15 +4,14 @@
 #ifndef FERRY_DOCKER_SINK_H
 #define FERRY_DOCKER_SINK_H
 
-#include "cli/load.h"
+#include "target/target.h"
 #include "util/util.h"
 
 /* "docker://", "docker://unix:///path.sock", "docker:///path.sock",
- * "docker://tcp://HOST:PORT". FX_USAGE with e set when malformed. */
-int docker_target_check(const char *spec, struct ferr *e);
-
-/* The docker:// target; see load.h. Nothing is contacted before head(). */
-int docker_target_open(const char *spec, const struct load_opts *lo, const struct load_sel *sel,
+ * "docker://tcp://HOST:PORT"; see target.h (struct target_kind). Nothing is contacted
+ * before head(). */
+int docker_target_check(const char *spec, void **parsed, struct ferr *e);
+int docker_target_open(const char *spec, void *parsed, const struct load_opts *lo, const struct target_plan *plan,
     struct load_target *t, struct ferr *e);
 
 #endif

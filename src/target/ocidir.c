@@ -1,92 +1,59 @@
 /* ocidir.c - the oci:DIR target (see ocidir.h). Every file is reached through openat()
- * from the layout's directory with O_NOFOLLOW, and every name written is a hex digest
- * we checked, so nothing lands outside DIR whatever the bundle or the directory holds. */
+ * from the layout's directory with O_NOFOLLOW (and O_NONBLOCK, so that a FIFO planted
+ * there cannot hold the load), only regular files are read, and every name written is
+ * a hex digest we checked, so nothing lands outside DIR whatever the bundle or the
+ * directory holds. */
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "target/ocidir.h"
-#include "util/file.h"
 #include "util/digest.h"
+#include "util/file.h"
 
 #define INDEX_MAX (64u << 20)
 #define REF_ANNOTATION "org.opencontainers.image.ref.name"
+#define LOCK_NAME ".ferry-lock"
+#define HASH_BUF (1u << 20)
 
-enum { O_PENDING, O_OK, O_BAD, O_FAILED };
-
-struct oimg {
-	const struct man_image *mi;
-	int failed; /* 0, FX_VERIFY, FX_TARGET */
-	char why[600];
-};
-
-struct oblob {
-	char digest[72]; /* sha256:<hex> */
-	int state;
-	char why[300];
+/* What the layout holds of a blob of the plan (same index). */
+struct oci_blob {
+	int state; /* BLOB_* */
+	char why[WHY_MAX];
 };
 
 struct oci {
-	char spec[600];
+	char *spec;
 	char *dir;
 	const struct load_opts *lo;
-	const struct load_sel *sel;
-	int dfd, bfd;
-	struct oimg *imgs;
-	size_t nimgs;
-	struct oblob *blobs;
-	size_t nblobs;
+	const struct target_plan *plan;
+	int dir_fd, blobs_fd;
+	struct image_verdict *verdicts;
+	struct oci_blob *blobs;
 	/* the blob being written */
-	struct oblob *cur;
-	int exists;          /* already in the layout: only the verdict matters */
+	struct oci_blob *cur;
+	size_t cur_index;
 	int fd;
 	char tmp[128];
-	char *tmppath;
-	struct sha256 hs;
-	int werr;
+	char *tmp_path;
+	int write_err;
+	char replacing[200]; /* why the file there is replaced; "" when there was none */
 	unsigned seq;
-	int headed, dead;
+	int dead;
 	char dead_why[1100];
-	size_t written, present, loaded;
+	size_t written, present, replaced;
 	uint64_t bytes;
-	struct timespec t0;
 };
-
-static int blob_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct oblob *)a)->digest, ((const struct oblob *)b)->digest);
-}
-
-static struct oblob *find(struct oci *o, const char *d)
-{
-	struct oblob key;
-
-	if (fx_strlcpy(key.digest, d, sizeof(key.digest)) >= sizeof(key.digest))
-		return NULL;
-	return o->nblobs ? bsearch(&key, o->blobs, o->nblobs, sizeof(*o->blobs), blob_cmp) : NULL;
-}
-
-static void ofail(struct oimg *im, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void ofail(struct oimg *im, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (im->failed)
-		return;
-	im->failed = code;
-	va_start(ap, fmt);
-	vsnprintf(im->why, sizeof(im->why), fmt, ap);
-	va_end(ap);
-}
 
 static void dead(struct oci *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void dead(struct oci *o, const char *fmt, ...)
@@ -101,6 +68,43 @@ static void dead(struct oci *o, const char *fmt, ...)
 	va_end(ap);
 }
 
+static const char *file_type(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "not a regular file (a FIFO)";
+	if (S_ISDIR(mode))
+		return "not a regular file (a directory)";
+	if (S_ISSOCK(mode))
+		return "not a regular file (a socket)";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "not a regular file (a device)";
+	return "not a regular file";
+}
+
+/* Opens name (in dirfd) without following a link or waiting on a FIFO, and keeps it
+ * only when it is a regular file: the descriptor; -1 when it is not there (ENOENT, and
+ * flags without O_CREAT); -2 when it is unusable, with why. */
+static int open_regular(int dirfd, const char *name, int flags, const char **why)
+{
+	struct stat st;
+	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+
+	if (fd < 0 && errno == ENOENT)
+		return -1;
+	if (fd < 0) {
+		*why = errno == ELOOP ? "a symbolic link" : errno == ENXIO ? "not a regular file" : strerror(errno);
+		return -2;
+	}
+	if (fstat(fd, &st) != 0)
+		*why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		*why = file_type(st.st_mode);
+	else
+		return fd;
+	close(fd);
+	return -2;
+}
+
 /* Opens (creating when asked) a subdirectory without following links. */
 static int subdir(int at, const char *name, int create)
 {
@@ -109,142 +113,168 @@ static int subdir(int at, const char *name, int create)
 	return openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-static int oci_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
+static const char *dir_problem(int err)
+{
+	return err == ELOOP || err == ENOTDIR ? "a symbolic link or not a directory" : strerror(err);
+}
+
+/* DIR, DIR/blobs/sha256 and DIR/oci-layout, made where missing; o dead when not. */
+static void open_layout(struct oci *o)
+{
+	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+	char shown[PATH_MAX + 16];
+	struct ferr err = {0, ""};
+	const char *why = NULL;
+	int blobs_fd = -1, fd;
+
+	if (mkdir_p(o->dir, 0755) != 0 || (o->dir_fd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		dead(o, "%s: %s", ESC(o->dir), strerror(errno));
+		goto end;
+	}
+	if ((blobs_fd = subdir(o->dir_fd, "blobs", 1)) < 0) {
+		dead(o, "%s/blobs: %s", ESC(o->dir), dir_problem(errno));
+		goto end;
+	}
+	if ((o->blobs_fd = subdir(blobs_fd, "sha256", 1)) < 0) {
+		dead(o, "%s/blobs/sha256: %s", ESC(o->dir), dir_problem(errno));
+		goto end;
+	}
+	fd = open_regular(o->dir_fd, "oci-layout", O_RDONLY, &why);
+	if (fd >= 0) {
+		close(fd);
+	} else if (fd == -2) {
+		dead(o, "%s/oci-layout: %s", ESC(o->dir), why);
+	} else {
+		snprintf(shown, sizeof(shown), "%s/oci-layout", o->dir);
+		if (fx_write_fileat(o->dir_fd, "oci-layout", shown, layout, sizeof(layout) - 1, 0644, 1, &err) != FX_OK)
+			dead(o, "%s", err.msg);
+	}
+end:
+	if (blobs_fd >= 0)
+		close(blobs_fd);
+}
+
+static int oci_head(void *ctx, const struct bundle_head *head, struct ferr *e)
 {
 	struct oci *o = ctx;
-	const struct manifest *m = &hd->man;
-	size_t i, k, n = 0;
-	struct stat st;
 
+	(void)head;
 	(void)e;
-	o->headed = 1;
-	clock_gettime(CLOCK_MONOTONIC, &o->t0);
-	o->imgs = xcalloc(m->nimages ? m->nimages : 1, sizeof(*o->imgs));
-	for (i = 0; i < m->nimages; i++) {
-		const struct man_image *mi = &m->images[i];
-
-		if (!o->sel->selected[i])
-			continue;
-		o->imgs[o->nimgs++].mi = mi;
-		n += mi->nblobs + mi->nmanifests;
-	}
-	o->blobs = xcalloc(n ? n : 1, sizeof(*o->blobs));
-	for (i = 0; i < o->nimgs; i++) {
-		const struct man_image *mi = o->imgs[i].mi;
-
-		for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
-			const char *d = k < mi->nblobs ? mi->blobs[k] : mi->manifests[k - mi->nblobs];
-
-			if (!digest_valid(d)) {
-				ofail(&o->imgs[i], FX_VERIFY, "bundle.yaml lists a bad digest %s", ESC(d));
-				continue;
-			}
-			fx_strlcpy(o->blobs[o->nblobs++].digest, d, sizeof(o->blobs[0].digest));
-		}
-		if (!digest_valid(mi->digest))
-			ofail(&o->imgs[i], FX_VERIFY, "bad manifest digest");
-	}
-	if (o->nblobs > 0)
-		qsort(o->blobs, o->nblobs, sizeof(*o->blobs), blob_cmp);
-	for (i = 0, k = 0; i < o->nblobs; i++) /* unique */
-		if (k == 0 || strcmp(o->blobs[k - 1].digest, o->blobs[i].digest) != 0)
-			o->blobs[k++] = o->blobs[i];
-	o->nblobs = k;
-	if (o->lo->dry_run) {
-		/* look, but create nothing */
-		o->dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (o->dfd >= 0)
-			o->bfd = openat(o->dfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	o->verdicts = verdicts_new(o->plan);
+	o->blobs = xcalloc(o->plan->nblobs ? o->plan->nblobs : 1, sizeof(*o->blobs));
+	if (!o->lo->dry_run) {
+		open_layout(o);
 		return FX_OK;
 	}
-	if (mkdir_p(o->dir, 0755) != 0) {
-		dead(o, "%s: %s", ESC(o->dir), strerror(errno));
-		return FX_OK;
-	}
-	o->dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (o->dfd < 0) {
-		dead(o, "%s: %s", ESC(o->dir), strerror(errno));
-		return FX_OK;
-	}
-	{
-		int b = subdir(o->dfd, "blobs", 1);
-
-		if (b < 0) {
-			dead(o, "%s/blobs: %s", ESC(o->dir), errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory" : strerror(errno));
-			return FX_OK;
-		}
-		o->bfd = subdir(b, "sha256", 1);
-		close(b);
-		if (o->bfd < 0) {
-			dead(o, "%s/blobs/sha256: %s", ESC(o->dir), errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory" : strerror(errno));
-			return FX_OK;
-		}
-	}
-	if (fstatat(o->dfd, "oci-layout", &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (!S_ISREG(st.st_mode))
-			dead(o, "%s/oci-layout: not a regular file", ESC(o->dir));
-	} else {
-		static const char lay[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-
-		struct ferr le = {0, ""};
-		char shown[PATH_MAX + 16];
-
-		snprintf(shown, sizeof(shown), "%s/oci-layout", o->dir);
-		if (fx_write_fileat(o->dfd, "oci-layout", shown, lay, sizeof(lay) - 1, 0644, 1, &le) != FX_OK)
-			dead(o, "%s", le.msg);
-	}
+	/* look, but create nothing */
+	o->dir_fd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (o->dir_fd >= 0)
+		o->blobs_fd = openat(o->dir_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	return FX_OK;
+}
+
+/* Does the file held as blob hex have size bytes hashing to its name? 1 yes; 0 no, with
+ * why (it is then replaced). */
+static int held_blob_good(int fd, const char *hex, uint64_t size, char *why, size_t whysize)
+{
+	unsigned char want[SHA256_LEN], got[SHA256_LEN];
+	unsigned char *buf = NULL;
+	struct sha256 hash;
+	struct stat st;
+	ssize_t n;
+	int good = 0;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, whysize, "unreadable: %s", strerror(errno));
+		goto end;
+	}
+	if ((uint64_t)st.st_size != size) {
+		snprintf(why, whysize, "%llu bytes, not %llu", (unsigned long long)st.st_size, (unsigned long long)size);
+		goto end;
+	}
+	buf = xmalloc(HASH_BUF);
+	sha256_init(&hash);
+	while ((n = read(fd, buf, HASH_BUF)) > 0 || (n < 0 && errno == EINTR && !fx_interrupted))
+		if (n > 0)
+			sha256_update(&hash, buf, (size_t)n);
+	if (n < 0) {
+		snprintf(why, whysize, "unreadable: %s", strerror(errno));
+		sha256_free(&hash);
+		goto end;
+	}
+	sha256_final(&hash, got);
+	hex_decode(hex, SHA256_HEX - 1, want);
+	good = CRYPTO_memcmp(got, want, SHA256_LEN) == 0;
+	if (!good)
+		snprintf(why, whysize, "does not hash to its name");
+end:
+	free(buf);
+	return good;
+}
+
+/* Looks at what the layout holds for blob i before it is written: the blob itself
+ * (size and hash checked: 1, nothing to write), nothing or a damaged copy (0: written,
+ * the damaged one replaced), or something unusable (-1, the blob failed). */
+static int check_held(struct oci *o, size_t i, uint64_t size)
+{
+	const char *hex = o->plan->blobs[i].digest + 7, *why = NULL;
+	int fd, good = 0;
+
+	o->replacing[0] = '\0';
+	if (o->blobs_fd < 0)
+		return 0;
+	fd = open_regular(o->blobs_fd, hex, O_RDONLY, &why);
+	if (fd == -1)
+		return 0;
+	if (fd == -2) {
+		snprintf(o->blobs[i].why, sizeof(o->blobs[i].why), "%s/blobs/sha256/%s: %s", ESC(o->dir), hex, why);
+		o->blobs[i].state = BLOB_FAILED;
+		return -1;
+	}
+	good = held_blob_good(fd, hex, size, o->replacing, sizeof(o->replacing));
+	close(fd);
+	return good;
 }
 
 static int oci_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
     struct ferr *e)
 {
 	struct oci *o = ctx;
-	struct oblob *b;
-	struct stat st;
-	char d[80];
 	const char *hex;
+	size_t i;
+	int held;
 
 	(void)loc;
-	(void)size;
 	(void)e;
 	*want = 0;
-	if (o->dead || strncmp(name, "images/blobs/sha256/", 20) != 0)
+	if (o->dead || (i = target_plan_entry(o->plan, name)) == PLAN_NONE || o->blobs[i].state != BLOB_PENDING)
 		return FX_OK;
-	hex = name + 20;
-	if (!digest_hex_valid(hex))
-		return FX_OK;
-	snprintf(d, sizeof(d), "sha256:%s", hex);
-	if ((b = find(o, d)) == NULL || b->state != O_PENDING)
-		return FX_OK;
-	o->cur = b;
-	o->exists = 0;
-	o->fd = -1;
-	o->werr = 0;
-	if (o->bfd >= 0 && fstatat(o->bfd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (!S_ISREG(st.st_mode)) {
-			fx_strlcpy(b->why, "exists in the layout and is not a regular file", sizeof(b->why));
-			b->state = O_FAILED;
-			o->cur = NULL;
-			return FX_OK;
+	if ((held = check_held(o, i, size)) != 0) {
+		if (held > 0) { /* content-addressed and checked: that file is this blob */
+			o->blobs[i].state = BLOB_OK;
+			o->present++;
+			*want = SINK_PRESENT;
 		}
-		o->exists = 1; /* content-addressed: the file there is that blob */
 		return FX_OK;
 	}
+	o->cur = &o->blobs[i];
+	o->cur_index = i;
+	o->fd = -1;
+	o->write_err = 0;
 	if (o->lo->dry_run)
-		return FX_OK;
+		return FX_OK; /* only the verdict matters */
+	hex = o->plan->blobs[i].digest + 7;
 	snprintf(o->tmp, sizeof(o->tmp), ".tmp-%s-%d-%u", hex, (int)getpid(), o->seq++);
-	o->fd = openat(o->bfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	o->fd = openat(o->blobs_fd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (o->fd < 0) {
-		snprintf(b->why, sizeof(b->why), "%s/blobs/sha256/%s: %s", ESC(o->dir), o->tmp, strerror(errno));
-		b->state = O_FAILED;
+		snprintf(o->cur->why, sizeof(o->cur->why), "%s/blobs/sha256/%s: %s", ESC(o->dir), o->tmp, strerror(errno));
+		o->cur->state = BLOB_FAILED;
 		o->cur = NULL;
 		return FX_OK;
 	}
-	free(o->tmppath);
-	o->tmppath = xasprintf("%s/blobs/sha256/%s", o->dir, o->tmp);
-	fx_cleanup_file(o->tmppath);
-	sha256_init(&o->hs);
+	free(o->tmp_path);
+	o->tmp_path = xasprintf("%s/blobs/sha256/%s", o->dir, o->tmp);
+	fx_cleanup_file(o->tmp_path);
 	*want = 1;
 	return FX_OK;
 }
@@ -254,70 +284,65 @@ static int oci_data(void *ctx, const void *buf, size_t n, struct ferr *e)
 	struct oci *o = ctx;
 
 	(void)e;
-	if (o->cur == NULL || o->fd < 0)
-		return FX_OK;
-	sha256_update(&o->hs, buf, n);
-	if (!o->werr && write_all(o->fd, buf, n) != 0)
-		o->werr = errno ? errno : EIO;
+	if (o->cur != NULL && o->fd >= 0 && !o->write_err && write_all(o->fd, buf, n) != 0)
+		o->write_err = errno ? errno : EIO;
 	return FX_OK;
+}
+
+/* The blob being written verified (the reader hashed it against its signed line, and
+ * the plan made sure that line is its name): into place, over a damaged copy if any. */
+static void commit_blob(struct oci *o, struct oci_blob *b, const char *hex)
+{
+	if (!o->write_err && fdatasync(o->fd) != 0)
+		o->write_err = errno;
+	if (close(o->fd) != 0 && !o->write_err)
+		o->write_err = errno;
+	o->fd = -1;
+	if (!o->write_err && fx_rename(o->blobs_fd, o->tmp, o->blobs_fd, hex, 1) != 0)
+		o->write_err = errno;
+	if (o->write_err) {
+		unlinkat(o->blobs_fd, o->tmp, 0);
+		snprintf(b->why, sizeof(b->why), "%s/blobs/sha256/%s: %s", ESC(o->dir), hex, strerror(o->write_err));
+		b->state = BLOB_FAILED;
+		return;
+	}
+	b->state = BLOB_OK;
+	o->written++;
+	o->bytes += o->plan->blobs[o->cur_index].size;
+	if (o->replacing[0] != '\0') {
+		fx_warn("%s: %s/blobs/sha256/%s was damaged (%s): replaced by the verified blob", ESC(o->spec), ESC(o->dir),
+		    hex, o->replacing);
+		o->replaced++;
+	}
 }
 
 static int oci_end(void *ctx, const char *name, int ok, struct ferr *e)
 {
 	struct oci *o = ctx;
-	struct oblob *b = o->cur;
-	unsigned char got[SHA256_LEN], want[SHA256_LEN];
+	struct oci_blob *b = o->cur;
 
 	(void)name;
 	(void)e;
 	if (b == NULL)
 		return FX_OK;
 	o->cur = NULL;
-	if (o->fd < 0) { /* present already, or a dry run */
-		if (!ok) {
-			b->state = O_BAD;
-			fx_strlcpy(b->why, "did not verify", sizeof(b->why));
-		} else {
-			b->state = O_OK;
-			if (o->exists)
-				o->present++;
-			else
-				o->written++; /* would be */
+	if (!ok) {
+		b->state = BLOB_BAD;
+		fx_strlcpy(b->why, "did not verify", sizeof(b->why));
+	}
+	if (o->fd < 0) { /* a dry run */
+		if (ok) {
+			b->state = BLOB_OK;
+			o->written++; /* would be */
 		}
 		return FX_OK;
 	}
-	sha256_final(&o->hs, got);
-	hex_decode(b->digest + 7, 64, want);
-	/* the name is a digest too: a layout is content-addressed, so check it as well */
-	if (ok && CRYPTO_memcmp(got, want, SHA256_LEN) != 0) {
-		ok = 0;
-		fx_strlcpy(b->why, "does not hash to its name", sizeof(b->why));
-	} else if (!ok) {
-		fx_strlcpy(b->why, "did not verify", sizeof(b->why));
-	}
-	if (ok && !o->werr && fdatasync(o->fd) != 0)
-		o->werr = errno;
-	if (close(o->fd) != 0 && !o->werr)
-		o->werr = errno;
-	o->fd = -1;
-	if (ok && !o->werr && renameat(o->bfd, o->tmp, o->bfd, b->digest + 7) != 0)
-		o->werr = errno;
-	if (!ok || o->werr) {
-		unlinkat(o->bfd, o->tmp, 0);
-		if (ok) {
-			snprintf(b->why, sizeof(b->why), "%s/blobs/sha256/%s: %s", ESC(o->dir), b->digest + 7,
-			    strerror(o->werr));
-			b->state = O_FAILED;
-		} else {
-			b->state = O_BAD;
-		}
+	if (ok) {
+		commit_blob(o, b, o->plan->blobs[o->cur_index].digest + 7);
 	} else {
-		struct stat st;
-
-		b->state = O_OK;
-		o->written++;
-		if (fstatat(o->bfd, b->digest + 7, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			o->bytes += (uint64_t)st.st_size;
+		close(o->fd);
+		o->fd = -1;
+		unlinkat(o->blobs_fd, o->tmp, 0);
 	}
 	fx_cleanup_forget();
 	return FX_OK;
@@ -326,18 +351,17 @@ static int oci_end(void *ctx, const char *name, int ok, struct ferr *e)
 /* Reads DIR/index.json (or starts one); NULL with o dead when it is unusable. */
 static json_t *load_index(struct oci *o)
 {
+	const char *why = NULL;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	json_t *root = NULL;
-	int fd = openat(o->dfd, "index.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_regular(o->dir_fd, "index.json", O_RDONLY, &why);
 
-	if (fd < 0 && errno == ENOENT) {
-		root = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
-		    "application/vnd.oci.image.index.v1+json", "manifests");
-		return root;
-	}
-	if (fd < 0) {
-		dead(o, "%s/index.json: %s", ESC(o->dir), errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory" : strerror(errno));
+	if (fd == -1)
+		return json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", "application/vnd.oci.image.index.v1+json",
+		    "manifests");
+	if (fd == -2) {
+		dead(o, "%s/index.json: %s", ESC(o->dir), why);
 		return NULL;
 	}
 	for (;;) {
@@ -374,132 +398,135 @@ end:
 	return root;
 }
 
+/* Takes the layout's lock (flock on DIR/.ferry-lock), so that loads into one layout
+ * read, merge and replace index.json one at a time: the descriptor, or -1 with o dead. */
+static int lock_layout(struct oci *o)
+{
+	const char *why = NULL;
+	int fd = open_regular(o->dir_fd, LOCK_NAME, O_RDWR | O_CREAT, &why);
+
+	if (fd < 0) {
+		dead(o, "%s/%s: %s", ESC(o->dir), LOCK_NAME, fd == -1 ? strerror(ENOENT) : why);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	if (errno == EWOULDBLOCK && !o->lo->quiet)
+		fx_warn("%s: waiting for another load into %s to update its index", ESC(o->spec), ESC(o->dir));
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR || fx_interrupted) {
+			dead(o, "%s/%s: %s", ESC(o->dir), LOCK_NAME, fx_interrupted ? "interrupted" : strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* Puts image i's descriptor into the index (one of the same name is replaced). */
+static void index_image(struct oci *o, json_t *manifests, size_t i)
+{
+	const struct man_image *mi = o->plan->images[i].mi;
+	const char *media_type = mi->media_type && *mi->media_type ? mi->media_type :
+	    "application/vnd.oci.image.manifest.v1+json";
+	struct stat st;
+	json_t *desc;
+	size_t j;
+
+	if (fstatat(o->blobs_fd, mi->digest + 7, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+		verdict_fail(&o->verdicts[i], FX_TARGET, "%s/blobs/sha256/%s: missing", ESC(o->dir), mi->digest + 7);
+		return;
+	}
+	for (j = json_array_size(manifests); j-- > 0;) {
+		json_t *annotations = json_object_get(json_array_get(manifests, j), "annotations");
+		const char *ref_name = json_string_value(json_object_get(annotations, REF_ANNOTATION));
+
+		if (ref_name != NULL && strcmp(ref_name, mi->ref) == 0)
+			json_array_remove(manifests, j);
+	}
+	desc = json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType", media_type, "digest", mi->digest, "size",
+	    (json_int_t)st.st_size, "annotations", REF_ANNOTATION, mi->ref);
+	if (desc == NULL || json_array_append_new(manifests, desc) != 0)
+		verdict_fail(&o->verdicts[i], FX_TARGET, "cannot describe the image in index.json");
+}
+
+/* Under the layout's lock: index.json read again (another load may have changed it),
+ * the loaded images merged in, written beside and renamed over it. */
+static void update_index(struct oci *o)
+{
+	struct ferr err = {0, ""};
+	char shown[PATH_MAX + 16];
+	json_t *root = NULL;
+	char *text = NULL;
+	size_t i;
+	int lock_fd, changed = 0;
+
+	for (i = 0; i < o->plan->nimages && o->verdicts[i].failed; i++)
+		;
+	if (i == o->plan->nimages)
+		return; /* no image to add: the index (and its lock) are not touched */
+	if ((lock_fd = lock_layout(o)) < 0)
+		return;
+	if ((root = load_index(o)) == NULL)
+		goto end;
+	for (i = 0; i < o->plan->nimages; i++) {
+		if (o->verdicts[i].failed)
+			continue;
+		index_image(o, json_object_get(root, "manifests"), i);
+		changed |= !o->verdicts[i].failed;
+	}
+	if (!changed)
+		goto end;
+	snprintf(shown, sizeof(shown), "%s/index.json", o->dir);
+	text = json_dumps(root, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	if (text == NULL)
+		fe_set(&err, FX_IO, "%s/index.json: out of memory", ESC(o->dir));
+	else if (fx_write_fileat(o->dir_fd, "index.json", shown, text, strlen(text), 0644, 1, &err) == FX_OK &&
+	    fsync(o->dir_fd) != 0)
+		fe_set(&err, FX_IO, "%s/index.json: %s", ESC(o->dir), strerror(errno));
+	if (err.code != FX_OK)
+		dead(o, "%s", err.msg);
+end:
+	free(text);
+	json_decref(root);
+	close(lock_fd); /* and the lock with it */
+}
+
 static int oci_finish(void *ctx, int all_ok, struct ferr *e)
 {
 	struct oci *o = ctx;
-	json_t *root = NULL, *arr;
 	size_t i, k;
-	char *text = NULL;
-	int changed = 0;
 
 	(void)all_ok;
 	(void)e;
 	if (o->dead)
 		return FX_OK;
-	for (i = 0; i < o->nimgs; i++) {
-		struct oimg *im = &o->imgs[i];
-		const struct man_image *mi = im->mi;
+	for (i = 0; i < o->plan->nimages; i++) {
+		const struct plan_image *pi = &o->plan->images[i];
 
-		for (k = 0; !im->failed && k < mi->nblobs + mi->nmanifests; k++) {
-			const char *d = k < mi->nblobs ? mi->blobs[k] : mi->manifests[k - mi->nblobs];
-			struct oblob *b = find(o, d);
-
-			if (b == NULL)
-				continue;
-			if (b->state == O_PENDING)
-				ofail(im, FX_VERIFY, "%s is missing from the bundle", d);
-			else if (b->state == O_BAD)
-				ofail(im, FX_VERIFY, "%s %s", d, b->why);
-			else if (b->state == O_FAILED)
-				ofail(im, FX_TARGET, "%s", b->why);
-		}
+		for (k = 0; k < pi->nblobs; k++)
+			verdict_blob(&o->verdicts[i], o->plan->blobs[pi->blobs[k]].digest, o->blobs[pi->blobs[k]].state,
+			    o->blobs[pi->blobs[k]].why);
 	}
-	if (o->lo->dry_run) {
-		for (i = 0; i < o->nimgs; i++)
-			o->loaded += !o->imgs[i].failed;
-		return FX_OK;
-	}
-	if ((root = load_index(o)) == NULL)
-		return FX_OK;
-	arr = json_object_get(root, "manifests");
-	for (i = 0; i < o->nimgs; i++) {
-		struct oimg *im = &o->imgs[i];
-		struct stat st;
-		json_t *desc;
-		size_t j;
-
-		if (im->failed)
-			continue;
-		if (fstatat(o->bfd, im->mi->digest + 7, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
-			ofail(im, FX_TARGET, "%s/blobs/sha256/%s: missing", ESC(o->dir), im->mi->digest + 7);
-			continue;
-		}
-		/* replace a descriptor of the same name */
-		for (j = json_array_size(arr); j-- > 0;) {
-			const char *rn = json_string_value(
-			    json_object_get(json_object_get(json_array_get(arr, j), "annotations"), REF_ANNOTATION));
-
-			if (rn != NULL && strcmp(rn, im->mi->ref) == 0)
-				json_array_remove(arr, j);
-		}
-		desc = json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType",
-		    im->mi->media_type && *im->mi->media_type ? im->mi->media_type :
-		    "application/vnd.oci.image.manifest.v1+json",
-		    "digest", im->mi->digest, "size", (json_int_t)st.st_size, "annotations", REF_ANNOTATION, im->mi->ref);
-		if (desc == NULL || json_array_append_new(arr, desc) != 0) {
-			ofail(im, FX_TARGET, "cannot describe the image in index.json");
-			continue;
-		}
-		changed = 1;
-		o->loaded++;
-	}
-	if (changed) {
-		struct ferr le = {0, ""};
-		char shown[PATH_MAX + 16];
-
-		snprintf(shown, sizeof(shown), "%s/index.json", o->dir);
-		text = json_dumps(root, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-		if (text == NULL)
-			fe_set(&le, FX_IO, "%s/index.json: out of memory", ESC(o->dir));
-		else if (fx_write_fileat(o->dfd, "index.json", shown, text, strlen(text), 0644, 1, &le) == FX_OK &&
-		    fsync(o->dfd) != 0)
-			fe_set(&le, FX_IO, "%s/index.json: %s", ESC(o->dir), strerror(errno));
-		if (le.code != FX_OK) {
-			dead(o, "%s", le.msg);
-			o->loaded = 0;
-		}
-	}
-	free(text);
-	json_decref(root);
+	if (!o->lo->dry_run)
+		update_index(o);
 	return FX_OK;
 }
 
 static int oci_report(void *ctx, int finished, struct ferr *e)
 {
 	struct oci *o = ctx;
-	size_t i, nfail = 0, ntarget = 0;
-	char b1[32];
+	struct target_report r = {.spec = o->spec, .plan = o->plan, .verdicts = o->verdicts, .finished = finished,
+	    .lo = o->lo, .dry_run = o->lo->dry_run, .dead_why = o->dead ? o->dead_why : NULL,
+	    .dead_image_why = "the layout could not be written"};
+	char bytes[32], replaced[64] = "";
 
-	if (!o->headed)
-		return FX_OK;
-	if (o->dead)
-		fx_warn("%s: %s", o->spec, o->dead_why);
-	for (i = 0; i < o->nimgs; i++) {
-		struct oimg *im = &o->imgs[i];
-
-		if (o->dead && o->loaded == 0)
-			ofail(im, FX_TARGET, "the layout could not be written");
-		else if (!finished)
-			ofail(im, FX_IO, "the bundle was not read to the end");
-		if (!im->failed) {
-			if (o->lo->on_loaded != NULL && !o->lo->dry_run)
-				o->lo->on_loaded(o->lo->on_loaded_ctx, o->spec, o->sel->man, im->mi);
-			continue;
-		}
-		nfail++;
-		ntarget += im->failed == FX_TARGET;
-		fx_warn("%s: %s: not loaded: %s", o->spec, ESC(im->mi->ref), im->why);
-	}
-	fmt_bytes(o->bytes, b1, sizeof(b1));
 	if (o->lo->dry_run)
-		fprintf(stderr, "%s: %s: dry run: %zu images would be loaded, %zu would fail; blobs: %zu to write, %zu present\n",
-		    fx_progname, o->spec, o->loaded, nfail, o->written, o->present);
-	else
-		fprintf(stderr, "%s: %s: %zu images loaded, %zu failed; blobs: %zu written, %zu present (%s written)\n",
-		    fx_progname, o->spec, o->loaded, nfail, o->written, o->present, b1);
-	if (ntarget > 0 || o->dead)
-		return fe_set(e, FX_TARGET, "%s: %zu of %zu images not loaded", o->spec, ntarget ? ntarget : nfail, o->nimgs);
-	return FX_OK;
+		return target_report(&r, e, "blobs: %zu to write, %zu present", o->written, o->present);
+	if (o->replaced > 0)
+		snprintf(replaced, sizeof(replaced), "; %zu damaged blobs replaced", o->replaced);
+	return target_report(&r, e, "blobs: %zu written, %zu present (%s written)%s", o->written, o->present,
+	    fmt_bytes(o->bytes, bytes, sizeof(bytes)), replaced);
 }
 
 static void oci_free(void *ctx)
@@ -510,34 +537,41 @@ static void oci_free(void *ctx)
 		return;
 	if (o->fd >= 0) { /* the stream broke off in the middle of a blob */
 		close(o->fd);
-		unlinkat(o->bfd, o->tmp, 0);
-		sha256_free(&o->hs);
+		unlinkat(o->blobs_fd, o->tmp, 0);
 		fx_cleanup_forget();
 	}
-	if (o->bfd >= 0)
-		close(o->bfd);
-	if (o->dfd >= 0)
-		close(o->dfd);
-	free(o->tmppath);
-	free(o->imgs);
+	if (o->blobs_fd >= 0)
+		close(o->blobs_fd);
+	if (o->dir_fd >= 0)
+		close(o->dir_fd);
+	free(o->tmp_path);
+	free(o->verdicts);
 	free(o->blobs);
 	free(o->dir);
+	free(o->spec);
 	free(o);
 }
 
-int ocidir_target_open(const char *spec, const struct load_opts *lo, const struct load_sel *sel,
-    struct load_target *t, struct ferr *e)
+int ocidir_target_check(const char *spec, void **parsed, struct ferr *e)
 {
-	struct oci *o;
-
 	if (strncmp(spec, "oci:", 4) != 0 || spec[4] == '\0' || strlen(spec) > 4000)
 		return fe_set(e, FX_USAGE, "--to %s: expected oci:DIR", ESC(spec));
-	o = xcalloc(1, sizeof(*o));
-	fx_strlcpy(o->spec, spec, sizeof(o->spec));
-	o->dir = xstrdup(spec + 4);
+	if (parsed != NULL)
+		*parsed = xstrdup(spec + 4);
+	return FX_OK;
+}
+
+int ocidir_target_open(const char *spec, void *parsed, const struct load_opts *lo, const struct target_plan *plan,
+    struct load_target *t, struct ferr *e)
+{
+	struct oci *o = xcalloc(1, sizeof(*o));
+
+	(void)e;
+	o->spec = xstrdup(spec);
+	o->dir = parsed;
 	o->lo = lo;
-	o->sel = sel;
-	o->dfd = o->bfd = o->fd = -1;
+	o->plan = plan;
+	o->dir_fd = o->blobs_fd = o->fd = -1;
 	memset(t, 0, sizeof(*t));
 	t->spec = spec;
 	t->sink.ctx = o;

@@ -17,23 +17,13 @@
 #include "target/registry_int.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
-#include <curl/curl.h>
-#include <jansson.h>
-#include <openssl/crypto.h>
 
 static double since(const struct timespec *t0)
 {
@@ -43,130 +33,58 @@ static double since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static struct rblob *find_blob(struct reg *g, const char *digest)
+/* ---- the registry's side of the plan */
+
+/* The repository and tag image i lands under; a failed verdict when it has none. */
+static void image_repo(struct reg *g, size_t i)
 {
-	size_t lo = 0, hi = g->nblobs;
+	const struct man_image *mi = g->plan->images[i].mi;
+	struct rimg *im = &g->imgs[i];
+	struct reg_ref ref;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(digest, g->blobs[mid].digest);
-
-		if (c == 0)
-			return &g->blobs[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
-}
-
-
-/* ---- the sink callbacks (the reader's thread) */
-
-struct pair {
-	const char *digest;
-	size_t img;
-	int is_manifest;
-};
-
-static int pair_cmp(const void *a, const void *b)
-{
-	const struct pair *x = a, *y = b;
-	int c = strcmp(x->digest, y->digest);
-
-	if (c != 0)
-		return c;
-	return x->img < y->img ? -1 : x->img > y->img;
-}
-
-static void img_fail(struct rimg *im, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void img_fail(struct rimg *im, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (im->failed)
+	if (reg_parse_ref(mi->ref, &ref) != 0) {
+		verdict_fail(&g->verdicts[i], FX_TARGET, "not a valid image reference");
 		return;
-	im->failed = code;
-	va_start(ap, fmt);
-	vsnprintf(im->why, sizeof(im->why), fmt, ap);
-	va_end(ap);
+	}
+	if (reg_dest_repo(&g->tg, &ref, g->lo->keep_registry_host, im->repo, sizeof(im->repo)) != 0) {
+		verdict_fail(&g->verdicts[i], FX_TARGET, "repository name %s is not valid here", ESC(im->repo));
+		return;
+	}
+	fx_strlcpy(im->ref, ref.tag[0] ? ref.tag : mi->digest, sizeof(im->ref));
 }
 
-static int build_plan(struct reg *g, const struct manifest *m)
+/* Every image's repository, and for every blob the repositories that need it. */
+static void plan_repos(struct reg *g)
 {
-	struct pair *pv = NULL;
-	size_t np = 0, cap = 0, i, k;
+	const struct target_plan *p = g->plan;
+	size_t i, k, r;
 
-	g->imgs = xcalloc(m->nimages ? m->nimages : 1, sizeof(*g->imgs));
-	for (i = 0; i < m->nimages; i++) {
-		const struct man_image *mi = &m->images[i];
-		struct rimg *im;
-		struct reg_ref rr;
+	g->nimgs = p->nimages;
+	g->imgs = xcalloc(p->nimages ? p->nimages : 1, sizeof(*g->imgs));
+	g->verdicts = verdicts_new(p);
+	for (i = 0; i < p->nimages; i++)
+		if (!g->verdicts[i].failed)
+			image_repo(g, i);
+	g->nblobs = p->nblobs;
+	g->blobs = xcalloc(p->nblobs ? p->nblobs : 1, sizeof(*g->blobs));
+	for (i = 0; i < p->nblobs; i++) {
+		struct rblob *b = &g->blobs[i];
 
-		if (!g->sel->selected[i])
-			continue;
-		im = &g->imgs[g->nimgs++];
-		im->mi = mi;
-		if (reg_parse_ref(mi->ref, &rr) != 0) {
-			img_fail(im, FX_TARGET, "not a valid image reference");
-			continue;
-		}
-		if (reg_dest_repo(&g->tg, &rr, g->lo->keep_registry_host, im->repo, sizeof(im->repo)) != 0) {
-			img_fail(im, FX_TARGET, "repository name for %s is not valid here", ESC(mi->ref));
-			continue;
-		}
-		if (!digest_valid(mi->digest) || mi->nmanifests == 0 ||
-		    strcmp(mi->manifests[mi->nmanifests - 1], mi->digest) != 0) {
-			img_fail(im, FX_VERIFY, "bundle.yaml does not list its manifest");
-			continue;
-		}
-		fx_strlcpy(im->ref, rr.tag[0] ? rr.tag : mi->digest, sizeof(im->ref));
-		for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
-			const char *d = k < mi->nblobs ? mi->blobs[k] : mi->manifests[k - mi->nblobs];
+		b->digest = p->blobs[i].digest;
+		b->size = p->blobs[i].size;
+		for (k = 0; k < p->blobs[i].nimages; k++) {
+			size_t img = p->blobs[i].images[k];
 
-			if (!digest_valid(d)) {
-				img_fail(im, FX_VERIFY, "bundle.yaml lists a bad digest %s", ESC(d));
-				break;
-			}
-			if (np == cap) {
-				cap = cap ? cap * 2 : 64;
-				pv = xreallocarray(pv, cap, sizeof(*pv));
-			}
-			pv[np].digest = d;
-			pv[np].img = g->nimgs - 1;
-			pv[np].is_manifest = k >= mi->nblobs;
-			np++;
-		}
-	}
-	if (np > 0)
-		qsort(pv, np, sizeof(*pv), pair_cmp);
-	g->blobs = xcalloc(np ? np : 1, sizeof(*g->blobs));
-	for (i = 0; i < np;) {
-		struct rblob *b = &g->blobs[g->nblobs++];
-		size_t j, r;
-
-		fx_strlcpy(b->digest, pv[i].digest, sizeof(b->digest));
-		for (j = i; j < np && strcmp(pv[j].digest, pv[i].digest) == 0; j++) {
-			struct rimg *im = &g->imgs[pv[j].img];
-
-			b->is_manifest |= pv[j].is_manifest;
-			if (b->nimgs > 0 && b->imgs[b->nimgs - 1] == pv[j].img)
-				continue; /* listed twice by one image (blobs and manifests) */
-			b->imgs = xreallocarray(b->imgs, b->nimgs + 1, sizeof(*b->imgs));
-			b->imgs[b->nimgs++] = pv[j].img;
-			for (r = 0; r < b->nrepos; r++)
-				if (strcmp(b->repos[r], im->repo) == 0)
-					break;
-			if (r == b->nrepos && !im->failed) {
+			if (g->verdicts[img].failed)
+				continue;
+			for (r = 0; r < b->nrepos && strcmp(b->repos[r], g->imgs[img].repo) != 0; r++)
+				;
+			if (r == b->nrepos) {
 				b->repos = xreallocarray(b->repos, b->nrepos + 1, sizeof(*b->repos));
-				b->repos[b->nrepos++] = xstrdup(im->repo);
+				b->repos[b->nrepos++] = xstrdup(g->imgs[img].repo);
 			}
 		}
-		i = j;
 	}
-	free(pv);
-	return FX_OK;
 }
 
 /* Before the stream starts: which layers and configs does every repository that needs
@@ -174,7 +92,7 @@ static int build_plan(struct reg *g, const struct manifest *m)
  * blobs by digest), which makes a load into a registry that has it all a matter of
  * the head and a few HEAD requests. An error here only means "not known": the blob
  * then goes the normal way. */
-struct fp_ctx {
+struct present_part {
 	struct reg *g;
 	struct http *h;
 	size_t first, step;
@@ -182,18 +100,18 @@ struct fp_ctx {
 
 static void *find_present_part(void *arg)
 {
-	struct fp_ctx *c = arg;
-	struct reg *g = c->g;
+	struct present_part *part = arg;
+	struct reg *g = part->g;
 	size_t i, k;
 
-	for (i = c->first; i < g->nblobs; i += c->step) {
+	for (i = part->first; i < g->nblobs; i += part->step) {
 		struct rblob *b = &g->blobs[i];
 		struct ferr e = {0, ""};
 
-		if (b->nrepos == 0 || b->is_manifest)
+		if (b->nrepos == 0 || g->plan->blobs[i].is_manifest)
 			continue;
 		for (k = 0; k < b->nrepos && !b->pre_absent; k++) {
-			int r = rg_blob_present(g, c->h, b->repos[k], b->digest, &e);
+			int r = rg_blob_present(g, part->h, b->repos[k], b->digest, &e);
 			if (r < 0)
 				break; /* not known: the worker asks again */
 			b->pre = k + 1;
@@ -208,49 +126,51 @@ static void *find_present_part(void *arg)
  * requests overlap. */
 static void find_present(struct reg *g)
 {
-	struct fp_ctx c[JOBS_MAX];
-	pthread_t th[JOBS_MAX];
+	struct present_part parts[JOBS_MAX];
+	pthread_t threads[JOBS_MAX];
 	int started[JOBS_MAX];
 	size_t n = (size_t)g->nth, i;
 
 	if (n > g->nblobs)
 		n = g->nblobs;
 	for (i = 0; i < n; i++) {
-		c[i].g = g;
-		c[i].h = g->hc[i];
-		c[i].first = i;
-		c[i].step = n;
-		started[i] = i > 0 && pthread_create(&th[i], NULL, find_present_part, &c[i]) == 0;
+		parts[i].g = g;
+		parts[i].h = g->hc[i];
+		parts[i].first = i;
+		parts[i].step = n;
+		started[i] = i > 0 && pthread_create(&threads[i], NULL, find_present_part, &parts[i]) == 0;
 	}
 	for (i = 0; i < n; i++)
 		if (i == 0 || !started[i])
-			find_present_part(&c[i]); /* the first part here, and any whose thread did not start */
+			find_present_part(&parts[i]); /* the first part here, and any whose thread did not start */
 	for (i = 1; i < n; i++)
 		if (started[i])
-			pthread_join(th[i], NULL);
+			pthread_join(threads[i], NULL);
 }
 
-static int reg_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
+/* ---- the sink callbacks (the reader's thread) */
+
+static int reg_head(void *ctx, const struct bundle_head *head, struct ferr *e)
 {
 	struct reg *g = ctx;
 	struct http_resp rs;
 	struct http_req rq;
-	struct ferr pe = {0, ""};
+	struct ferr ping_err = {0, ""};
 	char *url;
 
+	(void)head;
 	(void)e;
-	g->headed = 1;
 	clock_gettime(CLOCK_MONOTONIC, &g->t0);
-	build_plan(g, &hd->man);
+	plan_repos(g);
 	/* is it there, and is it a registry? */
 	url = xasprintf("%s/v2/", g->base);
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "GET";
 	rq.url = url;
 	rq.max_body = HTTP_ERRBODY_MAX;
-	if (http_do(g->mh, &rq, &rs, &pe) != FX_OK) {
+	if (http_do(g->mh, &rq, &rs, &ping_err) != FX_OK) {
 		g->dead = 1;
-		fx_strlcpy(g->dead_why, pe.msg, sizeof(g->dead_why));
+		fx_strlcpy(g->dead_why, ping_err.msg, sizeof(g->dead_why));
 	} else if (rs.status != 200 && rs.status != 401) {
 		g->dead = 1;
 		snprintf(g->dead_why, sizeof(g->dead_why), "GET %s: HTTP %ld (not an OCI registry?)", ESC(url), rs.status);
@@ -268,21 +188,35 @@ static int reg_head(void *ctx, const struct bundle_head *hd, struct ferr *e)
 	return FX_OK;
 }
 
+/* Hands a job to the workers, waiting while they have as many as they can take. */
+static void queue_job(struct reg *g, struct job *j)
+{
+	pthread_mutex_lock(&g->mu);
+	while (g->outstanding >= (size_t)g->running + 1)
+		pthread_cond_wait(&g->cv, &g->mu);
+	g->outstanding++;
+	if (g->pt != NULL)
+		g->pt->next = j;
+	else
+		g->ph = j;
+	g->pt = j;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
 static int reg_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
     struct ferr *e)
 {
 	struct reg *g = ctx;
 	struct rblob *b;
 	struct job *j;
-	char d[80];
-	int ranged;
+	size_t i;
 
 	(void)e;
 	*want = 0;
-	if (g->dead || strncmp(name, "images/blobs/sha256/", 20) != 0)
+	if (g->dead || (i = target_plan_entry(g->plan, name)) == PLAN_NONE)
 		return FX_OK;
-	if (snprintf(d, sizeof(d), "sha256:%s", name + 20) >= (int)sizeof(d) || (b = find_blob(g, d)) == NULL)
-		return FX_OK;
+	b = &g->blobs[i];
 	if (b->state != B_PENDING || b->nrepos == 0)
 		return FX_OK;
 	if (b->present) {
@@ -291,9 +225,8 @@ static int reg_begin(void *ctx, const char *name, uint64_t size, const struct en
 		*want = SINK_PRESENT;
 		return FX_OK;
 	}
-	b->size = size;
-	if (b->is_manifest) {
-		g->curman = b;
+	if (g->plan->blobs[i].is_manifest) {
+		g->cur_manifest = b;
 		b->len = 0;
 		b->too_big = size > MANIFEST_MAX;
 		if (!b->too_big)
@@ -306,8 +239,7 @@ static int reg_begin(void *ctx, const char *name, uint64_t size, const struct en
 	j->left = size;
 	/* A blob the bundle offers by position is read by the worker itself, so several
 	 * blobs stream into the registry at once. */
-	ranged = loc != NULL;
-	if (ranged) {
+	if (loc != NULL) {
 		j->ranged = 1;
 		j->fd = loc->fd;
 		j->off = loc->off;
@@ -315,22 +247,11 @@ static int reg_begin(void *ctx, const char *name, uint64_t size, const struct en
 		j->rg = loc->rg;
 		j->verdict = -1;
 		sha256_init(&j->h);
-	}
-	pthread_mutex_lock(&g->mu);
-	while (g->outstanding >= (size_t)g->running + 1)
-		pthread_cond_wait(&g->cv, &g->mu);
-	g->outstanding++;
-	if (g->pt != NULL)
-		g->pt->next = j;
-	else
-		g->ph = j;
-	g->pt = j;
-	pthread_cond_broadcast(&g->cv);
-	pthread_mutex_unlock(&g->mu);
-	if (ranged) { /* the worker may free j from here on */
+		queue_job(g, j); /* the worker may free j from here on */
 		*want = SINK_RANGED;
 		return FX_OK;
 	}
+	queue_job(g, j);
 	g->cur = j;
 	*want = !g->lo->dry_run; /* a dry run only needs to know whether it verified */
 	return FX_OK;
@@ -342,8 +263,8 @@ static int reg_data(void *ctx, const void *buf, size_t n, struct ferr *e)
 	const unsigned char *p = buf;
 
 	(void)e;
-	if (g->curman != NULL) {
-		struct rblob *b = g->curman;
+	if (g->cur_manifest != NULL) {
+		struct rblob *b = g->cur_manifest;
 
 		if (b->too_big || n > b->size - b->len) {
 			b->too_big = 1;
@@ -386,10 +307,10 @@ static int reg_end(void *ctx, const char *name, int ok, struct ferr *e)
 
 	(void)name;
 	(void)e;
-	if (g->curman != NULL) {
-		struct rblob *b = g->curman;
+	if (g->cur_manifest != NULL) {
+		struct rblob *b = g->cur_manifest;
 
-		g->curman = NULL;
+		g->cur_manifest = NULL;
 		if (b->too_big)
 			rg_set_state(g, b, B_BAD, "manifest larger than 4 MiB");
 		else if (!ok || b->len != b->size)
@@ -409,35 +330,9 @@ static int reg_end(void *ctx, const char *name, int ok, struct ferr *e)
 	return FX_OK;
 }
 
-/* The media type of a manifest for its Content-Type: its own mediaType field, else
- * what its shape says. Only a plain token is accepted (it goes into a header). */
-static char *manifest_media_type(const unsigned char *buf, size_t len)
-{
-	json_t *root = json_loadb((const char *)buf, len, 0, NULL);
-	const char *mt = NULL;
-	char *out;
-	size_t i;
+/* ---- manifests, after the stream */
 
-	if (root != NULL && json_is_object(root)) {
-		mt = json_string_value(json_object_get(root, "mediaType"));
-		if (mt == NULL)
-			mt = json_object_get(root, "manifests") ? "application/vnd.oci.image.index.v1+json" :
-			    "application/vnd.oci.image.manifest.v1+json";
-	}
-	if (mt == NULL || *mt == '\0' || strlen(mt) > 255) {
-		json_decref(root);
-		return NULL;
-	}
-	for (i = 0; mt[i]; i++)
-		if (!(isalnum((unsigned char)mt[i]) || strchr("./+-_", mt[i]) != NULL)) {
-			json_decref(root);
-			return NULL;
-		}
-	out = xstrdup(mt);
-	json_decref(root);
-	return out;
-}
-
+/* A media type goes into a header: only a plain token is accepted. */
 static int valid_media_type(const char *mt)
 {
 	size_t i;
@@ -450,94 +345,91 @@ static int valid_media_type(const char *mt)
 	return 1;
 }
 
-static void push_image(struct reg *g, struct rimg *im)
+/* The media type of a manifest for its Content-Type: its own mediaType field, else
+ * what its shape says; NULL when it has none usable. */
+static char *manifest_media_type(const unsigned char *buf, size_t len)
 {
-	const struct man_image *mi = im->mi;
+	json_t *root = json_loadb((const char *)buf, len, 0, NULL);
+	const char *mt = NULL;
+	char *out = NULL;
+
+	if (root != NULL && json_is_object(root)) {
+		mt = json_string_value(json_object_get(root, "mediaType"));
+		if (mt == NULL)
+			mt = json_object_get(root, "manifests") ? "application/vnd.oci.image.index.v1+json" :
+			    "application/vnd.oci.image.manifest.v1+json";
+	}
+	if (valid_media_type(mt))
+		out = xstrdup(mt);
+	json_decref(root);
+	return out;
+}
+
+/* Pushes one manifest or index of image i (top: the image's own, under its tag)
+ * unless the registry holds it already; a failure goes into the image's verdict. */
+static void push_manifest(struct reg *g, size_t i, const struct rblob *b, int top)
+{
+	const struct man_image *mi = g->plan->images[i].mi;
+	const struct rimg *im = &g->imgs[i];
+	struct image_verdict *v = &g->verdicts[i];
 	struct ferr e = {0, ""};
+	struct http_resp rs;
+	char *media_type, *url = NULL, *accept = NULL, *content_type = NULL;
+	const char *headers[2] = {NULL, NULL};
+
+	memset(&rs, 0, sizeof(rs));
+	media_type = top && valid_media_type(mi->media_type) ? xstrdup(mi->media_type) : manifest_media_type(b->buf, b->len);
+	if (media_type == NULL) {
+		verdict_fail(v, FX_VERIFY, "manifest %s has no usable media type", b->digest);
+		goto end;
+	}
+	/* Already there: a child by its digest; the image's own manifest when its tag
+	 * already names this digest (a load done before). */
+	url = xasprintf("%s/v2/%s/manifests/%s", g->base, im->repo, top ? im->ref : b->digest);
+	accept = xasprintf("Accept: %s", media_type);
+	headers[0] = accept;
+	if (rg_rreq(g, g->mh, im->repo, "HEAD", url, headers, NULL, 0, 0, &rs, &e) == FX_OK && rs.status == 200 &&
+	    (!top || (rs.digest != NULL && strcmp(rs.digest, b->digest) == 0))) {
+		g->manifests_there += top;
+		goto end;
+	}
+	http_resp_free(&rs);
+	e.code = 0;
+	e.msg[0] = '\0';
+	if (g->lo->dry_run) {
+		g->manifests++;
+		goto end;
+	}
+	content_type = xasprintf("Content-Type: %s", media_type);
+	headers[0] = content_type;
+	if (rg_rreq(g, g->mh, im->repo, "PUT", url, headers, b->buf, b->len, HTTP_ERRBODY_MAX, &rs, &e) != FX_OK)
+		verdict_fail(v, FX_TARGET, "%s", e.msg);
+	else if (rs.status != 201 && rs.status != 200)
+		verdict_fail(v, FX_TARGET, "%s: PUT manifest %s: HTTP %ld %s", g->spec, b->digest, rs.status,
+		    http_body_snippet(&rs));
+	else if (rs.digest != NULL && strcmp(rs.digest, b->digest) != 0)
+		verdict_fail(v, FX_TARGET, "%s: registry stored manifest %s as %s", g->spec, b->digest, ESC(rs.digest));
+	else
+		g->manifests++;
+end:
+	http_resp_free(&rs);
+	free(url);
+	free(accept);
+	free(content_type);
+	free(media_type);
+}
+
+/* An image whose every blob verified and landed gets its manifests, children first. */
+static void push_image(struct reg *g, size_t i)
+{
+	const struct plan_image *pi = &g->plan->images[i];
+	struct image_verdict *v = &g->verdicts[i];
 	size_t k;
 
-	for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
-		const char *d = k < mi->nblobs ? mi->blobs[k] : mi->manifests[k - mi->nblobs];
-		struct rblob *b = find_blob(g, d);
-
-		if (b == NULL)
-			continue;
-		if (b->state == B_PENDING) {
-			img_fail(im, FX_VERIFY, "%s is missing from the bundle", d);
-			return;
-		}
-		if (b->state == B_BAD) {
-			img_fail(im, FX_VERIFY, "%s %s", d, b->why);
-			return;
-		}
-		if (b->state == B_FAILED) {
-			img_fail(im, FX_TARGET, "%s", b->why);
-			return;
-		}
-	}
-	for (k = 0; k < mi->nmanifests; k++) {
-		struct rblob *b = find_blob(g, mi->manifests[k]);
-		int top = k + 1 == mi->nmanifests;
-		char *mt = NULL, *url = NULL, *ct = NULL;
-		const char *hd[2] = {NULL, NULL};
-		struct http_resp rs;
-		int rc;
-
-		memset(&rs, 0, sizeof(rs));
-		if (top && valid_media_type(mi->media_type))
-			mt = xstrdup(mi->media_type);
-		else
-			mt = manifest_media_type(b->buf, b->len);
-		if (mt == NULL) {
-			img_fail(im, FX_VERIFY, "manifest %s has no usable media type", b->digest);
-			return;
-		}
-		/* Already there: a child by its digest; the image's own manifest when its tag
-		 * already names this digest (a load done before). */
-		url = xasprintf("%s/v2/%s/manifests/%s", g->base, im->repo, top ? im->ref : b->digest);
-		ct = xasprintf("Accept: %s", mt);
-		hd[0] = ct;
-		if (rg_rreq(g, g->mh, im->repo, "HEAD", url, hd, NULL, 0, 0, &rs, &e) == FX_OK && rs.status == 200 &&
-		    (!top || (rs.digest != NULL && strcmp(rs.digest, b->digest) == 0))) {
-			if (top)
-				g->manifests_there++;
-			goto next;
-		}
-		http_resp_free(&rs);
-		free(url);
-		free(ct);
-		url = ct = NULL;
-		e.code = 0;
-		e.msg[0] = '\0';
-		if (g->lo->dry_run) {
-			g->manifests++;
-			goto next;
-		}
-		url = xasprintf("%s/v2/%s/manifests/%s", g->base, im->repo, top ? im->ref : b->digest);
-		e.code = 0;
-		e.msg[0] = '\0';
-		ct = xasprintf("Content-Type: %s", mt);
-		hd[0] = ct;
-		rc = rg_rreq(g, g->mh, im->repo, "PUT", url, hd, b->buf, b->len, HTTP_ERRBODY_MAX, &rs, &e);
-		if (rc != FX_OK) {
-			img_fail(im, FX_TARGET, "%s", e.msg);
-		} else if (rs.status != 201 && rs.status != 200) {
-			img_fail(im, FX_TARGET, "%s: PUT manifest %s: HTTP %ld %s", g->spec, b->digest, rs.status,
-			    http_body_snippet(&rs));
-		} else if (rs.digest != NULL && strcmp(rs.digest, b->digest) != 0) {
-			img_fail(im, FX_TARGET, "%s: registry stored manifest %s as %s", g->spec, b->digest, ESC(rs.digest));
-		} else {
-			g->manifests++;
-		}
-next:
-		http_resp_free(&rs);
-		free(url);
-		free(ct);
-		free(mt);
-		if (im->failed)
-			return;
-	}
-	g->loaded++;
+	for (k = 0; k < pi->nblobs; k++)
+		verdict_blob(v, g->blobs[pi->blobs[k]].digest, g->blobs[pi->blobs[k]].state, g->blobs[pi->blobs[k]].why);
+	for (k = 0; k < pi->nmanifests && !v->failed; k++)
+		push_manifest(g, i, &g->blobs[pi->manifests[k]], k + 1 == pi->nmanifests);
 }
 
 /* Every blob is uploaded (or failed) when this returns: the reader may then close the
@@ -558,13 +450,12 @@ static int reg_finish(void *ctx, int all_ok, struct ferr *e)
 		return FX_OK;
 	rg_stop_workers(g);
 	for (i = 0; i < g->nimgs; i++) {
-		if (g->imgs[i].failed)
+		if (g->verdicts[i].failed)
 			continue;
-		if (fx_interrupted) {
-			img_fail(&g->imgs[i], FX_IO, "interrupted");
-			continue;
-		}
-		push_image(g, &g->imgs[i]);
+		if (fx_interrupted)
+			verdict_fail(&g->verdicts[i], FX_IO, "interrupted");
+		else
+			push_image(g, i);
 	}
 	return FX_OK;
 }
@@ -572,46 +463,18 @@ static int reg_finish(void *ctx, int all_ok, struct ferr *e)
 static int reg_report(void *ctx, int finished, struct ferr *e)
 {
 	struct reg *g = ctx;
-	size_t i, nfail = 0, ntarget = 0;
-	char b1[32];
+	struct target_report r = {.spec = g->spec, .plan = g->plan, .verdicts = g->verdicts, .finished = finished,
+	    .lo = g->lo, .dry_run = g->lo->dry_run, .dead_why = g->dead ? g->dead_why : NULL,
+	    .dead_image_why = "registry unreachable"};
+	char bytes[32];
 
-	if (!g->headed)
-		return FX_OK;
-	if (g->dead)
-		fx_warn("%s: %s", g->spec, g->dead_why);
-	for (i = 0; i < g->nimgs; i++) {
-		struct rimg *im = &g->imgs[i];
-
-		if (g->dead)
-			img_fail(im, FX_TARGET, "registry unreachable");
-		else if (!finished)
-			img_fail(im, FX_IO, "the bundle was not read to the end");
-		if (!im->failed) {
-			if (g->lo->on_loaded != NULL && !g->lo->dry_run)
-				g->lo->on_loaded(g->lo->on_loaded_ctx, g->spec, g->sel->man, im->mi);
-			continue;
-		}
-		nfail++;
-		if (im->failed == FX_TARGET)
-			ntarget++;
-		fx_warn("%s: %s: not loaded: %s", g->spec, ESC(im->mi->ref), im->why);
-	}
-	fmt_bytes(g->lo->dry_run ? g->bytes_push : g->bytes_sent, b1, sizeof(b1));
+	fmt_bytes(g->lo->dry_run ? g->bytes_push : g->bytes_sent, bytes, sizeof(bytes));
 	if (g->lo->dry_run)
-		fprintf(stderr,
-		    "%s: %s: dry run: %zu images would be loaded, %zu would fail; blobs: %zu to push, %zu present, %zu to mount "
-		    "(%s); %zu manifests to push\n",
-		    fx_progname, g->spec, g->nimgs - nfail, nfail, g->pushed, g->skipped, g->mounted, b1, g->manifests);
-	else
-		fprintf(stderr,
-		    "%s: %s: %zu images loaded, %zu failed; blobs: %zu pushed, %zu skipped, %zu mounted (%s sent); "
-		    "%zu manifests pushed, %zu images already tagged; %.1f s\n",
-		    fx_progname, g->spec, g->loaded, nfail, g->pushed, g->skipped, g->mounted, b1, g->manifests,
-		    g->manifests_there, since(&g->t0));
-	if (ntarget > 0 || g->dead)
-		return fe_set(e, FX_TARGET, "%s: %zu of %zu images not loaded", g->spec, ntarget ? ntarget : nfail,
-		    g->nimgs);
-	return FX_OK;
+		return target_report(&r, e, "blobs: %zu to push, %zu present, %zu to mount (%s); %zu manifests to push",
+		    g->pushed, g->skipped, g->mounted, bytes, g->manifests);
+	return target_report(&r, e,
+	    "blobs: %zu pushed, %zu skipped, %zu mounted (%s sent); %zu manifests pushed, %zu images already tagged; "
+	    "%.1f s", g->pushed, g->skipped, g->mounted, bytes, g->manifests, g->manifests_there, since(&g->t0));
 }
 
 static void reg_free(void *ctx)
@@ -630,11 +493,11 @@ static void reg_free(void *ctx)
 		for (k = 0; k < g->blobs[i].nrepos; k++)
 			free(g->blobs[i].repos[k]);
 		free(g->blobs[i].repos);
-		free(g->blobs[i].imgs);
 		free(g->blobs[i].buf);
 	}
 	free(g->blobs);
 	free(g->imgs);
+	free(g->verdicts);
 	for (i = 0; i < g->ntoks; i++) {
 		free(g->toks[i].repo);
 		rg_free_secret(g->toks[i].hdr);
@@ -650,7 +513,22 @@ static void reg_free(void *ctx)
 	free(g);
 }
 
-int registry_target_open(const char *spec, const struct load_opts *lo, const struct load_sel *sel,
+/* ---- construction */
+
+int registry_target_check(const char *spec, void **parsed, struct ferr *e)
+{
+	struct reg_target target;
+
+	if (reg_parse_target(spec, &target) != 0)
+		return fe_set(e, FX_USAGE, "--to %s: expected registry://HOST[:PORT][/PREFIX]", ESC(spec));
+	if (parsed != NULL) {
+		*parsed = xmalloc(sizeof(target));
+		memcpy(*parsed, &target, sizeof(target));
+	}
+	return FX_OK;
+}
+
+int registry_target_open(const char *spec, void *parsed, const struct load_opts *lo, const struct target_plan *plan,
     struct load_target *t, struct ferr *e)
 {
 	struct reg *g;
@@ -661,13 +539,11 @@ int registry_target_open(const char *spec, const struct load_opts *lo, const str
 	pthread_mutex_init(&g->amu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	fx_strlcpy(g->spec, spec, sizeof(g->spec));
-	if (reg_parse_target(spec, &g->tg) != 0) {
-		reg_free(g);
-		return fe_set(e, FX_USAGE, "--to %s: expected registry://HOST[:PORT][/PREFIX]", ESC(spec));
-	}
+	memcpy(&g->tg, parsed, sizeof(g->tg));
+	free(parsed);
 	snprintf(g->base, sizeof(g->base), "%s://%s", lo->plain_http ? "http" : "https", g->tg.hostport);
 	g->lo = lo;
-	g->sel = sel;
+	g->plan = plan;
 	g->ho.cacert = lo->cacert;
 	http_budget_init(&g->budget, RETRY_BUDGET_MS);
 	g->ho.budget = &g->budget;

@@ -11,9 +11,9 @@
 #include <time.h>
 
 #include "bundle/bundle.h"
-#include "cli/load.h"
 #include "net/http.h"
 #include "net/registry.h"
+#include "target/target.h"
 #include "util/digest.h"
 
 #define CHUNK (4u << 20)         /* bytes per PATCH of a blob that streams */
@@ -24,23 +24,19 @@
 #define BREAK_AFTER 3            /* requests failed in a row (after retries) before giving up */
 #define RETRY_BUDGET_MS 120000   /* retry waiting of all a target's requests together */
 
-enum { B_PENDING, B_OK, B_BAD, B_FAILED };
+enum { B_PENDING = BLOB_PENDING, B_OK = BLOB_OK, B_BAD = BLOB_BAD, B_FAILED = BLOB_FAILED };
 
+/* Where an image of the plan goes (its verdict is in reg.verdicts). */
 struct rimg {
-	const struct man_image *mi;
 	char repo[600];
 	char ref[160];   /* tag or digest the top manifest is pushed under */
-	int failed;      /* 0, FX_VERIFY or FX_TARGET */
-	char why[768];
 };
 
+/* What the target holds of a blob of the plan (same index). */
 struct rblob {
-	char digest[72];
-	size_t *imgs;
-	size_t nimgs;
+	const char *digest; /* the plan's */
 	char **repos;
 	size_t nrepos;
-	int is_manifest;
 	uint64_t size;
 	int state;       /* B_*, written by a worker under mu */
 	char why[768];
@@ -90,7 +86,7 @@ struct reg {
 	struct reg_target tg;
 	char base[300];
 	const struct load_opts *lo;
-	const struct load_sel *sel;
+	const struct target_plan *plan;
 	struct http_opts ho;
 	/* credentials and tokens */
 	pthread_mutex_t amu;
@@ -98,9 +94,10 @@ struct reg {
 	char *basic;
 	struct tok *toks;
 	size_t ntoks;
-	/* images and blobs of the selection */
+	/* images and blobs of the plan, and each image's verdict */
 	struct rimg *imgs;
 	size_t nimgs;
+	struct image_verdict *verdicts;
 	struct rblob *blobs;
 	size_t nblobs;
 	/* workers */
@@ -113,9 +110,9 @@ struct reg {
 	size_t outstanding;
 	int closing;
 	struct job *cur;
-	struct rblob *curman;
+	struct rblob *cur_manifest; /* the manifest being read, kept in memory */
 	struct http *mh;  /* the reader's own handle: ping, manifests */
-	int headed, dead;
+	int dead;
 	char dead_why[1100];
 	/* a registry that keeps failing: after BREAK_AFTER requests in a row failed even
 	 * after their retries, no more are made (under amu) */
@@ -123,7 +120,7 @@ struct reg {
 	char broken_why[2200];
 	struct http_budget budget;
 	/* counters, under mu */
-	size_t pushed, skipped, mounted, manifests, manifests_there, loaded;
+	size_t pushed, skipped, mounted, manifests, manifests_there;
 	uint64_t bytes_sent, bytes_push;
 	struct timespec t0;
 };

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -34,15 +35,20 @@ int fe_report(const struct ferr *e)
 	return e->code;
 }
 
+void fx_vwarn(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", fx_progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void fx_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", fx_progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fx_vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void oom(void)
@@ -151,11 +157,6 @@ size_t fx_utf8_len(const unsigned char *s)
 			return 0;
 		if (s[0] == 0xed && s[1] >= 0xa0)
 			return 0; /* surrogates */
-		/* U+202A..U+202E, U+2066..U+2069: bidi overrides that reorder a terminal line */
-		if (s[0] == 0xe2 && s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae)
-			return 0;
-		if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
-			return 0;
 		return 3;
 	}
 	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
@@ -166,6 +167,26 @@ size_t fx_utf8_len(const unsigned char *s)
 		return 4;
 	}
 	return 0;
+}
+
+int fx_bidi_control(const unsigned char *s)
+{
+	return s[0] == 0xe2 && ((s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
+	    (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9));
+}
+
+int fx_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		size_t l = fx_utf8_len(p);
+
+		if (l == 0)
+			return 0;
+		p += l;
+	}
+	return 1;
 }
 
 const char *fx_esc(const char *s, char *buf, size_t size)
@@ -179,7 +200,8 @@ const char *fx_esc(const char *s, char *buf, size_t size)
 		s = "(null)", p = (const unsigned char *)s;
 	while (*p != '\0') {
 		size_t l = fx_utf8_len(p);
-		int plain = l > 1 || (l == 1 && *p >= 0x20 && *p != 0x7f && *p != '\\');
+		int plain = (l > 1 && !(l == 3 && fx_bidi_control(p))) ||
+		    (l == 1 && *p >= 0x20 && *p != 0x7f && *p != '\\');
 
 		if (plain) {
 			if (o + l >= size)
@@ -333,7 +355,8 @@ int read_file_max(const char *path, size_t max, char **out, size_t *len, struct 
 	char *buf = NULL;
 	size_t got = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block the open */
+	/* O_NONBLOCK: a FIFO planted where a file belongs is refused, not waited on */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		rc = fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
 		goto end;
@@ -403,17 +426,64 @@ void fx_cleanup_forget(void)
 	cleanup_dir[0] = '\0';
 }
 
+/* Empties and removes the directory name under dirfd with system calls only
+ * (open, getdents64, unlinkat, close): async-signal-safe, no allocation. Symbolic
+ * links are removed, never followed; depth is bounded by the stack it may use.
+ * Returns 0 when name is gone. */
+static int remove_tree_at(int dirfd, const char *name, int depth)
+{
+	char entries[2048];
+	int fd, removed;
+
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1; /* not a directory, and it cannot be removed */
+	if (depth > 24)
+		return -1;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	do {
+		ssize_t n, off;
+
+		removed = 0;
+		if (lseek(fd, 0, SEEK_SET) != 0)
+			break;
+		while ((n = getdents64(fd, entries, sizeof(entries))) > 0) {
+			for (off = 0; off < n;) {
+				struct dirent64 *d = (struct dirent64 *)(void *)(entries + off);
+
+				off += d->d_reclen;
+				if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0 &&
+				    remove_tree_at(fd, d->d_name, depth + 1) == 0)
+					removed = 1;
+			}
+		}
+	} while (removed);
+	close(fd);
+	return unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
 static void on_signal(int sig)
 {
-	/* Only async-signal-safe work here: drop the partial file at once, and let
-	 * the loops that check fx_interrupted unwind (they remove a partial dir). */
+	int saved_errno = errno;
+
+	/* Only async-signal-safe work here. The first signal drops the partial file at
+	 * once and lets the loops that check fx_interrupted unwind (they remove their
+	 * partial directory themselves). A second one ends the process now: the
+	 * registered directory goes first, so an impatient second Ctrl-C does not leave
+	 * gigabytes of staged data behind. */
 	if (cleanup_file[0] != '\0')
 		unlink(cleanup_file);
 	if (fx_interrupted) {
+		if (cleanup_dir[0] != '\0')
+			(void)remove_tree_at(AT_FDCWD, cleanup_dir, 0);
 		signal(sig, SIG_DFL);
 		raise(sig);
 	}
 	fx_interrupted = sig;
+	errno = saved_errno;
 }
 
 void fx_install_signal_handlers(void)
@@ -427,25 +497,6 @@ void fx_install_signal_handlers(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-}
-
-int fx_main_start(const char *name, int argc, char **argv, const char *usage)
-{
-	fx_progname = name;
-	fx_install_signal_handlers();
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return FX_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (strcmp(argv[1], "--version") == 0) {
-		printf("%s %s\n", name, FERRY_VERSION);
-		return 0;
-	}
-	return -1;
 }
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)

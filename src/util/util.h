@@ -33,6 +33,7 @@ int fe_set(struct ferr *e, int code, const char *fmt, ...)
 int fe_report(const struct ferr *e);
 /* Prints "prog: ..." to stderr (a per-item error or warning). */
 void fx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fx_vwarn(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
@@ -46,15 +47,20 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* strlcpy/strlcat semantics: returns strlen(src); truncation when >= size. */
 size_t fx_strlcpy(char *dst, const char *src, size_t size);
 
+/* 1 when s is valid UTF-8 (no overlong forms, no surrogates). */
+int fx_utf8_valid(const char *s);
+/* Length of the valid UTF-8 sequence at s (1..4; s NUL-terminated or with 3 readable
+ * bytes after a lead byte), or 0 when it is not valid. */
+size_t fx_utf8_len(const unsigned char *s);
+/* 1 when s starts with a bidi override (U+202A..U+202E, U+2066..U+2069), which
+ * reorders a terminal line; fx_esc shows it escaped. */
+int fx_bidi_control(const unsigned char *s);
+
 /* Copies s into buf with control, non-UTF-8-safe and escape bytes shown as \xNN,
  * so untrusted text never reaches a terminal raw. Returns buf. */
 const char *fx_esc(const char *s, char *buf, size_t size);
 /* An escaped copy of s in a buffer of the calling block (a compound literal, alive
  * until that block ends): no shared state, so any thread may use it. Never return it. */
-/* Length of the valid UTF-8 sequence at s (1..4, s NUL-terminated or with 3 readable bytes
- * after a lead byte), or 0 when it is not valid or is a bidi override (U+202A..U+202E,
- * U+2066..U+2069), which fx_esc shows escaped. */
-size_t fx_utf8_len(const unsigned char *s);
 #define ESC_MAX 1024
 #define ESC(s) fx_esc((s), (char[ESC_MAX]){0}, ESC_MAX)
 
@@ -79,18 +85,17 @@ int read_file_max(const char *path, size_t max, char **out, size_t *len, struct 
 /* Writes all of buf to fd, retrying short writes; -1 with errno on failure. */
 int write_all(int fd, const void *buf, size_t n);
 
-/* Registers a path to remove if the process is interrupted (SIGINT/SIGTERM/SIGHUP);
- * fx_cleanup_forget() once the file is complete. One file and one dir at a time. */
+/* Registers what to remove if the process is interrupted (SIGINT/SIGTERM/SIGHUP);
+ * fx_cleanup_forget() once the output is complete. One file and one directory at a
+ * time. The file goes at the first signal; the directory is removed by the code that
+ * unwinds after it (it checks fx_interrupted), or, when a second signal ends the
+ * process at once, by the signal handler itself. */
 void fx_cleanup_file(const char *path);
 void fx_cleanup_dir(const char *path);
 void fx_cleanup_forget(void);
 void fx_install_signal_handlers(void);
 /* Non-zero once a termination signal arrived (long loops check it). */
 extern volatile int fx_interrupted;
-
-/* What both programs do first: name, signal handlers, and the answers to no verb,
- * --help and --version. Returns an exit code when that is all, else -1 (go on). */
-int fx_main_start(const char *name, int argc, char **argv, const char *usage);
 
 /* Removes a directory tree that ferry made (no symlinks followed). 0 ok. */
 int rm_tree(const char *path);

@@ -94,16 +94,10 @@ yaml_node_t *ydoc_root(struct ydoc *d)
 	return d->loaded ? yaml_document_get_root_node(&d->doc) : NULL;
 }
 
-const char *ydoc_where(const struct ydoc *d, const yaml_node_t *n)
+const char *ydoc_where_buf(const struct ydoc *d, const yaml_node_t *n, char *buf, size_t size)
 {
-	static char bufs[4][1200];
-	static int next;
-	char *b = bufs[next];
-
-	next = (next + 1) % 4;
-	snprintf(b, sizeof(bufs[0]), "%s:%zu:%zu", ESC(d->file), n->start_mark.line + 1,
-	    n->start_mark.column + 1);
-	return b;
+	snprintf(buf, size, "%s:%zu:%zu", ESC(d->file), n->start_mark.line + 1, n->start_mark.column + 1);
+	return buf;
 }
 
 const char *yscalar(yaml_node_t *n)

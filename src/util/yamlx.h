@@ -22,8 +22,12 @@ struct ydoc {
 int ydoc_load(struct ydoc *d, const char *buf, size_t len, const char *file, int code, struct ferr *e);
 void ydoc_free(struct ydoc *d);
 yaml_node_t *ydoc_root(struct ydoc *d);
-/* "file:line:col" of a node, in a rotating static buffer. */
-const char *ydoc_where(const struct ydoc *d, const yaml_node_t *n);
+/* "file:line:col" of a node (the file name escaped), written into buf. */
+const char *ydoc_where_buf(const struct ydoc *d, const yaml_node_t *n, char *buf, size_t size);
+/* The same in a buffer of the calling block, as ESC() does: no shared state, so any
+ * thread may use it; never return it. */
+#define YDOC_WHERE_MAX 1200
+#define ydoc_where(d, n) ydoc_where_buf((d), (n), (char[YDOC_WHERE_MAX]){0}, YDOC_WHERE_MAX)
 
 /* Schema helpers: each sets e with the node's position on a mismatch. */
 int ymap_check(struct ydoc *d, yaml_node_t *n, const char *what, const char *const *allowed, struct ferr *e);

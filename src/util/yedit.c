@@ -41,9 +41,7 @@ int yedit_check_text(const char *text, size_t len, const char *file, int code, s
 		} else {
 			n = fx_utf8_len(p + i);
 		}
-		if (n == 0 && len - i >= 3 && p[i] == 0xe2 &&
-		    ((p[i + 1] == 0x80 && p[i + 2] >= 0xaa && p[i + 2] <= 0xae) ||
-		    (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)))
+		if (n == 3 && fx_bidi_control(p + i))
 			return fe_set(e, code, "%s:%zu: a bidi control character (U+%04X): refused", ESC(file),
 			    line_of(text, i), 0x2000u + ((p[i + 1] & 0x3fu) << 6) + (p[i + 2] & 0x3fu));
 		if (n == 0)

@@ -153,3 +153,26 @@ if [ -n "$AUTH_ADDR" ]; then
 	assert "auth registry: holds app-b with the recorded digest" \
 		test "$(skopeo inspect --tls-verify=false --creds "$AUTH_CREDS" --format '{{.Digest}}' "docker://$AUTH_ADDR/ferry/app-b:1")" = "$APP_B_OCIDIR_DIGEST"
 fi
+
+# ---- cleanup where mounts stay behind (a chroot with its own mount namespace)
+# dockerd bind-mounts its data root onto itself; the stop must unmount the root
+# itself, not only what lies below it.
+mkdir -p "$T/dkstop/root/sub" "$T/dkstop/run"
+if mount --bind "$T/dkstop/root" "$T/dkstop/root" 2>/dev/null; then
+	mount --bind "$T/dkstop/root/sub" "$T/dkstop/root/sub"
+	sleep 30 & gone_pid=$!
+	kill "$gone_pid"; wait "$gone_pid" 2>/dev/null
+	_svc_stop_dockerd "$gone_pid" "$T/dkstop/run" "$T/dkstop/root"
+	assert "dockerd stop: unmounts the data root's bind mount onto itself, and what lies below" \
+		bash -c '! grep -q " $1[ /]" /proc/mounts' _ "$T/dkstop/root"
+	# A temporary directory that cannot be removed (a mount still inside it) is a
+	# warning when a script that sources services.sh on its own exits, not a failure.
+	expect_err 0 'warning: could not remove the temporary directory' \
+		"services.sh: an unremovable temporary directory is a warning, exit 0" \
+		bash -c 'set -eu; unset -f at_exit; source "$FERRY_ROOT/tests/services.sh"
+			mkdir "$T/busy"; mount -t tmpfs ferry-test "$T/busy"; echo "$T" >"$1"; exit 0' _ "$T/busy-T"
+	busy=$(cat "$T/busy-T" 2>/dev/null)
+	[ -n "$busy" ] && umount "$busy/busy" 2>/dev/null && rm -rf "$busy"
+else
+	skip "cleanup with mounts: mount --bind is not allowed here"
+fi

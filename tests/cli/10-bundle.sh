@@ -54,6 +54,38 @@ assert "no staging directory left in DIR" test -z "$(find "$T/x" -name '.ferry-e
 assert "extracted files are 0644" test "$(stat -c %a "$T/x/files/values.yaml")" = 644
 expect_err 3 "already exists" "extract refuses to overwrite" "$LOAD" extract "$B" -C "$T/x" --keyring "$KEY1"
 expect 0 "extract --force overwrites" "$LOAD" extract "$B" -C "$T/x" --keyring "$KEY1" --force
+
+# something planted in DIR stops extract before anything moves: exit 3 naming the
+# path, and DIR is left exactly as it was
+listing() { (cd "$1" && find . -printf '%p %y %l\n' | sort && find . -type f -exec sha256sum {} + | sort); }
+planted() { # DESC REGEX DIR [OPTION]: extract into a prepared DIR fails and changes nothing
+	local desc=$1 re=$2 dir=$3; shift 3
+	listing "$dir" >"$T/before"
+	expect_err 3 "$re" "$desc: exit 3 naming the path" "$LOAD" extract "$B" -C "$dir" --keyring "$KEY1" "$@"
+	listing "$dir" >"$T/after"
+	assert "$desc: DIR unchanged" cmp "$T/before" "$T/after"
+}
+mkdir -p "$T/p1" "$T/p1-target" && ln -s "$T/p1-target" "$T/p1/docs"
+planted "a symbolic link for a directory on the way" "p1/docs: a symbolic link where a directory must be" "$T/p1"
+assert "a symbolic link on the way: nothing written through it" test -z "$(ls -A "$T/p1-target")"
+planted "a symbolic link on the way, with --force" "p1/docs: a symbolic link where a directory must be" "$T/p1" --force
+mkdir -p "$T/p2/docs" && ln -s "$T/p1-target" "$T/p2/docs/guides"
+planted "a symbolic link deeper on the way" "p2/docs/guides: a symbolic link where a directory must be" "$T/p2"
+mkdir -p "$T/p3" && echo mine >"$T/p3/files"
+planted "a file where a directory must be" "p3/files: a file where a directory must be" "$T/p3"
+mkdir -p "$T/p4/docs" && echo mine >"$T/p4/docs/INSTALL.md"
+planted "a file at a destination, no --force" "p4/docs/INSTALL.md: already exists" "$T/p4"
+mkdir -p "$T/p5/files/values.yaml"
+planted "a directory at a destination, even with --force" "p5/files/values.yaml: a directory where a file belongs" "$T/p5" --force
+# a move that fails after others (DIR/docs on another file system) is undone
+if mkdir -p "$T/p6/docs" && mount -t tmpfs -o size=1m tmpfs "$T/p6/docs" 2>/dev/null; then
+	at_exit "umount '$T/p6/docs'"
+	echo old >"$T/p6/SHA256SUMS"
+	planted "a move failing midway is undone" "p6/docs/INSTALL.md: Invalid cross-device link" "$T/p6" --force
+	assert "a move failing midway: the file --force replaced is back" test "$(cat "$T/p6/SHA256SUMS")" = old
+else
+	skip "undoing a failed move: cannot mount a tmpfs here (not root?)"
+fi
 mkdir "$T/audit" && tar -xf "$B" -C "$T/audit"
 assert "stock audit: gpg --verify" gpg --verify "$T/audit/SHA256SUMS.asc" "$T/audit/SHA256SUMS"
 assert "stock audit: sha256sum -c --strict" sh -c "cd '$T/audit' && sha256sum -c --strict --quiet SHA256SUMS"
@@ -232,6 +264,33 @@ assert "wrong passphrase leaves nothing" test -z "$(ls "$T" | grep pw2)"
 # usage errors
 expect 2 "unknown verb" "$LOAD" frobnicate
 expect 2 "option of another verb" "$LOAD" verify "$B" --keyring "$KEY1" --to oci:x
+expect 2 "an option of another verb (ferry-pack)" "$PACK" build spec.yaml --key x
+expect_err 2 "conflicts" "conflicting options: exit 2 before any work" "$PACK" build spec.yaml -o "$T/conflict.ferry" --no-sign --sign-key "$FPR1"
+assert "conflicting options: nothing written" test ! -e "$T/conflict.ferry"
+expect_err 2 "--parts-only conflicts with --license-pubkey" "verify --parts-only with --license-pubkey" \
+	"$LOAD" verify "$B" --keyring "$KEY1" --parts-only --license-pubkey "$T/in/values.yaml"
+expect_err 2 "keygen: give exactly one" "keygen --pgp with --license" "$PACK" keygen --pgp --license "$T/lk"
+assert "keygen refused: no key directory made" test ! -e "$T/lk"
+# what the mains print of argv is escaped: control characters and bidi overrides
+raw_free() { ! LC_ALL=C grep -q -e $'\033' -e $'\342\200\256' "$T/err"; }
+evil=$'evil\033[2J\342\200\256verb' # ESC [2J, U+202E (right-to-left override)
+for prog in "$PACK" "$LOAD"; do
+	name=$(basename "$prog")
+	expect_err 2 'unknown verb .evil\\x1b\[2J\\xe2\\x80\\xaeverb.' "$name: an unknown verb is printed escaped" "$prog" "$evil"
+	assert "$name: no raw escape or bidi override on stderr (verb)" raw_free
+	expect_err 2 'unknown option --evil\\x1b\[2J\\xe2\\x80\\xaeverb' "$name: an unknown option is printed escaped" \
+		"$prog" "$( [ "$prog" = "$PACK" ] && echo build || echo verify)" x "--$evil"
+	assert "$name: no raw escape or bidi override on stderr (option)" raw_free
+done
+expect_err 2 "--sign-key: 'evil[\\]x1b" "an option's value is printed escaped" "$PACK" build spec.yaml --sign-key "$evil"
+assert "no raw escape or bidi override on stderr (value)" raw_free
+expect_err 2 "unknown subcommand 'evil[\\]x1b" "an unknown subcommand is printed escaped" "$LOAD" license "$evil"
+assert "no raw escape or bidi override on stderr (subcommand)" raw_free
+# -q is quiet
+expect 0 "extract -q" "$LOAD" extract "$B" -C "$T/xq" --keyring "$KEY1" -q
+assert "extract -q prints nothing on success" test ! -s "$T/out" -a ! -s "$T/err"
+expect 0 "verify -q" "$LOAD" verify "$B" --keyring "$KEY1" -q
+assert "verify -q prints nothing on success" test ! -s "$T/out" -a ! -s "$T/err"
 expect 0 "ferry-load --help" "$LOAD" --help
 expect 0 "ferry-load verify --help" "$LOAD" verify --help
 expect 0 "ferry-pack build --help" "$PACK" build --help

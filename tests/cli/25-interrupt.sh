@@ -33,7 +33,7 @@ if mkdir -p small && mount -t tmpfs -o size=1m tmpfs small 2>/dev/null; then
 	if need_fixtures; then
 		printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: img, version: "1"}\nimages: [{ref: %s, from: %s}]\n' \
 			"$APP_A_REF" "$FX/app-a.docker.tar" >img.yaml
-		"$PACK" build -q img.yaml -o img.ferry || fail "build an image bundle"
+		"$PACK" build -q img.yaml -o img.ferry --allow-outside-paths || fail "build an image bundle"
 		mkdir -p tiny && mount -t tmpfs -o size=256k tmpfs tiny && at_exit "umount '$T/tiny'"
 		expect_err 4 "ferry.test/app-a:1: not loaded: .*No space left on device" "load into oci: on a full disk: exit 4 (a target failed) naming image and cause" \
 			"$LOAD" load img.ferry --keyring "$KEYRING" --to oci:tiny/oci
@@ -72,5 +72,19 @@ assert "SIGINT during extract: non-zero exit ($rc)" test "$rc" -ne 0
 assert "SIGINT during extract: nothing left (the directory it made is gone)" test ! -e hx
 expect 0 "extract again after the interruption completes" "$LOAD" extract b.ferry -C hx2 --keyring "$KEYRING"
 assert "SIGINT message says interrupted" grep -q interrupted "$T/int.err"
+# an impatient second signal ends the process at once: the signal handler removes the
+# staging directory itself before the process dies (both signals are delivered before
+# the program runs another line: it is stopped while they are sent)
+"$LOAD" extract huge.ferry -C hx3 --allow-unsigned >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 500); do
+	compgen -G "$T/hx3/.ferry-extract.*/files" >/dev/null && break
+	sleep 0.01
+done
+assert "two signals: the staging directory was there" compgen -G "$T/hx3/.ferry-extract.*/files"
+kill -STOP $pid; kill -INT $pid; kill -TERM $pid; kill -CONT $pid
+wait $pid; rc=$?
+assert "two signals during extract: the second ends it at once ($rc)" test "$rc" -gt 128
+assert "two signals during extract: no staging directory left" test -z "$(ls -A hx3 2>/dev/null)"
 rm -f huge.ferry
 exit 0

@@ -115,6 +115,11 @@ assert "control character printed escaped" bash -c "grep -q 'evil\\\\x1b\\[2Jcor
 expect_err 3 "missing.lic" "unreadable license file: exit 3" "$LOAD" license verify "$T/missing.lic" --pubkey "$T/ed/license.pub"
 expect_err 3 "nope.pub" "unreadable key: exit 3" "$LOAD" license verify "$LIC" --pubkey "$T/nope.pub"
 expect 3 "a private key given as --pubkey: exit 3" "$LOAD" license verify "$LIC" --pubkey "$T/ed/license.key"
+mkfifo "$T/fifo.lic" "$T/fifo.pub"
+expect_err 3 "fifo.lic: not a regular file" "a FIFO as the license file (FIFO): refused, not waited on" \
+	timeout 20 "$LOAD" license verify "$T/fifo.lic" --pubkey "$T/ed/license.pub"
+expect_err 3 "fifo.pub: not a regular file" "a FIFO as the key (FIFO): refused, not waited on" \
+	timeout 20 "$LOAD" license verify "$LIC" --pubkey "$T/fifo.pub"
 expect 2 "verify without --pubkey" "$LOAD" license verify "$LIC"
 expect 2 "verify without a file" "$LOAD" license verify --pubkey "$T/ed/license.pub"
 expect 2 "verify with an unknown option" "$LOAD" license verify "$LIC" --pubkey "$T/ed/license.pub" --frobnicate

@@ -7,19 +7,22 @@
 need_fixtures || { skip "image fixtures: $SVC_WHY"; exit 0; }
 new_gpg_home || { fail "test key generation"; exit 1; }
 cd "$T" || exit 1
+# The inputs sit beside the spec (hard links, or copies on another file system): spec
+# paths outside the spec's directory are refused without --allow-outside-paths.
+cp -al "$FX" fx 2>/dev/null || cp -a "$FX" fx
 
 cat >spec.yaml <<EOS
 apiVersion: ferry/v1
 kind: BundleSpec
 metadata: {name: imgs, version: 2.0.0, vendor: Ferry Tests}
 images:
-  - {ref: $APP_A_REF, from: $FX/app-a.docker.tar}
-  - {ref: $APP_B_REF, from: $FX/app-b.docker.tar}
-  - {ref: ferry.test/oci-a:1, from: $FX/app-a.oci.tar}
-  - {ref: ferry.test/dir-b:1, from: $FX/app-b.ocidir}
-  - {ref: ferry.test/d25-a:1, from: $FX/app-a.docker25.tar}
-  - {ref: $MULTI_REF, from: $FX/multi.oci.tar}
-docs: [{path: $FX/expected.env, dest: expected.txt}]
+  - {ref: $APP_A_REF, from: fx/app-a.docker.tar}
+  - {ref: $APP_B_REF, from: fx/app-b.docker.tar}
+  - {ref: ferry.test/oci-a:1, from: fx/app-a.oci.tar}
+  - {ref: ferry.test/dir-b:1, from: fx/app-b.ocidir}
+  - {ref: ferry.test/d25-a:1, from: fx/app-a.docker25.tar}
+  - {ref: $MULTI_REF, from: fx/multi.oci.tar}
+docs: [{path: fx/expected.env, dest: expected.txt}]
 EOS
 expect 0 "pack six images of five input kinds" "$PACK" build spec.yaml -o all.ferry
 expect 0 "verify the image bundle" "$LOAD" verify all.ferry --keyring "$KEYRING"
@@ -77,9 +80,9 @@ apiVersion: ferry/v1
 kind: BundleSpec
 metadata: {name: two, version: "1"}
 images:
-  - {ref: $APP_A_REF, from: $FX/app-a.docker.tar}
-  - {ref: $APP_B_REF, from: $FX/app-b.docker.tar}
-  - {ref: ferry.test/again:1, from: "$FX/apps.docker.tar:$APP_A_REF"}
+  - {ref: $APP_A_REF, from: fx/app-a.docker.tar}
+  - {ref: $APP_B_REF, from: fx/app-b.docker.tar}
+  - {ref: ferry.test/again:1, from: "fx/apps.docker.tar:$APP_A_REF"}
 EOS
 expect 0 "pack two images sharing a base, plus one again from a combined save" "$PACK" build two.yaml -o two.ferry --no-sign
 assert "shared layers stored once: 4 layers + 2 configs + 2 manifests = 8 blobs" test "$(tar -tf two.ferry | grep -c '^images/blobs/sha256/')" = 8
@@ -135,7 +138,34 @@ cat >badref.yaml <<EOS
 apiVersion: ferry/v1
 kind: BundleSpec
 metadata: {name: badref, version: "1"}
-images: [{ref: "Not A Ref", from: $FX/app-a.docker.tar}]
+images: [{ref: "Not A Ref", from: fx/app-a.docker.tar}]
 EOS
 expect 2 "an invalid image reference is a usage error" "$PACK" build badref.yaml -o badref.ferry --no-sign
+# A small compressed input cannot fill the disk (docs/security.md): a valid oci-archive
+# plus an unused 200 MiB member of zeros, zstd-compressed to about a megabyte. Only the
+# JSON documents and what the manifests reference are staged, so the pack fits under a
+# 20 MiB file-size limit (the old way wrote the 200 MiB and died of SIGXFSZ).
+limited() { bash -c 'ulimit -f 20480 && exec "$@"' limited "$@"; }
+zeros=$(printf '0%.0s' $(seq 64))
+mkdir bomb && tar -xf "$FX/app-a.oci.tar" -C bomb
+truncate -s 200M "bomb/blobs/sha256/$zeros"
+tar -cf - -C bomb . | zstd -q -o bomb.oci.tar.zst
+assert "the hostile archive is small (under 4 MB)" test "$(stat -c %s bomb.oci.tar.zst)" -lt 4000000
+printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: bomb, version: "1"}\nimages: [{ref: ferry.test/bomb:1, from: %s}]\n' \
+	bomb.oci.tar.zst >bomb.yaml
+expect 0 "a compressed input with an unused 200 MiB member packs under a 20 MiB file-size limit" \
+	limited "$PACK" build bomb.yaml -o bomb.ferry --no-sign
+assert "and the image is the input's, byte-exact" test "$("$LOAD" inspect bomb.ferry --json 2>/dev/null | jq -r '.images[0].digest')" = "$APP_A_OCI_DIGEST"
+assert "nothing of the unused member reached the bundle" test "$(stat -c %s bomb.ferry)" -lt 20000000
+# the same with a referenced layer that is larger than its descriptor says
+rm -f "bomb/blobs/sha256/$zeros"
+layer=$(jq -r '.layers[-1].digest' "bomb/blobs/sha256/$(jq -r '.manifests[0].digest' bomb/index.json | cut -d: -f2)" | cut -d: -f2)
+declared=$(stat -c %s "bomb/blobs/sha256/$layer")
+truncate -s 200M "bomb/blobs/sha256/$layer"
+tar -cf - -C bomb . | zstd -q -o bomb2.oci.tar.zst
+sed 's/bomb\.oci/bomb2.oci/' bomb.yaml >bomb2.yaml
+expect_err 1 "bomb2\.oci\.tar\.zst: member blobs/sha256/$layer is 209715200 bytes, its descriptor says $declared\$" \
+	"a compressed input whose layer is larger than its descriptor: refused before it is staged, naming archive and member" \
+	limited "$PACK" build bomb2.yaml -o bomb2.ferry --no-sign
+assert "and no bundle" test ! -e bomb2.ferry
 exit 0

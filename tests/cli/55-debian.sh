@@ -7,13 +7,16 @@
 need_fixtures debian || { skip "debian fixture: $SVC_WHY"; exit 0; }
 new_gpg_home || { fail "test key generation"; exit 1; }
 cd "$T" || exit 1
+# the inputs beside the spec (spec paths outside its directory are refused)
+cp -al "$FX_DEBIAN" fxd 2>/dev/null || cp -a "$FX_DEBIAN" fxd
+cp -al "$FX" fx 2>/dev/null || cp -a "$FX" fx
 cat >spec.yaml <<EOS
 apiVersion: ferry/v1
 kind: BundleSpec
 metadata: {name: deb, version: "12"}
 images:
-  - {ref: $DEBIAN_REF, from: $FX_DEBIAN/debian.docker.tar}
-  - {ref: $APP_A_REF, from: $FX/app-a.docker.tar}
+  - {ref: $DEBIAN_REF, from: fxd/debian.docker.tar}
+  - {ref: $APP_A_REF, from: fx/app-a.docker.tar}
 EOS
 expect 0 "pack the Debian image and an app image" "$PACK" build spec.yaml -o deb.ferry --compress zstd
 assert "the zstd bundle is smaller than the docker-save input" test "$(stat -c %s deb.ferry)" -lt "$(stat -c %s "$FX_DEBIAN/debian.docker.tar")"

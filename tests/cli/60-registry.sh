@@ -20,7 +20,7 @@ images:
   - {ref: ferry.test/oci-a:1, from: $FX/app-a.oci.tar}
   - {ref: $MULTI_REF, from: $FX/multi.oci.tar}
 EOS
-expect 0 "pack four images" "$PACK" build spec.yaml -o imgs.ferry || exit 1
+expect 0 "pack four images" "$PACK" build spec.yaml -o imgs.ferry --allow-outside-paths || exit 1
 "$LOAD" inspect imgs.ferry --keyring "$KEYRING" --json >inspect.json
 digest_of() { jq -r --arg r "$1" '.images[] | select(.ref == $r) | .digest' inspect.json; }
 # The repository an image lands in: the reference without its host and tag.
@@ -250,7 +250,7 @@ images:
   - {ref: $APP_A_REF, from: $FX/app-a.docker.tar}
   - {ref: ferry.test/big:1, from: $T/big}
 EOS
-expect 0 "pack a bundle with a 96 MiB layer" "$PACK" build big.yaml -o big.ferry
+expect 0 "pack a bundle with a 96 MiB layer" "$PACK" build big.yaml -o big.ferry --allow-outside-paths
 start_registry || { fail "resume registry: $SVC_WHY"; exit 1; }
 RR=$REG_ADDR
 "$LOAD" load big.ferry --keyring "$KEYRING" --to "registry://$RR" --plain-http --jobs 1 >int.out 2>int.err &

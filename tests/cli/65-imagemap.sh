@@ -19,7 +19,7 @@ images:
   - {ref: $APP_A_REF, from: $FX/app-a.docker.tar}
   - {ref: $APP_B_REF, from: $FX/app-b.docker.tar}
 EOS
-expect 0 "pack two images" "$PACK" build spec.yaml -o two.ferry || exit 1
+expect 0 "pack two images" "$PACK" build spec.yaml -o two.ferry --allow-outside-paths || exit 1
 "$LOAD" inspect two.ferry --keyring "$KEYRING" --json >inspect.json
 digest_of() { jq -r --arg r "$1" '.images[] | select(.ref == $r) | .digest' inspect.json; }
 DA=$(digest_of "$APP_A_REF") DB=$(digest_of "$APP_B_REF")

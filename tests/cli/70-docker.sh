@@ -52,7 +52,7 @@ images:
   - {ref: $MULTI_REF, from: $FX/multi.oci.tar}
 EOS
 expect 0 "pack from the daemon (docker-daemon:REF and docker-daemon://SOCK/REF)" \
-	"$PACK" build daemon.yaml -o daemon.ferry
+	"$PACK" build daemon.yaml -o daemon.ferry --allow-outside-paths
 expect 0 "the daemon bundle verifies" "$LOAD" verify daemon.ferry --keyring "$KEYRING"
 assert "no docker save temp file left behind" test -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -newer daemon.yaml -name '*.tar' 2>/dev/null)"
 
@@ -64,7 +64,7 @@ images:
   - {ref: $APP_A_REF, from: $FX/app-a.docker.tar}
   - {ref: $APP_B_REF, from: $FX/app-b.docker.tar}
 EOS
-expect 0 "pack from docker save files" "$PACK" build saved.yaml -o saved.ferry
+expect 0 "pack from docker save files" "$PACK" build saved.yaml -o saved.ferry --allow-outside-paths
 assert "the same image packed from the daemon and from docker save has the same digest" test \
 	"$("$LOAD" inspect daemon.ferry --json | jq -r --arg r "$APP_A_REF" '.images[]|select(.ref==$r).digest')" = \
 	"$("$LOAD" inspect saved.ferry --json | jq -r --arg r "$APP_A_REF" '.images[]|select(.ref==$r).digest')"
@@ -73,6 +73,8 @@ assert "the same image packed from the daemon and from docker save has the same 
 assert "every image removed from the daemon" rm_all
 expect 0 "load the daemon bundle into docker://unix://SOCK" \
 	"$LOAD" load daemon.ferry --keyring "$KEYRING" --to "docker://unix://$DOCKER_SOCK"
+assert "the summary line: 4 images loaded, 0 failed, into the daemon's socket" \
+	grep -q "docker://unix://$DOCKER_SOCK: 4 images loaded, 0 failed; into unix://$DOCKER_SOCK\$" "$T/err"
 assert "app-a back with its original ID" test "$(id_of "$APP_A_REF")" = "$APP_A_ID"
 assert "app-b back with its original ID" test "$(id_of "$APP_B_REF")" = "$APP_B_ID"
 assert "app-c (built here) back with the ID it had when built" test "$(id_of ferry.test/app-c:1)" = "$APP_C_ID"
@@ -117,6 +119,9 @@ flip_byte bad.ferry "$big"
 expect_err 1 "image $APP_A_REF(, [^ ]+)*: blob sha256:[0-9a-f]{64} did not verify" \
 	"a corrupted layer fails verification and names the image" \
 	"$LOAD" load bad.ferry --keyring "$KEYRING" --to "docker://unix://$DOCKER_SOCK"
+assert "every image of the bundle is named as not loaded, and why" \
+	grep -q "docker://unix://$DOCKER_SOCK: $APP_B_REF: not loaded: a blob of the bundle did not verify" "$T/err"
+assert "the summary says none was loaded" grep -q "docker://unix://$DOCKER_SOCK: 0 images loaded, 4 failed;" "$T/err"
 assert "nothing of the corrupted bundle reached the daemon (no image at all)" test -z "$(docker images -aq)"
 assert "the daemon did not commit a half image (no dangling layers)" \
 	sh -c "! ls '$DOCKERD_ROOT/image/vfs/imagedb/content/sha256' 2>/dev/null | grep -q ."
@@ -124,7 +129,7 @@ assert "the daemon did not commit a half image (no dangling layers)" \
 # --- zstd layers: Docker 20.10 cannot load them; said before the daemon commits anything
 docker load -q -i "$FX/app-a.docker.tar" >/dev/null
 api=$(docker version --format '{{.Server.APIVersion}}')
-expect 0 "pack with zstd layers" "$PACK" build saved.yaml -o zstd.ferry --layer-compression zstd
+expect 0 "pack with zstd layers" "$PACK" build saved.yaml -o zstd.ferry --layer-compression zstd --allow-outside-paths
 assert "every image removed again" rm_all
 if [ "$(printf '%s\n' "$api" 1.42 | sort -V | head -1)" = "$api" ] && [ "$api" != 1.42 ]; then
 	expect_err 4 "zstd-compressed.*Docker Engine API $api cannot load" "zstd layers into a daemon older than API 1.42: exit 4, said why" \

@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct spec s;
 		size_t i;
 		write_input(spec_path, data, size);
-		if (spec_load(spec_path, &s, &e) == FX_OK) {
+		if (spec_load(spec_path, 0, &s, &e) == FX_OK) {
 			struct spec_item *lists[4] = {s.licenses, s.docs, s.charts, s.files};
 			size_t counts[4] = {s.nlicenses, s.ndocs, s.ncharts, s.nfiles}, a;
 			if (s.name == NULL || s.version == NULL)

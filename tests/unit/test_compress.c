@@ -19,7 +19,7 @@
 static int failures;
 static char tmp[256];
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "check.h"
 
 static unsigned char *slurp(const char *path, size_t *len)
 {

@@ -6,17 +6,11 @@
 
 #include "bundle/manifest.h"
 #include "bundle/sums.h"
+#include "cli/cli.h"
 #include "util/util.h"
+#include "util/yamlx.h"
 
-static int failures;
-
-#define CHECK(cond)                                                             \
-	do {                                                                        \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                         \
-		}                                                                       \
-	} while (0)
+#include "check.h"
 
 static void test_names(void)
 {
@@ -94,6 +88,43 @@ static void test_esc(void)
 	CHECK(strcmp(fx_esc("\xff\xfe", b, sizeof(b)), "\\xff\\xfe") == 0);              /* invalid UTF-8 */
 	CHECK(strcmp(fx_esc("x\xe2\x80\xaey", b, sizeof(b)), "x\\xe2\\x80\\xaey") == 0); /* bidi override */
 	CHECK(strlen(fx_esc("\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01", b, 16)) < 16);
+	/* validity is not printability: a bidi override is valid UTF-8 that fx_esc escapes */
+	CHECK(fx_utf8_valid("caf\xc3\xa9") && fx_utf8_valid("x\xe2\x80\xaey") && fx_utf8_valid(""));
+	CHECK(!fx_utf8_valid("\xff") && !fx_utf8_valid("\xc0\xaf") && !fx_utf8_valid("\xed\xa0\x80"));
+	CHECK(!fx_utf8_valid("\xe2\x80"));
+}
+
+/* Positions of YAML nodes come in a buffer of the caller, the file name escaped. */
+static void test_yaml_where(void)
+{
+	static const char text[] = "a: 1\nb:\n  c: 2\n";
+	struct ydoc d;
+	struct ferr e = {0};
+	yaml_node_t *b;
+
+	CHECK(ydoc_load(&d, text, sizeof(text) - 1, "sp\x1b.yaml", FX_USAGE, &e) == FX_OK);
+	b = ymap_get(&d, ydoc_root(&d), "b");
+	CHECK(b != NULL && strcmp(ydoc_where(&d, b), "sp\\x1b.yaml:3:3") == 0);
+	CHECK(b != NULL && strcmp(ydoc_where(&d, ydoc_root(&d)), ydoc_where(&d, b)) != 0); /* two buffers */
+	ydoc_free(&d);
+}
+
+/* The option values both mains parse. */
+static void test_cli_values(void)
+{
+	uint64_t v;
+	int64_t t;
+
+	CHECK(cli_parse_now("1800000000", &t) == 0 && t == 1800000000);
+	CHECK(cli_parse_now("2026-11-23T10:00:00Z", &t) == 0 && t == 1795428000);
+	CHECK(cli_parse_now("253402300800", &t) != 0 && cli_parse_now("soon", &t) != 0);
+	CHECK(cli_parse_date("+30d", 1000, &t) == 0 && t == 1000 + 30 * 86400);
+	CHECK(cli_parse_date("2027-11-23", 0, &t) == 0 && t == 1826928000);
+	CHECK(cli_parse_date("+d", 0, &t) != 0 && cli_parse_date("+30", 0, &t) != 0 &&
+	    cli_parse_date("+-1d", 0, &t) != 0 && cli_parse_date("+99999999999999999d", 0, &t) != 0);
+	CHECK(cli_parse_number("19", 1, 19, &v) == 0 && v == 19);
+	CHECK(cli_parse_number("20", 1, 19, &v) != 0 && cli_parse_number("0", 1, 19, &v) != 0 &&
+	    cli_parse_number("1e3", 1, 2000, &v) != 0);
 }
 
 static void test_numbers(void)
@@ -163,7 +194,7 @@ int main(void)
 	test_esc();
 	test_numbers();
 	test_manifest();
-	if (failures)
-		fprintf(stderr, "test_core: %d failed\n", failures);
-	return failures ? 1 : 0;
+	test_yaml_where();
+	test_cli_values();
+	return check_report("test_core");
 }

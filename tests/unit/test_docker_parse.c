@@ -10,13 +10,7 @@
 
 static int failures;
 
-#define CHECK(cond)                                                             \
-	do {                                                                        \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                         \
-		}                                                                       \
-	} while (0)
+#include "check.h"
 
 static int msgs(const char *s, struct docker_msgs *m)
 {

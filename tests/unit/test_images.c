@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "image/images.h"
 #include "image/oci.h"
@@ -17,7 +18,7 @@
 static int failures;
 static char tmp[256];
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "check.h"
 
 struct ent {
 	const char *name;
@@ -457,80 +458,76 @@ end:
 	layer_free(&b2);
 }
 
+/* Hostile or broken inputs: each refused with its exit code and a message that names
+ * what is wrong. A case is a docker save made by docker_save() (bad_diff, an extra
+ * member), a tar written by hand (v), or a from: taken as it is (from). */
 static void test_docker_hostile(void)
 {
+	static const struct ent link_tar[] = {{"manifest.json", "[]", 2, NULL}, {"x/layer.tar", NULL, 0, "../../etc/passwd"}};
+	static const struct ent shape_tar[] = {{"manifest.json", "{\"Config\":1}", 12, NULL}};
+	static const struct ent dup_tar[] = {{"manifest.json", "[]", 2, NULL}, {"manifest.json", "[]", 2, NULL}};
+	static const struct ent plain_tar[] = {{"hello.txt", "hi", 2, NULL}};
+	static const struct {
+		const char *what, *file;
+		int bad_diff;
+		const char *extra;        /* docker_save: one more member of this name */
+		const struct ent *v;      /* else a tar of these members */
+		size_t n;
+		const char *from, *ref;   /* else this from: (and ref) as they are */
+		int code;
+		const char *says[3];
+	} cases[] = {
+		{"a layer that is not what the config says", "bad-diff.tar", 1, NULL, NULL, 0, NULL, NULL, FX_VERIFY,
+		    {"diff_id", "bad-diff.tar", "layer.tar"}},
+		{"a member that climbs out", "trav.tar", 0, "../evil", NULL, 0, NULL, NULL, FX_VERIFY, {"'..'"}},
+		{"an absolute member", "abs.tar", 0, "/etc/evil", NULL, 0, NULL, NULL, FX_VERIFY, {"absolute path"}},
+		{"a symlink out of the archive", "link.tar", 0, NULL, link_tar, 2, NULL, NULL, FX_VERIFY,
+		    {"leaves the archive"}},
+		{"JSON of the wrong shape", "shape.tar", 0, NULL, shape_tar, 1, NULL, NULL, FX_VERIFY, {"manifest.json"}},
+		{"a member twice (two readers could disagree)", "dup.tar", 0, NULL, dup_tar, 2, NULL, NULL, FX_VERIFY,
+		    {"twice"}},
+		{"not an image at all", "plain.tar", 0, NULL, plain_tar, 1, NULL, NULL, FX_VERIFY,
+		    {"neither a docker save archive nor an OCI layout"}},
+		{"a missing file", NULL, 0, NULL, NULL, 0, "/nonexistent/ferry/x.tar", NULL, FX_IO, {"x.tar"}},
+		{"a daemon socket that is not there", NULL, 0, NULL, NULL, 0,
+		    "docker-daemon:///nonexistent/ferry/d.sock/nginx:1", NULL, FX_TARGET, {"no docker socket"}},
+		{"a bad reference", NULL, 0, NULL, NULL, 0, "/nonexistent/ferry/x.tar", "Upper/Case:1", FX_USAGE, {"spec.yaml:9:3"}},
+		{"a reference without tag or digest", NULL, 0, NULL, NULL, 0, "/nonexistent/ferry/x.tar", "example.com/x",
+		    FX_USAGE, {"spec.yaml:9:3"}},
+	};
 	struct layer l1, l2;
 	struct layer *ls[2] = {&l1, &l2};
-	struct img_src src = {"example.com/x:1", NULL, "spec.yaml:9:3"};
-	struct img_set s;
-	struct ferr e;
-	char *p;
+	size_t i, k;
 
 	layer_make(&l1, "one", "1", 1000);
 	layer_make(&l2, "two", "2", 1000);
-	/* A layer that is not what the config says: corrupt archive, named. */
-	p = docker_save("bad-diff.tar", "x:1", ls, 2, 1, NULL, NULL);
-	src.from = p;
-	CHECK(stage(&src, 1, "h1", 0, &s, &e) == FX_VERIFY);
-	CHECK(strstr(e.msg, "diff_id") != NULL && strstr(e.msg, "bad-diff.tar") != NULL &&
-	    strstr(e.msg, "layer.tar") != NULL);
-	free(p);
-	/* A member that climbs out. */
-	p = docker_save("trav.tar", "x:1", ls, 2, 0, "../evil", NULL);
-	src.from = p;
-	CHECK(stage(&src, 1, "h2", 0, &s, &e) == FX_VERIFY);
-	CHECK(strstr(e.msg, "'..'") != NULL);
-	free(p);
-	p = docker_save("abs.tar", "x:1", ls, 2, 0, "/etc/evil", NULL);
-	src.from = p;
-	CHECK(stage(&src, 1, "h3", 0, &s, &e) == FX_VERIFY);
-	free(p);
-	/* A symlink out of the archive. */
-	{
-		struct ent v[2] = {{"manifest.json", "[]", 2, NULL}, {"x/layer.tar", NULL, 0, "../../etc/passwd"}};
-		p = xasprintf("%s/link.tar", tmp);
-		tar_write(p, v, 2, NULL, NULL);
-		src.from = p;
-		CHECK(stage(&src, 1, "h4", 0, &s, &e) == FX_VERIFY);
-		CHECK(strstr(e.msg, "leaves the archive") != NULL);
-		free(p);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct img_src src = {"example.com/x:1", NULL, "spec.yaml:9:3"};
+		struct img_set s;
+		struct ferr e;
+		char *path = NULL, dir[16];
+		int rc, said = 1;
+
+		if (cases[i].v != NULL) {
+			path = xasprintf("%s/%s", tmp, cases[i].file);
+			tar_write(path, cases[i].v, cases[i].n, NULL, NULL);
+		} else if (cases[i].file != NULL) {
+			path = docker_save(cases[i].file, "x:1", ls, 2, cases[i].bad_diff, cases[i].extra, NULL);
+		}
+		src.from = path != NULL ? path : cases[i].from;
+		if (cases[i].ref != NULL)
+			src.ref = cases[i].ref;
+		snprintf(dir, sizeof(dir), "h%zu", i);
+		rc = stage(&src, 1, dir, 0, &s, &e);
+		for (k = 0; k < 3; k++)
+			said &= cases[i].says[k] == NULL || strstr(e.msg, cases[i].says[k]) != NULL;
+		CHECK(rc == cases[i].code && said);
+		if (rc != cases[i].code || !said)
+			fprintf(stderr, "  %s: exit %d: %s\n", cases[i].what, rc, e.msg);
+		if (rc == FX_OK)
+			img_set_free(&s);
+		free(path);
 	}
-	/* JSON of the wrong shape. */
-	{
-		struct ent v[1] = {{"manifest.json", "{\"Config\":1}", 12, NULL}};
-		p = xasprintf("%s/shape.tar", tmp);
-		tar_write(p, v, 1, NULL, NULL);
-		src.from = p;
-		CHECK(stage(&src, 1, "h5", 0, &s, &e) == FX_VERIFY);
-		free(p);
-	}
-	/* Duplicate members: two readers could disagree on which one counts. */
-	{
-		struct ent v[2] = {{"manifest.json", "[]", 2, NULL}, {"manifest.json", "[]", 2, NULL}};
-		p = xasprintf("%s/dup.tar", tmp);
-		tar_write(p, v, 2, NULL, NULL);
-		src.from = p;
-		CHECK(stage(&src, 1, "h6", 0, &s, &e) == FX_VERIFY);
-		CHECK(strstr(e.msg, "twice") != NULL);
-		free(p);
-	}
-	/* Not an image at all; a missing file; a bad ref; a daemon socket that is not there. */
-	{
-		struct ent v[1] = {{"hello.txt", "hi", 2, NULL}};
-		p = xasprintf("%s/plain.tar", tmp);
-		tar_write(p, v, 1, NULL, NULL);
-		src.from = p;
-		CHECK(stage(&src, 1, "h7", 0, &s, &e) == FX_VERIFY);
-		free(p);
-	}
-	src.from = "/nonexistent/ferry/x.tar";
-	CHECK(stage(&src, 1, "h8", 0, &s, &e) == FX_IO);
-	src.from = "docker-daemon:///nonexistent/ferry/d.sock/nginx:1";
-	CHECK(stage(&src, 1, "h9", 0, &s, &e) == FX_TARGET && strstr(e.msg, "no docker socket") != NULL);
-	src.ref = "Upper/Case:1";
-	CHECK(stage(&src, 1, "h10", 0, &s, &e) == FX_USAGE);
-	src.ref = "example.com/x";
-	CHECK(stage(&src, 1, "h11", 0, &s, &e) == FX_USAGE);
 	layer_free(&l1);
 	layer_free(&l2);
 }
@@ -690,6 +687,85 @@ static void oci_free(struct oci_in *o)
 	free(o->index_json);
 }
 
+/* gzip of a file, beside it (PATH.gz); the path is returned. */
+static char *gzip_file(const char *path)
+{
+	char *out = xasprintf("%s.gz", path), *buf = NULL;
+	size_t len = 0;
+	struct ferr e = {0};
+	gzFile gz;
+
+	if (read_file_max(path, 1 << 26, &buf, &len, &e) != 0 || (gz = gzopen(out, "wb")) == NULL ||
+	    gzwrite(gz, buf, (unsigned)len) != (int)len || gzclose(gz) != Z_OK)
+		abort();
+	free(buf);
+	return out;
+}
+
+/* A compressed input: only the JSON documents and what the manifests reference are
+ * staged (a legacy docker save takes a second pass for its layers); an unused member
+ * is never read into the staging directory, and a member larger than its descriptor
+ * is refused before it is staged. */
+static void test_compressed(void)
+{
+	struct layer l1, l2;
+	struct layer *ls[2] = {&l1, &l2};
+	struct img_src src = {"example.com/x:1", NULL, "spec.yaml:3:3"};
+	struct img_set s;
+	struct ferr e;
+	char *plain, *gz, *cfg = NULL;
+
+	layer_make(&l1, "one", "1", 300000);
+	layer_make(&l2, "two", "2", 5000);
+	/* a docker save with an unused member beside its layers */
+	plain = docker_save("unused.tar", "x:1", ls, 2, 0, "unused/big.bin", &cfg);
+	gz = gzip_file(plain);
+	src.from = gz;
+	CHECK(stage(&src, 1, "c1", 0, &s, &e) == FX_OK);
+	if (e.code == FX_OK) {
+		check_set(&s);
+		CHECK(s.images[0].layers == 2 && s.nblobs == 4);
+		img_set_free(&s);
+	} else {
+		fprintf(stderr, "compressed docker save: %s\n", e.msg);
+	}
+	free(plain);
+	free(gz);
+	free(cfg);
+	layer_free(&l1);
+	layer_free(&l2);
+	/* an oci-archive: byte-exact as the plain one; a descriptor that lies about a
+	 * layer's size is refused before the layer is staged */
+	{
+		struct oci_in o;
+		char *p = xasprintf("%s/c.oci.tar", tmp), *from;
+		oci_make(&o, p, 0, 0, 0);
+		gz = gzip_file(p);
+		from = xasprintf("%s:multi", gz);
+		src.from = from;
+		CHECK(stage(&src, 1, "c2", 0, &s, &e) == FX_OK);
+		if (e.code == FX_OK) {
+			char *ih = hexof(o.idx, strlen(o.idx));
+			CHECK(strcmp(s.images[0].digest + 7, ih) == 0 && s.nblobs == 7);
+			free(ih);
+			img_set_free(&s);
+		}
+		oci_free(&o);
+		free(gz);
+		oci_make(&o, p, 0, 1, 0);
+		gz = gzip_file(p);
+		free(from);
+		from = xasprintf("%s:multi", gz);
+		src.from = from;
+		CHECK(stage(&src, 1, "c3", 0, &s, &e) == FX_VERIFY && strstr(e.msg, "c.oci.tar.gz: member blobs/sha256/") != NULL &&
+		    strstr(e.msg, "its descriptor says") != NULL);
+		oci_free(&o);
+		free(gz);
+		free(from);
+		free(p);
+	}
+}
+
 static void test_oci(void)
 {
 	struct oci_in o;
@@ -829,6 +905,7 @@ int main(void)
 	test_docker_symlinked_layer();
 	test_docker_hostile();
 	test_oci();
+	test_compressed();
 	rm_tree(tmp);
 	if (failures != 0) {
 		fprintf(stderr, "test_images: %d failures\n", failures);

@@ -6,20 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "cli/imagemap.h"
 #include "cli/rewrite.h"
 #include "net/registry.h"
 #include "util/yedit.h"
-
-static int failures;
-
-#define CHECK(cond)                                                             \
-	do {                                                                        \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                         \
-		}                                                                       \
-	} while (0)
 
 #define DA "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define DB "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -283,15 +274,13 @@ static void test_rw_cases(void)
 		rc = rw_text(&rm[c->pin], "f.yaml", c->in, strlen(c->in), &r, &e);
 		if (c->out == NULL) {
 			if (rc != FX_USAGE || strncmp(e.msg, "f.yaml", 6) != 0) {
-				fprintf(stderr, "case %zu: not refused (rc %d, %s)\n", i, rc, e.msg);
-				failures++;
+				CHECK_MSG(0, "case %zu: not refused (rc %d, %s)", i, rc, e.msg);
 			}
 			continue;
 		}
 		if (rc != FX_OK || strcmp(r.text, c->out) != 0 || r.rewritten != c->rewritten || r.nnotes != c->notes) {
-			fprintf(stderr, "case %zu: rc %d (%s), %zu rewritten, %zu notes:\n%s\n", i, rc, e.msg, r.rewritten,
+			CHECK_MSG(0, "case %zu: rc %d (%s), %zu rewritten, %zu notes:\n%s", i, rc, e.msg, r.rewritten,
 			    r.nnotes, rc == FX_OK ? r.text : "");
-			failures++;
 		} else {
 			CHECK(rw_text(&rm[c->pin], "f.yaml", r.text, r.len, &again, &e) == FX_OK);
 			CHECK(again.rewritten == 0 && again.len == r.len && memcmp(again.text, r.text, r.len) == 0);
@@ -351,10 +340,5 @@ int main(void)
 	test_yedit();
 	test_rw_cases();
 	test_rw_limits();
-	if (failures) {
-		fprintf(stderr, "%d checks failed\n", failures);
-		return 1;
-	}
-	printf("test_rewrite: all checks passed\n");
-	return 0;
+	return check_report("test_rewrite");
 }

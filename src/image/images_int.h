@@ -1,0 +1,172 @@
+/* images_int.h - what the pack side of images shares inside src/image: the inputs and
+ * their members (input.c), the staged blob set and the per-image summary (images.c),
+ * OCI inputs (oci_input.c) and `docker save` conversion (convert.c). Not a public API:
+ * callers use images.h. */
+#ifndef FERRY_IMAGES_INT_H
+#define FERRY_IMAGES_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/images.h"
+#include "image/oci.h"
+
+#define MAX_MEMBERS 200000 /* members of one input archive */
+#define MAX_LINK_HOPS 8
+#define LABEL_MAX 1200
+#define RANGE_MIN ((uint64_t)1 << 20) /* a member this large is located, not staged */
+/* JSON documents staged while a compressed archive is read (before anything says what
+ * it references): more than this and the input is refused. */
+#define JSON_STAGE_MAX ((uint64_t)64 << 20)
+
+enum member_type { MEMBER_FILE = 1, MEMBER_LINK = 2 };
+
+/* A file of an input: an archive member or a file of a layout directory. Its bytes are
+ * in one of four places: a staged file (path), the layout file itself (path, directory
+ * inputs), a byte range of an uncompressed archive (ranged), or still inside a
+ * compressed archive (deferred: read by a second pass only if something references
+ * it). */
+struct member {
+	char *name;
+	enum member_type type;
+	char *link;       /* MEMBER_LINK: archive name of the target */
+	char *path;       /* where its bytes are now (NULL while deferred) */
+	unsigned char digest[SHA256_LEN];
+	uint64_t size;    /* from the tar header until the bytes are read */
+	int moved;        /* path now belongs to a staged blob */
+	int ranged;       /* bytes offset..offset+size-1 of the input archive at path, not
+	                     yet hashed (digest unset); never unlinked */
+	uint64_t offset;
+	int deferred;     /* not read: a compressed archive's member that is not JSON */
+	int referenced;   /* a deferred member something references: read by the 2nd pass */
+	uint64_t declared; /* the size a descriptor declares for it (0: none known) */
+	int walked;       /* its references were marked (once: indexes may repeat it) */
+};
+
+struct stage;
+
+struct input {
+	const char *label;        /* "where: path", escaped, for messages */
+	struct stage *st;         /* where members are staged */
+	char *dir;                /* layout directory, or NULL for an archive */
+	char *archive;            /* archive file (NULL: a stream, or a directory) */
+	struct member **members;  /* archive: sorted by name; directory: a cache. Each member
+	                             is allocated on its own, so pointers to it stay valid. */
+	size_t nmembers, cap;
+	size_t ndeferred;
+};
+
+/* Configs and layers, or manifests and indexes, recorded for the bundle. */
+struct blob_list {
+	struct img_blob *v;
+	size_t n, cap;
+};
+
+/* A converted legacy layer: diff_id to its compressed blob. */
+struct converted_layer {
+	unsigned char diff_id[SHA256_LEN];
+	struct oci_desc desc;
+};
+
+/* A legacy layer to convert, queued while every input is read so that one pool
+ * compresses the layers of all images (largest first). */
+struct pending_layer {
+	unsigned char diff_id[SHA256_LEN];
+	struct member *src; /* the uncompressed layer, a member of some image's input */
+	int src_staged;     /* src is a staged copy: removed once converted */
+	char *out;          /* temporary compressed file */
+	unsigned char digest[SHA256_LEN], in_digest[SHA256_LEN];
+	uint64_t size;
+};
+
+struct stage {
+	const struct img_opts *o;
+	char *tmpdir, *blobdir;
+	unsigned long serial;
+	struct blob_list leaves;    /* configs and layers */
+	struct blob_list manifests; /* manifests and indexes, after what they reference */
+	struct converted_layer *converted;
+	size_t nconverted;
+	struct pending_layer *pending;
+	size_t npending;
+};
+
+/* What one image collects while it is staged. */
+struct image_summary {
+	char **blobs;
+	size_t nblobs;
+	char **manifests;
+	size_t nmanifests;
+	char **platforms;
+	size_t nplatforms;
+	uint64_t size;
+	int layers;
+	char *platform; /* single-manifest images: for index.json */
+};
+
+/* --- string vectors and the summary (images.c) --- */
+void strv_push(char ***v, size_t *n, char *s);
+int strv_has(char **v, size_t n, const char *s);
+void strv_free(char **v, size_t n);
+void summary_blob(struct image_summary *a, const char *hex, uint64_t size);
+void summary_manifest(struct image_summary *a, const char *hex);
+void summary_platform(struct image_summary *a, const char *platform);
+
+/* --- the staged blob set (images.c) --- */
+char *stage_tmp_path(struct stage *st);
+struct img_blob *blob_find(struct stage *st, const unsigned char digest[SHA256_LEN]);
+/* Takes a staged temporary file into list b (renamed to blobs/<hex>), or drops it when
+ * the blob is already there; *final (optional) gets the blob's path. */
+int stage_tmp(struct stage *st, struct blob_list *b, const char *tmp,
+    const unsigned char digest[SHA256_LEN], uint64_t size, char **final, struct ferr *e);
+/* Puts an input member into list b (archive: moved; directory: read in place). */
+int stage_member(struct stage *st, struct input *in, struct blob_list *b, struct member *m,
+    struct ferr *e);
+/* Writes buf as a new blob of list b; digest gets its sha256. */
+int stage_buf(struct stage *st, struct blob_list *b, const char *buf, size_t len,
+    unsigned char digest[SHA256_LEN], struct ferr *e);
+
+/* --- inputs (input.c) --- */
+/* Reads an archive once (the file path, or fd when path is NULL). */
+int input_read_archive(struct stage *st, struct input *in, const char *path, int fd,
+    struct ferr *e);
+/* docker-daemon:REF: reads the archive GET /images/get streams. */
+int input_read_daemon(struct stage *st, struct input *in, const char *from, struct ferr *e);
+/* The second pass over a compressed archive: stages every deferred member marked
+ * referenced, each no larger than its declared size. */
+int input_read_referenced(struct input *in, struct ferr *e);
+/* A member by name (links followed inside an archive); NULL when missing. */
+struct member *input_find(struct input *in, const char *name, struct ferr *e);
+/* A member that must exist; ranged_ok: it may stay a byte range of the archive
+ * (unhashed), else it is staged and hashed now. */
+struct member *input_need(struct input *in, const char *name, int ranged_ok, struct ferr *e);
+/* Copies a ranged member into the staging directory, hashing it. */
+int member_stage_range(struct input *in, struct member *m, struct ferr *e);
+/* Reads a small member (JSON) into memory; it must still have the digest seen. */
+int member_read(struct input *in, struct member *m, char **buf, size_t *len, struct ferr *e);
+/* Marks a deferred member for the second pass; declared: its size from a descriptor
+ * (0 when none is known). A member declared with two sizes is an error. */
+int member_reference(struct input *in, struct member *m, uint64_t declared, struct ferr *e);
+void input_free(struct input *in);
+
+/* --- OCI inputs (oci_input.c) --- */
+/* Marks every deferred blob that index.json reaches, with its declared size. */
+int oci_reference(struct input *in, struct ferr *e);
+/* Stages the image tag (or ref) names in an OCI layout input; top gets its descriptor. */
+int stage_oci(struct stage *st, struct input *in, const char *tag, const struct oci_ref *ref,
+    struct image_summary *a, struct oci_desc *top, struct ferr *e);
+
+/* --- docker save (convert.c) --- */
+/* Marks every deferred config and layer manifest.json names. */
+int docker_reference(struct input *in, struct ferr *e);
+/* First pass over a docker save: queues each layer no earlier image converts. */
+int docker_plan(struct stage *st, struct input *in, const char *tag, const struct oci_ref *ref,
+    struct ferr *e);
+/* Compresses every queued layer in one pool. */
+int docker_convert(struct stage *st, struct ferr *e);
+/* Second pass: stages a docker save image as an OCI manifest over converted layers. */
+int stage_docker(struct stage *st, struct input *in, const char *tag, const struct oci_ref *ref,
+    struct image_summary *a, struct oci_desc *top, struct ferr *e);
+void stage_free_conversions(struct stage *st);
+
+#endif

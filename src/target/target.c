@@ -1,0 +1,312 @@
+/* target.c - the plan, verdicts and report every load target shares (see target.h). */
+#include "target/target.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+/* ---- the plan */
+
+/* One (blob, image) use, gathered from every usable image and sorted by digest. */
+struct blob_use {
+	const char *digest;
+	size_t image;
+	int is_manifest;
+};
+
+static int use_cmp(const void *a, const void *b)
+{
+	const struct blob_use *x = a, *y = b;
+	int c = strcmp(x->digest, y->digest);
+
+	if (c != 0)
+		return c;
+	return x->image < y->image ? -1 : x->image > y->image;
+}
+
+static void plan_image_bad(struct plan_image *pi, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void plan_image_bad(struct plan_image *pi, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (pi->unusable)
+		return;
+	pi->unusable = 1;
+	va_start(ap, fmt);
+	vsnprintf(pi->why, sizeof(pi->why), fmt, ap);
+	va_end(ap);
+}
+
+/* The k-th digest bundle.yaml lists for an image: its blobs, then its manifests. */
+static const char *image_digest(const struct man_image *mi, size_t k)
+{
+	return k < mi->nblobs ? mi->blobs[k] : mi->manifests[k - mi->nblobs];
+}
+
+/* Is the image described well enough to load? Every digest well-formed, its own
+ * manifest listed last, and the SHA256SUMS line of each blob entry its own name (so
+ * the bytes the reader verified are the blob the name promises). */
+static void check_image(struct plan_image *pi, const struct sums *sums)
+{
+	const struct man_image *mi = pi->mi;
+	size_t k;
+
+	if (!digest_valid(mi->digest) || mi->nmanifests == 0 || strcmp(mi->manifests[mi->nmanifests - 1], mi->digest) != 0) {
+		plan_image_bad(pi, "bundle.yaml does not list its manifest");
+		return;
+	}
+	for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
+		const char *d = image_digest(mi, k);
+		unsigned char bytes[SHA256_LEN];
+		char entry[sizeof(BLOB_ENTRY_PREFIX) + SHA256_HEX];
+		const struct sum_line *line;
+
+		if (digest_parse(d, bytes, NULL) != 0) {
+			plan_image_bad(pi, "bundle.yaml lists a bad digest %s", ESC(d));
+			return;
+		}
+		if (sums == NULL)
+			continue;
+		snprintf(entry, sizeof(entry), "%s%s", BLOB_ENTRY_PREFIX, d + 7);
+		line = sums_find(sums, entry);
+		if (line != NULL && CRYPTO_memcmp(line->digest, bytes, SHA256_LEN) != 0) {
+			plan_image_bad(pi, "%s: SHA256SUMS gives its entry another digest than its name", d);
+			return;
+		}
+	}
+}
+
+static int select_images(struct target_plan *p, char *const *refs, size_t nrefs, struct ferr *e)
+{
+	const struct manifest *m = p->man;
+	unsigned char *selected = xcalloc(m->nimages ? m->nimages : 1, 1);
+	size_t i, j;
+	int rc = FX_OK;
+
+	if (nrefs == 0)
+		memset(selected, 1, m->nimages);
+	for (j = 0; j < nrefs; j++) {
+		for (i = 0; i < m->nimages && strcmp(m->images[i].ref, refs[j]) != 0; i++)
+			;
+		if (i == m->nimages) {
+			rc = fe_set(e, FX_USAGE, "--image %s: no such image in the bundle", ESC(refs[j]));
+			goto end;
+		}
+		selected[i] = 1;
+	}
+	p->images = xcalloc(m->nimages ? m->nimages : 1, sizeof(*p->images));
+	for (i = 0; i < m->nimages; i++)
+		if (selected[i])
+			p->images[p->nimages++].mi = &m->images[i];
+end:
+	free(selected);
+	return rc;
+}
+
+/* Index lists of one image, from the sorted blob table. */
+static void link_image(struct target_plan *p, struct plan_image *pi)
+{
+	const struct man_image *mi = pi->mi;
+	size_t k, j;
+
+	pi->blobs = xcalloc(mi->nblobs + mi->nmanifests, sizeof(*pi->blobs));
+	pi->manifests = xcalloc(mi->nmanifests, sizeof(*pi->manifests));
+	for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
+		size_t b = target_plan_find(p, image_digest(mi, k));
+
+		for (j = 0; j < pi->nblobs && pi->blobs[j] != b; j++)
+			;
+		if (j == pi->nblobs)
+			pi->blobs[pi->nblobs++] = b;
+		if (k >= mi->nblobs)
+			pi->manifests[pi->nmanifests++] = b;
+	}
+}
+
+int target_plan_build(struct target_plan *p, const struct manifest *m, const struct sums *sums,
+    char *const *refs, size_t nrefs, struct ferr *e)
+{
+	struct blob_use *uses = NULL;
+	size_t nuses = 0, cap = 0, i, k;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->man = m;
+	if ((rc = select_images(p, refs, nrefs, e)) != FX_OK)
+		return rc;
+	for (i = 0; i < p->nimages; i++) {
+		const struct man_image *mi = p->images[i].mi;
+
+		check_image(&p->images[i], sums);
+		if (p->images[i].unusable)
+			continue;
+		for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
+			if (nuses == cap) {
+				cap = cap ? cap * 2 : 64;
+				uses = xreallocarray(uses, cap, sizeof(*uses));
+			}
+			uses[nuses].digest = image_digest(mi, k);
+			uses[nuses].image = i;
+			uses[nuses].is_manifest = k >= mi->nblobs;
+			nuses++;
+		}
+	}
+	if (nuses > 0)
+		qsort(uses, nuses, sizeof(*uses), use_cmp);
+	p->blobs = xcalloc(nuses ? nuses : 1, sizeof(*p->blobs));
+	for (i = 0; i < nuses;) {
+		struct plan_blob *b = &p->blobs[p->nblobs++];
+		char entry[sizeof(BLOB_ENTRY_PREFIX) + SHA256_HEX];
+		const struct man_entry *me;
+
+		fx_strlcpy(b->digest, uses[i].digest, sizeof(b->digest));
+		snprintf(entry, sizeof(entry), "%s%s", BLOB_ENTRY_PREFIX, b->digest + 7);
+		if ((me = manifest_entry(m, entry)) != NULL)
+			b->size = me->size;
+		for (k = i; k < nuses && strcmp(uses[k].digest, b->digest) == 0; k++) {
+			b->is_manifest |= uses[k].is_manifest;
+			if (b->nimages > 0 && b->images[b->nimages - 1] == uses[k].image)
+				continue; /* listed twice by one image (blobs and manifests) */
+			b->images = xreallocarray(b->images, b->nimages + 1, sizeof(*b->images));
+			b->images[b->nimages++] = uses[k].image;
+		}
+		i = k;
+	}
+	free(uses);
+	for (i = 0; i < p->nimages; i++)
+		if (!p->images[i].unusable)
+			link_image(p, &p->images[i]);
+	return FX_OK;
+}
+
+void target_plan_free(struct target_plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nimages; i++) {
+		free(p->images[i].blobs);
+		free(p->images[i].manifests);
+	}
+	for (i = 0; i < p->nblobs; i++)
+		free(p->blobs[i].images);
+	free(p->images);
+	free(p->blobs);
+	memset(p, 0, sizeof(*p));
+}
+
+size_t target_plan_find(const struct target_plan *p, const char *digest)
+{
+	size_t lo = 0, hi = p->nblobs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(digest, p->blobs[mid].digest);
+
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return PLAN_NONE;
+}
+
+const char *blob_entry_hex(const char *entry_name)
+{
+	const char *hex;
+
+	if (strncmp(entry_name, BLOB_ENTRY_PREFIX, sizeof(BLOB_ENTRY_PREFIX) - 1) != 0)
+		return NULL;
+	hex = entry_name + sizeof(BLOB_ENTRY_PREFIX) - 1;
+	return digest_hex_valid(hex) ? hex : NULL;
+}
+
+size_t target_plan_entry(const struct target_plan *p, const char *entry_name)
+{
+	const char *hex = blob_entry_hex(entry_name);
+	char digest[DIGEST_STR];
+
+	if (hex == NULL)
+		return PLAN_NONE;
+	snprintf(digest, sizeof(digest), "sha256:%s", hex);
+	return target_plan_find(p, digest);
+}
+
+/* ---- verdicts */
+
+struct image_verdict *verdicts_new(const struct target_plan *p)
+{
+	struct image_verdict *v = xcalloc(p->nimages ? p->nimages : 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; i < p->nimages; i++)
+		if (p->images[i].unusable)
+			verdict_fail(&v[i], FX_VERIFY, "%s", p->images[i].why);
+	return v;
+}
+
+void verdict_fail(struct image_verdict *v, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (v->failed)
+		return;
+	v->failed = code;
+	va_start(ap, fmt);
+	vsnprintf(v->why, sizeof(v->why), fmt, ap);
+	va_end(ap);
+}
+
+void verdict_blob(struct image_verdict *v, const char *digest, int state, const char *why)
+{
+	if (state == BLOB_PENDING)
+		verdict_fail(v, FX_VERIFY, "%s is missing from the bundle", digest);
+	else if (state == BLOB_BAD)
+		verdict_fail(v, FX_VERIFY, "%s %s", digest, why);
+	else if (state == BLOB_FAILED)
+		verdict_fail(v, FX_TARGET, "%s", why);
+}
+
+/* ---- the report */
+
+int target_report(const struct target_report *r, struct ferr *e, const char *details_fmt, ...)
+{
+	const struct target_plan *p = r->plan;
+	size_t i, nfailed = 0, ntarget = 0, nverify = 0;
+	char details[1024];
+	va_list ap;
+
+	if (r->dead_why != NULL)
+		fx_warn("%s: %s", ESC(r->spec), r->dead_why);
+	for (i = 0; i < p->nimages; i++) {
+		struct image_verdict *v = &r->verdicts[i];
+
+		if (r->dead_why != NULL)
+			verdict_fail(v, FX_TARGET, "%s", r->dead_image_why);
+		else if (!r->finished)
+			verdict_fail(v, FX_IO, "the bundle was not read to the end");
+		if (!v->failed) {
+			if (!r->dry_run && r->lo != NULL && r->lo->on_loaded != NULL)
+				r->lo->on_loaded(r->lo->on_loaded_ctx, r->spec, p->man, p->images[i].mi);
+			continue;
+		}
+		nfailed++;
+		ntarget += v->failed == FX_TARGET;
+		nverify += v->failed == FX_VERIFY;
+		fx_warn("%s: %s: not loaded: %s", ESC(r->spec), ESC(p->images[i].mi->ref), v->why);
+	}
+	va_start(ap, details_fmt);
+	vsnprintf(details, sizeof(details), details_fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s: %s%zu images %s, %zu %s; %s\n", fx_progname, ESC(r->spec), r->dry_run ? "dry run: " : "",
+	    p->nimages - nfailed, r->dry_run ? "would be loaded" : "loaded", nfailed, r->dry_run ? "would fail" : "failed",
+	    details);
+	if (r->dead_why == NULL && nfailed == 0)
+		return FX_OK;
+	return fe_set(e, r->dead_why != NULL || ntarget > 0 ? FX_TARGET : nverify > 0 ? FX_VERIFY : FX_IO,
+	    "%s: %zu of %zu images not loaded", ESC(r->spec), nfailed, p->nimages);
+}
