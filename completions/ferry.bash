@@ -93,11 +93,13 @@ _ferry_option_value() {
 	*:--entitlements) _ferry_files "$4" 'json' ;;
 	*:--passphrase-file) _ferry_files "$4" '' ;;
 	*:-C | *:--license) _ferry_dirs "$4" ;;
-	*:--to) _ferry_targets "$4" ;;
+	*:--to | ferry-load:rewrite:--target) _ferry_targets "$4" ;;
+	*:--image-map | *:--map) _ferry_files "$4" 'json|yaml|yml' ;;
 	*:--compress) COMPREPLY=($(compgen -W $'zstd\nnone' -- "$4")) ;;
 	*:--layer-compression) COMPREPLY=($(compgen -W $'gzip\nzstd' -- "$4")) ;;
 	ferry-pack:build:-o | ferry-pack:build:--output) _ferry_files "$4" 'ferry' ;;
 	ferry-pack:license\ issue:-o) _ferry_files "$4" 'lic' ;;
+	ferry-load:rewrite:-o | ferry-load:rewrite:--output) _ferry_files "$4" 'yaml|yml' ;;
 	esac
 }
 
@@ -144,6 +146,7 @@ _ferry() {
 			_ferry_files "$cur" 'ferry|parts|ferry\.[0-9]+' ;;
 		ferry-load:serve) _ferry_files "$cur" 'ferry' ;; # plain bundles only
 		ferry-load:license\ verify) _ferry_files "$cur" 'lic' ;;
+		ferry-load:rewrite) _ferry_files "$cur" 'yaml|yml' ;;
 		esac
 	fi
 	# What readline replaces starts after the last ':' of the word.

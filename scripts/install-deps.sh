@@ -21,6 +21,8 @@ pkgs=(
 	docker.io                       # dockerd 20.10 (+ containerd, runc, tini)
 	docker-registry                 # Docker Distribution 2.8, the test registry
 	skopeo                          # independent reader of OCI layouts/archives
+	docker-compose                  # checks and runs Compose files that ferry-load rewrite pointed at a registry
+	python3-yaml                    # reads the YAML image map back in the tests
 	apache2-utils                   # htpasswd -B: bcrypt users for the auth registry
 	busybox-static                  # static /bin/busybox: the rootfs of the base test image
 	debootstrap debian-archive-keyring  # the real Debian image (tests/fixtures/mkdebian.sh)

@@ -1,5 +1,6 @@
 /* ferry-load - the isolated side: verifies, inspects, extracts, loads and serves
- * bundles, and checks licenses. Parses the command line into one struct, rejects what does not fit
+ * bundles, points deployment files at the loaded images, and checks licenses. Parses
+ * the command line into one struct, rejects what does not fit
  * together, then dispatches the verb and reports; the work is in the verb layer and
  * the library. */
 #include <getopt.h>
@@ -12,9 +13,11 @@
 #include "bundle/parts.h"
 #include "cli/cli.h"
 #include "cli/extract.h"
+#include "cli/imagemap.h"
 #include "cli/inspect.h"
 #include "cli/license_cmd.h"
 #include "cli/load.h"
+#include "cli/rewrite.h"
 #include "crypto/pgp.h"
 #include "serve/serve.h"
 #include "util/util.h"
@@ -25,6 +28,7 @@ enum verb {
 	V_INSPECT,
 	V_EXTRACT,
 	V_LOAD,
+	V_REWRITE,
 	V_LICENSE_VERIFY,
 	V_SERVE,
 };
@@ -40,6 +44,7 @@ static const char usage_main[] =
     "                                          docker:// or oci:DIR\n"
     "  serve BUNDLE... --keyring K --listen A:P  verify, then answer docker pull from the bundles\n"
     "                                          (a read-only registry; no copy)\n"
+    "  rewrite FILE... --map MAP               point Compose/Helm values files at the loaded images\n"
     "  license verify FILE.lic --pubkey PUB    check an offline license\n"
     "\n"
     "ferry-load VERB --help shows a verb's options; --version prints the version.\n"
@@ -59,9 +64,12 @@ static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KE
     "your own keyring is neither used nor changed), then every entry in one read.\n"
     "BUNDLE may be a split bundle: its first part, its .parts list or its base name.\n\n"
     "  --parts-only           split bundles: check only each part against the signed .parts list\n";
-static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc]\n\n"
+static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc]\n"
+    "       ferry-load inspect BUNDLE --image-map --to TARGET [--to TARGET]... [--image REF]...\n"
+    "                          [--keep-registry-host] [--keyring KEYS.asc]\n\n"
     "Prints metadata, signer and contents from the head of the bundle only. Without --keyring\n"
-    "the output is marked UNVERIFIED. --json prints one JSON document on stdout.\n\n";
+    "the output is marked UNVERIFIED. --json prints one JSON document on stdout.\n"
+    "--image-map prints (JSON) the image map a load into the TARGETs would write, loading nothing.\n\n";
 static const char usage_extract[] = "usage: ferry-load extract BUNDLE -C DIR --keyring KEYS.asc [--force] [options]\n\n"
     "Verifies while reading into a hidden directory inside DIR; entries are moved into DIR\n"
     "only when everything verified and every destination is free (or, with --force, a\n"
@@ -77,7 +85,33 @@ static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.a
     "  --keep-registry-host   keep the image's original registry as the first path part\n"
     "  --jobs N               parallel uploads (default 4)\n"
     "  --timeout SECONDS      the longest one registry or Docker request may take (default 300)\n"
-    "  --dry-run              say what would be pushed, push nothing\n\n";
+    "  --dry-run              say what would be pushed, push nothing\n"
+    "  --image-map FILE       after the load, write where each image landed and its digest\n"
+    "                         (JSON; YAML when FILE ends in .yaml or .yml); see rewrite\n\n";
+static const char usage_rewrite[] =
+    "usage: ferry-load rewrite FILE... --map MAP [--target TARGET] [--pin-digest]\n"
+    "                          [-o OUT [--force] | --in-place] [--strict] [-q]\n"
+    "\n"
+    "Points the image references of Docker Compose and Helm values files at where a load\n"
+    "put the images, as its image map says (ferry-load load ... --image-map MAP). Only\n"
+    "those scalars change: comments, order, quoting and indentation stay as they are.\n"
+    "Rewritten: a string under any key image (services.*.image in Compose), and an image\n"
+    "mapping with repository (and registry, tag, digest) in Helm values.\n"
+    "\n"
+    "  --map MAP        the image map (JSON; YAML when MAP ends in .yaml or .yml)\n"
+    "  --target TARGET  the map's --to to point at, when it names several\n"
+    "  --pin-digest     write REF@sha256:...; in the mapping form the digest key when there\n"
+    "                   is one, else TAG@sha256:... as the tag\n"
+    "  -o, --output OUT write the result to OUT (one FILE only; --force replaces OUT)\n"
+    "  --in-place       write each FILE back, atomically\n"
+    "  --strict         a reference the map does not know is an error (exit 1)\n"
+    "  -q, --quiet      no summary lines\n"
+    "\n"
+    "Without -o or --in-place the one FILE goes to stdout. A reference the map does not know\n"
+    "is left alone and listed on stderr as FILE:LINE. Nothing is written unless every FILE\n"
+    "could be rewritten (and, with --strict, every reference was known).\n"
+    "Exit: 0 ok, 1 unknown references with --strict, 2 usage or a file ferry will not edit\n"
+    "(not YAML, anchors, several documents, over 4 MiB...), 3 I/O.\n";
 static const char usage_license[] =
     "usage: ferry-load license verify FILE.lic --pubkey PUB.pem [--audience PRODUCT]\n"
     "         [--now TIMESTAMP] [--json]\n"
@@ -112,6 +146,7 @@ static const struct cli_verb verbs[] = {
     {"inspect", V_INSPECT, usage_inspect, NULL},
     {"extract", V_EXTRACT, usage_extract, usage_common},
     {"load", V_LOAD, usage_load, usage_common},
+    {"rewrite", V_REWRITE, usage_rewrite, NULL},
     {"license verify", V_LICENSE_VERIFY, usage_license, NULL},
     {"serve", V_SERVE, usage_serve, NULL},
     {NULL, 0, NULL, NULL},
@@ -136,6 +171,8 @@ enum option_id {
 	O_KEEP_REGISTRY_HOST,
 	O_JOBS,
 	O_DRY_RUN,
+	O_IMAGE_MAP,
+	O_IMAGE_MAP_PRINT,
 	O_PUBKEY,
 	O_LISTEN,
 	O_PREFIX,
@@ -144,12 +181,18 @@ enum option_id {
 	O_HTPASSWD,
 	O_TIMEOUT,
 	O_MAX_CONNECTIONS,
+	O_MAP,
+	O_TARGET,
+	O_PIN_DIGEST,
+	O_IN_PLACE,
+	O_STRICT,
 };
 
 #define VERIFY CLI_VERB(V_VERIFY)
 #define INSPECT CLI_VERB(V_INSPECT)
 #define EXTRACT CLI_VERB(V_EXTRACT)
 #define LOAD CLI_VERB(V_LOAD)
+#define REWRITE CLI_VERB(V_REWRITE)
 #define LICENSE CLI_VERB(V_LICENSE_VERIFY)
 #define SERVE CLI_VERB(V_SERVE)
 #define READERS (VERIFY | EXTRACT | LOAD)
@@ -161,19 +204,22 @@ static const struct cli_option options[] = {
     {"license-pubkey",     O_LICENSE_PUBKEY,     required_argument, READERS},
     {"audience",           O_AUDIENCE,           required_argument, READERS | LICENSE},
     {"now",                O_NOW,                required_argument, READERS | LICENSE},
-    {"quiet",              'q',                  no_argument,       READERS | INSPECT | SERVE},
+    {"quiet",              'q',                  no_argument,       READERS | INSPECT | SERVE | REWRITE},
     {"parts-only",         O_PARTS_ONLY,         no_argument,       VERIFY},
     {"json",               O_JSON,               no_argument,       INSPECT | LICENSE},
     {"directory",          'C',                  required_argument, EXTRACT},
-    {"force",              O_FORCE,              no_argument,       EXTRACT},
-    {"to",                 O_TO,                 required_argument, LOAD},
-    {"image",              O_IMAGE,              required_argument, LOAD},
+    {"force",              O_FORCE,              no_argument,       EXTRACT | REWRITE},
+    {"to",                 O_TO,                 required_argument, LOAD | INSPECT},
+    {"image",              O_IMAGE,              required_argument, LOAD | INSPECT},
     {"plain-http",         O_PLAIN_HTTP,         no_argument,       LOAD},
     {"cacert",             O_CACERT,             required_argument, LOAD},
     {"creds",              O_CREDS,              required_argument, LOAD},
-    {"keep-registry-host", O_KEEP_REGISTRY_HOST, no_argument,       LOAD},
+    {"keep-registry-host", O_KEEP_REGISTRY_HOST, no_argument,       LOAD | INSPECT},
     {"jobs",               O_JOBS,               required_argument, LOAD},
     {"dry-run",            O_DRY_RUN,            no_argument,       LOAD},
+    /* a file to write for load, a flag for inspect (the map goes to stdout) */
+    {"image-map",          O_IMAGE_MAP,          required_argument, LOAD},
+    {"image-map",          O_IMAGE_MAP_PRINT,    no_argument,       INSPECT},
     {"pubkey",             O_PUBKEY,             required_argument, LICENSE},
     {"listen",             O_LISTEN,             required_argument, SERVE},
     {"prefix",             O_PREFIX,             required_argument, SERVE},
@@ -182,6 +228,12 @@ static const struct cli_option options[] = {
     {"htpasswd",           O_HTPASSWD,           required_argument, SERVE},
     {"timeout",            O_TIMEOUT,            required_argument, LOAD | SERVE},
     {"max-connections",    O_MAX_CONNECTIONS,    required_argument, SERVE},
+    {"map",                O_MAP,                required_argument, REWRITE},
+    {"target",             O_TARGET,             required_argument, REWRITE},
+    {"pin-digest",         O_PIN_DIGEST,         no_argument,       REWRITE},
+    {"output",             'o',                  required_argument, REWRITE},
+    {"in-place",           O_IN_PLACE,           no_argument,       REWRITE},
+    {"strict",             O_STRICT,             no_argument,       REWRITE},
     {NULL, 0, 0, 0},
 };
 
@@ -196,6 +248,9 @@ struct load_command {
 	struct load_opts load;
 	struct license_verify_opts license;
 	struct serve_opts serve;
+	struct rewrite_opts rewrite;
+	const char *image_map; /* load --image-map FILE */
+	int image_map_print;   /* inspect --image-map */
 	int json, quiet, parts_only;
 };
 
@@ -225,11 +280,11 @@ static int take_option(void *ctx, int id, char *value)
 			return cli_usage_error(c->verb, "--now '%s': epoch seconds or 2026-11-23T10:00:00Z", ESC(value));
 		c->license.now = c->read.now;
 		break;
-	case 'q': c->quiet = c->load.quiet = c->extract.quiet = c->serve.quiet = 1; break;
+	case 'q': c->quiet = c->load.quiet = c->extract.quiet = c->serve.quiet = c->rewrite.quiet = 1; break;
 	case O_PARTS_ONLY: c->parts_only = 1; break;
 	case O_JSON: c->json = c->license.json = 1; break;
 	case 'C': c->extract.dir = value; break;
-	case O_FORCE: c->extract.force = 1; break;
+	case O_FORCE: c->extract.force = c->rewrite.force = 1; break;
 	case O_TO: push(&c->load.targets, &c->load.ntargets, value); break;
 	case O_IMAGE: push(&c->load.images, &c->load.nimages, value); break;
 	case O_PLAIN_HTTP: c->load.plain_http = 1; break;
@@ -242,6 +297,8 @@ static int take_option(void *ctx, int id, char *value)
 		c->load.jobs = (int)number;
 		break;
 	case O_DRY_RUN: c->load.dry_run = 1; break;
+	case O_IMAGE_MAP: c->image_map = value; break;
+	case O_IMAGE_MAP_PRINT: c->image_map_print = 1; break;
 	case O_PUBKEY: c->license.pubkey_path = value; break;
 	case O_LISTEN: c->serve.listen = value; break;
 	case O_PREFIX: c->serve.prefix = value; break;
@@ -264,8 +321,36 @@ static int take_option(void *ctx, int id, char *value)
 			return cli_usage_error(c->verb, "--max-connections '%s': 1 to %u", ESC(value), SERVE_CONNECTIONS_MAX);
 		c->serve.max_connections = (unsigned)number;
 		break;
+	case O_MAP: c->rewrite.map_path = value; break;
+	case O_TARGET: c->rewrite.target = value; break;
+	case O_PIN_DIGEST: c->rewrite.pin_digest = 1; break;
+	case 'o': c->rewrite.out = value; break;
+	case O_IN_PLACE: c->rewrite.in_place = 1; break;
+	case O_STRICT: c->rewrite.strict = 1; break;
 	default: break;
 	}
+	return FX_OK;
+}
+
+/* rewrite FILE...: where the result goes decides how many FILEs there may be. */
+static int check_rewrite(struct load_command *c, int nargs, char **args)
+{
+	const struct rewrite_opts *r = &c->rewrite;
+
+	c->rewrite.files = args;
+	c->rewrite.nfiles = (size_t)nargs;
+	if (nargs == 0)
+		return cli_usage_error(c->verb, "rewrite: no FILE given");
+	if (r->map_path == NULL)
+		return cli_usage_error(c->verb, "rewrite: --map MAP is required (written by load --image-map)");
+	if (r->out != NULL && r->in_place)
+		return cli_usage_error(c->verb, "rewrite: -o and --in-place exclude each other");
+	if (r->out != NULL && nargs > 1)
+		return cli_usage_error(c->verb, "rewrite: -o takes one FILE; use --in-place for several");
+	if (r->out == NULL && !r->in_place && nargs > 1)
+		return cli_usage_error(c->verb, "rewrite: several FILEs need --in-place");
+	if (r->force && r->out == NULL)
+		return cli_usage_error(c->verb, "rewrite: --force goes with -o OUT");
 	return FX_OK;
 }
 
@@ -275,7 +360,10 @@ static int check_command(struct load_command *c, int nargs, char **args)
 	struct ferr e = {0};
 	const char *verb = c->verb->name;
 	const char *what = c->verb->id == V_LICENSE_VERIFY ? "FILE.lic" : "BUNDLE";
+	int to_targets = c->verb->id == V_LOAD || c->image_map_print; /* --to is needed and checked */
 
+	if (c->verb->id == V_REWRITE)
+		return check_rewrite(c, nargs, args);
 	if (nargs != 1 && !(c->verb->id == V_SERVE && nargs > 1))
 		return cli_usage_error(c->verb, "%s: %s %s%s", verb, nargs == 0 ? "no" : "give one", what,
 		    nargs == 0 ? " given" : " only");
@@ -298,9 +386,16 @@ static int check_command(struct load_command *c, int nargs, char **args)
 		    "--parts-only conflicts with --license-pubkey (the license is inside the bundle)");
 	if (c->verb->id == V_EXTRACT && c->extract.dir == NULL)
 		return cli_usage_error(c->verb, "extract: -C DIR is required");
-	if (c->verb->id == V_LOAD && c->load.ntargets == 0)
-		return cli_usage_error(c->verb, "load: at least one --to TARGET is required");
-	if (c->verb->id == V_LOAD && load_check_targets(&c->load, &e) != FX_OK)
+	if (c->verb->id == V_INSPECT && !c->image_map_print &&
+	    (c->load.ntargets > 0 || c->load.nimages > 0 || c->load.keep_registry_host))
+		return cli_usage_error(c->verb, "inspect: --to, --image and --keep-registry-host go with --image-map");
+	if (c->image_map_print && c->json)
+		return cli_usage_error(c->verb, "inspect: --image-map prints JSON already; leave out --json");
+	if (c->image_map != NULL && c->load.dry_run)
+		return cli_usage_error(c->verb, "load: a --dry-run loads nothing to map; inspect --image-map shows the map");
+	if (to_targets && c->load.ntargets == 0)
+		return cli_usage_error(c->verb, "%s: at least one --to TARGET is required", verb);
+	if (to_targets && load_check_targets(&c->load, &e) != FX_OK)
 		return cli_usage_error(c->verb, "%s", e.msg);
 	if (c->verb->id == V_SERVE && serve_check_opts(&c->serve, &e) != FX_OK)
 		return cli_usage_error(c->verb, "%s", e.msg);
@@ -331,7 +426,7 @@ static int run_verify(struct load_command *c, struct ferr *e)
 	return rc;
 }
 
-/* inspect: the head only. */
+/* inspect: the head only; with --image-map, the map a load into the --to targets would write. */
 static int run_inspect(struct load_command *c, struct ferr *e)
 {
 	struct bundle_head head;
@@ -340,7 +435,9 @@ static int run_inspect(struct load_command *c, struct ferr *e)
 
 	c->read.head_only = 1;
 	rc = bundle_read(c->bundle, &c->read, NULL, &head, &report, e);
-	if (rc == FX_OK)
+	if (rc == FX_OK && c->image_map_print)
+		rc = imap_inspect_print(stdout, c->bundle, &head, &c->load, e);
+	else if (rc == FX_OK)
 		rc = inspect_print(stdout, c->bundle, &head, c->json, e);
 	bundle_head_free(&head);
 	return rc;
@@ -354,7 +451,11 @@ static int run(struct load_command *c, struct ferr *e)
 	case V_VERIFY: return run_verify(c, e);
 	case V_INSPECT: return run_inspect(c, e);
 	case V_EXTRACT: return extract_run(c->bundle, &c->extract, &c->read, e);
-	case V_LOAD: return load_run(c->bundle, &c->read, &c->load, e);
+	case V_LOAD:
+		if (c->image_map != NULL)
+			return imap_load_run(c->bundle, &c->read, &c->load, c->image_map, e);
+		return load_run(c->bundle, &c->read, &c->load, e);
+	case V_REWRITE: return rewrite_run(&c->rewrite, e);
 	case V_LICENSE_VERIFY: return license_verify_run(&c->license, e);
 	case V_SERVE: return serve_run(c->bundles, c->nbundles, &c->read, &c->serve, e);
 	case V_NONE: break;

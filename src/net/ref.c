@@ -171,7 +171,7 @@ static int split_name(const char *s, const char *name, struct image_ref *r, stru
 	return FX_OK;
 }
 
-int ref_parse(const char *s, struct image_ref *r, struct ferr *e)
+static int parse(const char *s, int need_tag, struct image_ref *r, struct ferr *e)
 {
 	char name[REF_INPUT_MAX + 1];
 	char *at, *slash, *colon;
@@ -199,7 +199,7 @@ int ref_parse(const char *s, struct image_ref *r, struct ferr *e)
 		}
 		fx_strlcpy(r->tag, colon, sizeof(r->tag));
 	}
-	if (r->tag[0] == '\0' && r->digest[0] == '\0') {
+	if (need_tag && r->tag[0] == '\0' && r->digest[0] == '\0') {
 		rc = fe_set(e, FX_USAGE, "image reference %s: needs a :tag or an @sha256: digest", ESC(s));
 		goto end;
 	}
@@ -208,4 +208,14 @@ end:
 	if (rc != FX_OK)
 		memset(r, 0, sizeof(*r));
 	return rc;
+}
+
+int ref_parse(const char *s, struct image_ref *r, struct ferr *e)
+{
+	return parse(s, 1, r, e);
+}
+
+int ref_parse_untagged(const char *s, struct image_ref *r, struct ferr *e)
+{
+	return parse(s, 0, r, e);
 }

@@ -32,6 +32,9 @@ struct image_ref {
 
 /* Parses and normalises s. FX_OK, or FX_USAGE with e saying what is wrong. */
 int ref_parse(const char *s, struct image_ref *r, struct ferr *e);
+/* As ref_parse, but a reference with neither tag nor digest is taken too (both left
+ * ""): for the references deployment files hold, where Docker reads one as ":latest". */
+int ref_parse_untagged(const char *s, struct image_ref *r, struct ferr *e);
 /* Is s (n bytes) a valid HOST[:PORT]? */
 int ref_valid_host(const char *s, size_t n);
 /* Is path a valid PATH (one or more '/'-separated parts, at most 255 characters)? */

@@ -50,6 +50,12 @@ size_t fx_strlcpy(char *dst, const char *src, size_t size);
 
 /* 1 when s is valid UTF-8 (no overlong forms, no surrogates). */
 int fx_utf8_valid(const char *s);
+/* Length of the valid UTF-8 sequence at s (1..4; s NUL-terminated or with 3 readable
+ * bytes after a lead byte), or 0 when it is not valid. */
+size_t fx_utf8_len(const unsigned char *s);
+/* 1 when s starts with a bidi override (U+202A..U+202E, U+2066..U+2069), which
+ * reorders a terminal line; fx_esc shows it escaped. */
+int fx_bidi_control(const unsigned char *s);
 
 /* Copies s into buf with control, non-UTF-8-safe and escape bytes shown as \xNN,
  * so untrusted text never reaches a terminal raw. Returns buf. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/ref.h"
 #include "net/registry.h"
 #include "serve/serve_int.h"
 
@@ -22,7 +23,7 @@ static void check_route(char *s)
 		abort();
 	serve_parse_route(s, &r);
 	if (r.name_ok) {
-		if (!reg_valid_repo(r.name) || strstr(r.name, "..") != NULL || r.name[0] == '/' ||
+		if (!ref_valid_repo(r.name) || strstr(r.name, "..") != NULL || r.name[0] == '/' ||
 		    strstr(r.name, "//") != NULL || r.name[strlen(r.name) - 1] == '/')
 			abort();
 		if (r.kind != ROUTE_TAGS && r.kind != ROUTE_MANIFEST && r.kind != ROUTE_BLOB && r.kind != ROUTE_UPLOAD)
