@@ -5,7 +5,7 @@ MANDIR   ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 CC       ?= cc
 SCDOC    ?= scdoc
-PKGS      = libarchive libzstd gpgme openssl yaml-0.1 libcurl jansson zlib libdeflate libisal rpm
+PKGS      = libarchive libzstd gpgme openssl yaml-0.1 libcurl jansson zlib libdeflate libmicrohttpd libcrypt libisal rpm
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -16,32 +16,37 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Isrc $(WARN) $(CPPFL
 LDLIBS   = $(LDFLAGS) $(PKG_LIBS) -lpthread
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TSAN_FLAGS = -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 
 # src/ holds the layers (each includes what it uses as "layer/file.h"):
-#   util/ crypto/ bundle/ image/ net/ target/  -> libferry.a, the core
+#   util/ crypto/ bundle/ image/ net/ target/ serve/  -> libferry.a, the core
 #   cli/  the two mains and the verbs they dispatch to -> libferry-cli.a
-LAYERS   = util crypto bundle image net target
+LAYERS   = util crypto bundle image net target serve
 MAINS    = src/cli/ferry-pack.c src/cli/ferry-load.c
 LIB_SRCS = $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c))
 CLI_SRCS = $(filter-out $(MAINS),$(wildcard src/cli/*.c))
 HDRS     = $(wildcard src/*/*.h)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 
-# Two builds side by side: build/ (release) and build/asan/ (sanitizers, used by make check).
+# Three builds side by side: build/ (release), build/asan/ (ASan+UBSan, used by make
+# check) and build/tsan/ (ThreadSanitizer: make check runs the registry tests on it too).
 B  = build
 BA = build/asan
+BT = build/tsan
 
 LIB_OBJS     = $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
 LIB_OBJS_SAN = $(LIB_SRCS:src/%.c=$(BA)/obj/%.o)
 CLI_OBJS     = $(CLI_SRCS:src/%.c=$(B)/obj/%.o)
 CLI_OBJS_SAN = $(CLI_SRCS:src/%.c=$(BA)/obj/%.o)
+LIB_OBJS_TSAN = $(LIB_SRCS:src/%.c=$(BT)/obj/%.o)
+CLI_OBJS_TSAN = $(CLI_SRCS:src/%.c=$(BT)/obj/%.o)
 
 # Man pages, from scdoc sources in man/ (NAME.SECTION.scd -> build/man/NAME.SECTION).
 MAN_SRCS  = $(wildcard man/*.scd)
 MAN_PAGES = $(MAN_SRCS:man/%.scd=$(B)/man/%)
 
 .SECONDARY:
-.PHONY: all man check unit cli demo bench install uninstall deb clean deps fuzz asan
+.PHONY: all man check unit cli demo bench install uninstall deb clean deps fuzz asan tsan
 
 all: $(B)/ferry-pack $(B)/ferry-load man
 
@@ -59,11 +64,23 @@ $(BA)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
+$(BT)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -c $< -o $@
+
 $(B)/libferry.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BA)/libferry.a: $(LIB_OBJS_SAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BT)/libferry.a: $(LIB_OBJS_TSAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BT)/libferry-cli.a: $(CLI_OBJS_TSAN)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -81,16 +98,22 @@ $(B)/ferry-%: $(B)/obj/cli/ferry-%.o $(B)/libferry-cli.a $(B)/libferry.a
 $(BA)/ferry-%: $(BA)/obj/cli/ferry-%.o $(BA)/libferry-cli.a $(BA)/libferry.a
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
+$(BT)/ferry-%: $(BT)/obj/cli/ferry-%.o $(BT)/libferry-cli.a $(BT)/libferry.a
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $^ $(LDLIBS)
+
 $(BA)/unit/%: tests/unit/%.c $(BA)/libferry-cli.a $(BA)/libferry.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(BA)/libferry-cli.a $(BA)/libferry.a $(LDLIBS)
 
 asan: $(BA)/ferry-pack $(BA)/ferry-load $(UNIT_SRCS:tests/unit/%.c=$(BA)/unit/%)
 
-# The whole suite runs against the sanitizer build; the release build is built too so
-# that both compile warning-free.
-check: all asan
-	FERRY_BIN=$(CURDIR)/$(BA) FERRY_UNIT=$(CURDIR)/$(BA)/unit bash tests/run.sh
+tsan: $(BT)/ferry-pack $(BT)/ferry-load
+
+# The whole suite runs against the ASan+UBSan build, and the registry tests once more
+# against the ThreadSanitizer build (tests/cli/95-tsan.sh); the release build is built
+# too so that all three compile warning-free.
+check: all asan tsan
+	FERRY_BIN=$(CURDIR)/$(BA) FERRY_UNIT=$(CURDIR)/$(BA)/unit FERRY_TSAN_BIN=$(CURDIR)/$(BT) bash tests/run.sh
 
 deps:
 	bash scripts/install-deps.sh

@@ -193,6 +193,32 @@ def main(argv):
         row("load_again", "load again into the full registry", "", "", not_measured("a load failed"),
             ">= 10x faster than the first load", None)
 
+    # ---- serve
+    pr, ps = F("pull_registry"), F("pull_serve")
+    pbytes = num(meta, "serve_pull_bytes")
+    if pr.ok() and ps.ok():
+        r = pr.wall / ps.wall
+        rate = lambda f: f" ({pbytes / f.wall / MIB:.0f} MiB/s)" if pbytes else ""
+        sr, ss = F("pull_registry@service"), F("pull_serve@service")
+        note = (f"CPU time of the server during the pulls: docker-registry {sr.wall:.2f} s, ferry-load serve "
+                f"{ss.wall:.2f} s") if sr.ok() and ss.ok() else ""
+        row("serve_pull", "docker pull of both images: ferry-load serve vs docker-registry", fmt_s(pr.wall) + rate(pr),
+            fmt_s(ps.wall) + rate(ps), f"{r:.2f}x the registry's throughput", ">= 0.9x the registry's throughput",
+            r >= 0.9, note, figs=(pr, ps), extra={"ratio": round(r, 3), "bytes": pbytes})
+    else:
+        row("serve_pull", "docker pull of both images: ferry-load serve vs docker-registry", "", "",
+            not_measured(meta.get("skip_serve", "a pull failed")), ">= 0.9x the registry's throughput", None)
+    gr, gs = F("get_registry"), F("get_serve")
+    if gr.ok() and gs.ok():
+        r = gr.wall / gs.wall
+        rate = lambda f: f" ({pbytes / f.wall / MIB:.0f} MiB/s)" if pbytes else ""
+        row("serve_get", "every blob once, 3 at a time (curl): ferry-load serve vs docker-registry",
+            fmt_s(gr.wall) + rate(gr), fmt_s(gs.wall) + rate(gs), f"{r:.2f}x the registry's throughput",
+            "(informative: the servers alone, without Docker's unpacking)", None, figs=(gr, gs),
+            extra={"ratio": round(r, 3), "bytes": pbytes})
+    timing("serve_first_pull", "bundle to a first docker pull: load into a registry + pull vs serve (verify) + pull",
+           "firstpull_load", "firstpull_serve", "(no target)", lambda r: None)
+
     # ---- memory
     mem_labels = ["verify_ferry", "verify_ferry_oci", "load_registry_ferry", "load_registry_again_ferry", "load_docker_ferry"]
     mem = [F(l) for l in mem_labels if F(l).ok()]

@@ -87,11 +87,14 @@ _ferry_option_value() {
 	*:--keyring) _ferry_files "$4" 'asc|gpg|pgp|kbx' ;;
 	*:--export) _ferry_files "$4" 'asc' ;;
 	*:--key | *:--pubkey | *:--license-pubkey) _ferry_files "$4" 'pem|pub|key' ;;
-	*:--cacert) _ferry_files "$4" 'pem|crt|cer' ;;
+	*:--cacert | *:--tls-cert) _ferry_files "$4" 'pem|crt|cer' ;;
+	*:--tls-key) _ferry_files "$4" 'pem|key' ;;
+	*:--htpasswd) _ferry_files "$4" '' ;;
 	*:--entitlements) _ferry_files "$4" 'json' ;;
 	*:--passphrase-file) _ferry_files "$4" '' ;;
 	*:-C | *:--license) _ferry_dirs "$4" ;;
-	*:--to) _ferry_targets "$4" ;;
+	*:--to | ferry-load:rewrite:--target) _ferry_targets "$4" ;;
+	*:--image-map | *:--map) _ferry_files "$4" 'json|yaml|yml' ;;
 	*:--compress) COMPREPLY=($(compgen -W $'zstd\nnone' -- "$4")) ;;
 	*:--layer-compression) COMPREPLY=($(compgen -W $'gzip\nzstd' -- "$4")) ;;
 	*:--format) COMPREPLY=($(compgen -W $'spdx\ncyclonedx\ntable' -- "$4")) ;;
@@ -99,6 +102,7 @@ _ferry_option_value() {
 	ferry-load:report:-o | ferry-load:report:--output) _ferry_files "$4" 'html|json' ;;
 	ferry-pack:build:-o | ferry-pack:build:--output) _ferry_files "$4" 'ferry' ;;
 	ferry-pack:license\ issue:-o) _ferry_files "$4" 'lic' ;;
+	ferry-load:rewrite:-o | ferry-load:rewrite:--output) _ferry_files "$4" 'yaml|yml' ;;
 	esac
 }
 
@@ -143,7 +147,9 @@ _ferry() {
 		ferry-pack:build) _ferry_files "$cur" 'yaml|yml' ;;
 		ferry-load:verify | ferry-load:inspect | ferry-load:extract | ferry-load:load | ferry-load:sbom | ferry-load:report)
 			_ferry_files "$cur" 'ferry|parts|ferry\.[0-9]+' ;;
+		ferry-load:serve) _ferry_files "$cur" 'ferry' ;; # plain bundles only
 		ferry-load:license\ verify) _ferry_files "$cur" 'lic' ;;
+		ferry-load:rewrite) _ferry_files "$cur" 'yaml|yml' ;;
 		esac
 	fi
 	# What readline replaces starts after the last ':' of the word.

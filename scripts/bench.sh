@@ -7,6 +7,9 @@
 #   load   ferry-load load --to docker://   vs  tar -xzf + docker load of each archive
 #          ferry-load load --to registry:// vs  skopeo copy oci-archive: -> docker://
 #          (fresh registry each run), and again into the full registry
+#   serve  docker pull from ferry-load serve vs from a docker-registry holding the
+#          images; bundle to a first docker pull: serve (verify + pull) vs load into
+#          a fresh registry + pull
 #   peak RSS and disk written (/proc/PID/io) of every ferry run (bench/measure.py)
 #
 # The corpus (bench/mkcorpus.sh) is built once into bench/corpus/scale-N.
@@ -15,8 +18,8 @@
 # Knobs: BENCH_SCALE=N (corpus size, default 1), BENCH_RUNS=N (runs per figure,
 # default 5, the median is reported), BENCH_SCALE2=0 (skip the memory check on the
 # corpus twice as large), BENCH_CORPUS=DIR (default bench/corpus), BENCH_ONLY="pack
-# sbom zstd verify registry docker scale2" (a subset, for working on one figure; pack always
-# runs, the other parts need its bundles).
+# sbom zstd verify registry docker serve scale2" (a subset, for working on one figure; pack
+# always runs, the other parts need its bundles).
 # Everything runs warm (inputs in the page cache) on private services: a
 # docker-registry on loopback and a dockerd on a unix socket (tests/services.sh).
 set -eu
@@ -29,13 +32,13 @@ results=${BENCH_OUT:-$root/bench/results.json}
 PACK=${FERRY_BIN:-$root/build}/ferry-pack
 LOAD=${FERRY_BIN:-$root/build}/ferry-load
 MEASURE=$root/bench/measure.py
-only=${BENCH_ONLY:-pack sbom zstd verify registry docker scale2}
+only=${BENCH_ONLY:-pack sbom zstd verify registry docker serve scale2}
 export FERRY_ROOT=$root
 want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 case $scale in '' | *[!0-9]* | 0) echo "bench: BENCH_SCALE must be a positive integer" >&2; exit 2 ;; esac
 case $runs in '' | *[!0-9]* | 0) echo "bench: BENCH_RUNS must be a positive integer" >&2; exit 2 ;; esac
 if [ ! -x "$PACK" ] || [ ! -x "$LOAD" ]; then echo "bench: build ferry first (make)" >&2; exit 2; fi
-for c in python3 gpg skopeo openssl tar gzip sha256sum docker docker-registry curl; do
+for c in python3 gpg skopeo openssl tar gzip sha256sum docker docker-registry curl jq; do
 	command -v $c >/dev/null || { echo "bench: $c not installed (scripts/install-deps.sh)" >&2; exit 2; }
 done
 start=$SECONDS
@@ -283,6 +286,78 @@ if want docker; then
 		skipped load_docker "dockerd: $SVC_WHY"
 	fi
 
+fi
+
+# ------------------------------------------------------------------ serve
+# docker pull of both images from `ferry-load serve` (the verified bundle answered where
+# it lies) vs from a docker-registry holding them (filled by ferry-load load first); then
+# the time from a bundle on disk to a first docker pull of one image: serve (verify,
+# answer, pull) vs load into a fresh registry, then pull. Docker is emptied before each.
+if want serve; then
+	if [ -n "${DOCKER_SOCK:-}" ] || start_dockerd >&2; then
+		cat >"$T/pull.sh" <<-'SH'
+		set -e
+		for app in app1 app2; do docker pull -q "$1/bench/$app:1" >/dev/null; done
+		SH
+		cat >"$T/serve-pull.sh" <<-'SH'
+		# LOAD KEYRING BUNDLE PORT: serve (it verifies first), docker pull app1, stop
+		set -e
+		"$1" serve "$3" --keyring "$2" --listen "127.0.0.1:$4" --prefix bench -q &
+		pid=$!
+		trap 'kill -TERM $pid 2>/dev/null; wait $pid || true' EXIT
+		until curl -sf -o /dev/null "http://127.0.0.1:$4/v2/"; do kill -0 $pid; sleep 0.01; done
+		docker pull -q "127.0.0.1:$4/bench/app1:1" >/dev/null
+		SH
+		cat >"$T/load-pull.sh" <<-'SH'
+		# LOAD KEYRING BUNDLE REGISTRY: load into the registry, docker pull app1
+		set -e
+		"$1" load "$3" --keyring "$2" --to "registry://$4/bench" --plain-http -q
+		docker pull -q "$4/bench/app1:1" >/dev/null
+		SH
+		# every config and layer blob of both images once, 3 at a time (curl): the
+		# servers' own throughput, without Docker's unpacking
+		cat >"$T/get-blobs.sh" <<-'SH'
+		set -e
+		for app in app1 app2; do
+			curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$1/v2/bench/$app/manifests/1" |
+				jq -r --arg u "http://$1/v2/bench/$app/blobs/" '.config.digest, .layers[].digest | $u + .'
+		done | sort -u -t/ -k8 | xargs -P 3 -n 1 curl -sf -o /dev/null
+		SH
+		meta serve_pull_bytes "$(tar -tvf "$T/oci.ferry" | awk '$6 ~ /^images\/blobs\// {s += $3} END {print s}')"
+		say "docker pull from a docker-registry holding the images"
+		fresh_registry
+		"$LOAD" load "$T/oci.ferry" --keyring "$KEYRING" --to "registry://$REG_ADDR/bench" --plain-http -q
+		repeat pull_registry empty_docker bash "$T/pull.sh" "$REG_ADDR"
+		repeat get_registry : bash "$T/get-blobs.sh" "$REG_ADDR"
+		stop_registry
+		say "docker pull from ferry-load serve"
+		port=$(free_port)
+		"$LOAD" serve "$T/oci.ferry" --keyring "$KEYRING" --listen "127.0.0.1:$port" --prefix bench -q &
+		serve_pid=$!
+		until curl -sf -o /dev/null "http://127.0.0.1:$port/v2/"; do
+			kill -0 "$serve_pid" || { echo "bench: ferry-load serve did not start" >&2; exit 1; }
+			sleep 0.05
+		done
+		SVC_PID=$serve_pid
+		repeat pull_serve empty_docker bash "$T/pull.sh" "127.0.0.1:$port"
+		repeat get_serve : bash "$T/get-blobs.sh" "127.0.0.1:$port"
+		SVC_PID=
+		kill -TERM "$serve_pid"
+		wait "$serve_pid" || true
+		say "bundle to a first docker pull"
+		for ((i = 1; i <= runs; i++)); do
+			empty_docker
+			fresh_registry
+			runs_save=$runs runs=1
+			repeat firstpull_load : bash "$T/load-pull.sh" "$LOAD" "$KEYRING" "$T/oci.ferry" "$REG_ADDR"
+			runs=$runs_save
+		done
+		stop_registry
+		repeat firstpull_serve empty_docker bash "$T/serve-pull.sh" "$LOAD" "$KEYRING" "$T/oci.ferry" "$(free_port)"
+		empty_docker
+	else
+		skipped serve "dockerd: $SVC_WHY"
+	fi
 fi
 
 # ------------------------------------------------------------------ scale x2

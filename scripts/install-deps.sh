@@ -11,6 +11,7 @@ pkgs=(
 	libarchive-dev libzstd-dev libgpgme-dev libssl-dev libyaml-dev
 	libcurl4-openssl-dev libjansson-dev libdeflate-dev zlib1g-dev
 	libisal-dev librpm-dev          # SBOMs: gzip layers inflated with ISA-L; rpmdbs read with librpm
+	libmicrohttpd-dev libcrypt-dev   # ferry-load serve: HTTP(S) server, bcrypt for --htpasswd
 	clang libclang-rt-14-dev        # fuzz targets (-fsanitize=fuzzer)
 	scdoc                           # the man pages (man/*.scd)
 	# the Debian package (make deb, tests/cli/95-deb.sh) and reading it back
@@ -21,6 +22,8 @@ pkgs=(
 	docker.io                       # dockerd 20.10 (+ containerd, runc, tini)
 	docker-registry                 # Docker Distribution 2.8, the test registry
 	skopeo                          # independent reader of OCI layouts/archives
+	docker-compose                  # checks and runs Compose files that ferry-load rewrite pointed at a registry
+	python3-yaml                    # reads the YAML image map back in the tests
 	apache2-utils                   # htpasswd -B: bcrypt users for the auth registry
 	busybox-static                  # static /bin/busybox: the rootfs of the base test image
 	debootstrap debian-archive-keyring  # the real Debian image (tests/fixtures/mkdebian.sh)

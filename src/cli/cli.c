@@ -111,16 +111,23 @@ int cli_parse(int argc, char **argv, const struct cli_option *table, const struc
 {
 	struct option *longopts;
 	char shortopts[64] = ":h"; /* ':' first: a missing value is told from an unknown option */
-	size_t n, i, s = 2;
-	int c, rc = FX_OK;
+	size_t n, i, k = 0, s = 2;
+	int c, rc = FX_OK, own;
 
 	for (n = 0; table[n].name != NULL; n++)
 		;
 	longopts = xcalloc(n + 2, sizeof(*longopts));
+	/* the verb's own lines first: getopt_long takes the first line of a name */
+	for (own = 1; own >= 0; own--) {
+		for (i = 0; i < n; i++) {
+			if (!(table[i].verbs & CLI_VERB(verb->id)) != !own)
+				continue;
+			longopts[k].name = table[i].name;
+			longopts[k].has_arg = table[i].has_arg;
+			longopts[k++].val = table[i].id;
+		}
+	}
 	for (i = 0; i < n; i++) {
-		longopts[i].name = table[i].name;
-		longopts[i].has_arg = table[i].has_arg;
-		longopts[i].val = table[i].id;
 		if (table[i].id < 256 && s + 3 < sizeof(shortopts)) {
 			shortopts[s++] = (char)table[i].id;
 			if (table[i].has_arg == required_argument)

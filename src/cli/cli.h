@@ -18,7 +18,9 @@ struct cli_verb {
 
 #define CLI_VERB(v) (1u << (v))
 
-/* One option: which verbs take it. --help (-h) is every verb's and is not listed. */
+/* One option: which verbs take it. --help (-h) is every verb's and is not listed.
+ * A name may have two lines for different verbs (a flag for one, a file for another):
+ * each verb gets its own line. */
 struct cli_option {
 	const char *name; /* long name without "--" */
 	int id;           /* its short letter ('o'), or a number from 256 */

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/ref.h"
+
 #define MT_MAX 255      /* RFC 6838: 127 + "/" + 127 */
 #define PLAT_PART_MAX 64
 #define ANNOT_MAX 4096  /* longest annotation value kept */
-#define REF_NAME_MAX 255
-#define TAG_MAX 128
 
 int oci_mt_is_manifest(const char *mt)
 {
@@ -508,167 +508,20 @@ char *oci_index_write(const struct oci_desc *d, size_t n, size_t *len)
 
 /* --- references --- */
 
-static int is_lower_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-static int is_alnum(char c)
-{
-	return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
-}
-
-/* path-component := [a-z0-9]+ (separator [a-z0-9]+)*, separator := [_.] | __ | [-]+ */
-static int path_component_ok(const char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		size_t st = i;
-		while (i < n && is_lower_alnum(s[i]))
-			i++;
-		if (i == st)
-			return 0;
-		if (i == n)
-			return 1;
-		if (s[i] == '.')
-			i++;
-		else if (s[i] == '_')
-			i += (i + 1 < n && s[i + 1] == '_') ? 2 : 1;
-		else if (s[i] == '-')
-			while (i < n && s[i] == '-')
-				i++;
-		else
-			return 0;
-		if (i == n)
-			return 0;
-	}
-	return 0;
-}
-
-/* host[:port], host := dns components or [IPv6]. */
-static int domain_ok(const char *s, size_t n)
-{
-	size_t i = 0, st;
-
-	if (n == 0)
-		return 0;
-	if (s[0] == '[') {
-		for (i = 1; i < n && s[i] != ']'; i++)
-			if (!(is_alnum(s[i]) || s[i] == ':'))
-				return 0;
-		if (i >= n || i == 1)
-			return 0;
-		i++;
-	} else {
-		for (;;) {
-			st = i;
-			while (i < n && (is_alnum(s[i]) || s[i] == '-'))
-				i++;
-			if (i == st || s[st] == '-' || s[i - 1] == '-')
-				return 0;
-			if (i < n && s[i] == '.') {
-				i++;
-				continue;
-			}
-			break;
-		}
-	}
-	if (i == n)
-		return 1;
-	if (s[i] != ':' || i + 1 == n || n - i - 1 > 5)
-		return 0;
-	for (i++; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-static int tag_ok(const char *t)
-{
-	size_t n = strlen(t), i;
-
-	if (n == 0 || n > TAG_MAX || !(is_alnum(t[0]) || t[0] == '_'))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!(is_alnum(t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
-			return 0;
-	return 1;
-}
-
+/* The one reference parser is net/ref.c; this keeps oci.h's form of its result. */
 int oci_ref_parse(const char *s, struct oci_ref *r, struct ferr *e)
 {
-	char *buf = NULL, *at, *colon, *slash, *name, *p;
-	unsigned char dg[SHA256_LEN];
-	char hex[SHA256_HEX];
-	int rc = FX_OK;
+	struct image_ref ir;
+	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if (s == NULL || *s == '\0' || strlen(s) > 1024)
-		return fe_set(e, FX_USAGE, "image reference %s: empty or too long", ESC(s ? s : ""));
-	buf = xstrdup(s);
-	if ((at = strchr(buf, '@')) != NULL) {
-		*at++ = '\0';
-		if (digest_parse(at, dg, hex) != 0) {
-			rc = fe_set(e, FX_USAGE, "image reference %s: digest is not sha256:<64 hex>", ESC(s));
-			goto end;
-		}
-		r->digest = xstrdup(at);
-	}
-	slash = strrchr(buf, '/');
-	colon = strrchr(buf, ':');
-	if (colon != NULL && (slash == NULL || colon > slash)) {
-		*colon++ = '\0';
-		if (!tag_ok(colon)) {
-			rc = fe_set(e, FX_USAGE, "image reference %s: invalid tag", ESC(s));
-			goto end;
-		}
-		r->tag = xstrdup(colon);
-	}
-	if (r->tag == NULL && r->digest == NULL) {
-		rc = fe_set(e, FX_USAGE, "image reference %s: needs a :tag or an @sha256: digest", ESC(s));
-		goto end;
-	}
-	name = buf;
-	slash = strchr(name, '/');
-	if (slash != NULL && (memchr(name, '.', (size_t)(slash - name)) != NULL ||
-	    memchr(name, ':', (size_t)(slash - name)) != NULL ||
-	    (slash - name == 9 && strncmp(name, "localhost", 9) == 0) || name[0] == '[')) {
-		if (!domain_ok(name, (size_t)(slash - name))) {
-			rc = fe_set(e, FX_USAGE, "image reference %s: invalid registry host", ESC(s));
-			goto end;
-		}
-		r->domain = xstrndup(name, (size_t)(slash - name));
-		name = slash + 1;
-	} else {
-		r->domain = xstrdup("docker.io");
-	}
-	/* docker.io keeps official images under library/. */
-	if (strcmp(r->domain, "docker.io") == 0 && strchr(name, '/') == NULL)
-		r->repo = xasprintf("library/%s", name);
-	else
-		r->repo = xstrdup(name);
-	for (p = r->repo;;) {
-		char *q = strchr(p, '/');
-		size_t l = q != NULL ? (size_t)(q - p) : strlen(p);
-		if (!path_component_ok(p, l)) {
-			rc = fe_set(e, FX_USAGE, "image reference %s: invalid repository name "
-			    "(lower-case letters, digits, '.', '_', '-' between '/')", ESC(s));
-			goto end;
-		}
-		if (q == NULL)
-			break;
-		p = q + 1;
-	}
-	if (strlen(r->domain) + 1 + strlen(r->repo) > REF_NAME_MAX) {
-		rc = fe_set(e, FX_USAGE, "image reference %s: name longer than %d", ESC(s), REF_NAME_MAX);
-		goto end;
-	}
-end:
-	free(buf);
-	if (rc != FX_OK)
-		oci_ref_free(r);
-	return rc;
+	if ((rc = ref_parse(s, &ir, e)) != FX_OK)
+		return rc;
+	r->domain = xstrdup(ir.domain);
+	r->repo = xstrdup(ir.repo);
+	r->tag = ir.tag[0] != '\0' ? xstrdup(ir.tag) : NULL;
+	r->digest = ir.digest[0] != '\0' ? xstrdup(ir.digest) : NULL;
+	return FX_OK;
 }
 
 char *oci_ref_string(const struct oci_ref *r)

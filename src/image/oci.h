@@ -102,10 +102,10 @@ char *oci_index_write(const struct oci_desc *d, size_t n, size_t *len);
 void oci_desc_free(struct oci_desc *d);
 void oci_desc_copy(struct oci_desc *dst, const struct oci_desc *src);
 
-/* Parses and normalises a docker reference the way docker does: no registry means
- * docker.io, a docker.io name without a slash gets library/ ("nginx:1" becomes
- * "docker.io/library/nginx:1"). A tag or a digest is required (no implicit :latest:
- * a release names what it ships). FX_USAGE with e naming what is wrong. */
+/* Parses and normalises a docker reference with ferry's one parser (net/ref.h: no
+ * registry means docker.io, a docker.io name without a slash gets library/, "nginx:1"
+ * becomes "docker.io/library/nginx:1"; a tag or a digest is required). FX_USAGE with
+ * e naming what is wrong. */
 int oci_ref_parse(const char *s, struct oci_ref *r, struct ferr *e);
 /* The full form: domain/repo[:tag][@digest], malloc'd. */
 char *oci_ref_string(const struct oci_ref *r);

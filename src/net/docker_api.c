@@ -1,4 +1,4 @@
-/* docker_api.c - the Docker Engine HTTP API over libcurl (see docker_api.h).
+/* docker_api.c - the Docker Engine HTTP API through http.c (see docker_api.h).
  *
  * Streams: a request body (images/load) or a reply body (images/get) of any size runs
  * through a socket pair between the caller and a thread that owns the curl transfer,
@@ -17,14 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "net/http.h"
 #include "util/digest.h"
 
-#define CONNECT_TIMEOUT 15L
-#define SMALL_TIMEOUT 60L          /* ping, version, inspect */
 #define PIPE_BUF_BYTES (1 << 20)   /* socket pair buffer, bounds memory in flight */
 #define LOADED_MAX 100000
 
@@ -32,8 +29,7 @@ struct docker_client {
 	struct docker_endpoint ep;
 	struct docker_version v;
 	char api[16];
-	CURL *c;
-	char errbuf[CURL_ERROR_SIZE];
+	struct http *conn;  /* ping, version, inspect */
 };
 
 /* ---------------------------------------------------------------- endpoints */
@@ -310,7 +306,7 @@ end:
 	return id;
 }
 
-/* ---------------------------------------------------------------- curl */
+/* ---------------------------------------------------------------- requests */
 
 struct capbuf {
 	char *p;
@@ -333,55 +329,29 @@ static void capbuf_add(struct capbuf *b, const char *data, size_t n)
 	b->p[b->n] = '\0';
 }
 
-static size_t cap_write_cb(char *data, size_t size, size_t nmemb, void *ud)
+/* on_data of a reply kept (up to DOCKER_REPLY_MAX; the rest is read and dropped). */
+static size_t keep_reply(void *arg, long status, const void *data, size_t n)
 {
-	capbuf_add(ud, data, size * nmemb);
-	return size * nmemb;
+	(void)status;
+	capbuf_add(arg, data, n);
+	return n;
 }
 
-/* Lets SIGINT/SIGTERM stop a transfer that waits on the daemon (a load can be silent
- * for minutes while the daemon applies layers). */
-static int xfer_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+/* The connection options for a daemon: its socket, no proxy (a daemon is local), no
+ * retries, and no stall timer (a load can be silent for minutes while the daemon
+ * applies layers); the deadline is the endpoint's. */
+static void endpoint_http_opts(const struct docker_endpoint *ep, struct http_opts *o)
 {
-	(void)ud;
-	(void)dt;
-	(void)dn;
-	(void)ut;
-	(void)un;
-	return fx_interrupted ? 1 : 0;
+	memset(o, 0, sizeof(*o));
+	o->unix_socket = ep->unix_path;
+	o->no_proxy = 1;
+	o->stall_timeout = -1;
+	o->timeout = ep->timeout;
 }
 
-static CURL *easy_new(const struct docker_endpoint *ep, char *errbuf)
+/* A short, escaped, one-line description of an error reply, in out. */
+static const char *reply_why_buf(const char *body, size_t len, char *out, size_t size)
 {
-	CURL *c = curl_easy_init();
-
-	if (c == NULL)
-		return NULL;
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
-	/* A daemon is local: never go through a proxy from the environment. */
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xfer_cb);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-#endif
-	if (ep->unix_path != NULL)
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, ep->unix_path);
-	return c;
-}
-
-static const char *curl_why(CURLcode cc, const char *errbuf)
-{
-	return errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
-}
-
-/* A short, escaped, one-line description of an error reply. */
-static const char *reply_why(const char *body, size_t len)
-{
-	static _Thread_local char out[600];
 	char *msg = NULL, line[400];
 	size_t n;
 
@@ -389,7 +359,7 @@ static const char *reply_why(const char *body, size_t len)
 		return "no message";
 	msg = docker_parse_error(body, len);
 	if (msg != NULL) {
-		fx_esc(msg, out, sizeof(out));
+		fx_esc(msg, out, size);
 		free(msg);
 		return out;
 	}
@@ -398,44 +368,52 @@ static const char *reply_why(const char *body, size_t len)
 		n = sizeof(line) - 1;
 	memcpy(line, body, n);
 	line[n] = '\0';
-	fx_esc(line, out, sizeof(out));
-	return out;
+	return fx_esc(line, out, size);
 }
+#define reply_why(body, len) reply_why_buf((body), (len), (char[ESC_MAX]){0}, ESC_MAX)
 
 static int get_small(struct docker_client *c, const char *url, long *status, char **body, size_t *len,
     struct ferr *e)
 {
 	struct capbuf b = {0};
-	CURLcode cc;
+	struct http_req rq;
+	struct http_resp rs;
+	struct ferr he = {0, ""};
+	struct stat sb;
+	int rc = FX_OK;
 
 	*body = NULL;
 	*len = 0;
-	curl_easy_setopt(c->c, CURLOPT_URL, url);
-	curl_easy_setopt(c->c, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(c->c, CURLOPT_WRITEFUNCTION, cap_write_cb);
-	curl_easy_setopt(c->c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c->c, CURLOPT_TIMEOUT, SMALL_TIMEOUT);
-	c->errbuf[0] = '\0';
-	cc = curl_easy_perform(c->c);
-	if (cc != CURLE_OK) {
-		struct stat sb;
-		free(b.p);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "GET";
+	rq.url = url;
+	rq.on_data = keep_reply;
+	rq.data_arg = &b;
+	rq.no_retry = 1;
+	rq.stop_on_interrupt = 1;
+	if (http_do(c->conn, &rq, &rs, &he) != FX_OK) {
 		/* curl's words for a socket ("port 80") would mislead: say what is wrong. */
-		if (cc == CURLE_COULDNT_CONNECT && c->ep.unix_path != NULL)
-			return fe_set(e, FX_TARGET, "docker daemon at %s: cannot connect: %s", ESC(c->ep.label),
+		if (rs.failure == HTTP_FAIL_CONNECT && c->ep.unix_path != NULL)
+			rc = fe_set(e, FX_TARGET, "docker daemon at %s: cannot connect: %s", ESC(c->ep.label),
 			    stat(c->ep.unix_path, &sb) != 0 ? "no such socket (is dockerd running?)" :
 			    !S_ISSOCK(sb.st_mode) ? "not a socket" : "connection refused (is dockerd running?)");
-		return fe_set(e, FX_TARGET, "docker daemon at %s: %s", ESC(c->ep.label), curl_why(cc, c->errbuf));
+		else
+			rc = fe_set(e, FX_TARGET, "docker daemon at %s: %s", ESC(c->ep.label), ESC(rs.error));
+		goto end;
 	}
-	curl_easy_getinfo(c->c, CURLINFO_RESPONSE_CODE, status);
+	*status = rs.status;
 	if (b.truncated) {
-		free(b.p);
-		return fe_set(e, FX_TARGET, "docker daemon at %s: reply larger than %zu bytes",
+		rc = fe_set(e, FX_TARGET, "docker daemon at %s: reply larger than %zu bytes",
 		    ESC(c->ep.label), (size_t)DOCKER_REPLY_MAX);
+		goto end;
 	}
 	*body = b.p != NULL ? b.p : xstrdup("");
 	*len = b.n;
-	return FX_OK;
+	b.p = NULL;
+end:
+	free(b.p);
+	http_resp_free(&rs);
+	return rc;
 }
 
 int docker_get_json(struct docker_client *c, const char *path, long *status, char **body,
@@ -450,20 +428,19 @@ int docker_get_json(struct docker_client *c, const char *path, long *status, cha
 int docker_connect(const struct docker_endpoint *ep, struct docker_client **cp, struct ferr *e)
 {
 	struct docker_client *c = xcalloc(1, sizeof(*c));
+	struct http_opts o;
 	char *url = NULL, *body = NULL;
 	size_t len;
 	long status = 0;
 	int rc;
 
 	*cp = NULL;
-	http_global_init();
 	c->ep.unix_path = ep->unix_path ? xstrdup(ep->unix_path) : NULL;
 	c->ep.base = xstrdup(ep->base);
 	c->ep.label = xstrdup(ep->label);
-	if ((c->c = easy_new(&c->ep, c->errbuf)) == NULL) {
-		rc = fe_set(e, FX_IO, "libcurl: cannot make a handle");
-		goto end;
-	}
+	c->ep.timeout = ep->timeout;
+	endpoint_http_opts(&c->ep, &o);
+	c->conn = http_new(&o);
 	url = xasprintf("%s/_ping", c->ep.base);
 	if ((rc = get_small(c, url, &status, &body, &len, e)) != FX_OK)
 		goto end;
@@ -520,29 +497,29 @@ void docker_client_free(struct docker_client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->c != NULL)
-		curl_easy_cleanup(c->c);
+	http_free(c->conn);
 	docker_endpoint_free(&c->ep);
 	free(c);
 }
 
 /* ---------------------------------------------------------------- streams */
 
-/* A transfer run by its own thread, its body going through a socket pair. */
+/* A request run by its own thread, its body (upload) or its reply (download) going
+ * through a socket pair. */
 struct stream {
-	CURL *c;
-	struct curl_slist *hdrs;
-	pthread_t th;
+	struct http *conn;
+	struct http_req rq;
+	struct http_resp rs;
+	struct ferr err;
+	int rc;
+	pthread_t thread;
 	int started;
 	int fd;          /* the thread's end */
 	int user_fd;     /* the caller's end */
 	atomic_int abort;
-	int download;
-	CURLcode cc;
-	long status;
 	struct capbuf reply;
+	char *url;
 	char label[300];
-	char errbuf[CURL_ERROR_SIZE];
 };
 
 struct docker_upload {
@@ -553,38 +530,39 @@ struct docker_download {
 	struct stream s;
 };
 
-static size_t upload_read_cb(char *buf, size_t size, size_t nitems, void *ud)
+/* body_read of an upload: what the caller writes into its end, until it closes it. */
+static size_t upload_read(void *arg, void *buf, size_t n, uint64_t at)
 {
-	struct stream *s = ud;
+	struct stream *s = arg;
 	ssize_t r;
 
+	(void)at;
 	for (;;) {
 		if (atomic_load(&s->abort))
-			return CURL_READFUNC_ABORT;
-		r = recv(s->fd, buf, size * nitems, 0);
+			return HTTP_READ_ABORT;
+		r = recv(s->fd, buf, n, 0);
 		if (r > 0)
 			return (size_t)r;
 		if (r == 0)
 			/* The caller closed its end: the end of the body, unless it gave up. */
-			return atomic_load(&s->abort) ? CURL_READFUNC_ABORT : 0;
+			return atomic_load(&s->abort) ? HTTP_READ_ABORT : 0;
 		if (errno != EINTR)
-			return CURL_READFUNC_ABORT;
+			return HTTP_READ_ABORT;
 	}
 }
 
-static size_t download_write_cb(char *data, size_t size, size_t nmemb, void *ud)
+/* on_data of a download: a 200 reply goes to the caller's end, an error is kept. */
+static size_t download_write(void *arg, long status, const void *data, size_t n)
 {
-	struct stream *s = ud;
-	size_t n = size * nmemb, off = 0;
-	long status = 0;
+	struct stream *s = arg;
+	size_t off = 0;
 
-	curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		capbuf_add(&s->reply, data, n);
 		return n;
 	}
 	while (off < n) {
-		ssize_t w = send(s->fd, data + off, n - off, MSG_NOSIGNAL);
+		ssize_t w = send(s->fd, (const char *)data + off, n - off, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -599,54 +577,58 @@ static void *stream_main(void *arg)
 {
 	struct stream *s = arg;
 
-	s->cc = curl_easy_perform(s->c);
-	curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &s->status);
+	s->rc = http_do(s->conn, &s->rq, &s->rs, &s->err);
 	/* The caller's blocked send (upload) fails, or its read sees the end (download). */
 	shutdown(s->fd, SHUT_RDWR);
 	return NULL;
 }
 
-static int stream_start(struct stream *s, struct docker_client *dc, const char *url, int upload,
-    struct ferr *e)
+static int stream_start(struct stream *s, struct docker_client *dc, char *url, int upload, struct ferr *e)
 {
-	int sv[2], sz = PIPE_BUF_BYTES;
+	static const char *const tar_headers[] = {"Content-Type: application/x-tar", NULL};
+	struct http_opts o;
+	int pair[2], sz = PIPE_BUF_BYTES;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = s->user_fd = -1;
+	s->url = url;
 	atomic_init(&s->abort, 0);
 	fx_strlcpy(s->label, dc->ep.label, sizeof(s->label));
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
 		return fe_set(e, FX_IO, "socketpair: %s", strerror(errno));
-	s->user_fd = sv[0];
-	s->fd = sv[1];
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	if ((s->c = easy_new(&dc->ep, s->errbuf)) == NULL)
-		return fe_set(e, FX_IO, "libcurl: cannot make a handle");
-	curl_easy_setopt(s->c, CURLOPT_URL, url);
+	s->user_fd = pair[0];
+	s->fd = pair[1];
+	setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	setsockopt(pair[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	endpoint_http_opts(&dc->ep, &o);
+	s->conn = http_new(&o);
+	s->rq.url = s->url;
+	s->rq.no_retry = 1;
+	s->rq.stop_on_interrupt = 1;
 	if (upload) {
-		s->hdrs = curl_slist_append(s->hdrs, "Content-Type: application/x-tar");
-		s->hdrs = curl_slist_append(s->hdrs, "Transfer-Encoding: chunked");
-		s->hdrs = curl_slist_append(s->hdrs, "Expect:");
-		curl_easy_setopt(s->c, CURLOPT_HTTPHEADER, s->hdrs);
-		curl_easy_setopt(s->c, CURLOPT_POST, 1L);
-		curl_easy_setopt(s->c, CURLOPT_READFUNCTION, upload_read_cb);
-		curl_easy_setopt(s->c, CURLOPT_READDATA, s);
-		curl_easy_setopt(s->c, CURLOPT_WRITEFUNCTION, cap_write_cb);
-		curl_easy_setopt(s->c, CURLOPT_WRITEDATA, &s->reply);
+		s->rq.method = "POST";
+		s->rq.headers = tar_headers;
+		s->rq.body_read = upload_read;
+		s->rq.body_arg = s;
+		s->rq.body_size = HTTP_BODY_STREAM;
+		s->rq.on_data = keep_reply;
+		s->rq.data_arg = &s->reply;
+		/* the archive takes as long as the bundle; the daemon's answer is bounded */
+		s->rq.deadline = HTTP_DEADLINE_BODY_END;
 	} else {
-		s->download = 1;
-		curl_easy_setopt(s->c, CURLOPT_HTTPGET, 1L);
-		curl_easy_setopt(s->c, CURLOPT_WRITEFUNCTION, download_write_cb);
-		curl_easy_setopt(s->c, CURLOPT_WRITEDATA, s);
+		/* an export takes as long as the image is large: no deadline */
+		s->rq.method = "GET";
+		s->rq.on_data = download_write;
+		s->rq.data_arg = s;
+		s->rq.deadline = HTTP_DEADLINE_NONE;
 	}
-	if (pthread_create(&s->th, NULL, stream_main, s) != 0)
+	if (pthread_create(&s->thread, NULL, stream_main, s) != 0)
 		return fe_set(e, FX_IO, "cannot start a thread: %s", strerror(errno));
 	s->started = 1;
 	return FX_OK;
 }
 
-/* Waits for the transfer and releases everything but the reply. */
+/* Waits for the transfer and releases everything but the reply and the result. */
 static void stream_join(struct stream *s)
 {
 	if (s->user_fd >= 0) {
@@ -654,59 +636,65 @@ static void stream_join(struct stream *s)
 		s->user_fd = -1;
 	}
 	if (s->started) {
-		pthread_join(s->th, NULL);
+		pthread_join(s->thread, NULL);
 		s->started = 0;
 	}
 	if (s->fd >= 0) {
 		close(s->fd);
 		s->fd = -1;
 	}
-	if (s->c != NULL) {
-		curl_easy_cleanup(s->c);
-		s->c = NULL;
-	}
-	curl_slist_free_all(s->hdrs);
-	s->hdrs = NULL;
+	http_free(s->conn);
+	s->conn = NULL;
+	free(s->url);
+	s->url = NULL;
+}
+
+/* Frees what stream_join left. */
+static void stream_free(struct stream *s)
+{
+	http_resp_free(&s->rs);
+	free(s->reply.p);
+	s->reply.p = NULL;
 }
 
 int docker_load_begin(struct docker_client *c, struct docker_upload **up, struct ferr *e)
 {
 	struct docker_upload *u = xcalloc(1, sizeof(*u));
-	char *url = xasprintf("%s/v%s/images/load?quiet=1", c->ep.base, c->api);
 	int rc;
 
-	*up = NULL;
-	rc = stream_start(&u->s, c, url, 1, e);
-	free(url);
+	rc = stream_start(&u->s, c, xasprintf("%s/v%s/images/load?quiet=1", c->ep.base, c->api), 1, e);
 	if (rc != FX_OK) {
 		stream_join(&u->s);
+		stream_free(&u->s);
 		free(u);
-		return rc;
+		u = NULL;
 	}
 	*up = u;
-	return FX_OK;
+	return rc;
 }
 
 /* The reason a finished load request failed, or FX_OK with m filled. */
 static int load_result(struct stream *s, struct docker_msgs *m, struct ferr *e)
 {
-	if (s->cc == CURLE_ABORTED_BY_CALLBACK && fx_interrupted)
+	const struct http_resp *rs = &s->rs;
+
+	if (s->rc != FX_OK && rs->failure == HTTP_FAIL_INTERRUPTED)
 		return fe_set(e, FX_TARGET, "docker daemon at %s: image load interrupted", ESC(s->label));
-	if (s->cc != CURLE_OK && s->status == 0)
+	if (s->rc != FX_OK && (rs->status == 0 || rs->failure == HTTP_FAIL_TIMEOUT))
 		return fe_set(e, FX_TARGET, "docker daemon at %s: POST /images/load: %s", ESC(s->label),
-		    curl_why(s->cc, s->errbuf));
-	if (s->status != 200)
+		    ESC(rs->error));
+	if (rs->status != 200)
 		return fe_set(e, FX_TARGET, "docker daemon at %s: image load refused (HTTP %ld): %s",
-		    ESC(s->label), s->status, reply_why(s->reply.p, s->reply.n));
+		    ESC(s->label), rs->status, reply_why(s->reply.p, s->reply.n));
 	if (docker_parse_messages(s->reply.p != NULL ? s->reply.p : "", s->reply.n, m) != 0)
 		return fe_set(e, FX_TARGET, "docker daemon at %s: unreadable reply to the image load: %s",
 		    ESC(s->label), reply_why(s->reply.p, s->reply.n));
 	if (m->error != NULL)
 		return fe_set(e, FX_TARGET, "docker daemon at %s: image load failed: %s", ESC(s->label),
 		    ESC(m->error));
-	if (s->cc != CURLE_OK)
+	if (s->rc != FX_OK)
 		return fe_set(e, FX_TARGET, "docker daemon at %s: POST /images/load: %s", ESC(s->label),
-		    curl_why(s->cc, s->errbuf));
+		    ESC(rs->error));
 	return FX_OK;
 }
 
@@ -714,13 +702,13 @@ int docker_upload_write(struct docker_upload *u, const void *buf, size_t n, stru
 {
 	const char *p = buf;
 	struct docker_msgs m;
-	int rc;
+	int rc = FX_OK;
 
 	while (n > 0) {
 		ssize_t w = send(u->s.user_fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
 		if (w < 0) {
-			if (errno == EINTR)
-				continue;
 			/* The transfer ended early: its reply says why. */
 			stream_join(&u->s);
 			memset(&m, 0, sizeof(m));
@@ -729,12 +717,12 @@ int docker_upload_write(struct docker_upload *u, const void *buf, size_t n, stru
 			if (rc == FX_OK)
 				rc = fe_set(e, FX_TARGET, "docker daemon at %s: the daemon stopped reading the "
 				    "image stream", ESC(u->s.label));
-			return rc;
+			break;
 		}
 		p += w;
 		n -= (size_t)w;
 	}
-	return FX_OK;
+	return rc;
 }
 
 int docker_load_end(struct docker_upload *u, int abort, struct docker_msgs *m, struct ferr *e)
@@ -755,7 +743,7 @@ int docker_load_end(struct docker_upload *u, int abort, struct docker_msgs *m, s
 		stream_join(&u->s);
 		rc = load_result(&u->s, m, e);
 	}
-	free(u->s.reply.p);
+	stream_free(&u->s);
 	free(u);
 	return rc;
 }
@@ -764,28 +752,20 @@ int docker_get_begin(struct docker_client *c, const char *ref, int *fd, struct d
     struct ferr *e)
 {
 	struct docker_download *d = xcalloc(1, sizeof(*d));
-	char *q, *url;
+	char *query = http_escape(ref);
 	int rc;
 
-	*dp = NULL;
-	*fd = -1;
-	q = curl_easy_escape(c->c, ref, 0);
-	if (q == NULL) {
-		free(d);
-		return fe_set(e, FX_IO, "libcurl: cannot escape %s", ESC(ref));
-	}
-	url = xasprintf("%s/v%s/images/get?names=%s", c->ep.base, c->api, q);
-	curl_free(q);
-	rc = stream_start(&d->s, c, url, 0, e);
-	free(url);
+	rc = stream_start(&d->s, c, xasprintf("%s/v%s/images/get?names=%s", c->ep.base, c->api, query), 0, e);
+	free(query);
 	if (rc != FX_OK) {
 		stream_join(&d->s);
+		stream_free(&d->s);
 		free(d);
-		return rc;
+		d = NULL;
 	}
-	*fd = d->s.user_fd;
+	*fd = d != NULL ? d->s.user_fd : -1;
 	*dp = d;
-	return FX_OK;
+	return rc;
 }
 
 int docker_get_end(struct docker_download *d, struct ferr *e)
@@ -795,13 +775,13 @@ int docker_get_end(struct docker_download *d, struct ferr *e)
 	if (d == NULL)
 		return FX_OK;
 	stream_join(&d->s);
-	if (d->s.status != 0 && d->s.status != 200)
+	if (d->s.rs.status != 0 && d->s.rs.status != 200)
 		rc = fe_set(e, FX_TARGET, "docker daemon at %s: image export refused (HTTP %ld): %s",
-		    ESC(d->s.label), d->s.status, reply_why(d->s.reply.p, d->s.reply.n));
-	else if (d->s.cc != CURLE_OK && d->s.cc != CURLE_WRITE_ERROR)
+		    ESC(d->s.label), d->s.rs.status, reply_why(d->s.reply.p, d->s.reply.n));
+	else if (d->s.rc != FX_OK && d->s.rs.failure != HTTP_FAIL_STOPPED)
 		rc = fe_set(e, FX_TARGET, "docker daemon at %s: GET /images/get: %s", ESC(d->s.label),
-		    curl_why(d->s.cc, d->s.errbuf));
-	free(d->s.reply.p);
+		    ESC(d->s.rs.error));
+	stream_free(&d->s);
 	free(d);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* docker_api.h - a Docker Engine HTTP API client on libcurl: endpoints (unix socket or
+/* docker_api.h - a Docker Engine HTTP API client on http.c: endpoints (unix socket or
  * tcp), ping and API version negotiation, streamed POST /images/load and GET
  * /images/get, and the parsers of what the daemon answers (untrusted: unit-tested and
  * fuzzed). No `docker` program is ever run. */
@@ -22,6 +22,9 @@ struct docker_endpoint {
 	char *unix_path; /* a unix socket, or NULL */
 	char *base;      /* "http://docker" for a socket, "http://HOST:PORT" for tcp */
 	char *label;     /* "unix:///run/docker.sock" or "tcp://127.0.0.1:2375", for messages */
+	long timeout;    /* seconds a request may take (for images/load: the answer, once the
+	                    archive is sent; images/get has none); 0: HTTP_TIMEOUT_DEFAULT.
+	                    Set by the caller after docker_endpoint_parse. */
 };
 
 /* Parses a daemon address: "" or NULL (then $DOCKER_HOST, else the default socket),

@@ -17,38 +17,77 @@
 #define RETRY_AFTER_MAX 60 /* seconds: a server cannot park us longer than this per try */
 
 struct http {
-	CURL *c;
-	struct http_opts o;
+	CURL *curl;
+	struct http_opts opts;
 	uint64_t rng;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* One attempt's state, seen by the callbacks. */
 struct xfer {
+	struct http *h;
+	const struct http_req *rq;
 	struct http_resp *rs;
 	size_t cap;
 	int too_big;
 	size_t hdr_total;
 	int hdr_too_big;
-	const struct http_req *rq; /* a body read on demand */
-	uint64_t at;
+	uint64_t at;           /* bytes of a body read on demand handed to curl */
+	uint64_t body_done_ms; /* when a streamed body ended (HTTP_DEADLINE_BODY_END); 0: not yet */
+	uint64_t limit_ms;     /* the deadline, counted from body_done_ms */
+	int timed_out, stopped, interrupted;
 };
 
 #define UPLOAD_BUF (512u << 10) /* curl's buffer for a body read on demand */
 
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
 {
 	struct xfer *x = ud;
-	uint64_t left = x->rq->body_size - x->at;
+	int streamed = x->rq->body_size == HTTP_BODY_STREAM;
+	uint64_t left = streamed ? UINT64_MAX : x->rq->body_size - x->at;
 	size_t n = size * nitems, got;
 
 	if (left < n)
 		n = (size_t)left;
 	if (n == 0)
 		return 0;
-	if ((got = x->rq->body_read(x->rq->body_arg, buf, n, x->at)) == 0)
+	got = x->rq->body_read(x->rq->body_arg, buf, n, x->at);
+	if (got == HTTP_READ_ABORT || (got == 0 && !streamed) || got > n) {
+		x->stopped = 1;
 		return CURL_READFUNC_ABORT;
+	}
+	if (got == 0 && x->rq->deadline == HTTP_DEADLINE_BODY_END)
+		x->body_done_ms = now_ms();
 	x->at += got;
 	return got;
+}
+
+/* Stops a transfer on an interrupt, or when the reply to a streamed body is late. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer *x = ud;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (x->rq->stop_on_interrupt && fx_interrupted) {
+		x->interrupted = 1;
+		return 1;
+	}
+	if (x->body_done_ms != 0 && now_ms() - x->body_done_ms >= x->limit_ms) {
+		x->timed_out = 1;
+		return 1;
+	}
+	return 0;
 }
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -101,19 +140,21 @@ struct http *http_new(const struct http_opts *o)
 	http_global_init();
 	h = xcalloc(1, sizeof(*h));
 	if (o != NULL)
-		h->o = *o;
-	if (h->o.connect_timeout <= 0)
-		h->o.connect_timeout = 15;
-	if (h->o.stall_timeout <= 0)
-		h->o.stall_timeout = 60;
-	if (h->o.retries <= 0)
-		h->o.retries = 4;
-	if (h->o.backoff_ms == 0)
-		h->o.backoff_ms = 250;
-	if (h->o.wait_max_ms == 0)
-		h->o.wait_max_ms = 30000;
-	h->c = curl_easy_init();
-	if (h->c == NULL) {
+		h->opts = *o;
+	if (h->opts.connect_timeout <= 0)
+		h->opts.connect_timeout = 15;
+	if (h->opts.stall_timeout == 0)
+		h->opts.stall_timeout = 60;
+	if (h->opts.timeout <= 0)
+		h->opts.timeout = HTTP_TIMEOUT_DEFAULT;
+	if (h->opts.retries <= 0)
+		h->opts.retries = 4;
+	if (h->opts.backoff_ms == 0)
+		h->opts.backoff_ms = 250;
+	if (h->opts.wait_max_ms == 0)
+		h->opts.wait_max_ms = 30000;
+	h->curl = curl_easy_init();
+	if (h->curl == NULL) {
 		fprintf(stderr, "%s: out of memory (curl)\n", fx_progname);
 		exit(FX_IO);
 	}
@@ -121,11 +162,31 @@ struct http *http_new(const struct http_opts *o)
 	return h;
 }
 
+long http_timeout(const struct http *h)
+{
+	return h->opts.timeout;
+}
+
+char *http_escape(const char *s)
+{
+	char *esc, *out;
+
+	http_global_init();
+	esc = curl_easy_escape(NULL, s, 0);
+	if (esc == NULL) {
+		fprintf(stderr, "%s: out of memory (curl)\n", fx_progname);
+		exit(FX_IO);
+	}
+	out = xstrdup(esc);
+	curl_free(esc);
+	return out;
+}
+
 void http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
-	curl_easy_cleanup(h->c);
+	curl_easy_cleanup(h->curl);
 	free(h);
 }
 
@@ -149,6 +210,16 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
 	struct http_resp *rs = x->rs;
 	size_t n = sz * nm;
 
+	if (x->rq->on_data != NULL) {
+		long status = 0;
+		size_t took;
+
+		curl_easy_getinfo(x->h->curl, CURLINFO_RESPONSE_CODE, &status);
+		took = x->rq->on_data(x->rq->data_arg, status, p, n);
+		if (took != n)
+			x->stopped = 1;
+		return took == n ? n : 0;
+	}
 	if (n > x->cap || rs->body_len > x->cap - n) {
 		x->too_big = 1;
 		return 0; /* aborts the transfer: an untrusted server may not fill our memory */
@@ -322,45 +393,16 @@ static int nap(uint64_t ms)
 	return fx_interrupted ? -1 : 0;
 }
 
-static CURLcode perform(struct http *h, const struct http_req *rq, struct http_resp *rs, struct xfer *x)
+/* The method and the body of rq on the handle. */
+static void set_body(CURL *c, const struct http_req *rq, struct xfer *x, int has_body)
 {
-	struct curl_slist *hl = NULL, *t;
-	CURL *c = h->c;
-	CURLcode cc;
-	size_t i;
-	int has_body = strcmp(rq->method, "POST") == 0 || strcmp(rq->method, "PUT") == 0 ||
-	    strcmp(rq->method, "PATCH") == 0;
-
-	curl_easy_reset(c);
-	memset(x, 0, sizeof(*x));
-	x->rs = rs;
-	x->cap = rq->max_body;
-	h->errbuf[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, rq->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->o.connect_timeout);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->o.stall_timeout);
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "ferry/" FERRY_VERSION);
-	if (h->o.cacert != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, h->o.cacert);
-	if (h->o.unix_socket != NULL)
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, h->o.unix_socket);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	if (strcmp(rq->method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (has_body && rq->body_read != NULL) {
-		x->rq = rq;
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPLOAD_BUF);
-		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_size);
+		if (rq->body_size != HTTP_BODY_STREAM)
+			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_size);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(c, CURLOPT_READDATA, x);
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
@@ -375,20 +417,75 @@ static CURLcode perform(struct http *h, const struct http_req *rq, struct http_r
 		if (strcmp(rq->method, "GET") != 0)
 			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
 	}
-	/* no "Expect: 100-continue" round trip, no default form content type */
-	hl = curl_slist_append(hl, "Expect:");
-	if (has_body)
-		hl = curl_slist_append(hl, "Content-Type:");
-	for (i = 0; hl != NULL && rq->headers != NULL && rq->headers[i] != NULL; i++) {
-		if ((t = curl_slist_append(hl, rq->headers[i])) == NULL)
-			break;
-		hl = t;
+}
+
+/* One attempt at rq, within limit_ms. */
+static CURLcode perform(struct http *h, const struct http_req *rq, struct http_resp *rs, struct xfer *x,
+    uint64_t limit_ms)
+{
+	struct curl_slist *headers = NULL, *more;
+	CURL *c = h->curl;
+	CURLcode cc;
+	size_t i;
+	int has_body = strcmp(rq->method, "POST") == 0 || strcmp(rq->method, "PUT") == 0 ||
+	    strcmp(rq->method, "PATCH") == 0;
+
+	curl_easy_reset(c);
+	memset(x, 0, sizeof(*x));
+	x->h = h;
+	x->rq = rq;
+	x->rs = rs;
+	x->cap = rq->max_body;
+	x->limit_ms = limit_ms;
+	h->errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, rq->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->opts.connect_timeout);
+	if (h->opts.stall_timeout > 0) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->opts.stall_timeout);
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	/* The deadline: curl's own timer, or on_progress when it runs from the end of the
+	 * body. */
+	if (rq->deadline == HTTP_DEADLINE_START)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)limit_ms);
+	if (rq->deadline == HTTP_DEADLINE_BODY_END || rq->stop_on_interrupt) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "ferry/" FERRY_VERSION);
+	if (h->opts.no_proxy)
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	if (h->opts.cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->opts.cacert);
+	if (h->opts.unix_socket != NULL)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, h->opts.unix_socket);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	set_body(c, rq, x, has_body);
+	/* no "Expect: 100-continue" round trip, no default form content type */
+	headers = curl_slist_append(headers, "Expect:");
+	if (has_body)
+		headers = curl_slist_append(headers, "Content-Type:");
+	if (has_body && rq->body_read != NULL && rq->body_size == HTTP_BODY_STREAM)
+		headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+	for (i = 0; headers != NULL && rq->headers != NULL && rq->headers[i] != NULL; i++) {
+		if ((more = curl_slist_append(headers, rq->headers[i])) == NULL)
+			break;
+		headers = more;
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(hl);
+	curl_slist_free_all(headers);
 	return cc;
 }
 
@@ -406,25 +503,59 @@ static const char *url_for_msg_buf(const char *url, char *out, size_t size)
 }
 #define url_for_msg(url) url_for_msg_buf((url), (char[ESC_MAX]){0}, ESC_MAX)
 
+/* Sets rs->failure and rs->error, and e, for a request that got no usable reply. */
+static int request_failed(struct http *h, const struct http_req *rq, struct http_resp *rs, const struct xfer *x,
+    CURLcode cc, int retried, struct ferr *e)
+{
+	rs->failure = HTTP_FAIL_OTHER;
+	if (x->too_big) {
+		snprintf(rs->error, sizeof(rs->error), "reply larger than %zu bytes", rq->max_body);
+	} else if (x->hdr_too_big) {
+		snprintf(rs->error, sizeof(rs->error), "reply headers too large");
+	} else if (x->interrupted || fx_interrupted) {
+		rs->failure = HTTP_FAIL_INTERRUPTED;
+		snprintf(rs->error, sizeof(rs->error), "interrupted");
+		return fe_set(e, FX_IO, "interrupted");
+	} else if (x->timed_out) {
+		rs->failure = HTTP_FAIL_TIMEOUT;
+		snprintf(rs->error, sizeof(rs->error), "no complete answer within %ld s%s", h->opts.timeout,
+		    rq->deadline == HTTP_DEADLINE_BODY_END ? " of the end of the request" : "");
+		retried = 0;
+	} else if (x->stopped) {
+		rs->failure = HTTP_FAIL_STOPPED;
+		snprintf(rs->error, sizeof(rs->error), "transfer stopped");
+	} else {
+		if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
+			rs->failure = HTTP_FAIL_CONNECT;
+		snprintf(rs->error, sizeof(rs->error), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+	}
+	return fe_set(e, FX_TARGET, "%s %s: %s%s", rq->method, url_for_msg(rq->url), ESC(rs->error),
+	    retried ? " (after retries)" : "");
+}
+
 int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs, struct ferr *e)
 {
-	uint64_t waited = 0, delay = h->o.backoff_ms, ra;
-	int attempt, tries = rq->no_retry ? 1 : h->o.retries + 1;
+	uint64_t waited = 0, delay = h->opts.backoff_ms, ra, start = now_ms();
+	uint64_t limit = (uint64_t)h->opts.timeout * 1000;
+	int attempt, tries = rq->no_retry ? 1 : h->opts.retries + 1;
 	CURLcode cc = CURLE_OK;
 	struct xfer x;
-	char why[CURL_ERROR_SIZE + 64];
 
 	memset(rs, 0, sizeof(*rs));
+	memset(&x, 0, sizeof(x));
 	for (attempt = 0; attempt < tries; attempt++) {
-		uint64_t w;
+		uint64_t w, spent = now_ms() - start;
 
 		http_resp_free(rs);
-		cc = perform(h, rq, rs, &x);
-		if (x.too_big)
-			return fe_set(e, FX_TARGET, "%s %s: reply larger than %zu bytes", rq->method,
-			    url_for_msg(rq->url), rq->max_body);
-		if (x.hdr_too_big)
-			return fe_set(e, FX_TARGET, "%s %s: reply headers too large", rq->method, url_for_msg(rq->url));
+		if (spent >= limit && rq->deadline == HTTP_DEADLINE_START) {
+			x.timed_out = 1;
+			break;
+		}
+		cc = perform(h, rq, rs, &x, rq->deadline == HTTP_DEADLINE_START ? limit - spent : limit);
+		if (cc == CURLE_OPERATION_TIMEDOUT && rq->deadline == HTTP_DEADLINE_START && now_ms() - start >= limit)
+			x.timed_out = 1; /* the deadline, not the stall timer or the connect timeout */
+		if (x.too_big || x.hdr_too_big || x.timed_out || x.stopped || x.interrupted)
+			break;
 		if (cc == CURLE_OK && !retryable_status(rs->status))
 			return FX_OK;
 		if (cc != CURLE_OK && !retryable_curl(cc))
@@ -435,18 +566,16 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs, str
 		if (cc == CURLE_OK && rs->retry_after != NULL &&
 		    http_parse_retry_after(rs->retry_after, (int64_t)time(NULL), &ra) == 0)
 			w = (ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ra) * 1000;
-		if (waited + w > h->o.wait_max_ms || budget_take(h->o.budget, w) != 0)
+		if (waited + w > h->opts.wait_max_ms ||
+		    (rq->deadline == HTTP_DEADLINE_START && now_ms() - start + w >= limit) ||
+		    budget_take(h->opts.budget, w) != 0)
 			break;
 		if (nap(w) < 0)
 			break;
 		waited += w;
 		delay *= 2;
 	}
-	if (cc == CURLE_OK) /* a 5xx or 429 after every retry: the caller names it */
+	if (cc == CURLE_OK && !x.timed_out) /* a 5xx or 429 after every retry: the caller names it */
 		return FX_OK;
-	if (fx_interrupted)
-		return fe_set(e, FX_IO, "interrupted");
-	snprintf(why, sizeof(why), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
-	return fe_set(e, FX_TARGET, "%s %s: %s%s", rq->method, url_for_msg(rq->url), ESC(why),
-	    attempt > 0 ? " (after retries)" : "");
+	return request_failed(h, rq, rs, &x, cc, attempt > 0, e);
 }

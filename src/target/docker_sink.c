@@ -49,6 +49,7 @@ struct dsink {
 	char *spec;
 	int quiet;
 	int dry_run;            /* --dry-run: ping and version only, nothing sent */
+	const struct load_opts *lo;
 	const struct target_plan *plan;
 	struct image_verdict *verdicts;
 	struct docker_endpoint ep;
@@ -607,7 +608,7 @@ static int ds_report(void *ctx, int finished, struct ferr *e)
 {
 	struct dsink *s = ctx;
 	struct target_report r = {.spec = s->spec, .plan = s->plan, .verdicts = s->verdicts, .finished = finished,
-	    .dry_run = s->dry_run, .dead_why = s->failed ? s->err.msg : NULL,
+	    .lo = s->lo, .dry_run = s->dry_run, .dead_why = s->failed ? s->err.msg : NULL,
 	    .dead_image_why = "nothing was loaded into the daemon"};
 	char api[64] = "";
 	size_t i;
@@ -681,8 +682,10 @@ int docker_target_open(const char *spec, void *parsed, const struct load_opts *l
 	memcpy(&s->ep, parsed, sizeof(s->ep));
 	free(parsed);
 	s->spec = xstrdup(spec);
+	s->ep.timeout = lo->timeout;
 	s->quiet = lo->quiet;
 	s->dry_run = lo->dry_run;
+	s->lo = lo;
 	s->plan = plan;
 	memset(t, 0, sizeof(*t));
 	t->spec = s->spec;

@@ -16,6 +16,8 @@
 #include "target/registry.h"
 #include "target/registry_int.h"
 
+#include "net/repo_name.h"
+
 #include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,37 +37,21 @@ static double since(const struct timespec *t0)
 
 /* ---- the registry's side of the plan */
 
-/* The repository and tag image i lands under; a failed verdict when it has none. */
+/* The repository and tag image i lands under (net/repo_name.h, the rule serve shares);
+ * a failed verdict when it has none. */
 static void image_repo(struct reg *g, size_t i)
 {
 	const struct man_image *mi = g->plan->images[i].mi;
 	struct rimg *im = &g->imgs[i];
-	struct reg_ref ref;
-	const char *slash = g->tg.prefix[0] ? "/" : "";
-	int n;
+	char repo[REPO_NAME_MAX], tag[REPO_TAG_MAX];
 
-	if (reg_parse_ref(mi->ref, &ref) != 0) {
-		verdict_fail(&g->verdicts[i], FX_TARGET, "not a valid image reference");
+	if (reg_repo_name(mi->ref, g->tg.prefix, g->lo->keep_registry_host, repo, tag) != 0) {
+		verdict_fail(&g->verdicts[i], FX_TARGET, "%s names no valid repository under %s", ESC(mi->ref),
+		    ESC(g->spec));
 		return;
 	}
-	if (g->lo->keep_registry_host) {
-		char host[256];
-		size_t k;
-
-		/* the port cannot be part of a repository name */
-		fx_strlcpy(host, ref.host, sizeof(host));
-		host[strcspn(host, ":")] = '\0';
-		for (k = 0; host[k]; k++)
-			host[k] = (char)tolower((unsigned char)host[k]);
-		n = snprintf(im->repo, sizeof(im->repo), "%s%s%s/%s", g->tg.prefix, slash, host, ref.path);
-	} else {
-		n = snprintf(im->repo, sizeof(im->repo), "%s%s%s", g->tg.prefix, slash, ref.path);
-	}
-	if (n < 0 || (size_t)n >= sizeof(im->repo) || !reg_valid_repo(im->repo)) {
-		verdict_fail(&g->verdicts[i], FX_TARGET, "repository name %s is not valid here", ESC(im->repo));
-		return;
-	}
-	fx_strlcpy(im->ref, ref.tag[0] ? ref.tag : mi->digest, sizeof(im->ref));
+	fx_strlcpy(im->repo, repo, sizeof(im->repo));
+	fx_strlcpy(im->ref, tag[0] ? tag : mi->digest, sizeof(im->ref));
 }
 
 /* Every image's repository, and for every blob the repositories that need it. */
@@ -126,7 +112,7 @@ static void *find_present_part(void *arg)
 		if (b->nrepos == 0 || g->plan->blobs[i].is_manifest)
 			continue;
 		for (k = 0; k < b->nrepos && !b->pre_absent; k++) {
-			int r = rg_blob_present(g, part->h, b->repos[k], b->digest, &e);
+			int r = rg_blob_present(g, part->h, b->repos[k], b, &e);
 			if (r < 0)
 				break; /* not known: the worker asks again */
 			b->pre = k + 1;
@@ -144,13 +130,13 @@ static void find_present(struct reg *g)
 	struct present_part parts[JOBS_MAX];
 	pthread_t threads[JOBS_MAX];
 	int started[JOBS_MAX];
-	size_t n = (size_t)g->nth, i;
+	size_t n = (size_t)g->nworkers, i;
 
 	if (n > g->nblobs)
 		n = g->nblobs;
 	for (i = 0; i < n; i++) {
 		parts[i].g = g;
-		parts[i].h = g->hc[i];
+		parts[i].h = g->worker_conn[i];
 		parts[i].first = i;
 		parts[i].step = n;
 		started[i] = i > 0 && pthread_create(&threads[i], NULL, find_present_part, &parts[i]) == 0;
@@ -178,12 +164,12 @@ static int reg_head(void *ctx, const struct bundle_head *head, struct ferr *e)
 	clock_gettime(CLOCK_MONOTONIC, &g->t0);
 	plan_repos(g);
 	/* is it there, and is it a registry? */
-	url = xasprintf("%s/v2/", g->base);
+	url = xasprintf("%s/v2/", g->client.base);
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "GET";
 	rq.url = url;
 	rq.max_body = HTTP_ERRBODY_MAX;
-	if (http_do(g->mh, &rq, &rs, &ping_err) != FX_OK) {
+	if (http_do(g->reader_conn, &rq, &rs, &ping_err) != FX_OK) {
 		g->dead = 1;
 		fx_strlcpy(g->dead_why, ping_err.msg, sizeof(g->dead_why));
 	} else if (rs.status != 200 && rs.status != 401) {
@@ -210,11 +196,11 @@ static void queue_job(struct reg *g, struct job *j)
 	while (g->outstanding >= (size_t)g->running + 1)
 		pthread_cond_wait(&g->cv, &g->mu);
 	g->outstanding++;
-	if (g->pt != NULL)
-		g->pt->next = j;
+	if (g->queue_tail != NULL)
+		g->queue_tail->next = j;
 	else
-		g->ph = j;
-	g->pt = j;
+		g->queue_head = j;
+	g->queue_tail = j;
 	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
 }
@@ -391,6 +377,7 @@ static void push_manifest(struct reg *g, size_t i, const struct rblob *b, int to
 	struct http_resp rs;
 	char *media_type, *url = NULL, *accept = NULL, *content_type = NULL;
 	const char *headers[2] = {NULL, NULL};
+	struct regc_request request;
 
 	memset(&rs, 0, sizeof(rs));
 	media_type = top && valid_media_type(mi->media_type) ? xstrdup(mi->media_type) : manifest_media_type(b->buf, b->len);
@@ -400,10 +387,11 @@ static void push_manifest(struct reg *g, size_t i, const struct rblob *b, int to
 	}
 	/* Already there: a child by its digest; the image's own manifest when its tag
 	 * already names this digest (a load done before). */
-	url = xasprintf("%s/v2/%s/manifests/%s", g->base, im->repo, top ? im->ref : b->digest);
+	url = xasprintf("%s/v2/%s/manifests/%s", g->client.base, im->repo, top ? im->ref : b->digest);
 	accept = xasprintf("Accept: %s", media_type);
 	headers[0] = accept;
-	if (rg_rreq(g, g->mh, im->repo, "HEAD", url, headers, NULL, 0, 0, &rs, &e) == FX_OK && rs.status == 200 &&
+	request = (struct regc_request){.repo = im->repo, .http = {.method = "HEAD", .url = url, .headers = headers}};
+	if (regc_request(&g->client, g->reader_conn, &request, &rs, &e) == FX_OK && rs.status == 200 &&
 	    (!top || (rs.digest != NULL && strcmp(rs.digest, b->digest) == 0))) {
 		g->manifests_there += top;
 		goto end;
@@ -417,7 +405,9 @@ static void push_manifest(struct reg *g, size_t i, const struct rblob *b, int to
 	}
 	content_type = xasprintf("Content-Type: %s", media_type);
 	headers[0] = content_type;
-	if (rg_rreq(g, g->mh, im->repo, "PUT", url, headers, b->buf, b->len, HTTP_ERRBODY_MAX, &rs, &e) != FX_OK)
+	request = (struct regc_request){.repo = im->repo, .http = {.method = "PUT", .url = url, .headers = headers,
+	    .body = b->buf, .body_len = b->len, .max_body = HTTP_ERRBODY_MAX}};
+	if (regc_request(&g->client, g->reader_conn, &request, &rs, &e) != FX_OK)
 		verdict_fail(v, FX_TARGET, "%s", e.msg);
 	else if (rs.status != 201 && rs.status != 200)
 		verdict_fail(v, FX_TARGET, "%s: PUT manifest %s: HTTP %ld %s", g->spec, b->digest, rs.status,
@@ -479,7 +469,8 @@ static int reg_report(void *ctx, int finished, struct ferr *e)
 {
 	struct reg *g = ctx;
 	struct target_report r = {.spec = g->spec, .plan = g->plan, .verdicts = g->verdicts, .finished = finished,
-	    .dry_run = g->lo->dry_run, .dead_why = g->dead ? g->dead_why : NULL, .dead_image_why = "registry unreachable"};
+	    .lo = g->lo, .dry_run = g->lo->dry_run, .dead_why = g->dead ? g->dead_why : NULL,
+	    .dead_image_why = "registry unreachable"};
 	char bytes[32];
 
 	fmt_bytes(g->lo->dry_run ? g->bytes_push : g->bytes_sent, bytes, sizeof(bytes));
@@ -501,8 +492,8 @@ static void reg_free(void *ctx)
 	if (g->running > 0)
 		rg_stop_workers(g);
 	for (i = 0; i < JOBS_MAX; i++)
-		http_free(g->hc[i]);
-	http_free(g->mh);
+		http_free(g->worker_conn[i]);
+	http_free(g->reader_conn);
 	for (i = 0; i < g->nblobs; i++) {
 		for (k = 0; k < g->blobs[i].nrepos; k++)
 			free(g->blobs[i].repos[k]);
@@ -512,17 +503,8 @@ static void reg_free(void *ctx)
 	free(g->blobs);
 	free(g->imgs);
 	free(g->verdicts);
-	for (i = 0; i < g->ntoks; i++) {
-		free(g->toks[i].repo);
-		rg_free_secret(g->toks[i].hdr);
-	}
-	free(g->toks);
-	rg_free_secret(g->basic);
-	rg_free_secret(g->user);
-	rg_free_secret(g->pass);
+	regc_free(&g->client);
 	pthread_mutex_destroy(&g->mu);
-	pthread_mutex_destroy(&g->amu);
-	http_budget_destroy(&g->budget);
 	pthread_cond_destroy(&g->cv);
 	free(g);
 }
@@ -545,37 +527,30 @@ int registry_target_check(const char *spec, void **parsed, struct ferr *e)
 int registry_target_open(const char *spec, void *parsed, const struct load_opts *lo, const struct target_plan *plan,
     struct load_target *t, struct ferr *e)
 {
+	struct regc_opts co;
 	struct reg *g;
-	int i;
+	int i, rc;
 
 	g = xcalloc(1, sizeof(*g));
 	pthread_mutex_init(&g->mu, NULL);
-	pthread_mutex_init(&g->amu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	fx_strlcpy(g->spec, spec, sizeof(g->spec));
 	memcpy(&g->tg, parsed, sizeof(g->tg));
 	free(parsed);
-	snprintf(g->base, sizeof(g->base), "%s://%s", lo->plain_http ? "http" : "https", g->tg.hostport);
+	co = (struct regc_opts){.name = g->spec, .hostport = g->tg.hostport, .plain_http = lo->plain_http,
+	    .cacert = lo->cacert, .creds = lo->creds, .timeout = lo->timeout};
+	if ((rc = regc_init(&g->client, &co, e)) != FX_OK) {
+		reg_free(g);
+		return rc;
+	}
 	g->lo = lo;
 	g->plan = plan;
-	g->ho.cacert = lo->cacert;
-	http_budget_init(&g->budget, RETRY_BUDGET_MS);
-	g->ho.budget = &g->budget;
-	if (lo->creds != NULL) {
-		if (rg_set_userpass(g, lo->creds, strlen(lo->creds)) != 0) {
-			reg_free(g);
-			return fe_set(e, FX_USAGE, "--creds: expected USER:PASS");
-		}
-	} else {
-		rg_load_docker_config(g);
-	}
-	g->nth = lo->jobs > 0 ? lo->jobs : 4;
-	if (g->nth > JOBS_MAX)
-		g->nth = JOBS_MAX;
-	http_global_init();
-	g->mh = http_new(&g->ho);
-	for (i = 0; i < g->nth; i++)
-		g->hc[i] = http_new(&g->ho);
+	g->nworkers = lo->jobs > 0 ? lo->jobs : 4;
+	if (g->nworkers > JOBS_MAX)
+		g->nworkers = JOBS_MAX;
+	g->reader_conn = regc_connect(&g->client);
+	for (i = 0; i < g->nworkers; i++)
+		g->worker_conn[i] = regc_connect(&g->client);
 	memset(t, 0, sizeof(*t));
 	t->spec = spec;
 	t->sink.ctx = g;

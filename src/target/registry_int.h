@@ -1,7 +1,8 @@
 /* registry_int.h - what the parts of the registry:// target share: its state, its
  * images and blobs, the upload jobs, and the calls between the parts (registry.c: plan,
- * sink callbacks, manifests; registry_upload.c: workers and upload sessions;
- * net/registry_auth.c: credentials and authenticated requests). Not for other users. */
+ * sink callbacks, manifests; registry_upload.c: workers and upload sessions). The
+ * registry itself is spoken to through a net/registry_client.h client (credentials,
+ * authentication, retries, the breaker). Not for other users. */
 #ifndef FERRY_REGISTRY_INT_H
 #define FERRY_REGISTRY_INT_H
 
@@ -13,6 +14,7 @@
 #include "bundle/bundle.h"
 #include "net/http.h"
 #include "net/registry.h"
+#include "net/registry_client.h"
 #include "target/target.h"
 #include "util/digest.h"
 
@@ -21,8 +23,6 @@
 #define QDEPTH 1                 /* chunks queued per job beyond the one in flight */
 #define MANIFEST_MAX (4u << 20)
 #define JOBS_MAX 32
-#define BREAK_AFTER 3            /* requests failed in a row (after retries) before giving up */
-#define RETRY_BUDGET_MS 120000   /* retry waiting of all a target's requests together */
 
 enum { B_PENDING = BLOB_PENDING, B_OK = BLOB_OK, B_BAD = BLOB_BAD, B_FAILED = BLOB_FAILED };
 
@@ -60,8 +60,8 @@ struct chunk {
 struct job {
 	struct job *next;
 	struct rblob *b;
-	struct chunk *qh, *qt;
-	size_t nq;
+	struct chunk *chunks_head, *chunks_tail; /* queued by the reader for the worker */
+	size_t nchunks;
 	unsigned char *cur; /* reader side */
 	size_t curn, curcap;
 	uint64_t left;
@@ -77,23 +77,12 @@ struct job {
 	struct ranged *rg;
 };
 
-struct tok {
-	char *repo, *hdr;
-};
-
 struct reg {
 	char spec[600];
 	struct reg_target tg;
-	char base[300];
+	struct reg_client client; /* address, credentials, tokens, retry budget, breaker */
 	const struct load_opts *lo;
 	const struct target_plan *plan;
-	struct http_opts ho;
-	/* credentials and tokens */
-	pthread_mutex_t amu;
-	char *user, *pass;
-	char *basic;
-	struct tok *toks;
-	size_t ntoks;
 	/* images and blobs of the plan, and each image's verdict */
 	struct rimg *imgs;
 	size_t nimgs;
@@ -103,42 +92,29 @@ struct reg {
 	/* workers */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	pthread_t th[JOBS_MAX];
-	struct http *hc[JOBS_MAX];
-	int nth, running;
-	struct job *ph, *pt;
+	pthread_t threads[JOBS_MAX];
+	struct http *worker_conn[JOBS_MAX]; /* one connection per upload thread */
+	int nworkers, running;
+	struct job *queue_head, *queue_tail; /* jobs no worker has taken yet */
 	size_t outstanding;
 	int closing;
 	struct job *cur;
 	struct rblob *cur_manifest; /* the manifest being read, kept in memory */
-	struct http *mh;  /* the reader's own handle: ping, manifests */
+	struct http *reader_conn; /* the reader's own connection: ping, manifests */
 	int dead;
 	char dead_why[1100];
-	/* a registry that keeps failing: after BREAK_AFTER requests in a row failed even
-	 * after their retries, no more are made (under amu) */
-	int broken, fails;
-	char broken_why[2200];
-	struct http_budget budget;
 	/* counters, under mu */
 	size_t pushed, skipped, mounted, manifests, manifests_there;
 	uint64_t bytes_sent, bytes_push;
 	struct timespec t0;
 };
 
-void rg_free_secret(char *s);
-int rg_is_broken(struct reg *g);
-void rg_load_docker_config(struct reg *g);
-int rg_rreq(struct reg *g, struct http *h, const char *repo, const char *method, const char *url,
-    const char *const *extra, const void *body, size_t len, size_t max_body, struct http_resp *rs, struct ferr *e);
-int rg_rreq_src(struct reg *g, struct http *h, const char *repo, const char *method, const char *url,
-    const char *const *extra, const void *body, size_t len, const struct http_req *src, size_t max_body,
-    struct http_resp *rs, struct ferr *e);
-int rg_set_userpass(struct reg *g, const char *up, size_t n);
-int rg_blob_present(struct reg *g, struct http *h, const char *repo, const char *digest, struct ferr *e);
+/* Is the blob in repo (a HEAD, compared with its signed size)? 1 yes, 0 no, -1 error. */
+int rg_blob_present(struct reg *g, struct http *h, const char *repo, const struct rblob *b, struct ferr *e);
 void rg_count(struct reg *g, size_t *ctr, uint64_t bytes);
 void rg_job_push(struct reg *g, struct job *j, unsigned char *p, size_t n, int final, int ok);
 void rg_set_state(struct reg *g, struct rblob *b, int state, const char *why);
-/* Starts g->nth upload workers (g->running says how many did). */
+/* Starts g->nworkers upload workers (g->running says how many did). */
 void rg_start_workers(struct reg *g);
 void rg_stop_workers(struct reg *g);
 

@@ -3,23 +3,13 @@
  * complete, cancel), cross-repository mounts and the worker threads. */
 #include "target/registry_int.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-#include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
-#include <curl/curl.h>
-#include <jansson.h>
 #include <openssl/crypto.h>
 
 /* ---- the worker side */
@@ -33,14 +23,14 @@ void rg_job_push(struct reg *g, struct job *j, unsigned char *p, size_t n, int f
 	c->final = final;
 	c->ok = ok;
 	pthread_mutex_lock(&g->mu);
-	while (!final && j->nq >= QDEPTH)
+	while (!final && j->nchunks >= QDEPTH)
 		pthread_cond_wait(&g->cv, &g->mu);
-	if (j->qt != NULL)
-		j->qt->next = c;
+	if (j->chunks_tail != NULL)
+		j->chunks_tail->next = c;
 	else
-		j->qh = c;
-	j->qt = c;
-	j->nq++;
+		j->chunks_head = c;
+	j->chunks_tail = c;
+	j->nchunks++;
 	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
 }
@@ -121,13 +111,13 @@ static struct chunk *queue_pop(struct reg *g, struct job *j)
 	struct chunk *c;
 
 	pthread_mutex_lock(&g->mu);
-	while (j->qh == NULL)
+	while (j->chunks_head == NULL)
 		pthread_cond_wait(&g->cv, &g->mu);
-	c = j->qh;
-	j->qh = c->next;
-	if (j->qh == NULL)
-		j->qt = NULL;
-	j->nq--;
+	c = j->chunks_head;
+	j->chunks_head = c->next;
+	if (j->chunks_head == NULL)
+		j->chunks_tail = NULL;
+	j->nchunks--;
 	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
 	return c;
@@ -184,42 +174,28 @@ static void count_sent(struct reg *g, uint64_t n)
 	pthread_mutex_unlock(&g->mu);
 }
 
-/* HEAD a blob: 1 present, 0 absent, -1 error (e set). */
-int rg_blob_present(struct reg *g, struct http *h, const char *repo, const char *digest, struct ferr *e)
+int rg_blob_present(struct reg *g, struct http *h, const char *repo, const struct rblob *b, struct ferr *e)
 {
-	struct http_resp rs;
-	char *url = xasprintf("%s/v2/%s/blobs/%s", g->base, repo, digest);
-	int r = -1;
-
-	memset(&rs, 0, sizeof(rs));
-	if (rg_rreq(g, h, repo, "HEAD", url, NULL, NULL, 0, 0, &rs, e) != FX_OK)
-		goto end;
-	if (rs.status == 200 || rs.status == 307)
-		r = 1;
-	else if (rs.status == 404)
-		r = 0;
-	else
-		fe_set(e, FX_TARGET, "%s: HEAD %s/blobs/%s: HTTP %ld", g->spec, repo, digest, rs.status);
-end:
-	http_resp_free(&rs);
-	free(url);
-	return r;
+	return regc_blob_present(&g->client, h, repo, b->digest, b->size, e);
 }
 
 static void cancel_session(struct reg *g, struct http *h, const char *repo, const char *loc)
 {
+	struct regc_request rq = {.repo = repo, .http = {.method = "DELETE", .url = loc, .max_body = HTTP_ERRBODY_MAX}};
 	struct http_resp rs;
 	struct ferr e = {0, ""};
 
-	if (loc != NULL && rg_rreq(g, h, repo, "DELETE", loc, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, &e) == FX_OK)
+	if (loc != NULL) {
+		regc_request(&g->client, h, &rq, &rs, &e);
 		http_resp_free(&rs);
+	}
 }
 
 static int new_location(struct reg *g, const struct http_resp *rs, char **loc, struct ferr *e)
 {
 	char *n = NULL;
 
-	if (rs->location == NULL || reg_resolve_location(g->base, rs->location, &n) != 0)
+	if (rs->location == NULL || reg_resolve_location(g->client.base, rs->location, &n) != 0)
 		return fe_set(e, FX_TARGET, "%s: registry sent %s upload location", g->spec,
 		    rs->location ? "an unacceptable" : "no");
 	free(*loc);
@@ -231,12 +207,12 @@ static int new_location(struct reg *g, const struct http_resp *rs, char **loc, s
 static int start_session(struct reg *g, struct http *h, const char *repo, const char *digest, char **loc,
     struct ferr *e)
 {
+	char *url = xasprintf("%s/v2/%s/blobs/uploads/", g->client.base, repo);
+	struct regc_request rq = {.repo = repo, .http = {.method = "POST", .url = url, .max_body = HTTP_ERRBODY_MAX}};
 	struct http_resp rs;
-	char *url = xasprintf("%s/v2/%s/blobs/uploads/", g->base, repo);
 	int rc;
 
-	memset(&rs, 0, sizeof(rs));
-	if ((rc = rg_rreq(g, h, repo, "POST", url, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, e)) != FX_OK)
+	if ((rc = regc_request(&g->client, h, &rq, &rs, e)) != FX_OK)
 		goto end;
 	if (rs.status != 202) {
 		rc = fe_set(e, FX_TARGET, "%s: %s: starting the upload of %s: HTTP %ld %s", g->spec, repo, digest,
@@ -255,12 +231,12 @@ end:
  * does not say. */
 static int session_offset(struct reg *g, struct http *h, const char *repo, char **loc, uint64_t *next)
 {
+	struct regc_request rq = {.repo = repo, .http = {.method = "GET", .url = *loc, .max_body = HTTP_ERRBODY_MAX}};
 	struct http_resp rs;
 	struct ferr e = {0, ""};
 	int r = -1;
 
-	memset(&rs, 0, sizeof(rs));
-	if (rg_rreq(g, h, repo, "GET", *loc, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, &e) != FX_OK)
+	if (regc_request(&g->client, h, &rq, &rs, &e) != FX_OK)
 		goto end;
 	if (rs.status != 204 && rs.status != 200)
 		goto end;
@@ -285,34 +261,36 @@ end:
 static int send_chunk(struct reg *g, struct http *h, const char *repo, struct rblob *b, char **loc, uint64_t *off,
     const struct chunk *c, struct ferr *e)
 {
-	static const char *const oct = "Content-Type: application/octet-stream";
+	static const char *const octet_stream = "Content-Type: application/octet-stream";
 	struct http_resp rs;
-	struct ferr le = {0, ""};
+	struct ferr attempt_err = {0, ""};
 	size_t from = 0;
 	int tries = 0, rc = FX_OK;
 
 	memset(&rs, 0, sizeof(rs));
 	for (;;) {
 		char range[80];
-		const char *hd[3] = {oct, range, NULL};
+		const char *headers[3] = {octet_stream, range, NULL};
+		struct regc_request rq = {.repo = repo, .http = {.method = "PATCH", .url = *loc, .headers = headers,
+		    .body = c->p + from, .body_len = c->n - from, .max_body = HTTP_ERRBODY_MAX}};
 		uint64_t next;
 
 		snprintf(range, sizeof(range), "Content-Range: %llu-%llu", (unsigned long long)(*off + from),
 		    (unsigned long long)(*off + c->n - 1));
 		http_resp_free(&rs);
-		le.code = 0;
-		le.msg[0] = '\0';
-		if (rg_rreq(g, h, repo, "PATCH", *loc, hd, c->p + from, c->n - from, HTTP_ERRBODY_MAX, &rs, &le) == FX_OK) {
-			if (rs.status == 202 && new_location(g, &rs, loc, &le) == FX_OK) {
+		attempt_err.code = 0;
+		attempt_err.msg[0] = '\0';
+		if (regc_request(&g->client, h, &rq, &rs, &attempt_err) == FX_OK) {
+			if (rs.status == 202 && new_location(g, &rs, loc, &attempt_err) == FX_OK) {
 				count_sent(g, c->n - from);
 				*off += c->n;
 				goto end;
 			}
-			if (le.code == 0)
-				fe_set(&le, FX_TARGET, "%s: %s: uploading %s: HTTP %ld %s", g->spec, repo, b->digest, rs.status,
+			if (attempt_err.code == 0)
+				fe_set(&attempt_err, FX_TARGET, "%s: %s: uploading %s: HTTP %ld %s", g->spec, repo, b->digest, rs.status,
 				    http_body_snippet(&rs));
 		}
-		if (rg_is_broken(g) || fx_interrupted || ++tries > RESYNC_MAX)
+		if (regc_broken(&g->client) || fx_interrupted || ++tries > RESYNC_MAX)
 			break;
 		if (session_offset(g, h, repo, loc, &next) == 0 && next >= *off && next <= *off + c->n) {
 			from = (size_t)(next - *off);
@@ -328,14 +306,14 @@ static int send_chunk(struct reg *g, struct http *h, const char *repo, struct rb
 			break;
 		/* the first chunk: everything sent so far is still here, start over */
 		cancel_session(g, h, repo, *loc);
-		le.code = 0;
-		le.msg[0] = '\0';
-		if (start_session(g, h, repo, b->digest, loc, &le) != FX_OK)
+		attempt_err.code = 0;
+		attempt_err.msg[0] = '\0';
+		if (start_session(g, h, repo, b->digest, loc, &attempt_err) != FX_OK)
 			break;
 		fx_warn("%s: %s: upload session of %s lost, starting it again", g->spec, repo, b->digest);
 		from = 0;
 	}
-	rc = fe_set(e, FX_TARGET, "%s%s", le.msg,
+	rc = fe_set(e, FX_TARGET, "%s%s", attempt_err.msg,
 	    *off != 0 ? " (the upload cannot be resumed here; running the load again resumes it)" : "");
 end:
 	http_resp_free(&rs);
@@ -349,30 +327,32 @@ end:
 static int complete_upload(struct reg *g, struct http *h, const char *repo, struct rblob *b, char **loc,
     uint64_t off, const struct chunk *c, struct ferr *e)
 {
-	static const char *const oct[] = {"Content-Type: application/octet-stream", NULL};
+	static const char *const octet_stream[] = {"Content-Type: application/octet-stream", NULL};
 	struct http_resp rs;
-	struct ferr le = {0, ""};
+	struct ferr attempt_err = {0, ""};
 	int attempt, rc = FX_OK;
 
 	memset(&rs, 0, sizeof(rs));
 	for (attempt = 0; attempt < 2; attempt++) {
 		char *url = xasprintf("%s%sdigest=%s", *loc, strchr(*loc, '?') ? "&" : "?", b->digest);
-		struct ferr he = {0, ""};
+		struct regc_request rq = {.repo = repo, .http = {.method = "PUT", .url = url, .headers = octet_stream, .body = c->p,
+		    .body_len = c->n, .max_body = HTTP_ERRBODY_MAX}};
+		struct ferr head_err = {0, ""};
 		int sent, there;
 
 		http_resp_free(&rs);
-		le.code = 0;
-		le.msg[0] = '\0';
-		sent = rg_rreq(g, h, repo, "PUT", url, oct, c->p, c->n, HTTP_ERRBODY_MAX, &rs, &le) == FX_OK;
+		attempt_err.code = 0;
+		attempt_err.msg[0] = '\0';
+		sent = regc_request(&g->client, h, &rq, &rs, &attempt_err) == FX_OK;
 		free(url);
 		if (sent && rs.status == 201 && rs.digest != NULL && strcmp(rs.digest, b->digest) != 0) {
 			rc = fe_set(e, FX_TARGET, "%s: %s: registry stored %s as %s", g->spec, repo, b->digest, ESC(rs.digest));
 			goto end;
 		}
 		if (sent && rs.status != 201)
-			fe_set(&le, FX_TARGET, "%s: %s: completing the upload of %s: HTTP %ld %s", g->spec, repo, b->digest,
+			fe_set(&attempt_err, FX_TARGET, "%s: %s: completing the upload of %s: HTTP %ld %s", g->spec, repo, b->digest,
 			    rs.status, http_body_snippet(&rs));
-		there = rg_blob_present(g, h, repo, b->digest, &he);
+		there = rg_blob_present(g, h, repo, b, &head_err);
 		if (there == 1) {
 			if (!(sent && rs.status == 201))
 				fx_warn("%s: %s: %s is in the registry after all", g->spec, repo, b->digest);
@@ -382,34 +362,34 @@ static int complete_upload(struct reg *g, struct http *h, const char *repo, stru
 			goto end;
 		}
 		if (sent && rs.status == 201)
-			fe_set(&le, FX_TARGET, "%s: %s: the registry answered 201 Created for %s but does not have it%s",
+			fe_set(&attempt_err, FX_TARGET, "%s: %s: the registry answered 201 Created for %s but does not have it%s",
 			    g->spec, repo, b->digest, there < 0 ? " (HEAD failed)" : "");
-		if (off != 0 || rg_is_broken(g) || fx_interrupted || attempt == 1)
+		if (off != 0 || regc_broken(&g->client) || fx_interrupted || attempt == 1)
 			break;
 		fx_warn("%s: %s: %s did not land, sending it again", g->spec, repo, b->digest);
 		cancel_session(g, h, repo, *loc);
-		if (start_session(g, h, repo, b->digest, loc, &le) != FX_OK)
+		if (start_session(g, h, repo, b->digest, loc, &attempt_err) != FX_OK)
 			break;
 	}
-	rc = fe_set(e, FX_TARGET, "%s", le.msg[0] ? le.msg : "upload failed");
+	rc = fe_set(e, FX_TARGET, "%s", attempt_err.msg[0] ? attempt_err.msg : "upload failed");
 end:
 	http_resp_free(&rs);
 	return rc;
 }
 
 /* body_read of a ranged blob's PATCH: the body starts at blob offset *base. */
-struct rbody {
+struct ranged_body {
 	struct job *j;
 	uint64_t base;
 };
 
-static size_t rbody_read(void *arg, void *buf, size_t n, uint64_t at)
+static size_t ranged_body_read(void *arg, void *buf, size_t n, uint64_t at)
 {
-	struct rbody *rb = arg;
+	struct ranged_body *body = arg;
 
 	/* not stopped by an interrupt: a PATCH cut off in the middle leaves Docker
 	 * Distribution with bytes it no longer lets anyone delete; the segment ends first */
-	return range_pread(rb->j, buf, n, rb->base + at, 0);
+	return range_pread(body->j, buf, n, body->base + at, 0);
 }
 
 /* Uploads a blob the worker reads from the bundle itself: PATCH requests of SEGMENT
@@ -420,10 +400,10 @@ static size_t rbody_read(void *arg, void *buf, size_t n, uint64_t at)
  * again in a new one. *ok: the blob verified. */
 static int upload_ranged(struct reg *g, struct http *h, struct job *j, const char *repo, int *ok, struct ferr *e)
 {
-	static const char *const oct = "Content-Type: application/octet-stream";
+	static const char *const octet_stream = "Content-Type: application/octet-stream";
 	struct rblob *b = j->b;
 	struct http_resp rs;
-	struct ferr le = {0, ""};
+	struct ferr attempt_err = {0, ""};
 	struct chunk none = {NULL, NULL, 0, 1, 1};
 	char *loc = NULL;
 	uint64_t have = 0; /* bytes the session holds */
@@ -444,36 +424,33 @@ static int upload_ranged(struct reg *g, struct http *h, struct job *j, const cha
 		goto end;
 	while (have < b->size && !fx_interrupted) {
 		uint64_t end = b->size - have > SEGMENT ? have + SEGMENT : b->size;
-		struct rbody rb = {j, have};
-		struct http_req src;
+		struct ranged_body body = {j, have};
 		char range[80];
-		const char *hd[3] = {oct, range, NULL};
+		const char *headers[3] = {octet_stream, range, NULL};
+		struct regc_request rq = {.repo = repo, .http = {.method = "PATCH", .url = loc, .headers = headers,
+		    .body_read = ranged_body_read, .body_arg = &body, .body_size = end - have, .max_body = HTTP_ERRBODY_MAX}};
 		uint64_t next;
 
-		memset(&src, 0, sizeof(src));
-		src.body_read = rbody_read;
-		src.body_arg = &rb;
-		src.body_size = end - have;
 		/* Retried as usual (5xx, 429, connection errors): the body is read again from
 		 * the same offset, and Content-Range makes the registry refuse it (416) rather
 		 * than append it when it holds something else by then. */
 		snprintf(range, sizeof(range), "Content-Range: %llu-%llu", (unsigned long long)have,
 		    (unsigned long long)(end - 1));
 		http_resp_free(&rs);
-		le.code = 0;
-		le.msg[0] = '\0';
-		if (rg_rreq_src(g, h, repo, "PATCH", loc, hd, NULL, 0, &src, HTTP_ERRBODY_MAX, &rs, &le) == FX_OK) {
-			if (rs.status == 202 && new_location(g, &rs, &loc, &le) == FX_OK) {
+		attempt_err.code = 0;
+		attempt_err.msg[0] = '\0';
+		if (regc_request(&g->client, h, &rq, &rs, &attempt_err) == FX_OK) {
+			if (rs.status == 202 && new_location(g, &rs, &loc, &attempt_err) == FX_OK) {
 				count_sent(g, end - have);
 				have = end;
 				tries = 0;
 				continue;
 			}
-			if (le.code == 0)
-				fe_set(&le, FX_TARGET, "%s: %s: uploading %s: HTTP %ld %s", g->spec, repo, b->digest, rs.status,
+			if (attempt_err.code == 0)
+				fe_set(&attempt_err, FX_TARGET, "%s: %s: uploading %s: HTTP %ld %s", g->spec, repo, b->digest, rs.status,
 				    http_body_snippet(&rs));
 		}
-		if (j->short_read || rg_is_broken(g) || fx_interrupted || ++tries > RESYNC_MAX)
+		if (j->short_read || regc_broken(&g->client) || fx_interrupted || ++tries > RESYNC_MAX)
 			break;
 		/* "Range: 0-0" means one byte or none: not trusted, the session starts over */
 		if (session_offset(g, h, repo, &loc, &next) == 0 && next > 1 && next <= j->hashed) {
@@ -485,16 +462,16 @@ static int upload_ranged(struct reg *g, struct http *h, struct job *j, const cha
 		}
 		/* the session is gone or refuses to go on: a new one, from the start */
 		cancel_session(g, h, repo, loc);
-		le.code = 0;
-		le.msg[0] = '\0';
-		if (start_session(g, h, repo, b->digest, &loc, &le) != FX_OK)
+		attempt_err.code = 0;
+		attempt_err.msg[0] = '\0';
+		if (start_session(g, h, repo, b->digest, &loc, &attempt_err) != FX_OK)
 			break;
 		fx_warn("%s: %s: upload session of %s lost, starting it again", g->spec, repo, b->digest);
 		have = 0;
 	}
 	if (have < b->size) {
 		rc = fe_set(e, fx_interrupted ? FX_IO : FX_TARGET, "%s", fx_interrupted ? "interrupted" :
-		    j->short_read ? "the bundle ends inside the blob" : le.msg[0] ? le.msg : "upload failed");
+		    j->short_read ? "the bundle ends inside the blob" : attempt_err.msg[0] ? attempt_err.msg : "upload failed");
 		goto end;
 	}
 	if (!range_verdict(j))
@@ -556,15 +533,16 @@ end:
 /* Mounts a blob from one repository into another: 0 ok, else e set. */
 static int mount(struct reg *g, struct http *h, const char *digest, const char *to, const char *from, struct ferr *e)
 {
+	char *url = xasprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", g->client.base, to, digest, from), *loc = NULL;
+	struct regc_request rq = {.repo = to, .http = {.method = "POST", .url = url, .max_body = HTTP_ERRBODY_MAX}};
 	struct http_resp rs;
-	char *url = xasprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", g->base, to, digest, from), *loc = NULL;
 	int rc;
 
-	if ((rc = rg_rreq(g, h, to, "POST", url, NULL, NULL, 0, HTTP_ERRBODY_MAX, &rs, e)) != FX_OK)
+	if ((rc = regc_request(&g->client, h, &rq, &rs, e)) != FX_OK)
 		goto end;
 	if (rs.status == 201)
 		goto end;
-	if (rs.status == 202 && rs.location != NULL && reg_resolve_location(g->base, rs.location, &loc) == 0)
+	if (rs.status == 202 && rs.location != NULL && reg_resolve_location(g->client.base, rs.location, &loc) == 0)
 		cancel_session(g, h, to, loc);
 	rc = fe_set(e, FX_TARGET, "%s: %s: the registry did not mount %s from %s (HTTP %ld)", g->spec, to, digest, from,
 	    rs.status);
@@ -589,15 +567,14 @@ static void process(struct reg *g, struct http *h, struct job *j)
 		else
 			job_drain(g, j);
 		rg_set_state(g, b, B_FAILED, "interrupted");
-		free(present);
-		return;
+		goto end;
 	}
 
 	for (i = 0; i < b->nrepos; i++) {
 		/* what the pre-check found is not asked again (a blob that arrived since is
 		 * at worst sent twice, and the registry keeps one copy) */
 		int r = i + 1 < b->pre ? 1 : i + 1 == b->pre ? !b->pre_absent :
-		    rg_blob_present(g, h, b->repos[i], b->digest, &e);
+		    rg_blob_present(g, h, b->repos[i], b, &e);
 
 		if (r < 0)
 			goto fail;
@@ -657,31 +634,31 @@ end:
 	free(present);
 }
 
-struct wctx {
+struct worker_arg {
 	struct reg *g;
 	int idx;
 };
 
 static void *worker(void *arg)
 {
-	struct reg *g = ((struct wctx *)arg)->g;
-	struct http *h = g->hc[((struct wctx *)arg)->idx];
+	struct reg *g = ((struct worker_arg *)arg)->g;
+	struct http *h = g->worker_conn[((struct worker_arg *)arg)->idx];
 
 	free(arg);
 	for (;;) {
 		struct job *j;
 
 		pthread_mutex_lock(&g->mu);
-		while (g->ph == NULL && !g->closing)
+		while (g->queue_head == NULL && !g->closing)
 			pthread_cond_wait(&g->cv, &g->mu);
-		if (g->ph == NULL) {
+		if (g->queue_head == NULL) {
 			pthread_mutex_unlock(&g->mu);
 			break;
 		}
-		j = g->ph;
-		g->ph = j->next;
-		if (g->ph == NULL)
-			g->pt = NULL;
+		j = g->queue_head;
+		g->queue_head = j->next;
+		if (g->queue_head == NULL)
+			g->queue_tail = NULL;
 		pthread_mutex_unlock(&g->mu);
 		process(g, h, j);
 		pthread_mutex_lock(&g->mu);
@@ -700,12 +677,12 @@ void rg_start_workers(struct reg *g)
 {
 	int i;
 
-	for (i = 0; i < g->nth; i++) {
-		struct wctx *w = xmalloc(sizeof(*w));
+	for (i = 0; i < g->nworkers; i++) {
+		struct worker_arg *w = xmalloc(sizeof(*w));
 
 		w->g = g;
 		w->idx = i;
-		if (pthread_create(&g->th[i], NULL, worker, w) != 0) {
+		if (pthread_create(&g->threads[i], NULL, worker, w) != 0) {
 			free(w);
 			break;
 		}
@@ -730,7 +707,7 @@ void rg_stop_workers(struct reg *g)
 	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
 	for (i = 0; i < g->running; i++)
-		pthread_join(g->th[i], NULL);
+		pthread_join(g->threads[i], NULL);
 	g->running = 0;
 }
 

@@ -289,8 +289,11 @@ int target_report(const struct target_report *r, struct ferr *e, const char *det
 			verdict_fail(v, FX_TARGET, "%s", r->dead_image_why);
 		else if (!r->finished)
 			verdict_fail(v, FX_IO, "the bundle was not read to the end");
-		if (!v->failed)
+		if (!v->failed) {
+			if (!r->dry_run && r->lo != NULL && r->lo->on_loaded != NULL)
+				r->lo->on_loaded(r->lo->on_loaded_ctx, r->spec, p->man, p->images[i].mi);
 			continue;
+		}
 		nfailed++;
 		ntarget += v->failed == FX_TARGET;
 		nverify += v->failed == FX_VERIFY;

@@ -22,8 +22,13 @@ struct load_opts {
 	const char *creds;     /* --creds USER:PASS */
 	int keep_registry_host;/* --keep-registry-host */
 	int jobs;              /* --jobs N, parallel uploads */
+	long timeout;          /* --timeout SECONDS a request may take; 0: the default (300) */
 	int dry_run;           /* --dry-run: say what would be pushed */
 	int quiet;             /* --quiet: no progress */
+	/* --image-map: target_report calls this once for every image a target loaded
+	 * (spec: the --to text); NULL when nobody asks. */
+	void (*on_loaded)(void *ctx, const char *spec, const struct manifest *man, const struct man_image *mi);
+	void *on_loaded_ctx;
 };
 
 /* ---- the plan */
@@ -98,6 +103,7 @@ void verdict_blob(struct image_verdict *v, const char *digest, int state, const 
 
 struct target_report {
 	const char *spec;                    /* the --to text */
+	const struct load_opts *lo;          /* its on_loaded hook hears of every image loaded */
 	const struct target_plan *plan;
 	struct image_verdict *verdicts;      /* one per plan image */
 	int finished;                        /* the bundle was read to its end */
@@ -107,7 +113,7 @@ struct target_report {
 };
 
 /* Prints dead_why once, a line for every image not loaded ("SPEC: REF: not loaded:
- * WHY"), then the summary line "SPEC: N images loaded, M failed; DETAILS" (a dry run:
+ * WHY"), tells lo->on_loaded of every image loaded (not in a dry run), then the summary line "SPEC: N images loaded, M failed; DETAILS" (a dry run:
  * "would be loaded", "would fail"). Returns FX_OK when every image loaded, else e set
  * ("SPEC: M of N images not loaded") with FX_TARGET when the target failed, else
  * FX_VERIFY or FX_IO. */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 const char *fx_progname = "ferry";
-volatile int fx_interrupted;
+atomic_int fx_interrupted;
 
 int fe_set(struct ferr *e, int code, const char *fmt, ...)
 {
@@ -144,8 +144,7 @@ size_t fx_strlcpy(char *dst, const char *src, size_t size)
 	return n;
 }
 
-/* Length of a valid UTF-8 sequence at s (1..4), or 0 if not valid. */
-static size_t utf8_len(const unsigned char *s)
+size_t fx_utf8_len(const unsigned char *s)
 {
 	if (s[0] < 0x80)
 		return 1;
@@ -170,8 +169,7 @@ static size_t utf8_len(const unsigned char *s)
 	return 0;
 }
 
-/* U+202A..U+202E and U+2066..U+2069: bidi overrides that reorder a terminal line. */
-static int is_bidi_control(const unsigned char *s)
+int fx_bidi_control(const unsigned char *s)
 {
 	return s[0] == 0xe2 && ((s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
 	    (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9));
@@ -182,7 +180,7 @@ int fx_utf8_valid(const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p != '\0') {
-		size_t l = utf8_len(p);
+		size_t l = fx_utf8_len(p);
 
 		if (l == 0)
 			return 0;
@@ -201,8 +199,8 @@ const char *fx_esc(const char *s, char *buf, size_t size)
 	if (s == NULL)
 		s = "(null)", p = (const unsigned char *)s;
 	while (*p != '\0') {
-		size_t l = utf8_len(p);
-		int plain = (l > 1 && !(l == 3 && is_bidi_control(p))) ||
+		size_t l = fx_utf8_len(p);
+		int plain = (l > 1 && !(l == 3 && fx_bidi_control(p))) ||
 		    (l == 1 && *p >= 0x20 && *p != 0x7f && *p != '\\');
 
 		if (plain) {

@@ -3,6 +3,7 @@
 #define FERRY_UTIL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +50,12 @@ size_t fx_strlcpy(char *dst, const char *src, size_t size);
 
 /* 1 when s is valid UTF-8 (no overlong forms, no surrogates). */
 int fx_utf8_valid(const char *s);
+/* Length of the valid UTF-8 sequence at s (1..4; s NUL-terminated or with 3 readable
+ * bytes after a lead byte), or 0 when it is not valid. */
+size_t fx_utf8_len(const unsigned char *s);
+/* 1 when s starts with a bidi override (U+202A..U+202E, U+2066..U+2069), which
+ * reorders a terminal line; fx_esc shows it escaped. */
+int fx_bidi_control(const unsigned char *s);
 
 /* Copies s into buf with control, non-UTF-8-safe and escape bytes shown as \xNN,
  * so untrusted text never reaches a terminal raw. Returns buf. */
@@ -88,8 +95,9 @@ void fx_cleanup_file(const char *path);
 void fx_cleanup_dir(const char *path);
 void fx_cleanup_forget(void);
 void fx_install_signal_handlers(void);
-/* Non-zero once a termination signal arrived (long loops check it). */
-extern volatile int fx_interrupted;
+/* Non-zero once a termination signal arrived (long loops check it). Atomic, not
+ * volatile: the upload threads read what the signal handler writes. */
+extern atomic_int fx_interrupted;
 
 /* Removes a directory tree that ferry made (no symlinks followed). 0 ok. */
 int rm_tree(const char *path);

@@ -313,8 +313,7 @@ static void scalar(struct yout *y, const char *v, yaml_scalar_style_t style)
 	    (int)strlen(v), 1, 1, style));
 }
 
-/* A string stays plain only when no YAML reader could take it for another type. */
-static int plain_safe(const char *v)
+int yplain_safe(const char *v, int colon_ok)
 {
 	const char *p;
 	int digits_only = 1;
@@ -323,12 +322,13 @@ static int plain_safe(const char *v)
 		return 0;
 	for (p = v; *p != '\0'; p++) {
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_' || *p == '.' || *p == '/' || *p == '+' || *p == '@'))
+		    *p == '-' || *p == '_' || *p == '.' || *p == '/' || *p == '+' || *p == '@' ||
+		    (colon_ok && *p == ':' && p[1] != '\0')))
 			return 0;
-		if (!(*p >= '0' && *p <= '9') && *p != '.')
+		if (!(*p >= '0' && *p <= '9') && *p != '.' && *p != ':')
 			digits_only = 0;
 	}
-	if (digits_only || *v == '-' || *v == '.' || *v == '+')
+	if (digits_only || *v == '-' || *v == '.' || *v == '+' || *v == '@' || *v == ':')
 		return 0;
 	return strcasecmp(v, "true") != 0 && strcasecmp(v, "false") != 0 && strcasecmp(v, "yes") != 0 &&
 	    strcasecmp(v, "no") != 0 && strcasecmp(v, "on") != 0 && strcasecmp(v, "off") != 0 &&
@@ -343,7 +343,7 @@ void yout_key(struct yout *y, const char *k)
 
 void yout_str(struct yout *y, const char *v)
 {
-	scalar(y, v, plain_safe(v) ? YAML_PLAIN_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+	scalar(y, v, yplain_safe(v, 0) ? YAML_PLAIN_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE);
 }
 
 void yout_u64(struct yout *y, uint64_t v)

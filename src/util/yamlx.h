@@ -41,6 +41,11 @@ int ymap_seq(struct ydoc *d, yaml_node_t *map, const char *key, yaml_node_item_t
 int ynode_strv(struct ydoc *d, yaml_node_t *n, const char *what, char ***out, size_t *count, struct ferr *e);
 const char *yscalar(yaml_node_t *n); /* NUL-terminated value, or NULL if not a scalar */
 
+/* 1 when v can be written as a plain scalar that every YAML reader takes back as the
+ * same string (no other type, no indicator); colon_ok: ':' may appear inside it (not
+ * first or last; never followed by a space, since spaces are not allowed at all). */
+int yplain_safe(const char *v, int colon_ok);
+
 /* Emitter helpers for a writer (libyaml event API). */
 struct yout {
 	yaml_emitter_t em;

@@ -93,7 +93,7 @@ done
 # ---- bash completion
 mkdir -p "$T/c/sub" && cd "$T/c" || exit 1
 touch a.ferry b.ferry.000 b.ferry.parts spec.yaml spec2.yml keys.asc acme.lic license.pub \
-	license.key ca.pem notes.txt
+	license.key ca.pem notes.txt map.json
 # complete_line "LINE": what completion offers at the end of LINE, as bash sets it up.
 complete_line() {
 	COMP_LINE=$1 COMP_POINT=${#1}
@@ -116,7 +116,7 @@ complete -p ferry-pack ferry-load >"$T/complete-p" 2>&1
 assert "completion: complete -p ferry-pack names _ferry" grep -qx 'complete -F _ferry ferry-pack' "$T/complete-p"
 assert "completion: complete -p ferry-load names _ferry" grep -qx 'complete -F _ferry ferry-load' "$T/complete-p"
 offers "ferry-pack " "--help --version build keygen license"
-offers "ferry-load " "--help --version extract inspect license load report sbom verify"
+offers "ferry-load " "--help --version extract inspect license load report rewrite sbom serve verify"
 offers "ferry-load license " "--help verify"
 offers "ferry-load ver" "verify"
 offers "ferry-pack build " "spec.yaml spec2.yml sub"
@@ -126,13 +126,20 @@ offers "ferry-load verify a.ferry --keyring " "keys.asc sub"
 offers "ferry-load verify a.ferry --keyring=" "keys.asc sub"
 offers "ferry-load license verify acme.lic --pubkey " "ca.pem license.key license.pub sub"
 offers "ferry-load extract a.ferry -C " "sub"
+offers "ferry-load serve " "a.ferry sub"
+offers "ferry-load serve a.ferry --tls-" "--tls-cert --tls-key"
+offers "ferry-load serve a.ferry --tls-key " "ca.pem license.key sub"
 offers "ferry-pack build spec.yaml --compress " "none zstd"
 offers "ferry-pack build spec.yaml --layer-compression z" "zstd"
 offers "ferry-pack build spec.yaml -o " "a.ferry sub"
 offers "ferry-load load a.ferry --to " "docker:// docker://tcp:// docker://unix:// oci: registry://"
 offers "ferry-load load a.ferry --to oci:s" "sub/"
 offers "ferry-load load a.ferry --dry" "--dry-run"
-offers "ferry-load inspect a.ferry --" "--help --json --keyring"
+offers "ferry-load inspect a.ferry --" "--help --image --image-map --json --keep-registry-host --keyring --to"
+offers "ferry-load load a.ferry --image-map " "map.json spec.yaml spec2.yml sub"
+offers "ferry-load rewrite " "spec.yaml spec2.yml sub"
+offers "ferry-load rewrite spec.yaml --map " "map.json spec.yaml spec2.yml sub"
+offers "ferry-load rewrite spec.yaml --pin" "--pin-digest"
 offers "ferry-load sbom " "a.ferry b.ferry.000 b.ferry.parts sub"
 offers "ferry-load sbom a.ferry --format " "cyclonedx spdx table"
 offers "ferry-load report a.ferry --against " "a.ferry b.ferry.000 b.ferry.parts sub"

@@ -72,6 +72,22 @@ assert "the other images are not" test "$(curl -s "http://$R2/v2/_catalog" | jq 
 expect 0 "--keep-registry-host" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://$R2" --plain-http --image "$APP_A_REF" --keep-registry-host
 assert "the original host is the first path part" test "$(raw_digest "$R2" "ferry.test/$APP_A_REF")" = "$(digest_of "$APP_A_REF")"
 
+# ---------------------------------------------------------------- references (net/ref.c, one rule for pack and load)
+cat >v6.yaml <<EOS
+apiVersion: ferry/v1
+kind: BundleSpec
+metadata: {name: v6, version: 1.0.0, vendor: Ferry Tests}
+images:
+  - {ref: "[::1]:5000/ipv6/app:1", from: $FX/app-a.docker.tar}
+EOS
+expect 0 "pack an image whose reference names an IPv6 registry ([::1]:5000)" "$PACK" build v6.yaml -o v6.ferry --allow-outside-paths
+expect 0 "load it into a registry" "$LOAD" load v6.ferry --keyring "$KEYRING" --to "registry://$R2" --plain-http
+assert "the IPv6 host is dropped like any other: it is ipv6/app:1 there" \
+	test "$(raw_digest "$R2" "[::1]:5000/ipv6/app:1")" = "$("$LOAD" inspect v6.ferry --json | jq -r '.images[0].digest')"
+sed 's|ipv6/app:1|ipv6/app|' v6.yaml >notag.yaml
+expect_err 2 "needs a :tag or an @sha256: digest" "a reference without a tag is refused at pack time" \
+	"$PACK" build notag.yaml -o notag.ferry --allow-outside-paths
+
 # ---------------------------------------------------------------- tampered layer
 # Extract (verified), flip one byte of a layer only app-b has, re-tar in the same order:
 # the signature still checks, only that blob's hash fails.
@@ -157,6 +173,49 @@ expect 0 "htpasswd registry with ~/.docker/config.json" \
 	env HOME="$T/home" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://$RA" --plain-http --image "$APP_B_REF"
 assert "push with docker config credentials landed" test "$(mstatus "$RA" "$APP_B_REF" -u ferry:s3cret-pw)" = 200
 
+# Credential helpers, as the Docker CLI runs them: docker-credential-NAME get, the
+# registry on stdin, the answer on stdout; looked up only when the registry asks.
+mkdir -p helpers
+cat >helpers/docker-credential-test <<EOS
+#!/bin/sh
+[ "\$1" = get ] || exit 1
+server=\$(cat)
+printf '%s\n' "\$server" >>"$T/helper.log"
+if [ "\$server" = "$RA" ]; then
+	printf '{"ServerURL":"%s","Username":"ferry","Secret":"s3cret-pw"}' "\$server"
+else
+	echo "credentials not found in native keychain"; exit 1
+fi
+EOS
+printf '#!/bin/sh\ncat >/dev/null\necho "keychain locked"\nexit 3\n' >helpers/docker-credential-broken
+chmod +x helpers/docker-credential-test helpers/docker-credential-broken
+helper_home() { mkdir -p "$T/$1/.docker" && printf '%s\n' "$2" >"$T/$1/.docker/config.json"; }
+helper_home h-helpers "{\"credHelpers\":{\"$RA\":\"test\"},\"auths\":{\"$RA\":{\"auth\":\"$(printf 'ferry:wrong' | base64)\"}}}"
+expect 0 "credHelpers: docker-credential-test supplies the password" \
+	env HOME="$T/h-helpers" PATH="$T/helpers:$PATH" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://$RA" --plain-http --image ferry.test/oci-a:1
+assert "credHelpers: the push landed" test "$(mstatus "$RA" ferry.test/oci-a:1 -u ferry:s3cret-pw)" = 200
+assert "the helper was asked once, for HOST:PORT on its stdin" test "$(cat "$T/helper.log")" = "$RA"
+assert "the password is never printed (helper)" sh -c "! grep -q 's3cret' '$T/err'"
+helper_home h-store '{"credsStore":"test"}'
+expect 0 "credsStore: the same helper as the default store" \
+	env HOME="$T/h-store" PATH="$T/helpers:$PATH" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://$RA" --plain-http --image "$MULTI_REF"
+assert "credsStore: the push landed" test "$(mstatus "$RA" "$MULTI_REF" -u ferry:s3cret-pw)" = 200
+: >"$T/helper.log"
+expect 0 "a registry that asks for nothing: the helper is not run" \
+	env HOME="$T/h-store" PATH="$T/helpers:$PATH" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://$R1" --plain-http --image "$APP_A_REF"
+assert "the helper was not run for an open registry" test ! -s "$T/helper.log"
+helper_home h-broken '{"credsStore":"broken"}'
+expect_err 4 "credential helper docker-credential-broken \(credsStore in [^)]*\): exit status 3: keychain locked" \
+	"a failing credential helper: exit 4, the helper and its message named" \
+	env HOME="$T/h-broken" PATH="$T/helpers:$PATH" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://$RA" --plain-http --image "$APP_A_REF"
+assert "the failing helper's image is named as not loaded" grep -q "$APP_A_REF: not loaded" "$T/err"
+helper_home h-missing '{"credHelpers":{"'"$RA"'":"nowhere"}}'
+expect_err 4 "credential helper docker-credential-nowhere: not found on PATH" "a helper that is not installed: exit 4, named" \
+	env HOME="$T/h-missing" PATH="$T/helpers:$PATH" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://$RA" --plain-http --image "$APP_A_REF"
+helper_home h-path '{"credsStore":"../../bin/sh"}'
+expect_err 4 "names the credential helper \.\./\.\./bin/sh: not a plain name" "a helper name that is a path is refused" \
+	env HOME="$T/h-path" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://$RA" --plain-http --image "$APP_A_REF"
+
 # ---------------------------------------------------------------- Bearer tokens, retries
 # A small front for the plain registry R1 (python, loopback): it wants a Bearer token
 # from its own token endpoint (Basic ferry:tok-pw), answers the first request of every
@@ -169,10 +228,10 @@ class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a):
         sys.stderr.write("%s %s\n" % (self.command, self.path)); sys.stderr.flush()
-    def reply(self, code, hdrs=(), body=b""):
+    def reply(self, code, hdrs=(), body=b"", length=None):
         self.send_response(code)
         for k, v in hdrs: self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.send_header("Content-Length", str(len(body) if length is None else length)); self.end_headers()
         if self.command != "HEAD": self.wfile.write(body)
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -198,7 +257,8 @@ class H(http.server.BaseHTTPRequestHandler):
             if k.lower() in ("content-length", "connection", "transfer-encoding"): continue
             if k.lower() == "location": v = v.replace("%s:%s" % (up_host, up_port), me)
             out.append((k, v))
-        self.reply(r.status, out, data)
+        # a HEAD answer tells the length of what a GET would bring
+        self.reply(r.status, out, data, r.getheader("Content-Length") if self.command == "HEAD" else None)
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
 s = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), H)
 print("ready", flush=True)
@@ -221,6 +281,38 @@ assert "the image behind the token front has the bundle's digest" test "$(raw_di
 if start_registry --tls; then
 	expect 0 "https registry with --cacert" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://$REG_ADDR" --cacert "$REG_CACERT" --image "$APP_A_REF"
 	expect_err 4 "not loaded" "https registry with an unknown CA: exit 4" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://$REG_ADDR" --image "$APP_A_REF"
+	# An https registry whose challenge names a token realm over plain http: the
+	# credentials would go there in clear, so the realm is refused and never asked.
+	cat >realm.py <<'PY'
+import http.server, ssl, sys
+port, cert, key, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        with open(log, "a") as f: f.write("%s %s\n" % (self.command, self.path))
+    def handle_any(self):
+        if self.path.startswith("/token"):
+            self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"{}"); return
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Bearer realm="http://127.0.0.1:%d/token",service="x"' % port)
+        self.send_header("Content-Length", "0"); self.end_headers()
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = handle_any
+s = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(cert, key)
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+print("ready", flush=True)
+s.serve_forever()
+PY
+	rport=$(free_port)
+	python3 realm.py "$rport" "$REG_DIR/tls/server.crt" "$REG_DIR/tls/server.key" "$T/realm.log" >realm.out 2>realm.err &
+	rpid=$!
+	at_exit "kill $rpid 2>/dev/null"
+	for ((i = 0; i < 50; i++)); do grep -q ready realm.out && break; sleep 0.1; done
+	expect_err 4 "refusing token realm http://127\.0\.0\.1:$rport/token: plain http is taken only from a plain-HTTP registry on loopback" \
+		"an https registry naming an http token realm: refused, exit 4" \
+		env HOME="$T/nohome" "$LOAD" load imgs.ferry --keyring "$KEYRING" --to "registry://127.0.0.1:$rport" --cacert "$REG_CACERT" --image "$APP_A_REF" --creds ferry:realm-pw
+	assert "the http realm was never asked for a token" sh -c "! grep -q '/token' '$T/realm.log'"
+	assert "the password is never printed (realm)" sh -c "! grep -q 'realm-pw' '$T/err'"
 else
 	skip "TLS registry: $SVC_WHY"
 fi

@@ -225,4 +225,56 @@ for mode in fail old garbage drop refuse; do
 	esac
 	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
 done
+
+# --- a daemon on a unix socket whose POST /images/load answer never ends (a JSON
+# message every 0.2 s, chunked, forever): the deadline (--timeout) runs from the end
+# of the archive, and the load fails cleanly, the daemon named
+cat >endless.py <<'PY'
+import http.server, json, socketserver, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def address_string(self): return "unix"
+    def reply(self, code, body, ctype="application/json"):
+        self.send_response(code); self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def do_GET(self):
+        if self.path == "/_ping": return self.reply(200, b"OK", "text/plain")
+        if self.path == "/version":
+            return self.reply(200, json.dumps({"ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"}).encode())
+        self.reply(404, b'{"message":"no such thing"}')
+    def do_POST(self):
+        while True:  # the archive, to its end
+            n = int(self.rfile.readline().split(b";")[0], 16)
+            self.rfile.read(n + 2)
+            if n == 0: break
+        with open(sys.argv[2], "w") as f: f.write("archive received\n")
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked"); self.end_headers()
+        msg = (json.dumps({"stream": "Loading layer\n"}) + "\r\n").encode()
+        try:
+            while True:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(msg), msg)); self.wfile.flush(); time.sleep(0.2)
+        except OSError:
+            pass
+class S(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+s = S(sys.argv[1], H)
+print("ready", flush=True)
+s.serve_forever()
+PY
+sock=$T/endless.sock
+python3 endless.py "$sock" "$T/endless.seen" >endless.out 2>endless.err &
+pid=$!
+at_exit "kill $pid 2>/dev/null"
+for _ in $(seq 50); do grep -q ready endless.out && break; sleep 0.1; done
+t0=$(date +%s)
+expect_err 4 "docker daemon at unix://$sock: POST /images/load: no complete answer within 2 s of the end of the request" \
+	"a daemon whose image-load answer never ends: exit 4 once --timeout passed, the daemon named" \
+	"$LOAD" load saved.ferry --keyring "$KEYRING" --to "docker://unix://$sock" --timeout 2
+t1=$(date +%s)
+assert "the endless daemon did get the whole archive" grep -q "archive received" "$T/endless.seen"
+assert "the target is named as having loaded nothing" grep -q "docker://unix://$sock: 0 images loaded, 2 failed" "$T/err"
+assert "the endless answer was given up in bounded time ($((t1 - t0)) s < 30 s)" test $((t1 - t0)) -lt 30
+kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
 exit 0

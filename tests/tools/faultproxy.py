@@ -19,6 +19,11 @@ A rule is MATCH:ACTION[:WHICH[:ARG]]
                        the head when there is no body) and close the connection
           lie          a blob upload's completing PUT (?digest=) is answered 201 Created
                        with the right Docker-Content-Digest, and not forwarded
+          drip         forward, then send the reply's head one byte every ARG seconds
+                       (default 1): a reply that never quite stalls and never ends
+          307          answer 307 Temporary Redirect to the same path under
+                       /v2/ferry-redirected/ (where the registry has nothing), nothing
+                       forwarded
   WHICH   N (the Nth matching request only, default 1), N+ (the Nth and every later
           one), N-M, or * (every one)
 
@@ -45,7 +50,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-ACTIONS = ("reset", "reset-mid", "reset-after", "500", "502", "503", "504", "429", "slow", "truncate", "lie")
+ACTIONS = ("reset", "reset-mid", "reset-after", "500", "502", "503", "504", "429", "slow", "truncate", "lie",
+           "drip", "307")
 HOP = ("connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "content-length")
 
 
@@ -247,6 +253,11 @@ class Handler(BaseHTTPRequestHandler):
             self.note("429", rule, " retry-after=%g" % ra)
             self.reply(429, [("Retry-After", "%d" % ra), ("Content-Type", "application/json")], msg)
             return
+        if act == "307" and self.path.startswith("/v2/"):
+            where = "/v2/ferry-redirected/" + self.path[4:]
+            self.note("307", rule, " location=%s" % where)
+            self.reply(307, [("Location", where)])
+            return
         if act == "lie":
             m = re.match(r"^(/v2/(.+)/blobs/uploads/[^?]*)\?(.*)$", self.path)
             dg = re.search(r"(?:^|&)digest=([^&]+)", m.group(3)) if m and self.command == "PUT" else None
@@ -297,6 +308,9 @@ class Handler(BaseHTTPRequestHandler):
         # send_response adds its own Date and Server
         hdrs = [(k, self.rewrite(k, v)) for k, v in r.getheaders() if k.lower() not in HOP + ("date", "server")]
         clen = r.getheader("Content-Length")
+        if act == "drip":
+            self.drip(r, hdrs, clen, data, rule)
+            return
         if act == "truncate":
             self.close_connection = True
             out = ["HTTP/1.1 %d %s\r\n" % (r.status, r.reason)]
@@ -336,6 +350,28 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
         self.note(str(r.status), rule)
+
+    def drip(self, r, hdrs, clen, data, rule):
+        """Sends the reply's head one byte at a time, ARG seconds apart, then its body."""
+        self.close_connection = True
+        out = ["HTTP/1.1 %d %s\r\n" % (r.status, r.reason)]
+        out += ["%s: %s\r\n" % (k, v) for k, v in hdrs]
+        if self.command == "HEAD":
+            out.append("Content-Length: %s\r\n" % (clen if clen is not None else "0"))
+        else:
+            out.append("Content-Length: %d\r\n" % len(data))
+        head = "".join(out + ["\r\n"]).encode("latin-1")
+        self.note("%d drip (%d head bytes, one every %gs)" % (r.status, len(head), rule.arg or 1), rule)
+        try:
+            for i in range(len(head)):
+                self.wfile.write(head[i:i + 1])
+                self.wfile.flush()
+                time.sleep(rule.arg if rule.arg is not None else 1)
+            if self.command != "HEAD" and data:
+                self.wfile.write(data)
+                self.wfile.flush()
+        except OSError:
+            pass
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
 

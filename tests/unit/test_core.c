@@ -1,5 +1,6 @@
 /* Unit tests for the core: entry names, SHA256SUMS, escaping, number and time
  * parsing, bundle.yaml round trip. Exit 0 when every check holds. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,50 @@ static void test_cli_values(void)
 	    cli_parse_number("1e3", 1, 2000, &v) != 0);
 }
 
+struct taken {
+	int id;
+	const char *value;
+};
+
+static int take_one(void *ctx, int id, char *value)
+{
+	struct taken *t = ctx;
+
+	t->id = id;
+	t->value = value;
+	return FX_OK;
+}
+
+/* One name on two lines of the table (a file for one verb, a flag for another): each
+ * verb gets its own line; a verb with neither refuses it. */
+static void test_cli_shared_name(void)
+{
+	static const struct cli_option table[] = {
+	    {"map", 300, required_argument, CLI_VERB(1)},
+	    {"map", 301, no_argument, CLI_VERB(2)},
+	    {NULL, 0, 0, 0},
+	};
+	static const struct cli_verb load = {"load", 1, "usage: load\n", NULL};
+	static const struct cli_verb show = {"show", 2, "usage: show\n", NULL};
+	static const struct cli_verb other = {"other", 3, "usage: other\n", NULL};
+	char a0[] = "load", a1[] = "--map", a2[] = "m.json", a3[] = "B";
+	char *with_file[] = {a0, a1, a2, a3, NULL};
+	char b0[] = "show", b1[] = "--map", b2[] = "B";
+	char *as_flag[] = {b0, b1, b2, NULL};
+	char c0[] = "other", c1[] = "--map", c2[] = "B";
+	char *elsewhere[] = {c0, c1, c2, NULL};
+	struct taken t = {0, NULL};
+	int first = 0;
+
+	CHECK(cli_parse(4, with_file, table, &load, take_one, &t, &first) == FX_OK);
+	CHECK(t.id == 300 && t.value != NULL && strcmp(t.value, "m.json") == 0 && first == 3);
+	memset(&t, 0, sizeof(t));
+	CHECK(cli_parse(3, as_flag, table, &show, take_one, &t, &first) == FX_OK);
+	CHECK(t.id == 301 && t.value == NULL && first == 2 && strcmp(as_flag[first], "B") == 0);
+	memset(&t, 0, sizeof(t));
+	CHECK(cli_parse(3, elsewhere, table, &other, take_one, &t, &first) == FX_USAGE && t.id == 0);
+}
+
 static void test_numbers(void)
 {
 	uint64_t v;
@@ -196,5 +241,6 @@ int main(void)
 	test_manifest();
 	test_yaml_where();
 	test_cli_values();
+	test_cli_shared_name();
 	return check_report("test_core");
 }

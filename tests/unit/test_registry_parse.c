@@ -1,11 +1,15 @@
 /* Unit tests for what a registry sends back and what a load target is named by:
- * WWW-Authenticate challenges, token replies, upload Locations, Range, Retry-After,
+ * WWW-Authenticate challenges, token replies, upload Locations, redirects, Range,
+ * Retry-After, the token realm rule, blob HEAD verdicts, credential helper replies,
  * registry:// targets and image references. Exit 0 when every check holds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/oci.h"
+#include "net/credentials.h"
 #include "net/http.h"
+#include "net/ref.h"
 #include "net/registry.h"
 #include "util/digest.h"
 
@@ -110,6 +114,117 @@ static void test_location(void)
 	CHECK(reg_resolve_location(b, "", &u) != 0);
 }
 
+static void test_redirects(void)
+{
+	const char *from = "https://reg.example:5000/v2/a/blobs/sha256:00";
+	char *u = NULL;
+
+	/* a path stays on the registry; an absolute URL may go to a storage backend */
+	CHECK(reg_resolve_redirect(from, "/v2/b/blobs/x", &u) == 0 && u &&
+	    strcmp(u, "https://reg.example:5000/v2/b/blobs/x") == 0);
+	free(u);
+	CHECK(reg_resolve_redirect(from, "https://s3.example/bucket/o?X-Sig=1", &u) == 0 && u &&
+	    strcmp(u, "https://s3.example/bucket/o?X-Sig=1") == 0);
+	free(u);
+	CHECK(reg_resolve_redirect(from, "//cdn.example/o", &u) == 0 && u && strcmp(u, "https://cdn.example/o") == 0);
+	free(u);
+	CHECK(reg_resolve_redirect("http://127.0.0.1:5000/v2/x", "http://127.0.0.1:9/y", &u) == 0);
+	free(u);
+	u = NULL;
+	/* refused */
+	CHECK(reg_resolve_redirect(from, "http://s3.example/o", &u) != 0 && u == NULL); /* https to http */
+	CHECK(reg_resolve_redirect(from, "//evil@cdn.example/o", &u) != 0);               /* user info */
+	CHECK(reg_resolve_redirect(from, "https://a@b/o", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "ftp://x/o", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "file:///etc/passwd", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "relative/path", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "/a b", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "/a\r\nX: 1", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "https:///nohost", &u) != 0);
+	CHECK(reg_resolve_redirect(from, "", &u) != 0);
+	CHECK(reg_resolve_redirect("ftp://x/", "/y", &u) != 0);
+
+	CHECK(reg_same_origin("https://a:5000/x", "HTTPS://A:5000"));
+	CHECK(!reg_same_origin("https://a:5000/x", "https://a:5001/x"));
+	CHECK(!reg_same_origin("https://a/x", "http://a/x"));
+	CHECK(!reg_same_origin("https://a.b/x", "https://a/x"));
+}
+
+static void test_realm_rule(void)
+{
+	CHECK(reg_host_is_loopback("127.0.0.1") && reg_host_is_loopback("127.1.2.3"));
+	CHECK(reg_host_is_loopback("localhost") && reg_host_is_loopback("[::1]"));
+	CHECK(!reg_host_is_loopback("10.0.0.1") && !reg_host_is_loopback("[::2]"));
+	CHECK(!reg_host_is_loopback("localhost.example") && !reg_host_is_loopback("127.0.0.1.example"));
+	CHECK(!reg_host_is_loopback("") && !reg_host_is_loopback("[::ffff:127.0.0.1"));
+
+	/* https always; http only from a plain-HTTP registry on loopback */
+	CHECK(reg_realm_allowed("https://auth.example/token", 0, 0));
+	CHECK(reg_realm_allowed("https://auth.example/token", 1, 0));
+	CHECK(reg_realm_allowed("http://127.0.0.1:5001/token", 1, 1));
+	CHECK(!reg_realm_allowed("http://127.0.0.1:5001/token", 0, 1)); /* https registry */
+	CHECK(!reg_realm_allowed("http://auth.lab/token", 1, 0));        /* plain, not loopback */
+	CHECK(!reg_realm_allowed("ftp://auth.example/token", 1, 1));
+	CHECK(!reg_realm_allowed("https://user@auth.example/token", 0, 0));
+	CHECK(!reg_realm_allowed("/token", 1, 1));
+	CHECK(!reg_realm_allowed(NULL, 1, 1));
+
+	CHECK(reg_scope_grants_push(NULL) && reg_scope_grants_push(""));
+	CHECK(reg_scope_grants_push("repository:a/b:pull,push"));
+	CHECK(reg_scope_grants_push("repository:a:pull repository:b:push"));
+	CHECK(reg_scope_grants_push("repository:a:*"));
+	CHECK(!reg_scope_grants_push("repository:a/b:pull"));
+	CHECK(!reg_scope_grants_push("repository:pusher/x:pull"));
+	CHECK(!reg_scope_grants_push("registry:catalog:*x"));
+}
+
+static void test_blob_answer(void)
+{
+	const char *d = "sha256:0000000000000000000000000000000000000000000000000000000000000001";
+	const char *other = "sha256:0000000000000000000000000000000000000000000000000000000000000002";
+
+	CHECK(reg_blob_answer(200, d, 1, 10, d, 10) == 1);
+	CHECK(reg_blob_answer(200, NULL, 0, 0, d, 10) == 1);          /* nothing said: believed */
+	CHECK(reg_blob_answer(200, NULL, 1, 10, d, UINT64_MAX) == 1); /* size not known here */
+	CHECK(reg_blob_answer(200, other, 1, 10, d, 10) == 0);        /* other bytes */
+	CHECK(reg_blob_answer(200, d, 1, 9, d, 10) == 0);             /* other size */
+	CHECK(reg_blob_answer(307, NULL, 0, 0, d, 10) == 0);          /* a redirect not followed */
+	CHECK(reg_blob_answer(302, d, 1, 10, d, 10) == 0);
+	CHECK(reg_blob_answer(204, d, 1, 10, d, 10) == 0);
+	CHECK(reg_blob_answer(404, NULL, 0, 0, d, 10) == 0);
+	CHECK(reg_blob_answer(401, NULL, 0, 0, d, 10) == -1);
+	CHECK(reg_blob_answer(403, NULL, 0, 0, d, 10) == -1);
+	CHECK(reg_blob_answer(503, NULL, 0, 0, d, 10) == -1);
+}
+
+static void test_helper_reply(void)
+{
+	struct reg_creds c;
+	struct ferr e = {0, ""};
+	static const char ok[] = "{\"ServerURL\":\"127.0.0.1:5000\",\"Username\":\"ferry\",\"Secret\":\"pw\"}";
+	static const char token[] = "{\"ServerURL\":\"x\",\"Username\":\"<token>\",\"Secret\":\"refresh\"}";
+
+	memset(&c, 0, sizeof(c));
+	CHECK(creds_parse_helper_reply(ok, strlen(ok), "docker-credential-test", &c, &e) == FX_OK);
+	CHECK(c.user && strcmp(c.user, "ferry") == 0 && c.pass && strcmp(c.pass, "pw") == 0);
+	CHECK(strcmp(c.source, "docker-credential-test") == 0);
+	creds_free(&c);
+	CHECK(creds_parse_helper_reply(token, strlen(token), "docker-credential-test", &c, &e) == FX_TARGET);
+	CHECK(strstr(e.msg, "identity token") != NULL && strstr(e.msg, "refresh") == NULL && c.user == NULL);
+	e.code = 0;
+	CHECK(creds_parse_helper_reply("{}", 2, "h", &c, &e) == FX_TARGET && strstr(e.msg, "credential helper h:") != NULL);
+	CHECK(creds_parse_helper_reply("{\"Username\":1,\"Secret\":\"x\"}", 27, "h", &c, &e) == FX_TARGET);
+	CHECK(creds_parse_helper_reply("{\"Username\":\"a\\u0000b\",\"Secret\":\"x\"}", 34, "h", &c, &e) == FX_TARGET);
+	CHECK(creds_parse_helper_reply("not json", 8, "h", &c, &e) == FX_TARGET);
+	CHECK(c.user == NULL && c.pass == NULL);
+
+	CHECK(creds_parse("u:p:q", &c) == 0 && strcmp(c.user, "u") == 0 && strcmp(c.pass, "p:q") == 0);
+	creds_free(&c);
+	CHECK(creds_parse(":", &c) == 0 && strcmp(c.user, "") == 0 && strcmp(c.pass, "") == 0);
+	creds_free(&c);
+	CHECK(creds_parse("nocolon", &c) != 0 && c.user == NULL);
+}
+
 static void test_range_retry(void)
 {
 	uint64_t n = 0;
@@ -134,10 +249,9 @@ static void test_range_retry(void)
 	CHECK(http_parse_retry_after("", 0, &n) != 0);
 }
 
-static void test_targets_refs(void)
+static void test_targets(void)
 {
 	struct reg_target t;
-	struct reg_ref r;
 
 	CHECK(reg_parse_target("registry://127.0.0.1:5000", &t) == 0);
 	CHECK(strcmp(t.hostport, "127.0.0.1:5000") == 0 && t.port == 5000 && t.prefix[0] == '\0');
@@ -152,29 +266,109 @@ static void test_targets_refs(void)
 	CHECK(reg_parse_target("registry://user@host", &t) != 0);
 	CHECK(reg_parse_target("registry://host/UPPER", &t) != 0);
 	CHECK(reg_parse_target("registry://host/a/../b", &t) != 0);
+	CHECK(reg_parse_target("registry://-host", &t) != 0);
+	CHECK(reg_parse_target("registry://[::g]:5000", &t) != 0);
 	CHECK(reg_parse_target("https://host", &t) != 0);
 
-	CHECK(reg_parse_ref("registry.example.com/acme/api:1.2.0", &r) == 0);
-	CHECK(strcmp(r.host, "registry.example.com") == 0 && strcmp(r.path, "acme/api") == 0 && strcmp(r.tag, "1.2.0") == 0);
-	CHECK(reg_parse_ref("localhost:5000/a/b", &r) == 0 && strcmp(r.host, "localhost:5000") == 0 &&
-	    strcmp(r.path, "a/b") == 0 && strcmp(r.tag, "latest") == 0);
-	CHECK(reg_parse_ref("busybox", &r) == 0 && strcmp(r.host, "docker.io") == 0 && strcmp(r.path, "library/busybox") == 0);
-	CHECK(reg_parse_ref("acme/api@sha256:0000000000000000000000000000000000000000000000000000000000000001", &r) == 0 &&
-	    r.tag[0] == '\0' && strncmp(r.digest, "sha256:", 7) == 0 && strcmp(r.path, "acme/api") == 0);
-	CHECK(reg_parse_ref("h.io/a/../b:1", &r) != 0);
-	CHECK(reg_parse_ref("h.io/A:1", &r) != 0);
-	CHECK(reg_parse_ref("h.io/a:-x", &r) != 0);
-	CHECK(reg_parse_ref("h.io/a@sha256:xyz", &r) != 0);
-	CHECK(reg_parse_ref("h.io/a?b:1", &r) != 0);
-	CHECK(reg_parse_ref("h.io//a:1", &r) != 0);
-
-	CHECK(reg_valid_repo("a/b-c/d__e.f"));
-	CHECK(!reg_valid_repo("a/b_-c"));
-	CHECK(!reg_valid_repo("-a"));
-	CHECK(!reg_valid_repo("a/"));
+	CHECK(ref_valid_repo("a/b-c/d__e.f"));
+	CHECK(!ref_valid_repo("a/b_-c"));
+	CHECK(!ref_valid_repo("-a"));
+	CHECK(!ref_valid_repo("a/"));
 	CHECK(digest_valid("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
 	CHECK(!digest_valid("sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
 	CHECK(!digest_valid("sha512:00"));
+}
+
+#define D1 "sha256:0000000000000000000000000000000000000000000000000000000000000001"
+
+/* Image references: one rule (net/ref.h) for the pack side (oci_ref_parse, which spec
+ * images go through) and the load side (ref_parse, which the registry target uses):
+ * every case gives the same answer both ways. */
+static void test_refs(void)
+{
+	static const struct {
+		const char *in, *domain, *repo, *tag, *digest; /* domain NULL: refused */
+	} cases[] = {
+		{"registry.example.com/acme/api:1.2.0", "registry.example.com", "acme/api", "1.2.0", ""},
+		{"nginx:1", "docker.io", "library/nginx", "1", ""},
+		{"acme/api:1", "docker.io", "acme/api", "1", ""},
+		{"docker.io/nginx:1", "docker.io", "library/nginx", "1", ""},
+		{"index.docker.io/acme/x:1", "docker.io", "acme/x", "1", ""},
+		{"localhost/x:1", "localhost", "x", "1", ""},
+		{"localhost:5000/a/b__c-d.e:v_1", "localhost:5000", "a/b__c-d.e", "v_1", ""},
+		{"[::1]:5000/ipv6/app:1", "[::1]:5000", "ipv6/app", "1", ""},
+		{"[fe80::1]/x:1", "[fe80::1]", "x", "1", ""},
+		{"Registry.Local/x:1", "Registry.Local", "x", "1", ""},  /* upper case: a host */
+		{"REG/x:1", "REG", "x", "1", ""},
+		{"acme/api@" D1, "docker.io", "acme/api", "", D1},
+		{"h.io/a:1@" D1, "h.io", "a", "1", D1},
+		/* refused */
+		{"", NULL, NULL, NULL, NULL},
+		{"nginx", NULL, NULL, NULL, NULL},                 /* no tag: no implicit :latest */
+		{"localhost:5000/a/b", NULL, NULL, NULL, NULL},
+		{"[::1]:5000/x", NULL, NULL, NULL, NULL},
+		{"Nginx:1", NULL, NULL, NULL, NULL},
+		{"a//b:1", NULL, NULL, NULL, NULL},
+		{"a/-b:1", NULL, NULL, NULL, NULL},
+		{"a/b_:1", NULL, NULL, NULL, NULL},
+		{"a b:1", NULL, NULL, NULL, NULL},
+		{"a:b:c", NULL, NULL, NULL, NULL},
+		{"a:.tag", NULL, NULL, NULL, NULL},
+		{"h.io/a:-x", NULL, NULL, NULL, NULL},
+		{"a@sha256:abc", NULL, NULL, NULL, NULL},
+		{"h.io/a@sha256:xyz", NULL, NULL, NULL, NULL},
+		{"h.io/a/../b:1", NULL, NULL, NULL, NULL},
+		{"h.io/A:1", NULL, NULL, NULL, NULL},
+		{"h.io/a?b:1", NULL, NULL, NULL, NULL},
+		{"-a.com/x:1", NULL, NULL, NULL, NULL},
+		{"a-.com/x:1", NULL, NULL, NULL, NULL},
+		{"host:99999999/a:1", NULL, NULL, NULL, NULL},
+		{"host:0/a:1", NULL, NULL, NULL, NULL},
+		{"host:65536/a:1", NULL, NULL, NULL, NULL},
+		{"[::1/x:1", NULL, NULL, NULL, NULL},
+		{"[]/x:1", NULL, NULL, NULL, NULL},
+		{"[::g]/x:1", NULL, NULL, NULL, NULL},
+		{"[::ffff:1.2.3.4]/x:1", NULL, NULL, NULL, NULL},
+		{"[::1]x/y:1", NULL, NULL, NULL, NULL},
+	};
+	char longname[400];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct image_ref r;
+		struct oci_ref o;
+		struct ferr e1 = {0, ""}, e2 = {0, ""};
+		int rc1 = ref_parse(cases[i].in, &r, &e1), rc2 = oci_ref_parse(cases[i].in, &o, &e2);
+
+		if ((rc1 == FX_OK) != (cases[i].domain != NULL) || rc1 != rc2)
+			fprintf(stderr, "ref %s: load side %d, pack side %d\n", cases[i].in, rc1, rc2);
+		CHECK(rc1 == rc2);
+		if (cases[i].domain == NULL) {
+			CHECK(rc1 == FX_USAGE && strstr(e1.msg, "image reference") != NULL);
+			CHECK(strcmp(e1.msg, e2.msg) == 0);
+			continue;
+		}
+		CHECK(rc1 == FX_OK);
+		if (rc1 != FX_OK || rc2 != FX_OK)
+			continue;
+		CHECK(strcmp(r.domain, cases[i].domain) == 0 && strcmp(o.domain, cases[i].domain) == 0);
+		CHECK(strcmp(r.repo, cases[i].repo) == 0 && strcmp(o.repo, cases[i].repo) == 0);
+		CHECK(strcmp(r.tag, cases[i].tag) == 0 && strcmp(o.tag ? o.tag : "", cases[i].tag) == 0);
+		CHECK(strcmp(r.digest, cases[i].digest) == 0 && strcmp(o.digest ? o.digest : "", cases[i].digest) == 0);
+		oci_ref_free(&o);
+	}
+	/* HOST/PATH at most 255 characters */
+	memset(longname, 'a', sizeof(longname));
+	memcpy(longname, "h.io/", 5);
+	memcpy(longname + 255, ":1", 3);
+	{
+		struct image_ref r;
+		struct ferr e = {0, ""};
+
+		CHECK(ref_parse(longname, &r, &e) == FX_OK);
+		memcpy(longname + 256, ":1", 3);
+		CHECK(ref_parse(longname, &r, &e) == FX_USAGE && strstr(e.msg, "longer than 255") != NULL);
+	}
 }
 
 int main(void)
@@ -184,7 +378,12 @@ int main(void)
 	test_token();
 	test_location();
 	test_range_retry();
-	test_targets_refs();
+	test_targets();
+	test_refs();
+	test_redirects();
+	test_realm_rule();
+	test_blob_answer();
+	test_helper_reply();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);
 		return 1;

@@ -1,98 +1,18 @@
-/* registry_ref.c - parsers of what names a registry and of what a registry sends back:
- * targets, image references, WWW-Authenticate, token replies, Location and Range headers
+/* registry_parse.c - parsers of what names a registry and of what a registry sends
+ * back: targets, WWW-Authenticate, token replies, Location and Range headers
  * (untrusted: unit-tested and fuzzed). */
 #include "net/registry.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
-#include <pthread.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <curl/curl.h>
-#include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <jansson.h>
 
-#include "util/digest.h"
-
-/* ---------------------------------------------------------------- parsers */
-
-static int is_lc_alnum(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-int reg_valid_repo(const char *p)
-{
-	size_t i = 0;
-
-	if (p == NULL || *p == '\0' || strlen(p) > 255)
-		return 0;
-	for (;;) {
-		/* one component: alnum+ (sep alnum+)* with sep = "." | "_" | "__" | "-"+ */
-		if (!is_lc_alnum((unsigned char)p[i]))
-			return 0;
-		while (is_lc_alnum((unsigned char)p[i]))
-			i++;
-		while (p[i] == '.' || p[i] == '_' || p[i] == '-') {
-			if (p[i] == '.')
-				i++;
-			else if (p[i] == '_')
-				i += p[i + 1] == '_' ? 2 : 1;
-			else
-				while (p[i] == '-')
-					i++;
-			if (!is_lc_alnum((unsigned char)p[i]))
-				return 0;
-			while (is_lc_alnum((unsigned char)p[i]))
-				i++;
-		}
-		if (p[i] == '\0')
-			return 1;
-		if (p[i] != '/')
-			return 0;
-		i++;
-	}
-}
-
-static int valid_tag(const char *t)
-{
-	size_t i, n = strlen(t);
-
-	if (n == 0 || n > 128 || !(isalnum((unsigned char)t[0]) || t[0] == '_'))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!(isalnum((unsigned char)t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
-			return 0;
-	return 1;
-}
-
-static int valid_host(const char *h)
-{
-	size_t i, n = strlen(h);
-
-	if (n == 0 || n > 253)
-		return 0;
-	if (h[0] == '[') { /* [v6] */
-		if (h[n - 1] != ']' || n < 3)
-			return 0;
-		for (i = 1; i + 1 < n; i++)
-			if (!(isxdigit((unsigned char)h[i]) || h[i] == ':' || h[i] == '.'))
-				return 0;
-		return 1;
-	}
-	for (i = 0; i < n; i++)
-		if (!(isalnum((unsigned char)h[i]) || h[i] == '.' || h[i] == '-'))
-			return 0;
-	return h[0] != '-' && h[0] != '.';
-}
+#include "net/ref.h"
 
 /* Splits HOST[:PORT] (in s, length n) into host and port (0: none). */
 static int split_hostport(const char *s, size_t n, char *host, size_t hsz, int *port)
@@ -118,6 +38,8 @@ static int split_hostport(const char *s, size_t n, char *host, size_t hsz, int *
 	hl = colon ? (size_t)(colon - s) : n;
 	if (hl == 0 || hl >= hsz)
 		return -1;
+	if (!ref_valid_host(s, n))
+		return -1;
 	memcpy(host, s, hl);
 	host[hl] = '\0';
 	*port = 0;
@@ -132,7 +54,7 @@ static int split_hostport(const char *s, size_t n, char *host, size_t hsz, int *
 			return -1;
 		*port = (int)p;
 	}
-	return valid_host(host) ? 0 : -1;
+	return 0;
 }
 
 int reg_parse_target(const char *spec, struct reg_target *t)
@@ -163,61 +85,9 @@ int reg_parse_target(const char *spec, struct reg_target *t)
 			return -1;
 		memcpy(t->prefix, slash + 1, pl);
 		t->prefix[pl] = '\0';
-		if (pl > 0 && !reg_valid_repo(t->prefix))
+		if (pl > 0 && !ref_valid_repo(t->prefix))
 			return -1;
 	}
-	return 0;
-}
-
-int reg_parse_ref(const char *ref, struct reg_ref *r)
-{
-	char name[600];
-	const char *at, *slash, *lastslash, *colon;
-	size_t n;
-
-	memset(r, 0, sizeof(*r));
-	if (ref == NULL || strlen(ref) >= sizeof(name))
-		return -1;
-	at = strchr(ref, '@');
-	n = at ? (size_t)(at - ref) : strlen(ref);
-	if (at != NULL) {
-		if (!digest_valid(at + 1))
-			return -1;
-		fx_strlcpy(r->digest, at + 1, sizeof(r->digest));
-	}
-	memcpy(name, ref, n);
-	name[n] = '\0';
-	lastslash = strrchr(name, '/');
-	colon = strrchr(lastslash ? lastslash : name, ':');
-	if (colon != NULL) {
-		if (!valid_tag(colon + 1))
-			return -1;
-		fx_strlcpy(r->tag, colon + 1, sizeof(r->tag));
-		name[colon - name] = '\0';
-	}
-	slash = strchr(name, '/');
-	if (slash != NULL && (memchr(name, '.', (size_t)(slash - name)) || memchr(name, ':', (size_t)(slash - name)) ||
-	    ((size_t)(slash - name) == 9 && strncmp(name, "localhost", 9) == 0))) {
-		int port;
-		char h[240];
-
-		if (split_hostport(name, (size_t)(slash - name), h, sizeof(h), &port) != 0)
-			return -1;
-		if (port)
-			snprintf(r->host, sizeof(r->host), "%s:%d", h, port);
-		else
-			fx_strlcpy(r->host, h, sizeof(r->host));
-		if (fx_strlcpy(r->path, slash + 1, sizeof(r->path)) >= sizeof(r->path))
-			return -1;
-	} else {
-		fx_strlcpy(r->host, "docker.io", sizeof(r->host));
-		if (snprintf(r->path, sizeof(r->path), "%s%s", slash ? "" : "library/", name) >= (int)sizeof(r->path))
-			return -1;
-	}
-	if (!reg_valid_repo(r->path))
-		return -1;
-	if (r->tag[0] == '\0' && r->digest[0] == '\0')
-		fx_strlcpy(r->tag, "latest", sizeof(r->tag));
 	return 0;
 }
 
@@ -425,3 +295,137 @@ int reg_parse_range(const char *v, uint64_t *next)
 	return 0;
 }
 
+
+/* "http" or "https" and the length of "scheme://" of u, 0 when neither. */
+static size_t scheme_len(const char *u)
+{
+	if (strncasecmp(u, "http://", 7) == 0)
+		return 7;
+	if (strncasecmp(u, "https://", 8) == 0)
+		return 8;
+	return 0;
+}
+
+/* A URL we can follow: http(s), a plain non-empty authority (no user info), visible
+ * ASCII only. */
+static int url_ok(const char *u)
+{
+	size_t sl = scheme_len(u), al, i;
+
+	if (sl == 0)
+		return 0;
+	al = strcspn(u + sl, "/?#");
+	if (al == 0 || memchr(u + sl, '@', al) != NULL || memchr(u + sl, '\\', al) != NULL)
+		return 0;
+	for (i = 0; u[i]; i++)
+		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int reg_resolve_redirect(const char *from, const char *loc, char **out)
+{
+	size_t fl, n;
+	char *u = NULL;
+
+	*out = NULL;
+	if (from == NULL || loc == NULL || !url_ok(from))
+		return -1;
+	n = strlen(loc);
+	if (n == 0 || n > 8192)
+		return -1;
+	fl = origin_len(from);
+	if (loc[0] == '/' && loc[1] == '/')
+		u = xasprintf("%.*s%s", (int)(scheme_len(from) - 2), from, loc); /* "https:" + "//host/..." */
+	else if (loc[0] == '/')
+		u = xasprintf("%.*s%s", (int)fl, from, loc);
+	else if (scheme_len(loc) > 0)
+		u = xstrdup(loc);
+	if (u == NULL || !url_ok(u) || (scheme_len(from) == 8 && scheme_len(u) == 7)) {
+		free(u);
+		return -1;
+	}
+	*out = u;
+	return 0;
+}
+
+int reg_same_origin(const char *a, const char *b)
+{
+	size_t la = origin_len(a), lb = origin_len(b);
+
+	return la > 0 && la == lb && strncasecmp(a, b, la) == 0;
+}
+
+int reg_host_is_loopback(const char *host)
+{
+	unsigned char addr[16];
+	char v6[64];
+	size_t n = host != NULL ? strlen(host) : 0;
+
+	if (n == 0)
+		return 0;
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, addr) == 1)
+		return addr[0] == 127;
+	if (host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(v6)) {
+		memcpy(v6, host + 1, n - 2);
+		v6[n - 2] = '\0';
+		return inet_pton(AF_INET6, v6, addr) == 1 && IN6_IS_ADDR_LOOPBACK((struct in6_addr *)addr);
+	}
+	return 0;
+}
+
+int reg_realm_allowed(const char *realm, int registry_plain_http, int registry_loopback)
+{
+	if (realm == NULL || !url_ok(realm))
+		return 0;
+	if (scheme_len(realm) == 8)
+		return 1;
+	return registry_plain_http && registry_loopback;
+}
+
+int reg_scope_grants_push(const char *scope)
+{
+	const char *p = scope;
+
+	if (scope == NULL || *scope == '\0')
+		return 1;
+	while (*p != '\0') {
+		size_t n = strcspn(p, " "), i, start;
+		const char *colon = NULL;
+
+		for (i = 0; i < n; i++)
+			if (p[i] == ':')
+				colon = p + i;
+		/* the actions after the last ':', separated by ',' */
+		for (start = colon != NULL ? (size_t)(colon - p) + 1 : n; start < n;) {
+			size_t al = strcspn(p + start, ", ");
+
+			if (al > n - start)
+				al = n - start;
+			if ((al == 4 && strncmp(p + start, "push", 4) == 0) || (al == 1 && p[start] == '*'))
+				return 1;
+			start += al + 1;
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+int reg_blob_answer(long status, const char *digest_header, int has_length, uint64_t length, const char *digest,
+    uint64_t size)
+{
+	if (status == 200) {
+		if (digest_header != NULL && strcmp(digest_header, digest) != 0)
+			return 0;
+		if (has_length && size != UINT64_MAX && length != size)
+			return 0;
+		return 1;
+	}
+	if (status >= 400 && status != 404)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The registry tests (60-registry.sh, 80-faults.sh) once more, against the
+# ThreadSanitizer build (make tsan; make check sets FERRY_TSAN_BIN): the upload
+# workers, the reader and the registry client they share must not race. A TSan report
+# makes the program exit 66 (halt_on_error), which the test that ran it sees, and is
+# also written to a file here: any such file fails this script, whatever the exit
+# code the test expected.
+. "$FERRY_ROOT/tests/lib.sh"
+tsan_bin=${FERRY_TSAN_BIN:-}
+if [ -z "$tsan_bin" ] || [ ! -x "$tsan_bin/ferry-load" ] || [ ! -x "$tsan_bin/ferry-pack" ]; then
+	skip "ThreadSanitizer run of the registry tests: no build in FERRY_TSAN_BIN (make tsan; make check sets it)"
+	exit 0
+fi
+reports=$T/tsan
+mkdir -p "$reports"
+for t in 60-registry.sh 80-faults.sh; do
+	echo "# $t against $tsan_bin (ThreadSanitizer)"
+	FERRY_BIN=$tsan_bin TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 log_path=$reports/report" \
+		bash "$FERRY_ROOT/tests/cli/$t"
+	rc=$?
+	[ $rc -eq 0 ] || fail "$t under ThreadSanitizer exited $rc"
+done
+found=$(find "$reports" -type f -name 'report*' 2>/dev/null)
+assert "ThreadSanitizer found no data race in the registry tests" test -z "$found"
+for f in $found; do sed 's/^/#   /' "$f" | head -40; done
+exit 0
