@@ -17,6 +17,9 @@ struct pack_opts {
 	uint64_t split;             /* --split SIZE: parts of this many bytes */
 	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, jobs, force, quiet;
 	int allow_outside_paths;    /* spec paths may lead outside the spec's directory */
+	const char **since;         /* --since OLD.ferry: a delta leaving out what these carry */
+	size_t nsince;
+	const char *keyring;        /* --keyring: the keys the --since bundles must be signed by */
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
 };
 
