@@ -17,6 +17,7 @@
 #include "cli/inspect.h"
 #include "cli/license_cmd.h"
 #include "cli/load.h"
+#include "cli/load_delta.h"
 #include "cli/rewrite.h"
 #include "crypto/pgp.h"
 #include "serve/serve.h"
@@ -427,6 +428,7 @@ static int run_verify(struct load_command *c, struct ferr *e)
 			printf("  NOT signed (accepted with --allow-unsigned)\n");
 		printf("  %s %s: %zu entries, %s checked\n", ESC(head.man.name), ESC(head.man.version),
 		    report.entries_ok + 1, fmt_bytes(report.bytes, size, sizeof(size)));
+		delta_describe(stdout, &head.man, "  ", 1);
 	}
 	bundle_head_free(&head);
 	return rc;

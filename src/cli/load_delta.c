@@ -26,6 +26,50 @@ void delta_sums_digest(const struct bundle_head *h, char out[DIGEST_STR])
 	snprintf(out, DIGEST_STR, "sha256:%s", hex);
 }
 
+void delta_describe(FILE *f, const struct manifest *m, const char *indent, int list)
+{
+	size_t i, k;
+	char size[32];
+
+	for (i = 0; i < m->nbases; i++) {
+		const struct man_base *b = &m->bases[i];
+		uint64_t total = 0;
+
+		for (k = 0; k < b->nblobs; k++)
+			total += b->blobs[k].size;
+		fprintf(f, "%sdelta of %s %s (SHA256SUMS %s): %zu blobs (%s) left out, for the target to hold\n", indent, ESC(b->name),
+		    ESC(b->version), ESC(b->sums), b->nblobs, fmt_bytes(total, size, sizeof(size)));
+		for (k = 0; list && k < b->nblobs; k++)
+			fprintf(f, "%s  %s %s\n", indent, ESC(b->blobs[k].digest), fmt_bytes(b->blobs[k].size, size, sizeof(size)));
+	}
+}
+
+json_t *delta_json(const struct manifest *m)
+{
+	json_t *bases = json_array();
+	size_t i, k;
+
+	for (i = 0; i < m->nbases; i++) {
+		const struct man_base *b = &m->bases[i];
+		json_t *base = json_object(), *blobs = json_array();
+
+		for (k = 0; k < b->nblobs; k++) {
+			json_t *blob = json_object();
+
+			json_object_set_new(blob, "digest", json_string(b->blobs[k].digest));
+			json_object_set_new(blob, "size", json_integer((json_int_t)b->blobs[k].size));
+			json_object_set_new(blob, "image", b->blobs[k].image ? json_string(b->blobs[k].image) : json_null());
+			json_array_append_new(blobs, blob);
+		}
+		json_object_set_new(base, "name", json_string(b->name));
+		json_object_set_new(base, "version", json_string(b->version));
+		json_object_set_new(base, "sums", json_string(b->sums));
+		json_object_set_new(base, "blobs", blobs);
+		json_array_append_new(bases, base);
+	}
+	return bases;
+}
+
 /* A --base bundle whose head was read: which base of the delta it is. */
 struct base_file {
 	const char *path;
@@ -56,6 +100,7 @@ static int open_base(const char *bundle, const struct manifest *man, const char 
 {
 	struct read_opts head_ro = *ro;
 	struct read_report rep;
+	struct ferr err = {0, ""};
 	char sums[DIGEST_STR];
 	size_t i;
 	int rc;
@@ -63,8 +108,8 @@ static int open_base(const char *bundle, const struct manifest *man, const char 
 	head_ro.head_only = 1;
 	head_ro.license_pubkey = NULL; /* only the base's blobs are used */
 	bf->path = path;
-	if ((rc = bundle_read(path, &head_ro, NULL, &bf->head, &rep, e)) != FX_OK)
-		return rc;
+	if ((rc = bundle_read(path, &head_ro, NULL, &bf->head, &rep, &err)) != FX_OK)
+		return fe_set(e, rc, "--base %s", err.msg);
 	if (!bf->head.is_signed && !ro->allow_unsigned)
 		return fe_set(e, FX_VERIFY, "--base %s: not signed (loaders refuse it without --allow-unsigned)", ESC(path));
 	delta_sums_digest(&bf->head, sums);
@@ -164,7 +209,7 @@ static int feed_base(const struct target_plan *plan, const struct base_file *bf,
 	memset(&head, 0, sizeof(head));
 	rc = bundle_read(bf->path, &base_ro, &s, &head, &rep, &err);
 	if (rc != FX_OK)
-		rc = fe_set(e, rc, "--base %s: %s", ESC(bf->path), err.msg);
+		rc = fe_set(e, rc, "--base %s", err.msg);
 	bundle_head_free(&head);
 	return rc;
 }

@@ -4,6 +4,9 @@
 #define FERRY_LOAD_DELTA_H
 
 #include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
 
 #include "bundle/bundle.h"
 #include "target/target.h"
@@ -11,6 +14,13 @@
 
 /* "sha256:<hex>" of a bundle head's SHA256SUMS: the name a delta gives its base by. */
 void delta_sums_digest(const struct bundle_head *h, char out[DIGEST_STR]);
+
+/* What a delta bundle left out, for people: "INDENTdelta of NAME VERSION (SHA256SUMS
+ * sha256:...): N blobs (SIZE) left out, for the target to hold" per base, then a line per blob
+ * (deeper indented) when list is set. Nothing for a whole bundle. */
+void delta_describe(FILE *f, const struct manifest *m, const char *indent, int list);
+/* The same as JSON: an array of bases (name, version, sums, blobs: digest, size, image). */
+json_t *delta_json(const struct manifest *m);
 
 /* Called once every target's head() ran, for a plan with required blobs: asks every
  * target what it holds (load_target.holds); each required blob a target lacks must come

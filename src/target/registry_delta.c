@@ -48,18 +48,20 @@ void rg_holds(void *ctx, unsigned char *held)
 
 		if (g->plan->blobs[i].base == PLAN_NONE)
 			continue;
-		if (g->dead || b->present || b->nrepos == 0) {
+		if (g->dead || b->nrepos == 0) {
 			held[i] = 1; /* a dead target fails whole; no usable image: nobody needs it */
 			continue;
 		}
-		src = base_repo(g, b->digest, from) ? from : NULL;
-		for (k = 0; k < b->nrepos && all; k++) {
-			r = hold_in(g, b, b->repos[k], k > 0 ? b->repos[0] : src);
-			all = r > 0;
-			mounted |= r == 2;
+		if (!b->present) { /* not in every repository by the pre-check: ask, mount */
+			src = base_repo(g, b->digest, from) ? from : NULL;
+			for (k = 0; k < b->nrepos && all; k++) {
+				r = hold_in(g, b, b->repos[k], k > 0 ? b->repos[0] : src);
+				all = r > 0;
+				mounted |= r == 2;
+			}
+			if (!all)
+				continue;
 		}
-		if (!all)
-			continue;
 		held[i] = 1;
 		b->present = 1; /* begin() will not meet it, but a base bundle may offer it */
 		rg_set_state(g, b, B_OK, NULL);
