@@ -112,6 +112,8 @@ static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 
 	if ((rc = target_plan_build(&tee->plan, m, &h->sums, tee->lo->images, tee->lo->nimages, e)) != FX_OK)
 		return rc;
+	if (tee->lo->nbases > 0 && m->nbases == 0)
+		return fe_set(e, FX_USAGE, "--base: %s is not a delta bundle", ESC(tee->bundle));
 	for (i = 0; i < m->nentries; i++)
 		if (strncmp(m->entries[i].path, "images/", 7) == 0)
 			tee->total += m->entries[i].size;
@@ -120,8 +122,6 @@ static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 			return rc;
 		tee->nheaded = i + 1;
 	}
-	if (tee->lo->nbases > 0 && m->nbases == 0)
-		return fe_set(e, FX_USAGE, "--base: %s is not a delta bundle", ESC(tee->bundle));
 	if (tee->plan.nrequired > 0 &&
 	    (rc = delta_supply(tee->bundle, &tee->plan, tee->targets, tee->ntargets, tee->lo, tee->ro, tee->sink, e)) != FX_OK)
 		tee->refused = 1; /* its error says why; the targets have nothing to report */
