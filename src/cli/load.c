@@ -117,6 +117,9 @@ static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 	for (i = 0; i < m->nentries; i++)
 		if (strncmp(m->entries[i].path, "images/", 7) == 0)
 			tee->total += m->entries[i].size;
+	for (i = 0; i < tee->plan.nblobs && tee->lo->nbases > 0; i++)
+		if (tee->plan.blobs[i].base != PLAN_NONE)
+			tee->total += tee->plan.blobs[i].size; /* may come from a --base */
 	for (i = 0; i < tee->ntargets; i++) {
 		if (tee->targets[i].sink.head != NULL && (rc = tee->targets[i].sink.head(tee->targets[i].sink.ctx, h, e)) != FX_OK)
 			return rc;

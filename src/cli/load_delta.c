@@ -192,7 +192,8 @@ static int feed_finish(void *ctx, int all_ok, struct ferr *e)
 	return FX_OK;
 }
 
-/* Streams the blobs in needed that base file bf carries into the tee. */
+/* Streams the blobs in needed that base file bf carries into the tee (a base that
+ * carries none of them is not read). */
 static int feed_base(const struct target_plan *plan, const struct base_file *bf, const struct read_opts *ro,
     unsigned char *needed, const struct sink *tee, struct ferr *e)
 {
@@ -203,8 +204,13 @@ static int feed_base(const struct target_plan *plan, const struct base_file *bf,
 	struct bundle_head head;
 	struct read_report rep;
 	struct ferr err = {0, ""};
+	size_t b;
 	int rc;
 
+	for (b = 0; b < plan->nblobs && !(needed[b] && base_carries(&bf->head, &plan->blobs[b])); b++)
+		;
+	if (b == plan->nblobs)
+		return FX_OK;
 	base_ro.license_pubkey = NULL;
 	memset(&head, 0, sizeof(head));
 	rc = bundle_read(bf->path, &base_ro, &s, &head, &rep, &err);
