@@ -109,6 +109,8 @@ assert "only app:2 was tagged (v1 is not loaded by --base)" \
 start_registry || { skip "delta: second registry: $SVC_WHY"; exit 0; }
 R2=$REG_ADDR
 expect 0 "v1 into a registry" "$LOAD" load v1.ferry --keyring "$KEYRING" --to "registry://$R2" --plain-http -q
+expect_err 0 "1 images would be loaded" "a dry run of the delta on top of v1: would load" \
+	"$LOAD" load v2.ferry --keyring "$KEYRING" --to "registry://$R2" --plain-http --dry-run
 expect 0 "v2 delta on top of v1" "$LOAD" load v2.ferry --keyring "$KEYRING" --to "registry://$R2" --plain-http
 assert "on top of v1: only the changed blobs pushed" grep -Eq 'blobs: 2 pushed, 2 skipped, 0 mounted' "$T/err"
 assert "skopeo: app:2 on top of v1 has the bundle's digest" \
@@ -156,6 +158,7 @@ expect_err 1 "leaves out manifest $want2" "a delta that leaves out its manifest:
 if start_dockerd; then
 	expect_err 4 "docker://: v2.ferry needs sha256:.*not in the target" "docker:// without --base: refused" \
 		"$LOAD" load v2.ferry --keyring "$KEYRING" --to docker://
+	assert "nothing loaded into the daemon" sh -c "! docker image inspect ferry.test/app:2 >/dev/null 2>&1"
 	expect 0 "docker:// with --base v1.ferry" "$LOAD" load v2.ferry --keyring "$KEYRING" --to docker:// --base v1.ferry
 	run docker run --rm --network none ferry.test/app:2
 	assert "docker run of the delta's image prints v2's content" test "$(cat "$T/out")" = "$HELLO_B"
