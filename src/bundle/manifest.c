@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle/manifest_int.h"
 #include "util/yamlx.h"
 
 static void emit_strv(struct yout *y, const char *key, char **v, size_t n)
@@ -119,6 +120,7 @@ int manifest_emit(const struct manifest *m, char **out, size_t *len, struct ferr
 		yout_map_end(&y);
 	}
 	yout_seq_end(&y);
+	manifest_emit_bases(&y, m);
 	yout_map_end(&y);
 	return yout_end(&y, out, len, e);
 }
@@ -277,6 +279,7 @@ int manifest_parse(const char *buf, size_t len, struct manifest *m, struct ferr 
 		    (rc = ymap_u64(&d, c, "size", 1, &en->size, NULL, e)) != FX_OK)
 			goto end;
 	}
+	rc = manifest_parse_bases(&d, root, m, e);
 end:
 	free(api);
 	free(kind);
@@ -370,5 +373,6 @@ void manifest_free(struct manifest *m)
 	for (i = 0; i < m->nentries; i++)
 		free(m->entries[i].path);
 	free(m->entries);
+	manifest_free_bases(m);
 	memset(m, 0, sizeof(*m));
 }

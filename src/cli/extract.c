@@ -4,6 +4,7 @@
  * verified and every destination, directories on the way included, was found free;
  * a move that still fails undoes the ones before it, so DIR is left as it was. */
 #include "cli/extract.h"
+#include "cli/load_delta.h"
 #include "util/file.h"
 
 #include <errno.h>
@@ -390,6 +391,10 @@ int extract_run(const char *bundle, const struct extract_opts *xo, const struct 
 	if (rc == FX_OK && !xo->quiet)
 		fprintf(stderr, "%s: %s: verified and extracted %zu entries into %s\n", fx_progname, ESC(bundle),
 		    x.nnames, ESC(xo->dir));
+	if (rc == FX_OK && !xo->quiet && h.man.nbases > 0) {
+		fprintf(stderr, "%s: %s: a delta; left out (not in %s):\n", fx_progname, ESC(bundle), ESC(xo->dir));
+		delta_describe(stderr, &h.man, "  ", 1);
+	}
 end:
 	if (x.curfd >= 0)
 		close(x.curfd);

@@ -18,6 +18,7 @@
 #include "cli/inspect.h"
 #include "cli/license_cmd.h"
 #include "cli/load.h"
+#include "cli/load_delta.h"
 #include "cli/rewrite.h"
 #include "cli/sbom_cmd.h"
 #include "crypto/pgp.h"
@@ -92,6 +93,9 @@ static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.a
     "  --jobs N               parallel uploads (default 4)\n"
     "  --timeout SECONDS      the longest one registry or Docker request may take (default 300)\n"
     "  --dry-run              say what would be pushed, push nothing\n"
+    "  --base OLD.ferry       a delta bundle: take the blobs the target lacks from OLD (verified\n"
+    "                         like BUNDLE; repeatable). Without it a delta needs a target that\n"
+    "                         holds its base's blobs already\n"
     "  --image-map FILE       after the load, write where each image landed and its digest\n"
     "                         (JSON; YAML when FILE ends in .yaml or .yml); see rewrite\n\n";
 static const char usage_sbom[] =
@@ -212,6 +216,7 @@ enum option_id {
 	O_PLATFORM,
 	O_FORMAT,
 	O_AGAINST,
+	O_BASE,
 	O_IMAGE_MAP,
 	O_IMAGE_MAP_PRINT,
 	O_PUBKEY,
@@ -265,6 +270,7 @@ static const struct cli_option options[] = {
     {"keep-registry-host", O_KEEP_REGISTRY_HOST, no_argument,       LOAD | INSPECT},
     {"jobs",               O_JOBS,               required_argument, LOAD},
     {"dry-run",            O_DRY_RUN,            no_argument,       LOAD},
+    {"base",               O_BASE,               required_argument, LOAD},
     /* a file to write for load, a flag for inspect (the map goes to stdout) */
     {"image-map",          O_IMAGE_MAP,          required_argument, LOAD},
     {"image-map",          O_IMAGE_MAP_PRINT,    no_argument,       INSPECT},
@@ -363,6 +369,7 @@ static int take_option(void *ctx, int id, char *value)
 		c->load.jobs = (int)number;
 		break;
 	case O_DRY_RUN: c->load.dry_run = 1; break;
+	case O_BASE: push(&c->load.bases, &c->load.nbases, value); break;
 	case O_IMAGE_MAP: c->image_map = value; break;
 	case O_IMAGE_MAP_PRINT: c->image_map_print = 1; break;
 	case O_PUBKEY: c->license.pubkey_path = value; break;
@@ -504,6 +511,7 @@ static int run_verify(struct load_command *c, struct ferr *e)
 			printf("  NOT signed (accepted with --allow-unsigned)\n");
 		printf("  %s %s: %zu entries, %s checked\n", ESC(head.man.name), ESC(head.man.version),
 		    report.entries_ok + 1, fmt_bytes(report.bytes, size, sizeof(size)));
+		delta_describe(stdout, &head.man, "  ", 1);
 	}
 	bundle_head_free(&head);
 	return rc;
@@ -574,5 +582,6 @@ int main(int argc, char **argv)
 	free(c.read.fingerprints);
 	free(c.load.targets);
 	free(c.load.images);
+	free(c.load.bases);
 	return rc == CLI_HELP ? 0 : rc;
 }

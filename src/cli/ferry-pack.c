@@ -50,6 +50,8 @@ static const char usage_build[] =
     "      --no-sbom            no SBOMs (sboms/: the OS packages of every image, SPDX and CycloneDX)\n"
     "      --force              replace an existing output file\n"
     "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
+    "      --since OLD.ferry    a delta: leave out the layers and configs OLD carries (repeatable)\n"
+    "      --keyring KEYS.asc   with --since: OLD must be signed by one of these keys\n"
     "  -q, --quiet              print nothing on success\n"
     "\n"
     "The output appears only when complete: a failed or interrupted run leaves nothing.\n"
@@ -96,6 +98,8 @@ enum option_id {
 	O_FORCE,
 	O_ALLOW_OUTSIDE_PATHS,
 	O_NO_SBOM,
+	O_SINCE,
+	O_KEYRING,
 	O_KEY,
 	O_SUBJECT,
 	O_EXPIRES,
@@ -136,6 +140,8 @@ static const struct cli_option options[] = {
     {"force",             O_FORCE,             no_argument,       BUILD | ISSUE},
     {"allow-outside-paths", O_ALLOW_OUTSIDE_PATHS, no_argument,     BUILD},
     {"no-sbom",           O_NO_SBOM,           no_argument,       BUILD},
+    {"since",             O_SINCE,             required_argument, BUILD},
+    {"keyring",           O_KEYRING,           required_argument, BUILD},
     {"key",               O_KEY,               required_argument, ISSUE},
     {"subject",           O_SUBJECT,           required_argument, ISSUE},
     {"expires",           O_EXPIRES,           required_argument, ISSUE},
@@ -229,6 +235,11 @@ static int take_build_option(struct pack_command *c, int id, const char *value)
 	case O_FORCE: o->force = 1; break;
 	case O_ALLOW_OUTSIDE_PATHS: o->allow_outside_paths = 1; break;
 	case O_NO_SBOM: o->no_sbom = 1; break;
+	case O_SINCE:
+		o->since = xreallocarray(o->since, o->nsince + 1, sizeof(*o->since));
+		o->since[o->nsince++] = value;
+		break;
+	case O_KEYRING: o->keyring = value; break;
 	default: break;
 	}
 	return FX_OK;
@@ -319,6 +330,8 @@ static int check_build(struct pack_command *c, int nargs, char **args)
 		return cli_usage_error(c->verb, "--zstd-level needs --compress zstd");
 	if (o->allow_expired && o->license_pubkey == NULL)
 		return cli_usage_error(c->verb, "--allow-expired needs --license-pubkey");
+	if (o->keyring != NULL && o->nsince == 0)
+		return cli_usage_error(c->verb, "--keyring goes with --since (it checks the old bundles)");
 	c->build.spec = args[0];
 	c->build.created = (int64_t)time(NULL);
 	if (sde != NULL) {
@@ -416,5 +429,6 @@ int main(int argc, char **argv)
 		rc = cli_finish(rc, &e);
 	}
 	free(c.features);
+	free(c.build.since);
 	return rc == CLI_HELP ? 0 : rc;
 }

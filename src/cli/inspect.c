@@ -1,5 +1,6 @@
 /* inspect.c - prints a bundle's head (signer, metadata, contents) as text or JSON. */
 #include "cli/inspect.h"
+#include "cli/load_delta.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,7 @@ static int print_json(FILE *f, const char *path, const struct bundle_head *h, st
 	json_object_set_new(root, "files", a);
 	json_object_set_new(root, "entries", json_integer((json_int_t)h->sums.n));
 	json_object_set_new(root, "size", json_integer((json_int_t)total_size(m)));
+	json_object_set_new(root, "delta", m->nbases > 0 ? delta_json(m) : json_null());
 
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
@@ -190,6 +192,10 @@ int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int js
 	fprintf(f, "Files:       %zu\n", m->nfiles);
 	for (i = 0; i < m->nfiles; i++)
 		fprintf(f, "  %s\n", ESC(m->files[i].path));
+	if (m->nbases > 0) {
+		fprintf(f, "Delta:       yes: a load needs what its base bundles carry\n");
+		delta_describe(f, m, "  ", 1);
+	}
 	if (!h->sig_checked)
 		fprintf(f, "*** UNVERIFIED ***\n");
 	return FX_OK;

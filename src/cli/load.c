@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/load.h"
+#include "cli/load_delta.h"
 #include "net/http.h"
 #include "target/docker_sink.h"
 #include "target/ocidir.h"
@@ -69,7 +70,11 @@ int load_check_targets(const struct load_opts *lo, struct ferr *e)
 /* ---- the tee */
 
 struct tee {
+	const char *bundle;
 	const struct load_opts *lo;
+	const struct read_opts *ro;
+	const struct sink *sink;  /* this tee as a sink: a delta's base blobs come through it */
+	int refused;              /* a delta the targets lack blobs of: nothing was sent */
 	struct load_target *targets;
 	size_t ntargets;
 	unsigned char *want;     /* which targets take the current entry's data */
@@ -107,15 +112,23 @@ static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 
 	if ((rc = target_plan_build(&tee->plan, m, &h->sums, tee->lo->images, tee->lo->nimages, e)) != FX_OK)
 		return rc;
+	if (tee->lo->nbases > 0 && m->nbases == 0)
+		return fe_set(e, FX_USAGE, "--base: %s is not a delta bundle", ESC(tee->bundle));
 	for (i = 0; i < m->nentries; i++)
 		if (strncmp(m->entries[i].path, "images/", 7) == 0)
 			tee->total += m->entries[i].size;
+	for (i = 0; i < tee->plan.nblobs && tee->lo->nbases > 0; i++)
+		if (tee->plan.blobs[i].base != PLAN_NONE)
+			tee->total += tee->plan.blobs[i].size; /* may come from a --base */
 	for (i = 0; i < tee->ntargets; i++) {
 		if (tee->targets[i].sink.head != NULL && (rc = tee->targets[i].sink.head(tee->targets[i].sink.ctx, h, e)) != FX_OK)
 			return rc;
 		tee->nheaded = i + 1;
 	}
-	return FX_OK;
+	if (tee->plan.nrequired > 0 &&
+	    (rc = delta_supply(tee->bundle, &tee->plan, tee->targets, tee->ntargets, tee->lo, tee->ro, tee->sink, e)) != FX_OK)
+		tee->refused = 1; /* its error says why; the targets have nothing to report */
+	return rc;
 }
 
 static int tee_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
@@ -260,7 +273,10 @@ int load_run(const char *bundle, const struct read_opts *ro, const struct load_o
 
 	memset(&tee, 0, sizeof(tee));
 	memset(&head, 0, sizeof(head));
+	tee.bundle = bundle;
 	tee.lo = lo;
+	tee.ro = ro;
+	tee.sink = &tee_sink;
 	tee.progress = !lo->quiet && isatty(2);
 	http_global_init(); /* before any thread */
 	tee.targets = xcalloc(lo->ntargets ? lo->ntargets : 1, sizeof(*tee.targets));
@@ -281,7 +297,7 @@ int load_run(const char *bundle, const struct read_opts *ro, const struct load_o
 	if (rc == FX_OK && rep.present > 0)
 		fprintf(stderr, "%s: %s: %zu blobs already held by every target by digest: not read again\n",
 		    fx_progname, ESC(bundle), rep.present);
-	if ((target_rc = report_targets(&tee, &target_err)) != FX_OK && rc == FX_OK)
+	if (!tee.refused && (target_rc = report_targets(&tee, &target_err)) != FX_OK && rc == FX_OK)
 		rc = fe_set(e, target_rc, "%s", target_err.msg);
 end:
 	for (i = 0; i < tee.ntargets; i++)

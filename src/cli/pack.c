@@ -19,6 +19,7 @@
 #include "crypto/pgp.h"
 #include "bundle/spec.h"
 #include "bundle/sums.h"
+#include "cli/pack_delta.h"
 
 struct plan_entry {
 	char *name;
@@ -305,6 +306,37 @@ end:
 	return rc;
 }
 
+/* --since: the entries the base bundles carry leave the plan (m->bases lists them). */
+static int leave_out_since(const struct pack_opts *o, struct manifest *m, struct plan *p, struct ferr *e)
+{
+	struct delta_entry *entries = xcalloc(p->n ? p->n : 1, sizeof(*entries));
+	size_t i, kept = 0, nleft = 0;
+	uint64_t bytes = 0;
+	char size[32];
+	int rc;
+
+	for (i = 0; i < p->n; i++)
+		entries[i] = (struct delta_entry){.name = p->v[i].name, .size = p->v[i].size, .digest = p->v[i].digest};
+	if ((rc = delta_since(o->since, o->nsince, o->keyring, m, entries, p->n, e)) != FX_OK)
+		goto end;
+	for (i = 0; i < p->n; i++) {
+		if (!entries[i].leave_out) {
+			p->v[kept++] = p->v[i];
+			continue;
+		}
+		nleft++;
+		bytes += p->v[i].size;
+		free(p->v[i].name);
+	}
+	p->n = kept;
+	if (!o->quiet)
+		fprintf(stderr, "%s: delta of %s %s%s: %zu blobs (%s) left out\n", fx_progname, ESC(m->bases[0].name),
+		    ESC(m->bases[0].version), m->nbases > 1 ? " and others" : "", nleft, fmt_bytes(bytes, size, sizeof(size)));
+end:
+	free(entries);
+	return rc;
+}
+
 /* The signed head: bundle.yaml, SHA256SUMS and its signature, each within what a
  * loader reads. */
 struct head {
@@ -467,6 +499,8 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	is.images = NULL;
 	is.nimages = 0;
 	sbom_set_attach(&sboms, m.images, m.nimages);
+	if (o->nsince > 0 && (rc = leave_out_since(o, &m, &p, e)) != FX_OK)
+		goto end;
 	if ((rc = make_head(o, &s, &p, &m, &h, e)) != FX_OK)
 		goto end;
 	/* 3. the tar */

@@ -236,6 +236,23 @@ static int check_held(struct oci *o, size_t i, uint64_t size)
 	return good;
 }
 
+/* A delta's required blobs: held when the layout has them (size and hash checked). */
+static void oci_holds(void *ctx, unsigned char *held)
+{
+	struct oci *o = ctx;
+	size_t i;
+
+	for (i = 0; i < o->plan->nblobs; i++) {
+		if (o->plan->blobs[i].base == PLAN_NONE || o->blobs[i].state != BLOB_PENDING)
+			continue;
+		if (o->dead || check_held(o, i, o->plan->blobs[i].size) > 0) {
+			held[i] = 1;
+			o->blobs[i].state = BLOB_OK;
+			o->present += !o->dead;
+		}
+	}
+}
+
 static int oci_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
     struct ferr *e)
 {
@@ -581,6 +598,7 @@ int ocidir_target_open(const char *spec, void *parsed, const struct load_opts *l
 	t->sink.end = oci_end;
 	t->sink.finish = oci_finish;
 	t->report = oci_report;
+	t->holds = oci_holds;
 	t->free = oci_free;
 	return FX_OK;
 }

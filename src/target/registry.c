@@ -561,6 +561,7 @@ int registry_target_open(const char *spec, void *parsed, const struct load_opts 
 	t->sink.end = reg_end;
 	t->sink.finish = reg_finish;
 	t->report = reg_report;
+	t->holds = rg_holds;
 	t->free = reg_free;
 	return FX_OK;
 }

@@ -25,6 +25,8 @@ struct load_opts {
 	long timeout;          /* --timeout SECONDS a request may take; 0: the default (300) */
 	int dry_run;           /* --dry-run: say what would be pushed */
 	int quiet;             /* --quiet: no progress */
+	char **bases;          /* --base OLD.ferry: supplies what a delta needs and the target lacks */
+	size_t nbases;
 	/* --image-map: target_report calls this once for every image a target loaded
 	 * (spec: the --to text); NULL when nobody asks. */
 	void (*on_loaded)(void *ctx, const char *spec, const struct manifest *man, const struct man_image *mi);
@@ -40,7 +42,11 @@ struct load_opts {
 
 struct plan_blob {
 	char digest[DIGEST_STR]; /* sha256:<hex>; the plan's blobs are sorted by it */
-	uint64_t size;           /* its signed size (bundle.yaml entries; 0 when not listed) */
+	uint64_t size;           /* its signed size (bundle.yaml entries, or a delta's bases; 0 when not listed) */
+	/* A delta's blob that is not in the bundle: the index of the base bundle
+	 * (man->bases) that carries it, and the target must hold it before anything is
+	 * loaded; PLAN_NONE: the bundle carries it. */
+	size_t base;
 	int is_manifest;         /* some image lists it among its manifests and indexes */
 	size_t *images;          /* the usable images that need it (plan image indexes, ascending) */
 	size_t nimages;
@@ -65,6 +71,7 @@ struct target_plan {
 	size_t nimages;
 	struct plan_blob *blobs;   /* every blob of the usable ones, once */
 	size_t nblobs;
+	size_t nrequired;          /* blobs with a base: what a delta expects the target to hold */
 };
 
 /* Builds the plan for the images named in refs (every image when nrefs is 0). sums
@@ -129,6 +136,13 @@ struct load_target {
 	/* After the stream (finished: finish() was called; 0 after a fatal read error):
 	 * prints per-image failures and one summary line on stderr (target_report). */
 	int (*report)(void *ctx, int finished, struct ferr *e);
+	/* A delta (plan->nrequired > 0), after head(): sets held[b] for every required plan
+	 * blob b the target holds already (asking it; a registry mounts from another
+	 * repository where it can) and counts it as loaded. Blobs it does not mark come
+	 * through begin() from a base bundle, or the load is refused before any entry is
+	 * read. A target that failed as a whole marks them all (its report says why).
+	 * NULL: the target holds none (docker://). */
+	void (*holds)(void *ctx, unsigned char *held);
 	/* Stops any work still running (cancelling unfinished uploads) and frees. */
 	void (*free)(void *ctx);
 };
