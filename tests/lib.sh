@@ -6,6 +6,8 @@ PACK=$FERRY_BIN/ferry-pack
 LOAD=$FERRY_BIN/ferry-load
 FERRY_RESULTS=${FERRY_RESULTS:-/dev/null}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-test.XXXXXX")
+# load and extract remember sequences here, never in the machine's /var/lib/ferry
+export FERRY_STATE=$T/state.json
 _cleanups=()
 at_exit() { _cleanups+=("$1"); }
 _run_cleanups() {
