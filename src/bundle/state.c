@@ -368,9 +368,9 @@ int state_record(const struct fresh_opts *o, const struct manifest *m, struct fe
 		goto end;
 	merge(&st, m, o, o->state);
 	text = state_emit(&st, &len);
-	if (len > STATE_MAX)
-		rc = fe_set(e, FX_IO, "%s: would grow past %u bytes; not written", ESC(o->state), STATE_MAX);
-	else
+	state_free(&st);
+	/* never write what the next load could not read */
+	if ((rc = state_parse(text, len, o->state, &st, e)) == FX_OK)
 		rc = fx_write_file(o->state, text, len, 0644, 1, e);
 end:
 	free(text);
@@ -411,8 +411,24 @@ static int check_sequence(const struct manifest *m, const struct fresh_opts *o, 
 	return rc;
 }
 
+/* A bundle whose names the state file cannot hold is refused before it is used, not
+ * after: the load would have no record to protect the next one. */
+static int recordable(const struct manifest *m, struct ferr *e)
+{
+	const char *names[3] = {m->vendor != NULL ? m->vendor : "", m->name, m->version};
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (strlen(names[i]) > STATE_STRING_MAX || !fx_utf8_valid(names[i]) || (i > 0 && names[i][0] == '\0'))
+			return fe_set(e, FX_VERIFY, "bundle.yaml: vendor, name and version must be UTF-8 of 1 to %u bytes "
+			    "to be recorded in the state file", STATE_STRING_MAX);
+	return FX_OK;
+}
+
 int fresh_check(const struct manifest *m, const struct fresh_opts *o, struct ferr *e)
 {
+	int rc;
+
 	if (m->expires != NULL && o->now >= m->expires_at) {
 		if (!o->allow_expired)
 			return fe_set(e, FX_VERIFY, "%s %s expired on %s; refused (--allow-expired to use it anyway)",
@@ -421,5 +437,7 @@ int fresh_check(const struct manifest *m, const struct fresh_opts *o, struct fer
 	}
 	if (o->state == NULL)
 		return FX_OK;
+	if ((rc = recordable(m, e)) != FX_OK)
+		return rc;
 	return check_sequence(m, o, e);
 }
