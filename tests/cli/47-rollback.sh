@@ -65,7 +65,7 @@ mkspec other 1.0 "sequence: 1"
 "$PACK" build -q spec-1.0.yaml -o other-1.0.ferry
 expect 0 "another bundle name has its own record" "$LOAD" extract other-1.0.ferry --keyring "$KEYRING" -C xo --state "$S"
 assert "two records" python3 -c "import json,sys; sys.exit(len(json.load(open('$S'))['bundles'])!=2)"
-expect 0 "\$FERRY_STATE is the default state file" "$LOAD" extract app-1.5.ferry --keyring "$KEYRING" -C xenv
+expect 0 "\$FERRY_STATE is the default state file" "$FERRY_BIN/ferry-load" extract app-1.5.ferry --keyring "$KEYRING" -C xenv
 assert "\$FERRY_STATE was written" test -s "$FERRY_STATE"
 
 # two loads started together leave the higher sequence
