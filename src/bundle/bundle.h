@@ -72,6 +72,8 @@ struct bundle_head {
 	int zstd;            /* the bundle is zstd-compressed */
 };
 
+struct fresh_opts; /* state.h */
+
 struct read_opts {
 	const char *keyring;     /* public keys to trust; NULL: signature not checked */
 	char **fingerprints;     /* optional: only these signers */
@@ -82,6 +84,8 @@ struct read_opts {
 	                               one stops the read before any later entry is used */
 	const char *audience;    /* with license_pubkey: the product the license must name */
 	int64_t now;             /* clock for the license check */
+	const struct fresh_opts *fresh; /* expiry and sequence checked right after the head
+	                                   (before any sink sees it); NULL: not checked */
 	uint64_t ranged_min;     /* entries this large are offered by position (entry_loc) to
 	                            a sink that has drain(); 0: RANGED_MIN */
 };

@@ -1,6 +1,7 @@
 /* bundle_read.c - reads a bundle in one sequential pass: the signed head first, then
  * every entry through the hasher into a sink. Memory stays fixed whatever the size. */
 #include "bundle/bundle.h"
+#include "bundle/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -742,6 +743,8 @@ int bundle_read(const char *path, const struct read_opts *o, const struct sink *
 		goto end;
 	}
 	if ((rc = read_head(&r, h, e)) != FX_OK)
+		goto end;
+	if (o->fresh != NULL && (rc = fresh_check(&h->man, o->fresh, e)) != FX_OK)
 		goto end;
 	if (o->head_only)
 		goto end;

@@ -77,9 +77,17 @@ struct man_base {
 	struct man_required *blobs;
 	size_t nblobs;
 };
+/* The highest sequence a bundle.yaml may carry (it goes into a JSON integer). */
+#define MAN_SEQUENCE_MAX ((uint64_t)INT64_MAX)
 
 struct manifest {
 	char *name, *version, *vendor, *created, *tool, *description;
+	/* Rollback and freeze protection (loading.md): a number that only grows from one
+	 * release of a bundle to the next (0 when bundle.yaml has none), and when the
+	 * bundle stops being good (RFC 3339 UTC, or NULL: never; expires_at its time). */
+	uint64_t sequence;
+	char *expires;
+	int64_t expires_at;
 	struct man_image *images;
 	size_t nimages;
 	struct man_chart *charts;

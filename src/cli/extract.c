@@ -5,6 +5,7 @@
  * a move that still fails undoes the ones before it, so DIR is left as it was. */
 #include "cli/extract.h"
 #include "cli/load_delta.h"
+#include "bundle/state.h"
 #include "util/file.h"
 
 #include <errno.h>
@@ -388,6 +389,8 @@ int extract_run(const char *bundle, const struct extract_opts *xo, const struct 
 	s.end = on_end;
 	s.finish = on_finish;
 	rc = bundle_read(bundle, ro, &s, &h, &rep, e);
+	if (rc == FX_OK && ro->fresh != NULL) /* only an extract that succeeded is remembered */
+		rc = state_record(ro->fresh, &h.man, e);
 	if (rc == FX_OK && !xo->quiet)
 		fprintf(stderr, "%s: %s: verified and extracted %zu entries into %s\n", fx_progname, ESC(bundle),
 		    x.nnames, ESC(xo->dir));

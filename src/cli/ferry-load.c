@@ -12,6 +12,7 @@
 
 #include "bundle/bundle.h"
 #include "bundle/parts.h"
+#include "bundle/state.h"
 #include "cli/cli.h"
 #include "cli/extract.h"
 #include "cli/imagemap.h"
@@ -63,7 +64,13 @@ static const char usage_common[] =
     "  --allow-unsigned       accept a bundle without a signature (its checksums are still checked)\n"
     "  --license-pubkey PUB   also check the bundle's license with this key; refuse an invalid one\n"
     "  --audience PRODUCT     with --license-pubkey: the product the license must be for\n"
-    "  --now TIME             clock for the license check (epoch seconds or 2026-11-23T10:00:00Z)\n"
+    "  --now TIME             clock for the license and expiry checks (epoch seconds or\n"
+    "                         2026-11-23T10:00:00Z)\n"
+    "  --allow-expired        accept a bundle past its signed expiry date\n"
+    "  --state FILE           the sequences loaded so far (load, extract: default $FERRY_STATE or\n"
+    "                         " STATE_DEFAULT "; verify: compare with FILE only when given)\n"
+    "  --allow-downgrade      accept a bundle older (lower sequence) than the one last loaded;\n"
+    "                         the state file logs it\n"
     "  -q, --quiet            no progress or success messages\n";
 
 static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KEYS.asc [options]\n\n"
@@ -71,11 +78,12 @@ static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KE
     "your own keyring is neither used nor changed), then every entry in one read.\n"
     "BUNDLE may be a split bundle: its first part, its .parts list or its base name.\n\n"
     "  --parts-only           split bundles: check only each part against the signed .parts list\n";
-static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc]\n"
+static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc] [--state FILE] [--now TIME]\n"
     "       ferry-load inspect BUNDLE --image-map --to TARGET [--to TARGET]... [--image REF]...\n"
     "                          [--keep-registry-host] [--keyring KEYS.asc]\n\n"
     "Prints metadata, signer and contents from the head of the bundle only. Without --keyring\n"
-    "the output is marked UNVERIFIED. --json prints one JSON document on stdout.\n"
+    "the output is marked UNVERIFIED. --json prints one JSON document on stdout. --state FILE\n"
+    "compares the bundle's sequence with the one last loaded; --now sets the clock for expiry.\n"
     "--image-map prints (JSON) the image map a load into the TARGETs would write, loading nothing.\n\n";
 static const char usage_extract[] = "usage: ferry-load extract BUNDLE -C DIR --keyring KEYS.asc [--force] [options]\n\n"
     "Verifies while reading into a hidden directory inside DIR; entries are moved into DIR\n"
@@ -232,6 +240,9 @@ enum option_id {
 	O_PIN_DIGEST,
 	O_IN_PLACE,
 	O_STRICT,
+	O_STATE,
+	O_ALLOW_DOWNGRADE,
+	O_ALLOW_EXPIRED,
 };
 
 #define VERIFY CLI_VERB(V_VERIFY)
@@ -251,8 +262,8 @@ static const struct cli_option options[] = {
     {"fingerprint",        O_FINGERPRINT,        required_argument, READERS | INSPECT | AUDITORS | SERVE},
     {"allow-unsigned",     O_ALLOW_UNSIGNED,     no_argument,       READERS | AUDITORS | SERVE},
     {"license-pubkey",     O_LICENSE_PUBKEY,     required_argument, READERS | REPORT},
-    {"audience",           O_AUDIENCE,           required_argument, READERS | REPORT | LICENSE},
-    {"now",                O_NOW,                required_argument, READERS | REPORT | LICENSE},
+    {"audience",           O_AUDIENCE,           required_argument, READERS | REPORT | LICENSE | INSPECT},
+    {"now",                O_NOW,                required_argument, READERS | REPORT | LICENSE | INSPECT},
     {"quiet",              'q',                  no_argument,       READERS | INSPECT | REPORT | SERVE | REWRITE},
     {"parts-only",         O_PARTS_ONLY,         no_argument,       VERIFY},
     {"json",               O_JSON,               no_argument,       INSPECT | REPORT | LICENSE},
@@ -287,6 +298,9 @@ static const struct cli_option options[] = {
     {"pin-digest",         O_PIN_DIGEST,         no_argument,       REWRITE},
     {"in-place",           O_IN_PLACE,           no_argument,       REWRITE},
     {"strict",             O_STRICT,             no_argument,       REWRITE},
+    {"state",              O_STATE,              required_argument, READERS | INSPECT},
+    {"allow-downgrade",    O_ALLOW_DOWNGRADE,    no_argument,       READERS},
+    {"allow-expired",      O_ALLOW_EXPIRED,      no_argument,       READERS},
     {NULL, 0, 0, 0},
 };
 
@@ -304,6 +318,7 @@ struct load_command {
 	struct report_opts report;
 	struct serve_opts serve;
 	struct rewrite_opts rewrite;
+	struct fresh_opts fresh; /* expiry and rollback checks (state.h) */
 	const char *image_map; /* load --image-map FILE */
 	int image_map_print;   /* inspect --image-map */
 	int json, quiet, parts_only;
@@ -399,6 +414,9 @@ static int take_option(void *ctx, int id, char *value)
 	case O_PIN_DIGEST: c->rewrite.pin_digest = 1; break;
 	case O_IN_PLACE: c->rewrite.in_place = 1; break;
 	case O_STRICT: c->rewrite.strict = 1; break;
+	case O_STATE: c->fresh.state = value; break;
+	case O_ALLOW_DOWNGRADE: c->fresh.allow_downgrade = 1; break;
+	case O_ALLOW_EXPIRED: c->fresh.allow_expired = 1; break;
 	default: break;
 	}
 	return FX_OK;
@@ -529,9 +547,25 @@ static int run_inspect(struct load_command *c, struct ferr *e)
 	if (rc == FX_OK && c->image_map_print)
 		rc = imap_inspect_print(stdout, c->bundle, &head, &c->load, e);
 	else if (rc == FX_OK)
-		rc = inspect_print(stdout, c->bundle, &head, c->json, e);
+		rc = inspect_print(stdout, c->bundle, &head, c->json, &c->fresh, e);
 	bundle_head_free(&head);
 	return rc;
+}
+
+/* Expiry for verify, load and extract; the state file: load and extract check against
+ * it and record in it (--state, $FERRY_STATE, or the default), verify and inspect only
+ * compare with one given. */
+static void setup_fresh(struct load_command *c)
+{
+	int loads = c->verb->id == V_LOAD || c->verb->id == V_EXTRACT;
+	const char *env = getenv("FERRY_STATE");
+
+	c->fresh.now = c->read.now;
+	if (c->fresh.state == NULL && loads)
+		c->fresh.state = env != NULL && *env != '\0' ? env : STATE_DEFAULT;
+	c->fresh.record = loads && !c->load.dry_run;
+	if (loads || c->verb->id == V_VERIFY)
+		c->read.fresh = &c->fresh;
 }
 
 static int run(struct load_command *c, struct ferr *e)
@@ -577,8 +611,10 @@ int main(int argc, char **argv)
 	rc = cli_parse(argc - words, argv + words, options, c.verb, take_option, &c, &first);
 	if (rc == FX_OK)
 		rc = check_command(&c, argc - words - first, argv + words + first);
-	if (rc == FX_OK)
+	if (rc == FX_OK) {
+		setup_fresh(&c);
 		rc = cli_finish(run(&c, &e), &e);
+	}
 	free(c.read.fingerprints);
 	free(c.load.targets);
 	free(c.load.images);

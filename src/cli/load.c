@@ -13,6 +13,7 @@
 
 #include "cli/load.h"
 #include "cli/load_delta.h"
+#include "bundle/state.h"
 #include "net/http.h"
 #include "target/docker_sink.h"
 #include "target/ocidir.h"
@@ -299,6 +300,8 @@ int load_run(const char *bundle, const struct read_opts *ro, const struct load_o
 		    fx_progname, ESC(bundle), rep.present);
 	if (!tee.refused && (target_rc = report_targets(&tee, &target_err)) != FX_OK && rc == FX_OK)
 		rc = fe_set(e, target_rc, "%s", target_err.msg);
+	if (rc == FX_OK && ro->fresh != NULL) /* only a load that succeeded is remembered */
+		rc = state_record(ro->fresh, &head.man, e);
 end:
 	for (i = 0; i < tee.ntargets; i++)
 		tee.targets[i].free(tee.targets[i].sink.ctx);

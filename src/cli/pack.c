@@ -20,6 +20,7 @@
 #include "bundle/spec.h"
 #include "bundle/sums.h"
 #include "cli/pack_delta.h"
+#include "cli/cli.h"
 
 struct plan_entry {
 	char *name;
@@ -114,6 +115,27 @@ static int add_licenses(const struct pack_opts *o, const struct spec *s, struct 
 	return FX_OK;
 }
 
+/* metadata.sequence (default: the build time) and metadata.expires (a date, or +Nd
+ * after the build time) as bundle.yaml carries them; FX_USAGE naming the spec line. */
+static int freshness(const struct pack_opts *o, const struct spec *s, struct manifest *m, struct ferr *e)
+{
+	char when[32];
+	int64_t expires;
+
+	m->sequence = s->has_sequence ? s->sequence : (uint64_t)(o->created < 0 ? 0 : o->created);
+	if (s->expires == NULL)
+		return FX_OK;
+	if (cli_parse_date(s->expires, o->created, &expires) != 0)
+		return fe_set(e, FX_USAGE, "%s: 'expires' must be a date (2027-06-01, 2027-06-01T00:00:00Z) or +Nd",
+		    s->expires_where);
+	fmt_time_utc(expires, when);
+	if (expires <= o->created)
+		return fe_set(e, FX_USAGE, "%s: 'expires' %s is not after the build time", s->expires_where, when);
+	m->expires = xstrdup(when);
+	m->expires_at = expires;
+	return FX_OK;
+}
+
 static int describe(const struct pack_opts *o, const struct spec *s, const struct plan *p, struct manifest *m, struct ferr *e)
 {
 	char created[32];
@@ -127,6 +149,8 @@ static int describe(const struct pack_opts *o, const struct spec *s, const struc
 	m->description = s->description ? xstrdup(s->description) : NULL;
 	m->created = xstrdup(created);
 	m->tool = xstrdup("ferry " FERRY_VERSION);
+	if ((rc = freshness(o, s, m, e)) != FX_OK)
+		return rc;
 	m->charts = xcalloc(s->ncharts, sizeof(*m->charts));
 	for (i = 0; i < s->ncharts; i++) {
 		struct man_chart *c = &m->charts[m->ncharts++];
@@ -479,8 +503,10 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	if ((rc = spec_load(o->spec, o->allow_outside_paths, &s, e)) != FX_OK)
 		return rc;
 	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
-	if ((rc = check_output(o, &s, out, e)) != FX_OK || (rc = check_metadata(&s, e)) != FX_OK)
+	if ((rc = check_output(o, &s, out, e)) != FX_OK || (rc = check_metadata(&s, e)) != FX_OK ||
+	    (rc = freshness(o, &s, &m, e)) != FX_OK)
 		goto end;
+	manifest_free(&m); /* checked early; describe() fills it again */
 	/* 1. every input hashed, in bundle order */
 	for (i = 0; i < s.nlicenses && rc == FX_OK; i++)
 		rc = plan_file(&p, s.licenses[i].dest, s.licenses[i].src, e);
