@@ -72,6 +72,9 @@ struct bundle_head {
 	int zstd;            /* the bundle is zstd-compressed */
 };
 
+struct read_observer;
+struct progress;
+
 struct read_opts {
 	const char *keyring;     /* public keys to trust; NULL: signature not checked */
 	char **fingerprints;     /* optional: only these signers */
@@ -84,6 +87,8 @@ struct read_opts {
 	int64_t now;             /* clock for the license check */
 	uint64_t ranged_min;     /* entries this large are offered by position (entry_loc) to
 	                            a sink that has drain(); 0: RANGED_MIN */
+	const struct read_observer *observer; /* NULL, or told what the read found (--json) */
+	struct progress *progress; /* NULL, or a meter fed the bytes hashed (util/progress.h) */
 };
 
 #define SINK_PRESENT (-1)
@@ -135,6 +140,17 @@ struct read_report {
 	size_t entries_ok, entries_bad, missing, extra;
 	size_t present; /* entries not read: every target held them already */
 	uint64_t bytes;
+};
+
+/* Watches a read for machine-readable results; every hook may be NULL. */
+struct read_observer {
+	void *ctx;
+	/* the head was read and checked (signature, bundle.yaml) */
+	void (*head)(void *ctx, const struct bundle_head *h);
+	/* an entry did not verify: bad, missing or extra, with why (as printed) */
+	void (*problem)(void *ctx, const char *entry, const char *why);
+	/* the read is over, whatever its result; h as far as it was read */
+	void (*done)(void *ctx, const struct bundle_head *h, const struct read_report *rep);
 };
 
 /* Reads the bundle once, front to back. Per-entry problems are printed as they are
