@@ -26,6 +26,7 @@
 /* ---- writing ---- */
 
 struct bundle_writer;
+struct progress;
 
 struct bw_opts {
 	int zstd;        /* wrap the tar in zstd */
@@ -38,6 +39,7 @@ struct bw_opts {
 	/* signs the .parts list (PATH.parts.asc); NULL: unsigned */
 	int (*sign)(void *ctx, const char *text, size_t len, char **sig, size_t *siglen, struct ferr *e);
 	void *sign_ctx;
+	struct progress *progress; /* NULL, or fed the bytes bw_add_file copies */
 };
 
 /* Opens a temporary file beside path; nothing appears at path before bw_commit. */
@@ -73,7 +75,6 @@ struct bundle_head {
 };
 
 struct read_observer;
-struct progress;
 
 struct read_opts {
 	const char *keyring;     /* public keys to trust; NULL: signature not checked */

@@ -7,6 +7,8 @@
 
 #include "util/util.h"
 
+struct progress;
+
 struct pack_opts {
 	const char *spec;
 	const char *out;            /* NULL: NAME-VERSION.ferry in the current directory */
@@ -18,6 +20,7 @@ struct pack_opts {
 	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, jobs, force, quiet;
 	int allow_outside_paths;    /* spec paths may lead outside the spec's directory */
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
+	struct progress *progress;  /* NULL, or the progress line (on a terminal, not -q) */
 };
 
 int pack_build(const struct pack_opts *o, struct ferr *e);

@@ -10,6 +10,8 @@
 #include "util/digest.h"
 #include "util/util.h"
 
+struct progress;
+
 /* One `images:` item of a BundleSpec. */
 struct img_src {
 	const char *ref;   /* reference the image gets in the bundle */
@@ -23,6 +25,7 @@ struct img_opts {
 	int jobs;                /* parallel compression */
 	const char *staging_dir; /* an empty directory owned by the caller, removed by it */
 	int64_t mtime;           /* SOURCE_DATE_EPOCH / created, for anything time-stamped */
+	struct progress *progress; /* NULL, or told which image is read and staged */
 };
 
 /* A blob to put into the bundle as images/blobs/sha256/<hex>. */

@@ -43,6 +43,12 @@ static void draw(struct progress *p, int force)
 		snprintf(item, sizeof(item), " %s (%zu/%zu)", p->item, p->index, p->count);
 	else if (p->item[0] != '\0')
 		snprintf(item, sizeof(item), " %s", p->item);
+	if (p->total == 0 && p->done == 0) { /* counting items only */
+		fprintf(stderr, "\r\033[K%s: %s%s", fx_progname, p->what, item);
+		fflush(stderr);
+		p->shown = 1;
+		return;
+	}
 	fmt_bytes(elapsed > 0.05 ? (uint64_t)((double)p->done / elapsed) : 0, rate, sizeof(rate));
 	if (elapsed > 0.5 && p->done > 0 && p->total > p->done) {
 		double secs = elapsed * (double)(p->total - p->done) / (double)p->done;
@@ -61,6 +67,8 @@ void progress_start(struct progress *p, uint64_t total)
 {
 	p->total = total;
 	p->done = 0;
+	p->item[0] = '\0';
+	p->index = p->count = 0;
 	clock_gettime(CLOCK_MONOTONIC, &p->t0);
 	draw(p, 1);
 }
@@ -70,7 +78,7 @@ void progress_item(struct progress *p, const char *item, size_t index, size_t co
 	fx_esc(item != NULL ? item : "", p->item, sizeof(p->item));
 	p->index = index;
 	p->count = count;
-	draw(p, 1);
+	draw(p, 0);
 }
 
 void progress_add(struct progress *p, uint64_t n)
