@@ -504,10 +504,11 @@ int main(int argc, char **argv)
 		rc = run(&c, &e);
 		ran = 1;
 	}
-	if (c.result != NULL && rc != CLI_HELP) {
+	if (c.result != NULL) {
 		result.bundle = c.bundle;
 		result.directory = c.extract.dir;
-		result_print(&result, e.code != 0 ? e.code : rc, &e, ran ? NULL : cli_last_usage_error());
+		if (rc != CLI_HELP)
+			result_print(&result, e.code != 0 ? e.code : rc, &e, ran ? NULL : cli_last_usage_error());
 		result_free(&result);
 	}
 	if (ran)

@@ -75,10 +75,12 @@ void progress_start(struct progress *p, uint64_t total)
 
 void progress_item(struct progress *p, const char *item, size_t index, size_t count)
 {
+	int next = index != p->index || count != p->count; /* drawn at once: one per image */
+
 	fx_esc(item != NULL ? item : "", p->item, sizeof(p->item));
 	p->index = index;
 	p->count = count;
-	draw(p, 0);
+	draw(p, next && count > 0);
 }
 
 void progress_add(struct progress *p, uint64_t n)
