@@ -59,6 +59,7 @@ static const char usage_common[] =
     "  --license-pubkey PUB   also check the bundle's license with this key; refuse an invalid one\n"
     "  --audience PRODUCT     with --license-pubkey: the product the license must be for\n"
     "  --now TIME             clock for the license check (epoch seconds or 2026-11-23T10:00:00Z)\n"
+    "  --json                 print one JSON result on stdout, also on failure (docs/json.md)\n"
     "  -q, --quiet            no progress or success messages\n";
 
 static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KEYS.asc [options]\n\n"

@@ -49,7 +49,7 @@ static const char usage_build[] =
     "      --allow-expired      pack an expired license anyway\n"
     "      --force              replace an existing output file\n"
     "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
-    "  -q, --quiet              print nothing on success\n"
+    "  -q, --quiet              print nothing on success, no progress line on a terminal\n"
     "\n"
     "The output appears only when complete: a failed or interrupted run leaves nothing.\n"
     "SOURCE_DATE_EPOCH sets the creation time: the same inputs give the same bytes\n"
