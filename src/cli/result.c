@@ -56,21 +56,22 @@ static void on_head(void *ctx, const struct bundle_head *h)
 static void on_problem(void *ctx, const char *entry, const char *why)
 {
 	struct run_result *r = ctx;
+	json_t *problems = json_object_get(r->doc, "problems");
 
-	json_array_append_new(json_object_get(r->doc, "problems"), json_pack("{s:o, s:s}", "entry", jtext(entry),
-	    "why", why));
+	/* a hostile bundle may hold millions of extra entries: the counts stay complete */
+	if (json_array_size(problems) >= RESULT_PROBLEMS_MAX) {
+		r->problems_not_listed++;
+		return;
+	}
+	json_array_append_new(problems, json_pack("{s:o, s:s}", "entry", jtext(entry), "why", why));
+	if (fx_utf8_valid(entry) && json_object_get(r->first_problem, entry) == NULL)
+		json_object_set_new(r->first_problem, entry, json_string(why));
 }
 
-/* The first problem the reader had with an entry, or NULL. */
+/* The first problem the reader had with an entry (a blob's: valid names), or NULL. */
 static const char *problem_of(struct run_result *r, const char *entry)
 {
-	json_t *problems = json_object_get(r->doc, "problems"), *p;
-	size_t i;
-
-	json_array_foreach(problems, i, p)
-		if (strcmp(json_string_value(json_object_get(p, "entry")), entry) == 0)
-			return json_string_value(json_object_get(p, "why"));
-	return NULL;
+	return json_string_value(json_object_get(r->first_problem, entry));
 }
 
 /* verify, extract: an image is verified when every entry it needs was read and hashed
@@ -167,6 +168,7 @@ void result_init(struct run_result *r, const char *command)
 	r->started = (int64_t)time(NULL);
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	r->doc = json_object();
+	r->first_problem = json_object();
 	json_object_set_new(r->doc, "schema", json_integer(RESULT_SCHEMA));
 	json_object_set_new(r->doc, "command", json_string(command));
 	json_object_set_new(r->doc, "bundle", json_object());
@@ -192,7 +194,8 @@ void result_watch(struct run_result *r, struct read_opts *ro, struct load_opts *
 /* The document in the order docs/json.md gives its keys. */
 static json_t *ordered(struct run_result *r, int rc, const char *why)
 {
-	static const char *const tail[] = {"bundle", "entries", "problems", "images", "targets", "directory"};
+	static const char *const tail[] = {"bundle", "entries", "problems", "problemsNotListed", "images", "targets",
+	    "directory"};
 	json_t *out = json_object(), *bundle, *v;
 	struct timespec now;
 	char started[32], finished[32];
@@ -217,6 +220,7 @@ static json_t *ordered(struct run_result *r, int rc, const char *why)
 	    (double)(now.tv_nsec - r->t0.tv_nsec) / 1e9));
 	if (r->directory != NULL)
 		json_object_set_new(r->doc, "directory", jtext(r->directory));
+	json_object_set_new(r->doc, "problemsNotListed", json_integer((json_int_t)r->problems_not_listed));
 	if (json_object_get(r->doc, "entries") == NULL)
 		json_object_set_new(r->doc, "entries", json_null());
 	if (strcmp(r->command, "load") != 0 && json_object_get(r->doc, "images") == NULL)
@@ -241,5 +245,6 @@ void result_print(struct run_result *r, int rc, const struct ferr *e, const char
 void result_free(struct run_result *r)
 {
 	json_decref(r->doc);
-	r->doc = NULL;
+	json_decref(r->first_problem);
+	r->doc = r->first_problem = NULL;
 }

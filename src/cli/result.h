@@ -12,6 +12,7 @@
 #include "util/util.h"
 
 #define RESULT_SCHEMA 1
+#define RESULT_PROBLEMS_MAX 1000 /* entries listed under "problems"; the rest only counted */
 
 struct run_result {
 	const char *command;       /* "verify", "extract", "load" */
@@ -22,6 +23,8 @@ struct run_result {
 	struct timespec t0;        /* monotonic start */
 	struct read_observer observer;
 	void *doc;                 /* the document being built (json_t) */
+	void *first_problem;       /* entry name -> the first why (json_t object) */
+	size_t problems_not_listed; /* past RESULT_PROBLEMS_MAX */
 };
 
 /* Starts the document of command (the clock starts now). */

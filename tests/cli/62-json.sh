@@ -30,7 +30,7 @@ expect 0 "pack two images and a file" "$PACK" build spec.yaml -o j.ferry --allow
 
 # jqt DESC FILTER: passes when the jq FILTER is true of $T/out
 jqt() { assert "$1" jq -e "$2" "$T/out"; }
-TOP='["bundle","command","entries","error","exitCode","finished","images","problems","schema","seconds","started","verdict"]'
+TOP='["bundle","command","entries","error","exitCode","finished","images","problems","problemsNotListed","schema","seconds","started","verdict"]'
 
 # ---------------------------------------------------------------- verify
 expect 0 "verify --json" "$LOAD" verify j.ferry --keyring "$KEYRING" --json
@@ -105,7 +105,7 @@ TO=registry://$R/pre
 expect 0 "load --json into a registry and an oci: layout, with --image-map and --keep-registry-host" \
 	"$LOAD" load j.ferry --keyring "$KEYRING" --to "$TO" --to "oci:$T/lay" --plain-http --keep-registry-host --image-map map.json --json
 jqt "load: the top-level keys (targets, no images)" \
-	'keys == ["bundle","command","entries","error","exitCode","finished","problems","schema","seconds","started","targets","verdict"]'
+	'keys == ["bundle","command","entries","error","exitCode","finished","problems","problemsNotListed","schema","seconds","started","targets","verdict"]'
 jqt "load: two targets in --to order, each ok" \
 	"[.targets[] | {target, kind, verdict, exitCode}] == [{\"target\": \"$TO\", \"kind\": \"registry\", \"verdict\": \"ok\", \"exitCode\": 0}, {\"target\": \"oci:$T/lay\", \"kind\": \"oci\", \"verdict\": \"ok\", \"exitCode\": 0}]"
 jqt "load: the registry target's counts (blobs pushed, bytes, manifests)" '.targets[0].blobs.sent > 0 and .targets[0].bytes > 1000000 and .targets[0].manifests >= 2'
