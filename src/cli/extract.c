@@ -7,6 +7,7 @@
 #include "cli/load_delta.h"
 #include "bundle/state.h"
 #include "util/file.h"
+#include "util/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -371,6 +372,8 @@ int extract_run(const char *bundle, const struct extract_opts *xo, const struct 
 	struct sink s;
 	struct bundle_head h;
 	struct read_report rep;
+	struct read_opts reading;
+	struct progress meter;
 	int rc;
 
 	memset(&x, 0, sizeof(x));
@@ -388,7 +391,10 @@ int extract_run(const char *bundle, const struct extract_opts *xo, const struct 
 	s.data = on_data;
 	s.end = on_end;
 	s.finish = on_finish;
-	rc = bundle_read(bundle, ro, &s, &h, &rep, e);
+	progress_init(&meter, progress_wanted(xo->quiet), "extracting");
+	reading = *ro;
+	reading.progress = &meter;
+	rc = bundle_read(bundle, &reading, &s, &h, &rep, e);
 	if (rc == FX_OK && ro->fresh != NULL) /* only an extract that succeeded is remembered */
 		rc = state_record(ro->fresh, &h.man, e);
 	if (rc == FX_OK && !xo->quiet)

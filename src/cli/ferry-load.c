@@ -20,10 +20,12 @@
 #include "cli/license_cmd.h"
 #include "cli/load.h"
 #include "cli/load_delta.h"
+#include "cli/result.h"
 #include "cli/rewrite.h"
 #include "cli/sbom_cmd.h"
 #include "crypto/pgp.h"
 #include "serve/serve.h"
+#include "util/progress.h"
 #include "util/util.h"
 
 enum verb {
@@ -71,6 +73,7 @@ static const char usage_common[] =
     "                         " STATE_DEFAULT "; verify: compare with FILE only when given)\n"
     "  --allow-downgrade      accept a bundle older (lower sequence) than the one last loaded;\n"
     "                         the state file logs it\n"
+    "  --json                 print one JSON result on stdout, also on failure (docs/json.md)\n"
     "  -q, --quiet            no progress or success messages\n";
 
 static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KEYS.asc [options]\n\n"
@@ -266,7 +269,7 @@ static const struct cli_option options[] = {
     {"now",                O_NOW,                required_argument, READERS | REPORT | LICENSE | INSPECT},
     {"quiet",              'q',                  no_argument,       READERS | INSPECT | REPORT | SERVE | REWRITE},
     {"parts-only",         O_PARTS_ONLY,         no_argument,       VERIFY},
-    {"json",               O_JSON,               no_argument,       INSPECT | REPORT | LICENSE},
+    {"json",               O_JSON,               no_argument,       READERS | INSPECT | REPORT | LICENSE},
     {"directory",          'C',                  required_argument, EXTRACT},
     {"force",              O_FORCE,              no_argument,       EXTRACT | REPORT | REWRITE},
     {"output",             'o',                  required_argument, REPORT | REWRITE},
@@ -322,6 +325,7 @@ struct load_command {
 	const char *image_map; /* load --image-map FILE */
 	int image_map_print;   /* inspect --image-map */
 	int json, quiet, parts_only;
+	struct run_result *result; /* verify, extract, load --json: the document */
 };
 
 static void push(char ***list, size_t *n, char *s)
@@ -484,6 +488,8 @@ static int check_command(struct load_command *c, int nargs, char **args)
 		return cli_usage_error(c->verb, "--fingerprint needs --keyring");
 	if (c->read.audience != NULL && c->read.license_pubkey == NULL)
 		return cli_usage_error(c->verb, "--audience needs --license-pubkey");
+	if (c->parts_only && c->json)
+		return cli_usage_error(c->verb, "--parts-only checks no entries; leave out --json");
 	if (c->parts_only && c->read.license_pubkey != NULL)
 		return cli_usage_error(c->verb,
 		    "--parts-only conflicts with --license-pubkey (the license is inside the bundle)");
@@ -515,13 +521,17 @@ static int run_verify(struct load_command *c, struct ferr *e)
 {
 	struct bundle_head head;
 	struct read_report report;
+	struct progress meter;
 	char size[32];
 	int rc;
 
 	if (c->parts_only)
 		return parts_verify_all(c->bundle, &c->read, c->quiet, e);
+	progress_init(&meter, progress_wanted(c->quiet), "verifying");
+	c->read.progress = &meter;
 	rc = bundle_read(c->bundle, &c->read, NULL, &head, &report, e);
-	if (rc == FX_OK && !c->quiet) {
+	c->read.progress = NULL;
+	if (rc == FX_OK && !c->quiet && !c->json) {
 		printf("%s: OK\n", ESC(c->bundle));
 		if (head.sig_checked)
 			printf("  signed by %s %s\n", head.signer.fpr, ESC(head.signer.uid));
@@ -572,6 +582,8 @@ static int run(struct load_command *c, struct ferr *e)
 {
 	if (c->read.allow_unsigned && c->read.keyring == NULL && !c->quiet && c->verb->id != V_LICENSE_VERIFY)
 		fx_warn("--allow-unsigned without --keyring: no signature is checked; only the checksums are");
+	if (c->result != NULL)
+		result_watch(c->result, &c->read, c->verb->id == V_LOAD ? &c->load : NULL);
 	switch ((enum verb)c->verb->id) {
 	case V_VERIFY: return run_verify(c, e);
 	case V_INSPECT: return run_inspect(c, e);
@@ -593,8 +605,9 @@ static int run(struct load_command *c, struct ferr *e)
 int main(int argc, char **argv)
 {
 	struct load_command c;
+	struct run_result result;
 	struct ferr e = {0};
-	int rc = cli_start("ferry-load", argc, argv, &main_usage), words = 0, first = 0;
+	int rc = cli_start("ferry-load", argc, argv, &main_usage), words = 0, first = 0, ran = 0;
 
 	if (rc >= 0)
 		return rc;
@@ -608,13 +621,27 @@ int main(int argc, char **argv)
 	c.serve.timeout = SERVE_TIMEOUT_DEFAULT;
 	c.serve.max_connections = SERVE_CONNECTIONS_DEFAULT;
 	c.read.now = c.license.now = (int64_t)time(NULL);
+	if ((CLI_VERB(c.verb->id) & READERS) && cli_wants_json(argc - words, argv + words)) {
+		result_init(&result, c.verb->name);
+		c.result = &result;
+	}
 	rc = cli_parse(argc - words, argv + words, options, c.verb, take_option, &c, &first);
 	if (rc == FX_OK)
 		rc = check_command(&c, argc - words - first, argv + words + first);
 	if (rc == FX_OK) {
 		setup_fresh(&c);
-		rc = cli_finish(run(&c, &e), &e);
+		rc = run(&c, &e);
+		ran = 1;
 	}
+	if (c.result != NULL) {
+		result.bundle = c.bundle;
+		result.directory = c.extract.dir;
+		if (rc != CLI_HELP)
+			result_print(&result, e.code != 0 ? e.code : rc, &e, ran ? NULL : cli_last_usage_error());
+		result_free(&result);
+	}
+	if (ran)
+		rc = cli_finish(rc, &e);
 	free(c.read.fingerprints);
 	free(c.load.targets);
 	free(c.load.images);

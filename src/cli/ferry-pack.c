@@ -52,7 +52,7 @@ static const char usage_build[] =
     "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
     "      --since OLD.ferry    a delta: leave out the layers and configs OLD carries (repeatable)\n"
     "      --keyring KEYS.asc   with --since: OLD must be signed by one of these keys\n"
-    "  -q, --quiet              print nothing on success\n"
+    "  -q, --quiet              print nothing on success, no progress line on a terminal\n"
     "\n"
     "The output appears only when complete: a failed or interrupted run leaves nothing.\n"
     "SOURCE_DATE_EPOCH sets the creation time: the same inputs give the same bytes\n"

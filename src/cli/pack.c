@@ -21,6 +21,7 @@
 #include "bundle/sums.h"
 #include "cli/pack_delta.h"
 #include "cli/cli.h"
+#include "util/progress.h"
 
 struct plan_entry {
 	char *name;
@@ -29,6 +30,8 @@ struct plan_entry {
 	size_t len;
 	uint64_t size;
 	unsigned char digest[SHA256_LEN];
+	const char *image;  /* a blob: the first image that uses it (for progress) */
+	size_t image_index; /* its number, from 1 */
 };
 
 struct plan {
@@ -269,6 +272,26 @@ static int check_output(const struct pack_opts *o, const struct spec *s, const c
 
 static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
+/* The first image that lists blob hex, for the progress line. */
+static void blob_image(const struct img_set *is, struct plan_entry *pe, const char *hex)
+{
+	size_t i, k;
+
+	for (i = 0; i < is->nimages; i++) {
+		const struct man_image *mi = &is->images[i];
+
+		for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
+			const char *d = k < mi->nblobs ? mi->blobs[k] : mi->manifests[k - mi->nblobs];
+
+			if (strncmp(d, "sha256:", 7) == 0 && strncmp(d + 7, hex, SHA256_HEX) == 0) {
+				pe->image = mi->ref;
+				pe->image_index = i + 1;
+				return;
+			}
+		}
+	}
+}
+
 /* Stages the spec's images beside out and adds the OCI layout to the plan, after the
  * images' SBOMs (sboms, the caller's to free; none with --no-sbom). The layers are
  * catalogued while they are staged, by the hooks of images_stage. */
@@ -308,6 +331,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		io.layer_blob = sbom_layer_blob;
 		io.layer_ctx = catalog;
 	}
+	io.progress = o->progress;
 	if ((rc = images_stage(src, s->nimages, &io, is, e)) != FX_OK ||
 	    (catalog != NULL && (rc = sbom_build(catalog, is, sboms, e)) != FX_OK))
 		goto end;
@@ -322,6 +346,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		pe->path = is->blobs[i].path;
 		pe->size = is->blobs[i].size;
 		memcpy(pe->digest, is->blobs[i].digest, SHA256_LEN);
+		blob_image(is, pe, is->blobs[i].hex);
 	}
 	plan_buf(p, "images/index.json", is->index_json, is->index_len);
 end:
@@ -426,10 +451,11 @@ static int sign_parts(void *ctx, const char *text, size_t len, char **sig, size_
 
 /* The tar, in format.md order. */
 static int write_bundle(const struct pack_opts *o, const char *out, const struct head *h, const struct plan *p,
-    struct ferr *e)
+    size_t nimages, struct ferr *e)
 {
 	struct bundle_writer *w = NULL;
 	struct bw_opts bo;
+	uint64_t total = 0;
 	size_t i;
 	int rc;
 
@@ -440,6 +466,7 @@ static int write_bundle(const struct pack_opts *o, const char *out, const struct
 	bo.mtime = o->created;
 	bo.force = o->force;
 	bo.split = o->split;
+	bo.progress = o->progress;
 	if (!o->no_sign) {
 		bo.sign = sign_parts;
 		bo.sign_ctx = (void *)(uintptr_t)o;
@@ -449,12 +476,23 @@ static int write_bundle(const struct pack_opts *o, const char *out, const struct
 	    (h->sig != NULL && (rc = bw_add_buf(w, BUNDLE_SIG, h->sig, h->sig_len, e)) != FX_OK) ||
 	    (rc = bw_add_buf(w, BUNDLE_YAML, h->yaml, h->yaml_len, e)) != FX_OK)
 		goto end;
+	for (i = 0; i < p->n; i++)
+		total += p->v[i].size;
+	if (o->progress != NULL) {
+		o->progress->what = "writing";
+		progress_start(o->progress, total);
+	}
 	for (i = 0; i < p->n && rc == FX_OK; i++) {
+		if (o->progress != NULL)
+			progress_item(o->progress, p->v[i].image != NULL ? p->v[i].image : p->v[i].name, p->v[i].image_index,
+			    p->v[i].image != NULL ? nimages : 0);
 		if (p->v[i].path != NULL)
 			rc = bw_add_file(w, p->v[i].name, p->v[i].path, p->v[i].size, p->v[i].digest, e);
-		else
-			rc = bw_add_buf(w, p->v[i].name, p->v[i].buf, p->v[i].len, e);
+		else if ((rc = bw_add_buf(w, p->v[i].name, p->v[i].buf, p->v[i].len, e)) == FX_OK && o->progress != NULL)
+			progress_add(o->progress, p->v[i].len);
 	}
+	if (o->progress != NULL)
+		progress_end(o->progress);
 	if (rc != FX_OK || (rc = bw_commit(w, e)) != FX_OK)
 		goto end;
 	if (o->split && !o->quiet)
@@ -485,6 +523,8 @@ static void report(const struct pack_opts *o, const char *out, const struct head
 
 int pack_build(const struct pack_opts *o, struct ferr *e)
 {
+	struct pack_opts with_progress = *o;
+	struct progress meter;
 	struct spec s;
 	struct img_set is;
 	struct manifest m;
@@ -500,6 +540,9 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	memset(&m, 0, sizeof(m));
 	memset(&p, 0, sizeof(p));
 	memset(&h, 0, sizeof(h));
+	progress_init(&meter, progress_wanted(o->quiet), "staging");
+	with_progress.progress = &meter;
+	o = &with_progress;
 	if ((rc = spec_load(o->spec, o->allow_outside_paths, &s, e)) != FX_OK)
 		return rc;
 	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
@@ -518,6 +561,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 		rc = plan_file(&p, s.files[i].dest, s.files[i].src, e);
 	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &sboms, &p, e)) != FX_OK))
 		goto end;
+	progress_clear(&meter); /* signing may ask for a passphrase */
 	/* 2. bundle.yaml, SHA256SUMS and its signature (the image descriptions move into
 	 * the manifest) */
 	m.images = is.images;
@@ -530,9 +574,10 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	if ((rc = make_head(o, &s, &p, &m, &h, e)) != FX_OK)
 		goto end;
 	/* 3. the tar */
-	if ((rc = write_bundle(o, out, &h, &p, e)) == FX_OK)
+	if ((rc = write_bundle(o, out, &h, &p, m.nimages, e)) == FX_OK)
 		report(o, out, &h, &p);
 end:
+	progress_clear(&meter);
 	if (staging != NULL) {
 		rm_tree(staging);
 		fx_cleanup_forget();

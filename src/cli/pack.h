@@ -7,6 +7,8 @@
 
 #include "util/util.h"
 
+struct progress;
+
 struct pack_opts {
 	const char *spec;
 	const char *out;            /* NULL: NAME-VERSION.ferry in the current directory */
@@ -22,6 +24,7 @@ struct pack_opts {
 	size_t nsince;
 	const char *keyring;        /* --keyring: the keys the --since bundles must be signed by */
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
+	struct progress *progress;  /* NULL, or the progress line (on a terminal, not -q) */
 };
 
 int pack_build(const struct pack_opts *o, struct ferr *e);

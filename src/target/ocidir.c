@@ -535,7 +535,8 @@ static int oci_report(void *ctx, int finished, struct ferr *e)
 	struct oci *o = ctx;
 	struct target_report r = {.spec = o->spec, .plan = o->plan, .verdicts = o->verdicts, .finished = finished,
 	    .lo = o->lo, .dry_run = o->lo->dry_run, .dead_why = o->dead ? o->dead_why : NULL,
-	    .dead_image_why = "the layout could not be written"};
+	    .dead_image_why = "the layout could not be written", .blobs_sent = o->written, .blobs_present = o->present,
+	    .bytes = o->bytes};
 	char bytes[32], replaced[64] = "";
 
 	if (o->lo->dry_run)

@@ -289,6 +289,7 @@ int target_report(const struct target_report *r, struct ferr *e, const char *det
 	const struct target_plan *p = r->plan;
 	size_t i, nfailed = 0, ntarget = 0, nverify = 0;
 	char details[1024];
+	int code;
 	va_list ap;
 
 	if (r->dead_why != NULL)
@@ -316,8 +317,11 @@ int target_report(const struct target_report *r, struct ferr *e, const char *det
 	fprintf(stderr, "%s: %s: %s%zu images %s, %zu %s; %s\n", fx_progname, ESC(r->spec), r->dry_run ? "dry run: " : "",
 	    p->nimages - nfailed, r->dry_run ? "would be loaded" : "loaded", nfailed, r->dry_run ? "would fail" : "failed",
 	    details);
-	if (r->dead_why == NULL && nfailed == 0)
+	code = r->dead_why == NULL && nfailed == 0 ? FX_OK :
+	    r->dead_why != NULL || ntarget > 0 ? FX_TARGET : nverify > 0 ? FX_VERIFY : FX_IO;
+	if (r->lo != NULL && r->lo->on_report != NULL)
+		r->lo->on_report(r->lo->on_report_ctx, r, code);
+	if (code == FX_OK)
 		return FX_OK;
-	return fe_set(e, r->dead_why != NULL || ntarget > 0 ? FX_TARGET : nverify > 0 ? FX_VERIFY : FX_IO,
-	    "%s: %zu of %zu images not loaded", ESC(r->spec), nfailed, p->nimages);
+	return fe_set(e, code, "%s: %zu of %zu images not loaded", ESC(r->spec), nfailed, p->nimages);
 }

@@ -12,6 +12,8 @@
 #include "util/digest.h"
 #include "util/util.h"
 
+struct target_report;
+
 struct load_opts {
 	char **targets;        /* --to: registry://HOST[:PORT][/PREFIX], docker://..., oci:DIR */
 	size_t ntargets;
@@ -31,6 +33,10 @@ struct load_opts {
 	 * (spec: the --to text); NULL when nobody asks. */
 	void (*on_loaded)(void *ctx, const char *spec, const struct manifest *man, const struct man_image *mi);
 	void *on_loaded_ctx;
+	/* --json: target_report hands this its report once the verdicts are final, with the
+	 * code it returns; NULL when nobody asks. */
+	void (*on_report)(void *ctx, const struct target_report *r, int code);
+	void *on_report_ctx;
 };
 
 /* ---- the plan */
@@ -117,10 +123,16 @@ struct target_report {
 	int dry_run;
 	const char *dead_why;                /* NULL, or why the target failed as a whole */
 	const char *dead_image_why;          /* with dead_why: the reason every image gets */
+	/* what the target did, for machine-readable results: blobs sent (pushed, written,
+	 * put in the daemon's archive), already there, mounted from another repository;
+	 * manifests pushed; bytes sent or written (a dry run: that would be) */
+	size_t blobs_sent, blobs_present, blobs_mounted, manifests;
+	uint64_t bytes;
 };
 
 /* Prints dead_why once, a line for every image not loaded ("SPEC: REF: not loaded:
- * WHY"), tells lo->on_loaded of every image loaded (not in a dry run), then the summary line "SPEC: N images loaded, M failed; DETAILS" (a dry run:
+ * WHY"), tells lo->on_loaded of every image loaded (not in a dry run) and lo->on_report
+ * of the report, then the summary line "SPEC: N images loaded, M failed; DETAILS" (a dry run:
  * "would be loaded", "would fail"). Returns FX_OK when every image loaded, else e set
  * ("SPEC: M of N images not loaded") with FX_TARGET when the target failed, else
  * FX_VERIFY or FX_IO. */
