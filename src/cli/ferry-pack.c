@@ -49,6 +49,8 @@ static const char usage_build[] =
     "      --allow-expired      pack an expired license anyway\n"
     "      --force              replace an existing output file\n"
     "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
+    "      --chart-keyring KEYS.asc  verify every chart's provenance file (.prov) against these keys\n"
+    "      --require-chart-provenance  refuse a chart without a provenance file\n"
     "  -q, --quiet              print nothing on success\n"
     "\n"
     "The output appears only when complete: a failed or interrupted run leaves nothing.\n"
@@ -94,6 +96,8 @@ enum option_id {
 	O_ALLOW_EXPIRED,
 	O_FORCE,
 	O_ALLOW_OUTSIDE_PATHS,
+	O_CHART_KEYRING,
+	O_REQUIRE_CHART_PROVENANCE,
 	O_KEY,
 	O_SUBJECT,
 	O_EXPIRES,
@@ -133,6 +137,8 @@ static const struct cli_option options[] = {
     {"allow-expired",     O_ALLOW_EXPIRED,     no_argument,       BUILD},
     {"force",             O_FORCE,             no_argument,       BUILD | ISSUE},
     {"allow-outside-paths", O_ALLOW_OUTSIDE_PATHS, no_argument,     BUILD},
+    {"chart-keyring",     O_CHART_KEYRING,     required_argument, BUILD},
+    {"require-chart-provenance", O_REQUIRE_CHART_PROVENANCE, no_argument, BUILD},
     {"key",               O_KEY,               required_argument, ISSUE},
     {"subject",           O_SUBJECT,           required_argument, ISSUE},
     {"expires",           O_EXPIRES,           required_argument, ISSUE},
@@ -225,6 +231,8 @@ static int take_build_option(struct pack_command *c, int id, const char *value)
 	case O_ALLOW_EXPIRED: o->allow_expired = 1; break;
 	case O_FORCE: o->force = 1; break;
 	case O_ALLOW_OUTSIDE_PATHS: o->allow_outside_paths = 1; break;
+	case O_CHART_KEYRING: o->chart_keyring = value; break;
+	case O_REQUIRE_CHART_PROVENANCE: o->require_chart_prov = 1; break;
 	default: break;
 	}
 	return FX_OK;

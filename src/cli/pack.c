@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bundle/bundle.h"
+#include "cli/pack_charts.h"
 #include "image/images.h"
 #include "crypto/license.h"
 #include "bundle/manifest.h"
@@ -125,14 +126,6 @@ static int describe(const struct pack_opts *o, const struct spec *s, const struc
 	m->description = s->description ? xstrdup(s->description) : NULL;
 	m->created = xstrdup(created);
 	m->tool = xstrdup("ferry " FERRY_VERSION);
-	m->charts = xcalloc(s->ncharts, sizeof(*m->charts));
-	for (i = 0; i < s->ncharts; i++) {
-		struct man_chart *c = &m->charts[m->ncharts++];
-		struct ferr chart_err = {0, ""};
-		if (chart_read(s->charts[i].src, &c->name, &c->version, &chart_err) != FX_OK)
-			return fe_set(e, FX_USAGE, "%s: %s", s->charts[i].where, chart_err.msg);
-		c->path = xstrdup(s->charts[i].dest);
-	}
 	m->docs = xcalloc(s->ndocs, sizeof(*m->docs));
 	for (i = 0; i < s->ndocs; i++, m->ndocs++) {
 		m->docs[i].path = xstrdup(s->docs[i].dest);
@@ -287,6 +280,47 @@ end:
 	return rc;
 }
 
+/* Each chart's artifact blobs (chart.h) among the image blobs, before
+ * images/index.json; a blob already in the plan (two charts with one config) once. */
+static void plan_chart_blobs(struct plan *p, const struct chart_art *arts, size_t n)
+{
+	struct plan_entry index;
+	size_t i, k, j;
+	int has_index = p->n > 0 && strcmp(p->v[p->n - 1].name, "images/index.json") == 0;
+
+	if (has_index)
+		index = p->v[--p->n];
+	for (i = 0; i < n; i++) {
+		const struct chart_art *a = &arts[i];
+		const char *digests[4] = {a->config_digest, a->tgz_digest, a->prov_digest, a->manifest_digest};
+		for (k = 0; k < 4; k++) {
+			char name[sizeof("images/blobs/sha256/") + SHA256_HEX];
+			struct plan_entry *pe;
+			if (k == 2 && a->prov_src == NULL)
+				continue;
+			snprintf(name, sizeof(name), "images/blobs/sha256/%s", digests[k] + 7);
+			for (j = 0; j < p->n && strcmp(p->v[j].name, name) != 0; j++)
+				;
+			if (j < p->n)
+				continue;
+			if (k == 0 || k == 3) {
+				plan_buf(p, name, k == 0 ? a->info.config_json : a->manifest_json,
+				    k == 0 ? a->info.config_len : a->manifest_len);
+				continue;
+			}
+			pe = plan_add(p, name);
+			pe->path = k == 1 ? a->src : a->prov_src;
+			pe->size = k == 1 ? a->tgz_size : a->prov_size;
+			digest_parse(digests[k], pe->digest, NULL);
+		}
+	}
+	if (has_index) {
+		plan_add(p, "x");
+		free(p->v[p->n - 1].name);
+		p->v[p->n - 1] = index;
+	}
+}
+
 /* The signed head: bundle.yaml, SHA256SUMS and its signature, each within what a
  * loader reads. */
 struct head {
@@ -416,7 +450,8 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	struct manifest m;
 	struct plan p;
 	struct head h;
-	char *out = NULL, *staging = NULL;
+	struct chart_art *charts = NULL;
+	char *out = NULL, *staging = NULL, created[32];
 	size_t i;
 	int rc;
 
@@ -427,7 +462,9 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	if ((rc = spec_load(o->spec, o->allow_outside_paths, &s, e)) != FX_OK)
 		return rc;
 	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
-	if ((rc = check_output(o, &s, out, e)) != FX_OK || (rc = check_metadata(&s, e)) != FX_OK)
+	fmt_time_utc(o->created, created);
+	if ((rc = check_output(o, &s, out, e)) != FX_OK || (rc = check_metadata(&s, e)) != FX_OK ||
+	    (rc = pack_charts_prepare(o, &s, created, &charts, e)) != FX_OK)
 		goto end;
 	/* 1. every input hashed, in bundle order */
 	for (i = 0; i < s.nlicenses && rc == FX_OK; i++)
@@ -435,17 +472,22 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	for (i = 0; i < s.ndocs && rc == FX_OK; i++)
 		rc = plan_file(&p, s.docs[i].dest, s.docs[i].src, e);
 	for (i = 0; i < s.ncharts && rc == FX_OK; i++)
-		rc = plan_file(&p, s.charts[i].dest, s.charts[i].src, e);
+		if ((rc = plan_file(&p, s.charts[i].dest, s.charts[i].src, e)) == FX_OK && charts[i].prov_entry != NULL)
+			rc = plan_file(&p, charts[i].prov_entry, charts[i].prov_src, e);
 	for (i = 0; i < s.nfiles && rc == FX_OK; i++)
 		rc = plan_file(&p, s.files[i].dest, s.files[i].src, e);
 	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &p, e)) != FX_OK))
 		goto end;
+	plan_chart_blobs(&p, charts, s.ncharts);
 	/* 2. bundle.yaml, SHA256SUMS and its signature (the image descriptions move into
 	 * the manifest) */
 	m.images = is.images;
 	m.nimages = is.nimages;
 	is.images = NULL;
 	is.nimages = 0;
+	m.charts = xcalloc(s.ncharts ? s.ncharts : 1, sizeof(*m.charts));
+	for (m.ncharts = 0; m.ncharts < s.ncharts; m.ncharts++)
+		pack_chart_describe(&charts[m.ncharts], s.charts[m.ncharts].dest, &m.charts[m.ncharts]);
 	if ((rc = make_head(o, &s, &p, &m, &h, e)) != FX_OK)
 		goto end;
 	/* 3. the tar */
@@ -458,6 +500,7 @@ end:
 		free(staging);
 	}
 	img_set_free(&is);
+	pack_charts_free(charts, s.ncharts);
 	manifest_free(&m);
 	plan_free(&p);
 	free(h.sums_text);

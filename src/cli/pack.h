@@ -17,6 +17,8 @@ struct pack_opts {
 	uint64_t split;             /* --split SIZE: parts of this many bytes */
 	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, jobs, force, quiet;
 	int allow_outside_paths;    /* spec paths may lead outside the spec's directory */
+	const char *chart_keyring;  /* --chart-keyring: verify chart provenance files */
+	int require_chart_prov;     /* --require-chart-provenance */
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
 };
 
