@@ -14,6 +14,7 @@
 #define CHART_UNPACKED_MAX (64u << 20) /* what its members may add up to (a gzip bomb stops here) */
 #define CHART_MEMBERS_MAX 10000
 #define CHART_PROV_MAX (1u << 20)
+#define CHART_TAG_MAX 129 /* a SemVer version (128 at most) as a tag, and its NUL */
 
 #define CHART_CONFIG_MEDIA "application/vnd.cncf.helm.config.v1+json"
 #define CHART_CONTENT_MEDIA "application/vnd.cncf.helm.chart.content.v1.tar+gzip"

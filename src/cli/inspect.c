@@ -6,6 +6,8 @@
 
 #include <jansson.h>
 
+#include "bundle/chart.h"
+
 static uint64_t total_size(const struct manifest *m)
 {
 	uint64_t t = 0;
@@ -38,8 +40,32 @@ static json_t *jstrv(char **v, size_t n)
 	return a;
 }
 
-static int print_json(FILE *f, const char *path, const struct bundle_head *h, struct ferr *e)
+/* Where a load puts the chart under a target's prefix: P/NAME:TAG. 0 for a chart
+ * that is a file only. */
+static int chart_reference(const struct man_chart *c, const char *charts_path, char *ref, size_t size)
 {
+	char tag[CHART_TAG_MAX];
+
+	if (c->digest == NULL || c->name == NULL || c->version == NULL || c->nblobs < 3)
+		return 0;
+	chart_tag(c->version, tag, sizeof(tag));
+	snprintf(ref, size, "%s/%s:%s", charts_path != NULL ? charts_path : "charts", c->name, tag);
+	return 1;
+}
+
+static const char *prov_verdict(const char *provenance)
+{
+	if (provenance != NULL && strcmp(provenance, "verified") == 0)
+		return "verified (ferry-pack checked its signature and the archive's SHA-256)";
+	if (provenance != NULL && strcmp(provenance, "unverified") == 0)
+		return "carried, NOT verified (packed without --chart-keyring)";
+	return "none";
+}
+
+static int print_json(FILE *f, const char *path, const struct bundle_head *h, const char *charts_path,
+    struct ferr *e)
+{
+	char ref[512];
 	const struct manifest *m = &h->man;
 	json_t *root = json_object(), *b = json_object(), *a;
 	char *text;
@@ -89,6 +115,13 @@ static int print_json(FILE *f, const char *path, const struct bundle_head *h, st
 		json_object_set_new(o, "name", jstr(m->charts[i].name));
 		json_object_set_new(o, "version", jstr(m->charts[i].version));
 		json_object_set_new(o, "path", jstr(m->charts[i].path));
+		json_object_set_new(o, "appVersion", jstr(m->charts[i].app_version));
+		json_object_set_new(o, "provenance", jstr(m->charts[i].provenance ? m->charts[i].provenance : "none"));
+		json_object_set_new(o, "digest", jstr(m->charts[i].digest));
+		if (chart_reference(&m->charts[i], charts_path, ref, sizeof(ref)))
+			json_object_set_new(o, "reference", jstr(ref));
+		else
+			json_object_set_new(o, "reference", json_null());
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(root, "charts", a);
@@ -130,14 +163,15 @@ static int print_json(FILE *f, const char *path, const struct bundle_head *h, st
 	return FX_OK;
 }
 
-int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int json, struct ferr *e)
+int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int json, const char *charts_path,
+    struct ferr *e)
 {
 	const struct manifest *m = &h->man;
-	char sz[32], when[32];
+	char sz[32], when[32], ref[512];
 	size_t i, j;
 
 	if (json)
-		return print_json(f, path, h, e);
+		return print_json(f, path, h, charts_path, e);
 	if (!h->sig_checked)
 		fprintf(f, "*** UNVERIFIED: %s ***\n", h->is_signed ?
 		    "signature not checked (give --keyring to check it); nothing below is trusted" :
@@ -168,9 +202,16 @@ int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int js
 		    fmt_bytes(im->size, sz, sizeof(sz)));
 	}
 	fprintf(f, "Charts:      %zu\n", m->ncharts);
-	for (i = 0; i < m->ncharts; i++)
-		fprintf(f, "  %s %s (%s)\n", ESC(m->charts[i].name ? m->charts[i].name : "?"),
-		    ESC(m->charts[i].version ? m->charts[i].version : "?"), ESC(m->charts[i].path));
+	for (i = 0; i < m->ncharts; i++) {
+		const struct man_chart *c = &m->charts[i];
+		fprintf(f, "  %s %s (%s)\n", ESC(c->name ? c->name : "?"), ESC(c->version ? c->version : "?"), ESC(c->path));
+		fprintf(f, "    app version %s; provenance %s\n", c->app_version ? ESC(c->app_version) : "-",
+		    prov_verdict(c->provenance));
+		if (chart_reference(c, charts_path, ref, sizeof(ref)))
+			fprintf(f, "    pushed as [PREFIX/]%s, manifest %s\n", ESC(ref), ESC(c->digest));
+		else
+			fprintf(f, "    carried as a file only (bundle from an older ferry)\n");
+	}
 	fprintf(f, "Docs:        %zu\n", m->ndocs);
 	for (i = 0; i < m->ndocs; i++)
 		fprintf(f, "  %s%s%s\n", ESC(m->docs[i].path), m->docs[i].title ? "  " : "",

@@ -6,7 +6,9 @@
 
 #include "bundle/bundle.h"
 
-/* Prints the head of a bundle. Every string from the bundle is escaped. */
-int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int json, struct ferr *e);
+/* Prints the head of a bundle. Every string from the bundle is escaped. Charts are
+ * shown with the reference a load gives them (charts_path: --charts-path, or NULL). */
+int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int json, const char *charts_path,
+    struct ferr *e);
 
 #endif
