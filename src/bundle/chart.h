@@ -48,6 +48,12 @@ char *chart_manifest_json(const struct chart_info *ci, const char *created, cons
 int chart_prov_verify(const char *prov_path, const char *keyring, const char *tgz_base, const char *tgz_digest,
     const char *name, const char *version, struct ferr *e);
 
+/* Packs the chart directory dir as `helm package` does (chart_dir.c): writes
+ * out_dir/NAME-VERSION.tgz (*out_path, malloc'd) with members NAME/..., sorted, each
+ * with mtime and mode 0644, .helmignore honoured. Symbolic links and special files are
+ * refused (FX_USAGE naming them); on failure nothing is left in out_dir. */
+int chart_package_dir(const char *dir, const char *out_dir, int64_t mtime, char **out_path, struct ferr *e);
+
 /* Helm's tag for a chart version: SemVer's '+' becomes '_' (OCI tags allow no '+'). */
 void chart_tag(const char *version, char *tag, size_t size);
 

@@ -15,7 +15,7 @@ static const char *const top_keys[] = {"apiVersion", "kind", "metadata", "images
 static const char *const meta_keys[] = {"name", "version", "vendor", "description", NULL};
 static const char *const image_keys[] = {"ref", "from", NULL};
 static const char *const path_keys[] = {"path", NULL};
-static const char *const chart_keys[] = {"path", "prov", NULL};
+static const char *const chart_keys[] = {"path", "prov", "from", NULL};
 static const char *const doc_keys[] = {"path", "title", "dest", NULL};
 static const char *const file_keys[] = {"path", "dest", NULL};
 
@@ -112,6 +112,52 @@ static int chart_prov(struct ydoc *d, yaml_node_t *it, const struct spec_ctx *c,
 	return rc;
 }
 
+/* A chart given as its directory (from: DIR), packed as helm package does when the
+ * bundle is built; its entry name is known only then. */
+static int chart_from(struct ydoc *d, yaml_node_t *it, const struct spec_ctx *c, struct spec_item *si,
+    struct ferr *e)
+{
+	yaml_node_t *n = ymap_get(d, it, "from");
+	struct stat st;
+	char *from = NULL, *prov = NULL;
+	int rc;
+
+	si->where = xstrdup(ydoc_where(d, it));
+	if ((rc = ymap_str(d, it, "from", 1, &from, e)) != FX_OK)
+		goto end;
+	if (ymap_get(d, it, "path") != NULL) {
+		rc = fe_set(e, FX_USAGE, "%s: a chart has path: or from:, not both", ydoc_where(d, n));
+		goto end;
+	}
+	if (strncmp(from, "oci://", 6) == 0) {
+		rc = fe_set(e, FX_USAGE, "%s: from: %s: pulling charts from a registry is not supported yet; "
+		    "pull it (helm pull) and give its path:", ydoc_where(d, n), ESC(from));
+		goto end;
+	}
+	si->src = resolve(c->dir, from);
+	si->chart_dir = 1;
+	if (stat(si->src, &st) != 0) {
+		rc = fe_set(e, FX_USAGE, "%s: %s: %s", ydoc_where(d, n), ESC(si->src), strerror(errno));
+		goto end;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		rc = fe_set(e, FX_USAGE, "%s: %s: not a directory (from: takes a chart directory; a .tgz goes in path:)",
+		    ydoc_where(d, n), ESC(si->src));
+		goto end;
+	}
+	if ((rc = check_inside(c, d, n, si->src, e)) != FX_OK)
+		goto end;
+	if (ymap_get(d, it, "prov") != NULL && (rc = ymap_str(d, it, "prov", 1, &prov, e)) == FX_OK) {
+		si->prov = resolve(c->dir, prov);
+		if ((rc = check_file(d, ymap_get(d, it, "prov"), si->prov, e)) == FX_OK)
+			rc = check_inside(c, d, ymap_get(d, it, "prov"), si->prov, e);
+	}
+end:
+	free(from);
+	free(prov);
+	return rc;
+}
+
 /* Parses one list of path items; prefix is the bundle directory ("docs"). */
 static int parse_items(struct ydoc *d, yaml_node_t *root, const char *key, const char *prefix,
     const char *const *keys, const struct spec_ctx *c, struct spec_item **out, size_t *count, struct ferr *e)
@@ -129,6 +175,11 @@ static int parse_items(struct ydoc *d, yaml_node_t *root, const char *key, const
 		char *path = NULL, *dest = NULL;
 		const char *why;
 
+		if (keys == chart_keys && ymap_get(d, it, "from") != NULL) {
+			if ((rc = ymap_check(d, it, key, keys, e)) != FX_OK || (rc = chart_from(d, it, c, si, e)) != FX_OK)
+				return rc;
+			continue;
+		}
 		if ((rc = ymap_check(d, it, key, keys, e)) != FX_OK ||
 		    (rc = ymap_str(d, it, "path", 1, &path, e)) != FX_OK)
 			return rc;
@@ -167,7 +218,11 @@ static int check_duplicates(struct spec *s, struct ferr *e)
 			for (b = a; b < 4; b++)
 				for (j = (b == a ? i + 1 : 0); j < counts[b]; j++) {
 					const char *x = lists[a][i].dest, *y = lists[b][j].dest;
-					size_t lx = strlen(x), ly = strlen(y);
+					size_t lx, ly;
+					if (x == NULL || y == NULL)
+						continue; /* a chart directory: named once packed */
+					lx = strlen(x);
+					ly = strlen(y);
 					/* the same name, or one a directory of the other: tar cannot hold both */
 					if (strcmp(x, y) == 0 || (lx < ly && strncmp(x, y, lx) == 0 && y[lx] == '/') ||
 					    (ly < lx && strncmp(x, y, ly) == 0 && x[ly] == '/'))

@@ -11,6 +11,7 @@ struct spec_item {
 	char *dest;  /* entry name in the bundle */
 	char *title; /* docs only */
 	char *prov;  /* charts only: its provenance file (prov:, or NAME.tgz.prov beside it), or NULL */
+	int chart_dir; /* charts only: src is a chart directory (from: DIR), dest is NULL */
 	char *where; /* "spec.yaml:12:5" */
 };
 

@@ -237,21 +237,33 @@ static int check_output(const struct pack_opts *o, const struct spec *s, const c
 static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
 /* Stages the spec's images beside out and adds the OCI layout to the plan. */
+/* The one staging directory beside out (images, charts packed from directories),
+ * made when first needed and removed at the end or on a signal. */
+static int make_staging(const char *out, char **staging, struct ferr *e)
+{
+	char *t;
+
+	if (*staging != NULL)
+		return FX_OK;
+	t = xasprintf("%s.images.XXXXXX", out);
+	if ((*staging = mkdtemp(t)) == NULL) {
+		free(t);
+		return fe_set(e, FX_IO, "%s.images.XXXXXX: cannot create a staging directory: %s", ESC(out), strerror(errno));
+	}
+	fx_cleanup_dir(*staging);
+	return FX_OK;
+}
+
 static int plan_images(const struct pack_opts *o, const struct spec *s, const char *out, char **staging,
     struct img_set *is, struct plan *p, struct ferr *e)
 {
 	struct img_src *src = xcalloc(s->nimages, sizeof(*src));
 	struct img_opts io;
-	char *t = xasprintf("%s.images.XXXXXX", out);
 	size_t i;
 	int rc;
 
-	if ((*staging = mkdtemp(t)) == NULL) {
-		rc = fe_set(e, FX_IO, "%s: cannot create a staging directory: %s", ESC(t), strerror(errno));
-		free(t);
+	if ((rc = make_staging(out, staging, e)) != FX_OK)
 		goto end;
-	}
-	fx_cleanup_dir(*staging);
 	for (i = 0; i < s->nimages; i++) {
 		src[i].ref = s->images[i].ref;
 		src[i].from = s->images[i].from;
@@ -463,8 +475,11 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 		return rc;
 	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
 	fmt_time_utc(o->created, created);
+	for (i = 0; i < s.ncharts && !s.charts[i].chart_dir; i++)
+		;
 	if ((rc = check_output(o, &s, out, e)) != FX_OK || (rc = check_metadata(&s, e)) != FX_OK ||
-	    (rc = pack_charts_prepare(o, &s, created, &charts, e)) != FX_OK)
+	    (i < s.ncharts && (rc = make_staging(out, &staging, e)) != FX_OK) ||
+	    (rc = pack_charts_prepare(o, &s, created, staging, &charts, e)) != FX_OK)
 		goto end;
 	/* 1. every input hashed, in bundle order */
 	for (i = 0; i < s.nlicenses && rc == FX_OK; i++)
@@ -472,7 +487,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	for (i = 0; i < s.ndocs && rc == FX_OK; i++)
 		rc = plan_file(&p, s.docs[i].dest, s.docs[i].src, e);
 	for (i = 0; i < s.ncharts && rc == FX_OK; i++)
-		if ((rc = plan_file(&p, s.charts[i].dest, s.charts[i].src, e)) == FX_OK && charts[i].prov_entry != NULL)
+		if ((rc = plan_file(&p, charts[i].dest, charts[i].src, e)) == FX_OK && charts[i].prov_entry != NULL)
 			rc = plan_file(&p, charts[i].prov_entry, charts[i].prov_src, e);
 	for (i = 0; i < s.nfiles && rc == FX_OK; i++)
 		rc = plan_file(&p, s.files[i].dest, s.files[i].src, e);
@@ -487,7 +502,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	is.nimages = 0;
 	m.charts = xcalloc(s.ncharts ? s.ncharts : 1, sizeof(*m.charts));
 	for (m.ncharts = 0; m.ncharts < s.ncharts; m.ncharts++)
-		pack_chart_describe(&charts[m.ncharts], s.charts[m.ncharts].dest, &m.charts[m.ncharts]);
+		pack_chart_describe(&charts[m.ncharts], &m.charts[m.ncharts]);
 	if ((rc = make_head(o, &s, &p, &m, &h, e)) != FX_OK)
 		goto end;
 	/* 3. the tar */

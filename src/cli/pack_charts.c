@@ -31,7 +31,7 @@ static const char *base_name(const char *p)
 
 /* One chart: read, provenance checked or carried, artifact described. */
 static int prepare_one(const struct pack_opts *o, const struct spec_item *si, const char *created,
-    struct chart_art *a, struct ferr *e)
+    const char *staging, struct chart_art *a, struct ferr *e)
 {
 	struct ferr why = {0, ""};
 	unsigned char bytes[SHA256_LEN];
@@ -39,18 +39,26 @@ static int prepare_one(const struct pack_opts *o, const struct spec_item *si, co
 
 	a->src = si->src;
 	a->prov_src = si->prov;
-	if ((rc = chart_inspect(si->src, &a->info, &why)) != FX_OK)
+	if (si->chart_dir) {
+		if ((rc = chart_package_dir(si->src, staging, o->created, &a->packaged, &why)) != FX_OK)
+			return fe_set(e, rc, "%s: %s", si->where, why.msg);
+		a->src = a->packaged;
+		a->dest = xasprintf("charts/%s", base_name(a->packaged));
+	} else {
+		a->dest = xstrdup(si->dest);
+	}
+	if ((rc = chart_inspect(a->src, &a->info, &why)) != FX_OK)
 		return fe_set(e, rc, "%s: %s", si->where, why.msg);
-	if ((rc = file_digest(si->src, a->tgz_digest, &a->tgz_size, e)) != FX_OK)
+	if ((rc = file_digest(a->src, a->tgz_digest, &a->tgz_size, e)) != FX_OK)
 		return rc;
 	a->provenance = "none";
 	if (si->prov == NULL) {
 		if (o->require_chart_prov)
 			return fe_set(e, FX_VERIFY, "%s: chart %s %s has no provenance file (%s.prov) and "
 			    "--require-chart-provenance was given", si->where, ESC(a->info.name), ESC(a->info.version),
-			    ESC(si->src));
+			    ESC(a->src));
 	} else {
-		a->prov_entry = xasprintf("%s.prov", si->dest);
+		a->prov_entry = xasprintf("%s.prov", a->dest);
 		a->provenance = "unverified";
 		if ((rc = file_digest(si->prov, a->prov_digest, &a->prov_size, e)) != FX_OK)
 			return rc;
@@ -58,7 +66,7 @@ static int prepare_one(const struct pack_opts *o, const struct spec_item *si, co
 			return fe_set(e, FX_USAGE, "%s: %s: a provenance file of 1 byte to 1 MiB is expected", si->where,
 			    ESC(si->prov));
 		if (o->chart_keyring != NULL) {
-			if ((rc = chart_prov_verify(si->prov, o->chart_keyring, base_name(si->src), a->tgz_digest,
+			if ((rc = chart_prov_verify(si->prov, o->chart_keyring, base_name(a->src), a->tgz_digest,
 			    a->info.name, a->info.version, &why)) != FX_OK)
 				return fe_set(e, rc, "%s: %s", si->where, why.msg);
 			a->provenance = "verified";
@@ -76,7 +84,7 @@ static int prepare_one(const struct pack_opts *o, const struct spec_item *si, co
 	return FX_OK;
 }
 
-int pack_charts_prepare(const struct pack_opts *o, const struct spec *s, const char *created,
+int pack_charts_prepare(const struct pack_opts *o, const struct spec *s, const char *created, const char *staging,
     struct chart_art **arts, struct ferr *e)
 {
 	size_t i;
@@ -84,17 +92,17 @@ int pack_charts_prepare(const struct pack_opts *o, const struct spec *s, const c
 
 	*arts = xcalloc(s->ncharts ? s->ncharts : 1, sizeof(**arts));
 	for (i = 0; i < s->ncharts && rc == FX_OK; i++)
-		rc = prepare_one(o, &s->charts[i], created, &(*arts)[i], e);
+		rc = prepare_one(o, &s->charts[i], created, staging, &(*arts)[i], e);
 	return rc;
 }
 
-void pack_chart_describe(const struct chart_art *a, const char *dest, struct man_chart *c)
+void pack_chart_describe(const struct chart_art *a, struct man_chart *c)
 {
 	size_t n = 0;
 
 	c->name = xstrdup(a->info.name);
 	c->version = xstrdup(a->info.version);
-	c->path = xstrdup(dest);
+	c->path = xstrdup(a->dest);
 	c->app_version = xstrdup_or_null(a->info.app_version);
 	c->prov = xstrdup_or_null(a->prov_entry);
 	c->provenance = xstrdup(a->provenance);
@@ -115,6 +123,8 @@ void pack_charts_free(struct chart_art *arts, size_t n)
 	for (i = 0; arts != NULL && i < n; i++) {
 		chart_info_free(&arts[i].info);
 		free(arts[i].prov_entry);
+		free(arts[i].packaged);
+		free(arts[i].dest);
 		free(arts[i].manifest_json);
 	}
 	free(arts);

@@ -14,7 +14,9 @@
 
 struct chart_art {
 	struct chart_info info;
-	const char *src, *prov_src; /* the spec's files (prov_src NULL: none) */
+	const char *src, *prov_src; /* the archive and its .prov (prov_src NULL: none) */
+	char *packaged;             /* from: DIR: the archive packed from it (src) */
+	char *dest;                 /* its entry name, charts/NAME-VERSION.tgz for a directory */
 	char *prov_entry;           /* charts/NAME.tgz.prov, or NULL */
 	const char *provenance;     /* "verified", "unverified" or "none" */
 	char tgz_digest[DIGEST_STR], prov_digest[DIGEST_STR], config_digest[DIGEST_STR], manifest_digest[DIGEST_STR];
@@ -23,14 +25,15 @@ struct chart_art {
 	size_t manifest_len;
 };
 
-/* Reads every chart of s (chart.h), checks its provenance file against
+/* Packs every chart directory of s into staging (from: DIR), reads every chart
+ * (chart.h), checks its provenance file against
  * o->chart_keyring when given (a chart without one is refused with
  * o->require_chart_prov), and describes its artifact with created (RFC 3339). Errors
  * name the chart's line of the spec; nothing is written. */
-int pack_charts_prepare(const struct pack_opts *o, const struct spec *s, const char *created,
+int pack_charts_prepare(const struct pack_opts *o, const struct spec *s, const char *created, const char *staging,
     struct chart_art **arts, struct ferr *e);
-/* The bundle.yaml entry of one chart (dest: its entry name). */
-void pack_chart_describe(const struct chart_art *a, const char *dest, struct man_chart *c);
+/* The bundle.yaml entry of one chart. */
+void pack_chart_describe(const struct chart_art *a, struct man_chart *c);
 void pack_charts_free(struct chart_art *arts, size_t n);
 
 #endif

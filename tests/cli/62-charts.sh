@@ -53,16 +53,25 @@ tar -czf acme-1.2.3+build.5.tgz -C src acme
 sign_prov acme-1.2.3+build.5.tgz src/acme/Chart.yaml
 make_chart src2 plain 0.1.0
 tar -czf plain-0.1.0.tgz -C src2 plain
+make_chart src3 dirchart 0.2.0
+mkdir src3/dirchart/ci && echo secret >src3/dirchart/ci/token && echo x >src3/dirchart/values.bak
+echo hidden >src3/dirchart/templates/.notes
+printf '# not packed\nci/\n*.bak\n' >src3/dirchart/.helmignore
 
 # ---------------------------------------------------------------- pack
-spec s.yaml "{path: acme-1.2.3+build.5.tgz}" "{path: plain-0.1.0.tgz}"
-expect 0 "pack: a chart with its .prov verified by --chart-keyring, one without" \
+spec s.yaml "{path: acme-1.2.3+build.5.tgz}" "{path: plain-0.1.0.tgz}" "{from: src3/dirchart}"
+expect 0 "pack: a chart with its .prov verified by --chart-keyring, one without, one from its directory" \
 	"$PACK" build s.yaml -o c.ferry --chart-keyring "$KEYRING" -q
 expect 0 "inspect --json" "$LOAD" inspect c.ferry --keyring "$KEYRING" --json
 assert "inspect: provenance verdicts, app version, the references a load gives" jq -e '
 	.charts[0].provenance == "verified" and .charts[1].provenance == "none" and
 	.charts[0].appVersion == "2.1" and .charts[0].reference == "charts/acme:1.2.3_build.5" and
-	.charts[1].reference == "charts/plain:0.1.0"' "$T/out"
+	.charts[1].reference == "charts/plain:0.1.0" and .charts[2].path == "charts/dirchart-0.2.0.tgz" and
+	.charts[2].reference == "charts/dirchart:0.2.0"' "$T/out"
+tar -xOf c.ferry charts/dirchart-0.2.0.tgz | tar -tz | sort >dirchart.list
+assert "from: DIR packs as helm package: NAME/ on top, sorted, .helmignore and hidden templates left out" test "$(tr '\n' ' ' <dirchart.list)" = \
+	"dirchart/.helmignore dirchart/Chart.yaml dirchart/templates/cm.yaml dirchart/values.yaml "
+assert "from: DIR: every member 0644, owner 0, mtime the bundle's" sh -c "tar -xOf c.ferry charts/dirchart-0.2.0.tgz | tar -tvz | awk '{print \$1, \$2}' | sort -u | grep -qx -- '-rw-r--r-- 0/0'"
 expect 0 "inspect (text)" "$LOAD" inspect c.ferry --keyring "$KEYRING" --charts-path helm/charts
 assert "inspect text: provenance verified and the reference under --charts-path" \
 	grep -Eq "provenance verified .*|pushed as \[PREFIX/\]helm/charts/acme:1.2.3_build.5" "$T/out"
@@ -81,6 +90,7 @@ SOURCE_DATE_EPOCH=1700000000 "$PACK" build s.yaml -o r2.ferry --no-sign -q
 d1=$("$LOAD" inspect r1.ferry --json | jq -r '.charts[0].digest')
 d2=$("$LOAD" inspect r2.ferry --json | jq -r '.charts[0].digest')
 assert "one SOURCE_DATE_EPOCH gives one chart manifest digest" test -n "$d1" -a "$d1" = "$d2"
+assert "one SOURCE_DATE_EPOCH gives one bundle (a chart directory packed the same twice)" cmp r1.ferry r2.ferry
 
 # ---------------------------------------------------------------- forged provenance
 mkdir forged && cp acme-1.2.3+build.5.tgz forged/
@@ -155,10 +165,19 @@ cp bomb.tgz h.tgz; hostile "a gzip bomb" "unpacks to more than 64 MiB .*gzip bom
 cp notgz.tgz h.tgz; hostile "not gzip/tar at all" "h.tgz: not a Helm chart archive"
 cp huge.tgz h.tgz; hostile "a chart over the size limit" "chart archive larger than the 16 MiB limit"
 
+mkdir -p linked/evil && printf 'apiVersion: v2\nname: evil\nversion: 1.0.0\n' >linked/evil/Chart.yaml
+ln -s /etc/passwd linked/evil/values.yaml
+spec linked/s.yaml "{from: evil}"
+expect_err 2 "values.yaml: a symbolic link" "from: DIR with a symlink is refused" "$PACK" build linked/s.yaml -o h.ferry --no-sign
+assert "nothing written (from: DIR refused)" sh -c "test ! -e h.ferry && ! ls -d h.ferry.images.* 2>/dev/null"
+spec linked/s2.yaml "{from: oci://registry.example/charts/acme:1.0.0}"
+expect_err 2 "pulling charts from a registry is not supported yet" "from: oci:// is refused plainly (not built yet)" \
+	"$PACK" build linked/s2.yaml -o h.ferry --no-sign
+
 # ---------------------------------------------------------------- load into a registry
 start_registry || { skip "registry: $SVC_WHY"; exit 0; }
 expect 0 "load into registry://HOST/PREFIX" "$LOAD" load c.ferry --keyring "$KEYRING" --to "registry://$REG_ADDR/corp" --plain-http
-assert "summary counts the charts" grep -q "2 charts loaded, 0 failed" "$T/err"
+assert "summary counts the charts" grep -q "3 charts loaded, 0 failed" "$T/err"
 R=http://$REG_ADDR/v2/corp/charts/acme
 AM='Accept: application/vnd.oci.image.manifest.v1+json'
 curl -fsS -H "$AM" "$R/manifests/1.2.3_build.5" -o m.json
@@ -206,5 +225,5 @@ if command -v skopeo >/dev/null; then
 	expect 0 "skopeo reads the chart from the layout" skopeo inspect --raw "oci:lay:charts/acme:1.2.3_build.5"
 	assert "the layout's manifest is the registry's" cmp "$T/out" m.json
 fi
-expect_err 0 "docker://.*2 charts not loaded: a Docker daemon holds images only" "docker:// says why the charts were not loaded" \
+expect_err 0 "docker://.*3 charts not loaded: a Docker daemon holds images only" "docker:// says why the charts were not loaded" \
 	"$LOAD" load c.ferry --keyring "$KEYRING" --to docker://unix:///nonexistent.sock --dry-run

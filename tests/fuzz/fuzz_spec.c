@@ -103,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* every bundle path the spec produced is a valid entry name */
 			for (a = 0; a < 4; a++)
 				for (i = 0; i < counts[a]; i++)
-					if (entry_name_problem(lists[a][i].dest) != NULL || lists[a][i].src == NULL)
+					if ((lists[a][i].dest == NULL && !lists[a][i].chart_dir) || lists[a][i].src == NULL ||
+					    (lists[a][i].dest != NULL && entry_name_problem(lists[a][i].dest) != NULL))
 						abort();
 			for (i = 0; i < s.nimages; i++)
 				if (s.images[i].ref == NULL || s.images[i].from == NULL)
