@@ -130,9 +130,9 @@ static int chart_from(struct ydoc *d, yaml_node_t *it, const struct spec_ctx *c,
 		goto end;
 	}
 	if (strncmp(from, "oci://", 6) == 0) {
-		rc = fe_set(e, FX_USAGE, "%s: from: %s: pulling charts from a registry is not supported yet; "
-		    "pull it (helm pull) and give its path:", ydoc_where(d, n), ESC(from));
-		goto end;
+		si->src = xstrdup(from); /* pulled when the bundle is built */
+		si->chart_oci = 1;
+		goto prov;
 	}
 	si->src = resolve(c->dir, from);
 	si->chart_dir = 1;
@@ -147,6 +147,7 @@ static int chart_from(struct ydoc *d, yaml_node_t *it, const struct spec_ctx *c,
 	}
 	if ((rc = check_inside(c, d, n, si->src, e)) != FX_OK)
 		goto end;
+prov:
 	if (ymap_get(d, it, "prov") != NULL && (rc = ymap_str(d, it, "prov", 1, &prov, e)) == FX_OK) {
 		si->prov = resolve(c->dir, prov);
 		if ((rc = check_file(d, ymap_get(d, it, "prov"), si->prov, e)) == FX_OK)

@@ -12,6 +12,7 @@ struct spec_item {
 	char *title; /* docs only */
 	char *prov;  /* charts only: its provenance file (prov:, or NAME.tgz.prov beside it), or NULL */
 	int chart_dir; /* charts only: src is a chart directory (from: DIR), dest is NULL */
+	int chart_oci; /* charts only: src is oci://HOST/REPO/NAME:VERSION, dest is NULL */
 	char *where; /* "spec.yaml:12:5" */
 };
 

@@ -475,7 +475,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 		return rc;
 	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
 	fmt_time_utc(o->created, created);
-	for (i = 0; i < s.ncharts && !s.charts[i].chart_dir; i++)
+	for (i = 0; i < s.ncharts && !s.charts[i].chart_dir && !s.charts[i].chart_oci; i++)
 		;
 	if ((rc = check_output(o, &s, out, e)) != FX_OK || (rc = check_metadata(&s, e)) != FX_OK ||
 	    (i < s.ncharts && (rc = make_staging(out, &staging, e)) != FX_OK) ||

@@ -1,5 +1,6 @@
 /* pack_charts.c - the charts of a spec made ready for a bundle (pack_charts.h). */
 #include "cli/pack_charts.h"
+#include "cli/chart_pull.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,15 +45,32 @@ static int prepare_one(const struct pack_opts *o, const struct spec_item *si, co
 			return fe_set(e, rc, "%s: %s", si->where, why.msg);
 		a->src = a->packaged;
 		a->dest = xasprintf("charts/%s", base_name(a->packaged));
+	} else if (si->chart_oci) {
+		if ((rc = chart_pull(si->src, staging, 0, &a->packaged, &a->pulled_prov, &why)) != FX_OK)
+			return fe_set(e, rc, "%s: %s", si->where, why.msg);
+		a->src = a->packaged;
+		if (a->prov_src == NULL)
+			a->prov_src = a->pulled_prov;
+		a->dest = xasprintf("charts/%s", base_name(a->packaged));
 	} else {
 		a->dest = xstrdup(si->dest);
 	}
 	if ((rc = chart_inspect(a->src, &a->info, &why)) != FX_OK)
 		return fe_set(e, rc, "%s: %s", si->where, why.msg);
+	if (si->chart_oci) {
+		/* as helm push's strict mode: the reference names the chart it holds */
+		char *want = xasprintf("%s-%s.tgz", a->info.name, a->info.version);
+		if (strcmp(want, base_name(a->src)) != 0)
+			rc = fe_set(e, FX_VERIFY, "%s: %s holds chart %s %s, not the one its reference names", si->where,
+			    ESC(si->src), ESC(a->info.name), ESC(a->info.version));
+		free(want);
+		if (rc != FX_OK)
+			return rc;
+	}
 	if ((rc = file_digest(a->src, a->tgz_digest, &a->tgz_size, e)) != FX_OK)
 		return rc;
 	a->provenance = "none";
-	if (si->prov == NULL) {
+	if (a->prov_src == NULL) {
 		if (o->require_chart_prov)
 			return fe_set(e, FX_VERIFY, "%s: chart %s %s has no provenance file (%s.prov) and "
 			    "--require-chart-provenance was given", si->where, ESC(a->info.name), ESC(a->info.version),
@@ -60,13 +78,13 @@ static int prepare_one(const struct pack_opts *o, const struct spec_item *si, co
 	} else {
 		a->prov_entry = xasprintf("%s.prov", a->dest);
 		a->provenance = "unverified";
-		if ((rc = file_digest(si->prov, a->prov_digest, &a->prov_size, e)) != FX_OK)
+		if ((rc = file_digest(a->prov_src, a->prov_digest, &a->prov_size, e)) != FX_OK)
 			return rc;
 		if (a->prov_size == 0 || a->prov_size > CHART_PROV_MAX)
 			return fe_set(e, FX_USAGE, "%s: %s: a provenance file of 1 byte to 1 MiB is expected", si->where,
-			    ESC(si->prov));
+			    ESC(a->prov_src));
 		if (o->chart_keyring != NULL) {
-			if ((rc = chart_prov_verify(si->prov, o->chart_keyring, base_name(a->src), a->tgz_digest,
+			if ((rc = chart_prov_verify(a->prov_src, o->chart_keyring, base_name(a->src), a->tgz_digest,
 			    a->info.name, a->info.version, &why)) != FX_OK)
 				return fe_set(e, rc, "%s: %s", si->where, why.msg);
 			a->provenance = "verified";
@@ -124,6 +142,7 @@ void pack_charts_free(struct chart_art *arts, size_t n)
 		chart_info_free(&arts[i].info);
 		free(arts[i].prov_entry);
 		free(arts[i].packaged);
+		free(arts[i].pulled_prov);
 		free(arts[i].dest);
 		free(arts[i].manifest_json);
 	}

@@ -15,7 +15,8 @@
 struct chart_art {
 	struct chart_info info;
 	const char *src, *prov_src; /* the archive and its .prov (prov_src NULL: none) */
-	char *packaged;             /* from: DIR: the archive packed from it (src) */
+	char *packaged;             /* from: DIR or oci://: the archive packed or pulled (src) */
+	char *pulled_prov;          /* from: oci://: its provenance layer, or NULL */
 	char *dest;                 /* its entry name, charts/NAME-VERSION.tgz for a directory */
 	char *prov_entry;           /* charts/NAME.tgz.prov, or NULL */
 	const char *provenance;     /* "verified", "unverified" or "none" */

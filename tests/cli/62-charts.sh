@@ -170,9 +170,6 @@ ln -s /etc/passwd linked/evil/values.yaml
 spec linked/s.yaml "{from: evil}"
 expect_err 2 "values.yaml: a symbolic link" "from: DIR with a symlink is refused" "$PACK" build linked/s.yaml -o h.ferry --no-sign
 assert "nothing written (from: DIR refused)" sh -c "test ! -e h.ferry && ! ls -d h.ferry.images.* 2>/dev/null"
-spec linked/s2.yaml "{from: oci://registry.example/charts/acme:1.0.0}"
-expect_err 2 "pulling charts from a registry is not supported yet" "from: oci:// is refused plainly (not built yet)" \
-	"$PACK" build linked/s2.yaml -o h.ferry --no-sign
 
 # ---------------------------------------------------------------- load into a registry
 start_registry || { skip "registry: $SVC_WHY"; exit 0; }
@@ -217,6 +214,29 @@ expect 0 "--no-charts loads no chart" "$LOAD" load c.ferry --keyring "$KEYRING" 
 assert "--no-charts: nothing under charts/" test "$(curl -s -o /dev/null -w '%{http_code}' -H "$AM" "http://$REG_ADDR/v2/nocharts/charts/acme/manifests/1.2.3_build.5")" = 404
 expect_err 2 "--charts-path BAD/: a repository path" "--charts-path is checked" "$LOAD" load c.ferry --keyring "$KEYRING" --to "registry://$REG_ADDR" --plain-http --charts-path 'BAD/'
 expect_err 2 "--charts-only: not with --no-charts" "--charts-only and --no-charts conflict" "$LOAD" load c.ferry --keyring "$KEYRING" --to "registry://$REG_ADDR" --charts-only --no-charts
+
+# ---------------------------------------------------------------- from: oci:// (a pull at pack time)
+mkdir pull
+spec pull/s.yaml "{from: \"oci://$REG_ADDR/corp/charts/acme:1.2.3+build.5\"}"
+expect 0 "from: oci:// pulls the chart and its provenance, verified" "$PACK" build pull/s.yaml -o pull.ferry --chart-keyring "$KEYRING" -q
+expect 0 "inspect the pulled chart" "$LOAD" inspect pull.ferry --keyring "$KEYRING" --json
+assert "pulled: the same archive, its provenance verified, named NAME-VERSION.tgz" jq -e --arg d "sha256:$(sha256sum acme-1.2.3+build.5.tgz | cut -d' ' -f1)" \
+	'.charts[0].provenance == "verified" and .charts[0].path == "charts/acme-1.2.3+build.5.tgz"' "$T/out"
+assert "pulled: the archive bytes are the pushed ones" sh -c "tar -xOf pull.ferry charts/acme-1.2.3+build.5.tgz | cmp - acme-1.2.3+build.5.tgz"
+# an image that is not a chart, pushed with curl
+cfg='{"architecture":"amd64","os":"linux"}'
+cd_hex=$(printf %s "$cfg" | sha256sum | cut -d' ' -f1)
+loc=$(curl -fsS -D - -o /dev/null -X POST "http://$REG_ADDR/v2/corp/notchart/blobs/uploads/" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+case $loc in http*) ;; *) loc=http://$REG_ADDR$loc ;; esac
+curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "$cfg" "$loc&digest=sha256:$cd_hex" -o /dev/null
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[]}' "$cd_hex" "${#cfg}" >notchart.json
+curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @notchart.json "http://$REG_ADDR/v2/corp/notchart/manifests/1.0.0" -o /dev/null
+spec pull/s2.yaml "{from: \"oci://$REG_ADDR/corp/notchart:1.0.0\"}"
+expect_err 1 "not a Helm chart \\(no manifest with config application/vnd.cncf.helm.config.v1\\+json\\)" \
+	"from: oci:// naming an image, not a chart, is refused" "$PACK" build pull/s2.yaml -o pull2.ferry --no-sign
+spec pull/s3.yaml "{from: \"oci://$REG_ADDR/corp/charts/acme:9.9.9\"}"
+expect_err 3 "HTTP 404" "from: oci:// naming a missing tag" "$PACK" build pull/s3.yaml -o pull2.ferry --no-sign
+assert "nothing written for a failed pull" sh -c "test ! -e pull2.ferry && ! ls -d pull2.ferry.images.* 2>/dev/null"
 
 # ---------------------------------------------------------------- oci:DIR and docker://
 expect 0 "load into oci:DIR" "$LOAD" load c.ferry --keyring "$KEYRING" --to oci:lay
