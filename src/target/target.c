@@ -167,7 +167,7 @@ static void select_charts(struct target_plan *p, const char *charts_path)
 		pi->chart_repo = xasprintf("%s/%s", charts_path, c->name);
 		mi->ref = xasprintf("%s:%s", pi->chart_repo, tag);
 		mi->digest = c->digest;
-		mi->media_type = (char *)(uintptr_t)CHART_MANIFEST_MEDIA;
+		mi->media_type = xstrdup(CHART_MANIFEST_MEDIA);
 		mi->blobs = c->blobs;
 		mi->nblobs = c->nblobs - 1;
 		mi->manifests = &c->blobs[c->nblobs - 1];
@@ -257,8 +257,10 @@ void target_plan_free(struct target_plan *p)
 		free(p->images[i].manifests);
 		free(p->images[i].chart_repo);
 	}
-	for (i = 0; i < p->ncharts; i++)
+	for (i = 0; i < p->ncharts; i++) {
 		free(p->chart_images[i].ref);
+		free(p->chart_images[i].media_type);
+	}
 	free(p->chart_images);
 	for (i = 0; i < p->nblobs; i++)
 		free(p->blobs[i].images);

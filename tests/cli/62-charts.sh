@@ -73,8 +73,8 @@ assert "from: DIR packs as helm package: NAME/ on top, sorted, .helmignore and h
 	"dirchart/.helmignore dirchart/Chart.yaml dirchart/templates/cm.yaml dirchart/values.yaml "
 assert "from: DIR: every member 0644, owner 0, mtime the bundle's" sh -c "tar -xOf c.ferry charts/dirchart-0.2.0.tgz | tar -tvz | awk '{print \$1, \$2}' | sort -u | grep -qx -- '-rw-r--r-- 0/0'"
 expect 0 "inspect (text)" "$LOAD" inspect c.ferry --keyring "$KEYRING" --charts-path helm/charts
-assert "inspect text: provenance verified and the reference under --charts-path" \
-	grep -Eq "provenance verified .*|pushed as \[PREFIX/\]helm/charts/acme:1.2.3_build.5" "$T/out"
+assert "inspect text: the provenance verdict" grep -q "app version 2.1; provenance verified (ferry-pack checked" "$T/out"
+assert "inspect text: the reference under --charts-path" grep -q "pushed as \[PREFIX/\]helm/charts/acme:1.2.3_build.5, manifest sha256:" "$T/out"
 assert "the .prov is carried beside the chart" sh -c "tar -tf c.ferry | grep -qx 'charts/acme-1.2.3+build.5.tgz.prov'"
 expect_err 1 "has no provenance file .*--require-chart-provenance" "--require-chart-provenance refuses a chart without one" \
 	"$PACK" build s.yaml -o r.ferry --chart-keyring "$KEYRING" --require-chart-provenance
