@@ -117,6 +117,11 @@ def main(argv):
         row("size_oci", "bundle size (oci-archive inputs)", fmt_b(bo), fmt_b(fo), f"{fo / bo:.3f}x the size",
             "(no target)", None, extra={"ratio": round(fo / bo, 4), "baseline_bytes": bo, "ferry_bytes": fo})
 
+    # what the SBOMs add to a pack (the same pack with --no-sbom as the baseline)
+    for kind, what in (("docker", "docker-save archives"), ("oci", "oci-archives")):
+        timing(f"sbom_{kind}", f"SBOMs: pack from {what}, with SBOMs vs --no-sbom", f"pack_{kind}_nosbom",
+               f"pack_{kind}_ferry", "<= 1.15x the --no-sbom time", lambda r: r <= 1.15, invert=True)
+
     z = F("pack_docker_zstd_ferry")
     zb = num(meta, "ferry_zstd_bytes")
     pb = F("pack_docker_baseline")

@@ -2,6 +2,7 @@
 # make bench: ferry against what people do today, in one run on one machine.
 #
 #   pack   ferry-pack build        vs  tar -czf + sha256sum + gpg --detach-sign
+#          and what the SBOMs cost: ferry-pack build vs ferry-pack build --no-sbom
 #   verify ferry-load verify       vs  gpg --verify + sha256sum -c; openssl speed sha256
 #   load   ferry-load load --to docker://   vs  tar -xzf + docker load of each archive
 #          ferry-load load --to registry:// vs  skopeo copy oci-archive: -> docker://
@@ -17,7 +18,7 @@
 # Knobs: BENCH_SCALE=N (corpus size, default 1), BENCH_RUNS=N (runs per figure,
 # default 5, the median is reported), BENCH_SCALE2=0 (skip the memory check on the
 # corpus twice as large), BENCH_CORPUS=DIR (default bench/corpus), BENCH_ONLY="pack
-# zstd verify registry docker serve scale2" (a subset, for working on one figure; pack
+# sbom zstd verify registry docker serve scale2" (a subset, for working on one figure; pack
 # always runs, the other parts need its bundles).
 # Everything runs warm (inputs in the page cache) on private services: a
 # docker-registry on loopback and a dockerd on a unix socket (tests/services.sh).
@@ -31,7 +32,7 @@ results=${BENCH_OUT:-$root/bench/results.json}
 PACK=${FERRY_BIN:-$root/build}/ferry-pack
 LOAD=${FERRY_BIN:-$root/build}/ferry-load
 MEASURE=$root/bench/measure.py
-only=${BENCH_ONLY:-pack zstd verify registry docker serve scale2}
+only=${BENCH_ONLY:-pack sbom zstd verify registry docker serve scale2}
 export FERRY_ROOT=$root
 want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 case $scale in '' | *[!0-9]* | 0) echo "bench: BENCH_SCALE must be a positive integer" >&2; exit 2 ;; esac
@@ -172,6 +173,14 @@ for kind in docker oci; do
 		"$PACK" build "$C/bench-$kind.yaml" -o "$T/$kind.ferry" -q
 	[ -f "$T/$kind.ferry" ] || { echo "bench: ferry-pack made no bundle; cannot go on" >&2; exit 1; }
 	meta "ferry_${kind}_bytes" "$(fsize "$T/$kind.ferry")"
+	# What the SBOMs cost: the same pack without them.
+	if want sbom; then
+		repeat "pack_${kind}_nosbom" "rm -f '$T/nosbom.ferry'" \
+			"$PACK" build "$C/bench-$kind.yaml" -o "$T/nosbom.ferry" -q --no-sbom
+		rm -f "$T/nosbom.ferry"
+	else
+		skipped "sbom_$kind" "BENCH_ONLY without sbom"
+	fi
 done
 
 # The same docker-save inputs with zstd layers (an option, not the default: older

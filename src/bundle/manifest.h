@@ -26,6 +26,10 @@ struct man_image {
 	 * image's own digest last: a loader pushes these after their blobs. */
 	char **manifests;
 	size_t nmanifests;
+	/* Its SBOM entries (sboms/<manifest-hex>.spdx.json and .cdx.json for each platform);
+	 * none in a bundle packed with --no-sbom. */
+	char **sboms;
+	size_t nsboms;
 };
 
 struct man_chart {

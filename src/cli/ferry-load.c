@@ -1,6 +1,7 @@
 /* ferry-load - the isolated side: verifies, inspects, extracts, loads and serves
- * bundles, points deployment files at the loaded images, and checks licenses. Parses
- * the command line into one struct, rejects what does not fit
+ * bundles, shows their SBOMs and reports on them for an auditor, points deployment
+ * files at the loaded images, and checks licenses. Parses the command line into one
+ * struct, rejects what does not fit
  * together, then dispatches the verb and reports; the work is in the verb layer and
  * the library. */
 #include <getopt.h>
@@ -18,6 +19,7 @@
 #include "cli/license_cmd.h"
 #include "cli/load.h"
 #include "cli/rewrite.h"
+#include "cli/sbom_cmd.h"
 #include "crypto/pgp.h"
 #include "serve/serve.h"
 #include "util/util.h"
@@ -28,6 +30,8 @@ enum verb {
 	V_INSPECT,
 	V_EXTRACT,
 	V_LOAD,
+	V_SBOM,
+	V_REPORT,
 	V_REWRITE,
 	V_LICENSE_VERIFY,
 	V_SERVE,
@@ -42,6 +46,8 @@ static const char usage_main[] =
     "  extract BUNDLE -C DIR --keyring K       verify, then write the entries under DIR\n"
     "  load BUNDLE --keyring K --to TARGET     verify and load images into registry://HOST,\n"
     "                                          docker:// or oci:DIR\n"
+    "  sbom BUNDLE --keyring K [--image REF]   verify, then print an image's SBOM (SPDX, CycloneDX, table)\n"
+    "  report BUNDLE --keyring K -o R.html     verify, then write an auditor's report (HTML or --json)\n"
     "  serve BUNDLE... --keyring K --listen A:P  verify, then answer docker pull from the bundles\n"
     "                                          (a read-only registry; no copy)\n"
     "  rewrite FILE... --map MAP               point Compose/Helm values files at the loaded images\n"
@@ -91,6 +97,36 @@ static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.a
     "  --dry-run              say what would be pushed, push nothing\n"
     "  --image-map FILE       after the load, write where each image landed and its digest\n"
     "                         (JSON; YAML when FILE ends in .yaml or .yml); see rewrite\n\n";
+static const char usage_sbom[] =
+    "usage: ferry-load sbom BUNDLE --keyring KEYS.asc [--image REF] [--platform OS/ARCH]\n"
+    "                            [--format spdx|cyclonedx|table]\n\n"
+    "Verifies the bundle (every entry, as verify does), then prints the SBOM of an image:\n"
+    "the installed OS packages of every platform, catalogued by ferry-pack.\n\n"
+    "  --image REF            the image (as bundle.yaml names it; needed when there are several)\n"
+    "  --platform OS/ARCH     the platform of a multi-platform image\n"
+    "  --format F             spdx (SPDX 2.3 JSON, the default), cyclonedx (CycloneDX 1.5 JSON)\n"
+    "                         or table (every image and platform selected)\n"
+    "  --keyring KEYS.asc     trust only the OpenPGP public keys in this file (required)\n"
+    "  --fingerprint FPR      and only a signer with this primary key fingerprint (repeatable)\n"
+    "  --allow-unsigned       accept a bundle without a signature (its checksums are still checked)\n";
+static const char usage_report[] =
+    "usage: ferry-load report BUNDLE --keyring KEYS.asc -o REPORT.html [options]\n\n"
+    "Verifies the bundle, then writes one self-contained HTML page for an auditor (no network,\n"
+    "no external files; prints to PDF): the verdict first, then the bundle, its images and\n"
+    "their OS packages (from the signed SBOMs), charts, docs, files, licenses and every entry.\n"
+    "Exit 1 when something did not verify: the report is written and says what.\n\n"
+    "  -o, --output FILE      the report (refused if it exists, unless --force)\n"
+    "  --json                 the same content as JSON (to FILE, or stdout without -o)\n"
+    "  --against OLD.ferry    also compare with an older bundle: images added, removed and\n"
+    "                         changed; packages added, removed, upgraded and downgraded\n"
+    "  --license-pubkey PUB   check the bundle's licenses with this key (their verdict is shown)\n"
+    "  --audience PRODUCT     with --license-pubkey: the product the license must be for\n"
+    "  --now TIME             clock for the license check (epoch seconds or 2026-11-23T10:00:00Z)\n"
+    "  --keyring KEYS.asc     trust only the OpenPGP public keys in this file (required)\n"
+    "  --fingerprint FPR      and only a signer with this primary key fingerprint (repeatable)\n"
+    "  --allow-unsigned       accept a bundle without a signature (its checksums are still checked)\n"
+    "  --force                replace an existing report\n"
+    "  -q, --quiet            no message on success\n";
 static const char usage_rewrite[] =
     "usage: ferry-load rewrite FILE... --map MAP [--target TARGET] [--pin-digest]\n"
     "                          [-o OUT [--force] | --in-place] [--strict] [-q]\n"
@@ -149,6 +185,8 @@ static const struct cli_verb verbs[] = {
     {"inspect", V_INSPECT, usage_inspect, NULL},
     {"extract", V_EXTRACT, usage_extract, usage_common},
     {"load", V_LOAD, usage_load, usage_common},
+    {"sbom", V_SBOM, usage_sbom, NULL},
+    {"report", V_REPORT, usage_report, NULL},
     {"rewrite", V_REWRITE, usage_rewrite, NULL},
     {"license verify", V_LICENSE_VERIFY, usage_license, NULL},
     {"serve", V_SERVE, usage_serve, NULL},
@@ -174,6 +212,9 @@ enum option_id {
 	O_KEEP_REGISTRY_HOST,
 	O_JOBS,
 	O_DRY_RUN,
+	O_PLATFORM,
+	O_FORMAT,
+	O_AGAINST,
 	O_IMAGE_MAP,
 	O_IMAGE_MAP_PRINT,
 	O_PUBKEY,
@@ -198,25 +239,32 @@ enum option_id {
 #define INSPECT CLI_VERB(V_INSPECT)
 #define EXTRACT CLI_VERB(V_EXTRACT)
 #define LOAD CLI_VERB(V_LOAD)
+#define SBOM CLI_VERB(V_SBOM)
+#define REPORT CLI_VERB(V_REPORT)
 #define REWRITE CLI_VERB(V_REWRITE)
 #define LICENSE CLI_VERB(V_LICENSE_VERIFY)
 #define SERVE CLI_VERB(V_SERVE)
 #define READERS (VERIFY | EXTRACT | LOAD)
+#define AUDITORS (SBOM | REPORT)
 
 static const struct cli_option options[] = {
-    {"keyring",            O_KEYRING,            required_argument, READERS | INSPECT | SERVE},
-    {"fingerprint",        O_FINGERPRINT,        required_argument, READERS | INSPECT | SERVE},
-    {"allow-unsigned",     O_ALLOW_UNSIGNED,     no_argument,       READERS | SERVE},
-    {"license-pubkey",     O_LICENSE_PUBKEY,     required_argument, READERS},
-    {"audience",           O_AUDIENCE,           required_argument, READERS | LICENSE},
-    {"now",                O_NOW,                required_argument, READERS | LICENSE},
-    {"quiet",              'q',                  no_argument,       READERS | INSPECT | SERVE | REWRITE},
+    {"keyring",            O_KEYRING,            required_argument, READERS | INSPECT | AUDITORS | SERVE},
+    {"fingerprint",        O_FINGERPRINT,        required_argument, READERS | INSPECT | AUDITORS | SERVE},
+    {"allow-unsigned",     O_ALLOW_UNSIGNED,     no_argument,       READERS | AUDITORS | SERVE},
+    {"license-pubkey",     O_LICENSE_PUBKEY,     required_argument, READERS | REPORT},
+    {"audience",           O_AUDIENCE,           required_argument, READERS | REPORT | LICENSE},
+    {"now",                O_NOW,                required_argument, READERS | REPORT | LICENSE},
+    {"quiet",              'q',                  no_argument,       READERS | INSPECT | REPORT | SERVE | REWRITE},
     {"parts-only",         O_PARTS_ONLY,         no_argument,       VERIFY},
-    {"json",               O_JSON,               no_argument,       INSPECT | LICENSE},
+    {"json",               O_JSON,               no_argument,       INSPECT | REPORT | LICENSE},
     {"directory",          'C',                  required_argument, EXTRACT},
-    {"force",              O_FORCE,              no_argument,       EXTRACT | REWRITE},
+    {"force",              O_FORCE,              no_argument,       EXTRACT | REPORT | REWRITE},
+    {"output",             'o',                  required_argument, REPORT | REWRITE},
+    {"against",            O_AGAINST,            required_argument, REPORT},
     {"to",                 O_TO,                 required_argument, LOAD | INSPECT},
-    {"image",              O_IMAGE,              required_argument, LOAD | INSPECT},
+    {"image",              O_IMAGE,              required_argument, LOAD | INSPECT | SBOM},
+    {"platform",           O_PLATFORM,           required_argument, SBOM},
+    {"format",             O_FORMAT,             required_argument, SBOM},
     {"plain-http",         O_PLAIN_HTTP,         no_argument,       LOAD},
     {"cacert",             O_CACERT,             required_argument, LOAD},
     {"creds",              O_CREDS,              required_argument, LOAD},
@@ -240,7 +288,6 @@ static const struct cli_option options[] = {
     {"map",                O_MAP,                required_argument, REWRITE},
     {"target",             O_TARGET,             required_argument, REWRITE},
     {"pin-digest",         O_PIN_DIGEST,         no_argument,       REWRITE},
-    {"output",             'o',                  required_argument, REWRITE},
     {"in-place",           O_IN_PLACE,           no_argument,       REWRITE},
     {"strict",             O_STRICT,             no_argument,       REWRITE},
     {NULL, 0, 0, 0},
@@ -256,6 +303,8 @@ struct load_command {
 	struct extract_opts extract;
 	struct load_opts load;
 	struct license_verify_opts license;
+	struct sbom_print_opts sbom;
+	struct report_opts report;
 	struct serve_opts serve;
 	struct rewrite_opts rewrite;
 	const char *image_map; /* load --image-map FILE */
@@ -267,6 +316,19 @@ static void push(char ***list, size_t *n, char *s)
 {
 	*list = xreallocarray(*list, *n + 1, sizeof(char *));
 	(*list)[(*n)++] = s;
+}
+
+static int take_sbom_format(struct load_command *c, const char *value)
+{
+	if (strcmp(value, "spdx") == 0)
+		c->sbom.format = SBOM_PRINT_SPDX;
+	else if (strcmp(value, "cyclonedx") == 0)
+		c->sbom.format = SBOM_PRINT_CYCLONEDX;
+	else if (strcmp(value, "table") == 0)
+		c->sbom.format = SBOM_PRINT_TABLE;
+	else
+		return cli_usage_error(c->verb, "--format '%s': spdx, cyclonedx or table", ESC(value));
+	return FX_OK;
 }
 
 static int take_option(void *ctx, int id, char *value)
@@ -289,11 +351,15 @@ static int take_option(void *ctx, int id, char *value)
 			return cli_usage_error(c->verb, "--now '%s': epoch seconds or 2026-11-23T10:00:00Z", ESC(value));
 		c->license.now = c->read.now;
 		break;
-	case 'q': c->quiet = c->load.quiet = c->extract.quiet = c->serve.quiet = c->rewrite.quiet = 1; break;
+	case 'q': c->quiet = c->load.quiet = c->extract.quiet = c->report.quiet = c->serve.quiet = c->rewrite.quiet = 1; break;
 	case O_PARTS_ONLY: c->parts_only = 1; break;
-	case O_JSON: c->json = c->license.json = 1; break;
+	case O_JSON: c->json = c->license.json = c->report.json = 1; break;
 	case 'C': c->extract.dir = value; break;
-	case O_FORCE: c->extract.force = c->rewrite.force = 1; break;
+	case O_FORCE: c->extract.force = c->report.force = c->rewrite.force = 1; break;
+	case 'o': c->report.output = c->rewrite.out = value; break;
+	case O_AGAINST: c->report.against = value; break;
+	case O_PLATFORM: c->sbom.platform = value; break;
+	case O_FORMAT: return take_sbom_format(c, value);
 	case O_TO: push(&c->load.targets, &c->load.ntargets, value); break;
 	case O_IMAGE: push(&c->load.images, &c->load.nimages, value); break;
 	case O_PLAIN_HTTP: c->load.plain_http = 1; break;
@@ -336,11 +402,23 @@ static int take_option(void *ctx, int id, char *value)
 	case O_MAP: c->rewrite.map_path = value; break;
 	case O_TARGET: c->rewrite.target = value; break;
 	case O_PIN_DIGEST: c->rewrite.pin_digest = 1; break;
-	case 'o': c->rewrite.out = value; break;
 	case O_IN_PLACE: c->rewrite.in_place = 1; break;
 	case O_STRICT: c->rewrite.strict = 1; break;
 	default: break;
 	}
+	return FX_OK;
+}
+
+/* report: where it goes. */
+static int check_report(struct load_command *c)
+{
+	const struct report_opts *r = &c->report;
+
+	if (r->output == NULL && !r->json)
+		return cli_usage_error(c->verb, "report: -o REPORT.html is required (or --json for stdout)");
+	if (r->output != NULL &&
+	    (strcmp(r->output, c->bundle) == 0 || (r->against != NULL && strcmp(r->output, r->against) == 0)))
+		return cli_usage_error(c->verb, "report: -o %s: is an input", ESC(r->output));
 	return FX_OK;
 }
 
@@ -411,6 +489,11 @@ static int check_command(struct load_command *c, int nargs, char **args)
 		return cli_usage_error(c->verb, "%s", e.msg);
 	if (c->verb->id == V_SERVE && serve_check_opts(&c->serve, &e) != FX_OK)
 		return cli_usage_error(c->verb, "%s", e.msg);
+	if (c->verb->id == V_SBOM && c->load.nimages > 1)
+		return cli_usage_error(c->verb, "sbom: one --image only");
+	c->sbom.image = c->load.nimages > 0 ? c->load.images[0] : NULL;
+	if (c->verb->id == V_REPORT)
+		return check_report(c);
 	return FX_OK;
 }
 
@@ -467,6 +550,8 @@ static int run(struct load_command *c, struct ferr *e)
 		if (c->image_map != NULL)
 			return imap_load_run(c->bundle, &c->read, &c->load, c->image_map, e);
 		return load_run(c->bundle, &c->read, &c->load, e);
+	case V_SBOM: return sbom_print_run(c->bundle, &c->read, &c->sbom, e);
+	case V_REPORT: return report_run(c->bundle, &c->read, &c->report, e);
 	case V_REWRITE: return rewrite_run(&c->rewrite, e);
 	case V_LICENSE_VERIFY: return license_verify_run(&c->license, e);
 	case V_SERVE: return serve_run(c->bundles, c->nbundles, &c->read, &c->serve, e);

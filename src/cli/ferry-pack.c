@@ -47,6 +47,7 @@ static const char usage_build[] =
     "                           plus OUT.parts (their checksums) and OUT.parts.asc (its signature)\n"
     "      --license-pubkey PUB check license files with this key before packing them\n"
     "      --allow-expired      pack an expired license anyway\n"
+    "      --no-sbom            no SBOMs (sboms/: the OS packages of every image, SPDX and CycloneDX)\n"
     "      --force              replace an existing output file\n"
     "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
     "      --chart-keyring KEYS.asc  verify every chart's provenance file (.prov) against these keys\n"
@@ -98,6 +99,7 @@ enum option_id {
 	O_ALLOW_OUTSIDE_PATHS,
 	O_CHART_KEYRING,
 	O_REQUIRE_CHART_PROVENANCE,
+	O_NO_SBOM,
 	O_KEY,
 	O_SUBJECT,
 	O_EXPIRES,
@@ -139,6 +141,7 @@ static const struct cli_option options[] = {
     {"allow-outside-paths", O_ALLOW_OUTSIDE_PATHS, no_argument,     BUILD},
     {"chart-keyring",     O_CHART_KEYRING,     required_argument, BUILD},
     {"require-chart-provenance", O_REQUIRE_CHART_PROVENANCE, no_argument, BUILD},
+    {"no-sbom",           O_NO_SBOM,           no_argument,       BUILD},
     {"key",               O_KEY,               required_argument, ISSUE},
     {"subject",           O_SUBJECT,           required_argument, ISSUE},
     {"expires",           O_EXPIRES,           required_argument, ISSUE},
@@ -233,6 +236,7 @@ static int take_build_option(struct pack_command *c, int id, const char *value)
 	case O_ALLOW_OUTSIDE_PATHS: o->allow_outside_paths = 1; break;
 	case O_CHART_KEYRING: o->chart_keyring = value; break;
 	case O_REQUIRE_CHART_PROVENANCE: o->require_chart_prov = 1; break;
+	case O_NO_SBOM: o->no_sbom = 1; break;
 	default: break;
 	}
 	return FX_OK;

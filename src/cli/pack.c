@@ -14,6 +14,7 @@
 #include "bundle/bundle.h"
 #include "cli/pack_charts.h"
 #include "image/images.h"
+#include "image/sbom.h"
 #include "crypto/license.h"
 #include "bundle/manifest.h"
 #include "crypto/pgp.h"
@@ -236,7 +237,6 @@ static int check_output(const struct pack_opts *o, const struct spec *s, const c
 
 static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
-/* Stages the spec's images beside out and adds the OCI layout to the plan. */
 /* The one staging directory beside out (images, charts packed from directories),
  * made when first needed and removed at the end or on a signal. */
 static int make_staging(const char *out, char **staging, struct ferr *e)
@@ -254,11 +254,15 @@ static int make_staging(const char *out, char **staging, struct ferr *e)
 	return FX_OK;
 }
 
+/* Stages the spec's images beside out and adds the OCI layout to the plan, after the
+ * images' SBOMs (sboms, the caller's to free; none with --no-sbom). The layers are
+ * catalogued while they are staged, by the hooks of images_stage. */
 static int plan_images(const struct pack_opts *o, const struct spec *s, const char *out, char **staging,
-    struct img_set *is, struct plan *p, struct ferr *e)
+    struct img_set *is, struct sbom_set *sboms, struct plan *p, struct ferr *e)
 {
 	struct img_src *src = xcalloc(s->nimages, sizeof(*src));
 	struct img_opts io;
+	struct sbom_ctx *catalog = NULL;
 	size_t i;
 	int rc;
 
@@ -274,8 +278,21 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	io.jobs = o->jobs;
 	io.staging_dir = *staging;
 	io.mtime = o->created;
-	if ((rc = images_stage(src, s->nimages, &io, is, e)) != FX_OK)
+	if (!o->no_sbom) {
+		struct sbom_opts so = {o->jobs, NULL, o->created};
+		char *work_dir = xasprintf("%s/sbom", *staging);
+		so.work_dir = work_dir;
+		catalog = sbom_ctx_new(&so);
+		free(work_dir);
+		io.layer_tar = sbom_layer_tar;
+		io.layer_blob = sbom_layer_blob;
+		io.layer_ctx = catalog;
+	}
+	if ((rc = images_stage(src, s->nimages, &io, is, e)) != FX_OK ||
+	    (catalog != NULL && (rc = sbom_build(catalog, is, sboms, e)) != FX_OK))
 		goto end;
+	for (i = 0; i < sboms->ndocs; i++)
+		plan_buf(p, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len);
 	plan_buf(p, "images/oci-layout", oci_layout, sizeof(oci_layout) - 1);
 	for (i = 0; i < is->nblobs; i++) {
 		char name[64 + 32];
@@ -288,6 +305,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	}
 	plan_buf(p, "images/index.json", is->index_json, is->index_len);
 end:
+	sbom_ctx_free(catalog); /* its workers stop before the staging directory goes */
 	free(src);
 	return rc;
 }
@@ -463,10 +481,12 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	struct plan p;
 	struct head h;
 	struct chart_art *charts = NULL;
+	struct sbom_set sboms;
 	char *out = NULL, *staging = NULL, created[32];
 	size_t i;
 	int rc;
 
+	memset(&sboms, 0, sizeof(sboms));
 	memset(&is, 0, sizeof(is));
 	memset(&m, 0, sizeof(m));
 	memset(&p, 0, sizeof(p));
@@ -491,7 +511,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 			rc = plan_file(&p, charts[i].prov_entry, charts[i].prov_src, e);
 	for (i = 0; i < s.nfiles && rc == FX_OK; i++)
 		rc = plan_file(&p, s.files[i].dest, s.files[i].src, e);
-	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &p, e)) != FX_OK))
+	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &sboms, &p, e)) != FX_OK))
 		goto end;
 	plan_chart_blobs(&p, charts, s.ncharts);
 	/* 2. bundle.yaml, SHA256SUMS and its signature (the image descriptions move into
@@ -503,6 +523,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	m.charts = xcalloc(s.ncharts ? s.ncharts : 1, sizeof(*m.charts));
 	for (m.ncharts = 0; m.ncharts < s.ncharts; m.ncharts++)
 		pack_chart_describe(&charts[m.ncharts], &m.charts[m.ncharts]);
+	sbom_set_attach(&sboms, m.images, m.nimages);
 	if ((rc = make_head(o, &s, &p, &m, &h, e)) != FX_OK)
 		goto end;
 	/* 3. the tar */
@@ -514,6 +535,7 @@ end:
 		fx_cleanup_forget();
 		free(staging);
 	}
+	sbom_set_free(&sboms);
 	img_set_free(&is);
 	pack_charts_free(charts, s.ncharts);
 	manifest_free(&m);

@@ -16,6 +16,7 @@ struct pack_opts {
 	int allow_expired;
 	uint64_t split;             /* --split SIZE: parts of this many bytes */
 	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, jobs, force, quiet;
+	int no_sbom;                /* --no-sbom: no sboms/ entries */
 	int allow_outside_paths;    /* spec paths may lead outside the spec's directory */
 	const char *chart_keyring;  /* --chart-keyring: verify chart provenance files */
 	int require_chart_prov;     /* --require-chart-provenance */

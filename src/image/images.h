@@ -23,6 +23,17 @@ struct img_opts {
 	int jobs;                /* parallel compression */
 	const char *staging_dir; /* an empty directory owned by the caller, removed by it */
 	int64_t mtime;           /* SOURCE_DATE_EPOCH / created, for anything time-stamped */
+	/* Optional, for the SBOM (layer_ctx is theirs): layer_tar sees each legacy layer's
+	 * uncompressed tar once it has been converted and found to be its diff_id (bytes
+	 * off..off+len-1 of path; len 0: the whole file), before that copy goes, so it is not
+	 * inflated again; layer_blob sees each layer blob of an OCI input as soon as it is
+	 * staged at path (it stays there), so that it can be read while the rest is staged.
+	 * where names the input. */
+	int (*layer_tar)(void *ctx, const unsigned char diff_id[SHA256_LEN], const char *path, uint64_t off,
+	    uint64_t len, struct ferr *e);
+	int (*layer_blob)(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, const char *where,
+	    struct ferr *e);
+	void *layer_ctx;
 };
 
 /* A blob to put into the bundle as images/blobs/sha256/<hex>. */

@@ -116,7 +116,7 @@ complete -p ferry-pack ferry-load >"$T/complete-p" 2>&1
 assert "completion: complete -p ferry-pack names _ferry" grep -qx 'complete -F _ferry ferry-pack' "$T/complete-p"
 assert "completion: complete -p ferry-load names _ferry" grep -qx 'complete -F _ferry ferry-load' "$T/complete-p"
 offers "ferry-pack " "--help --version build keygen license"
-offers "ferry-load " "--help --version extract inspect license load rewrite serve verify"
+offers "ferry-load " "--help --version extract inspect license load report rewrite sbom serve verify"
 offers "ferry-load license " "--help verify"
 offers "ferry-load ver" "verify"
 offers "ferry-pack build " "spec.yaml spec2.yml sub"
@@ -140,6 +140,9 @@ offers "ferry-load load a.ferry --image-map " "map.json spec.yaml spec2.yml sub"
 offers "ferry-load rewrite " "spec.yaml spec2.yml sub"
 offers "ferry-load rewrite spec.yaml --map " "map.json spec.yaml spec2.yml sub"
 offers "ferry-load rewrite spec.yaml --pin" "--pin-digest"
+offers "ferry-load sbom " "a.ferry b.ferry.000 b.ferry.parts sub"
+offers "ferry-load sbom a.ferry --format " "cyclonedx spdx table"
+offers "ferry-load report a.ferry --against " "a.ferry b.ferry.000 b.ferry.parts sub"
 offers "ferry-pack keygen --" "--export --help --license --name --pgp --rsa"
 # Every option completion offers for a verb is one ferry accepts there.
 got=$(PATH=$FERRY_BIN:$PATH complete_line "ferry-pack build spec.yaml --")
