@@ -219,6 +219,19 @@ def main(argv):
     timing("serve_first_pull", "bundle to a first docker pull: load into a registry + pull vs serve (verify) + pull",
            "firstpull_load", "firstpull_serve", "(no target)", lambda r: None)
 
+    # ---- delta
+    dc, dw, dd = num(meta, "delta_changed_bytes"), num(meta, "delta_whole_bytes"), num(meta, "delta_bytes")
+    if dc and dd:
+        row("delta_size", "delta bundle of version 2 (random payload changed) --since version 1, vs the changed layer",
+            fmt_b(dc), fmt_b(dd), f"{dd / dc:.4f}x the changed layer" + (f", {dd / dw:.3f}x version 2 whole" if dw else ""),
+            "<= 1.01x the changed layer", dd / dc <= 1.01,
+            extra={"ratio": round(dd / dc, 5), "changed_bytes": dc, "delta_bytes": dd, "whole_bytes": dw})
+    else:
+        row("delta_size", "delta bundle of version 2 --since version 1, vs the changed layer", "", "",
+            not_measured(meta.get("skip_delta", "BENCH_ONLY")), "<= 1.01x the changed layer", None)
+    timing("delta_pack", "pack version 2: whole vs --since version 1", "pack_v2_whole_ferry", "pack_v2_delta_ferry",
+           "(informative)", lambda r: None)
+
     # ---- memory
     mem_labels = ["verify_ferry", "verify_ferry_oci", "load_registry_ferry", "load_registry_again_ferry", "load_docker_ferry"]
     mem = [F(l) for l in mem_labels if F(l).ok()]

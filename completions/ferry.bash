@@ -95,6 +95,7 @@ _ferry_option_value() {
 	*:-C | *:--license) _ferry_dirs "$4" ;;
 	*:--to | ferry-load:rewrite:--target) _ferry_targets "$4" ;;
 	*:--image-map | *:--map) _ferry_files "$4" 'json|yaml|yml' ;;
+	*:--state) _ferry_files "$4" 'json' ;;
 	*:--compress) COMPREPLY=($(compgen -W $'zstd\nnone' -- "$4")) ;;
 	*:--layer-compression) COMPREPLY=($(compgen -W $'gzip\nzstd' -- "$4")) ;;
 	*:--format) COMPREPLY=($(compgen -W $'spdx\ncyclonedx\ntable' -- "$4")) ;;

@@ -10,6 +10,9 @@
 #   serve  docker pull from ferry-load serve vs from a docker-registry holding the
 #          images; bundle to a first docker pull: serve (verify + pull) vs load into
 #          a fresh registry + pull
+#   delta  ferry-pack build --since v1 of version 2 of one application (its random
+#          payload changed, bench/newversion.py): its size against the changed layer,
+#          and its pack time against packing version 2 whole
 #   peak RSS and disk written (/proc/PID/io) of every ferry run (bench/measure.py)
 #
 # The corpus (bench/mkcorpus.sh) is built once into bench/corpus/scale-N.
@@ -18,7 +21,7 @@
 # Knobs: BENCH_SCALE=N (corpus size, default 1), BENCH_RUNS=N (runs per figure,
 # default 5, the median is reported), BENCH_SCALE2=0 (skip the memory check on the
 # corpus twice as large), BENCH_CORPUS=DIR (default bench/corpus), BENCH_ONLY="pack
-# sbom zstd verify registry docker serve scale2" (a subset, for working on one figure; pack
+# sbom zstd verify registry docker serve delta scale2" (a subset, for working on one figure; pack
 # always runs, the other parts need its bundles).
 # Everything runs warm (inputs in the page cache) on private services: a
 # docker-registry on loopback and a dockerd on a unix socket (tests/services.sh).
@@ -32,7 +35,7 @@ results=${BENCH_OUT:-$root/bench/results.json}
 PACK=${FERRY_BIN:-$root/build}/ferry-pack
 LOAD=${FERRY_BIN:-$root/build}/ferry-load
 MEASURE=$root/bench/measure.py
-only=${BENCH_ONLY:-pack sbom zstd verify registry docker serve scale2}
+only=${BENCH_ONLY:-pack sbom zstd verify registry docker serve delta scale2}
 export FERRY_ROOT=$root
 want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 case $scale in '' | *[!0-9]* | 0) echo "bench: BENCH_SCALE must be a positive integer" >&2; exit 2 ;; esac
@@ -358,6 +361,35 @@ if want serve; then
 	else
 		skipped serve "dockerd: $SVC_WHY"
 	fi
+fi
+
+# ------------------------------------------------------------------ delta
+# Version 2 of app1 (its random-payload layer made anew, every other layer the same)
+# packed whole and --since version 1: the delta must carry the changed layer and little
+# else (target: at most 1 % more).
+if want delta; then
+	say "delta: version 2 of app1 --since version 1"
+	changed=$(python3 "$root/bench/newversion.py" "$C/app1.oci.tar" "$T/app1v2.oci.tar" bench.ferry.test/app1:2)
+	for v in 1 2; do
+		from=$C/app1.oci.tar
+		[ $v = 1 ] || from=$T/app1v2.oci.tar
+		cat >"$T/delta-v$v.yaml" <<-Y
+		apiVersion: ferry/v1
+		kind: BundleSpec
+		metadata: {name: bench-app1, version: "$v", vendor: Ferry Bench}
+		images:
+		  - {ref: bench.ferry.test/app1:$v, from: $from}
+		Y
+	done
+	"$PACK" build "$T/delta-v1.yaml" -o "$T/app1-v1.ferry" --allow-outside-paths -q
+	repeat pack_v2_whole_ferry "rm -f '$T/app1-v2.ferry'" \
+		"$PACK" build "$T/delta-v2.yaml" -o "$T/app1-v2.ferry" --allow-outside-paths -q
+	repeat pack_v2_delta_ferry "rm -f '$T/app1-v2d.ferry'" \
+		"$PACK" build "$T/delta-v2.yaml" -o "$T/app1-v2d.ferry" --allow-outside-paths -q --since "$T/app1-v1.ferry" --keyring "$KEYRING"
+	meta delta_changed_bytes "$changed"
+	meta delta_whole_bytes "$(fsize "$T/app1-v2.ferry")"
+	meta delta_bytes "$(fsize "$T/app1-v2d.ferry")"
+	rm -f "$T/app1v2.oci.tar" "$T/app1-v1.ferry" "$T/app1-v2.ferry" "$T/app1-v2d.ferry"
 fi
 
 # ------------------------------------------------------------------ scale x2

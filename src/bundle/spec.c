@@ -2,17 +2,19 @@
 #include "bundle/spec.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bundle/manifest.h"
 #include "bundle/sums.h"
 #include "util/yamlx.h"
 
 static const char *const top_keys[] = {"apiVersion", "kind", "metadata", "images", "charts", "docs",
     "license", "files", NULL};
-static const char *const meta_keys[] = {"name", "version", "vendor", "description", NULL};
+static const char *const meta_keys[] = {"name", "version", "vendor", "description", "sequence", "expires", NULL};
 static const char *const image_keys[] = {"ref", "from", NULL};
 static const char *const path_keys[] = {"path", NULL};
 static const char *const chart_keys[] = {"path", "prov", "from", NULL};
@@ -294,8 +296,15 @@ static int parse_metadata(struct ydoc *d, yaml_node_t *root, struct spec *s, str
 	    (rc = ymap_str(d, md, "name", 1, &s->name, e)) != FX_OK ||
 	    (rc = ymap_str(d, md, "version", 1, &s->version, e)) != FX_OK ||
 	    (rc = ymap_str(d, md, "vendor", 0, &s->vendor, e)) != FX_OK ||
-	    (rc = ymap_str(d, md, "description", 0, &s->description, e)) != FX_OK)
+	    (rc = ymap_str(d, md, "description", 0, &s->description, e)) != FX_OK ||
+	    (rc = ymap_u64(d, md, "sequence", 0, &s->sequence, &s->has_sequence, e)) != FX_OK ||
+	    (rc = ymap_str(d, md, "expires", 0, &s->expires, e)) != FX_OK)
 		return rc;
+	if (s->sequence > MAN_SEQUENCE_MAX)
+		return fe_set(e, FX_USAGE, "%s: 'sequence' is larger than %" PRIu64, ydoc_where(d, ymap_get(d, md, "sequence")),
+		    MAN_SEQUENCE_MAX);
+	if (s->expires != NULL)
+		s->expires_where = xstrdup(ydoc_where(d, ymap_get(d, md, "expires")));
 	if (!filename_safe(s->name) || !filename_safe(s->version))
 		return fe_set(e, FX_USAGE, "%s: name and version may hold only letters, digits, '.', '-', '_', '+'",
 		    ydoc_where(d, md));
@@ -384,6 +393,8 @@ void spec_free(struct spec *s)
 	free(s->version);
 	free(s->vendor);
 	free(s->description);
+	free(s->expires);
+	free(s->expires_where);
 	for (i = 0; i < s->nimages; i++) {
 		free(s->images[i].ref);
 		free(s->images[i].from);

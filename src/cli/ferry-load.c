@@ -12,16 +12,20 @@
 
 #include "bundle/bundle.h"
 #include "bundle/parts.h"
+#include "bundle/state.h"
 #include "cli/cli.h"
 #include "cli/extract.h"
 #include "cli/imagemap.h"
 #include "cli/inspect.h"
 #include "cli/license_cmd.h"
 #include "cli/load.h"
+#include "cli/load_delta.h"
+#include "cli/result.h"
 #include "cli/rewrite.h"
 #include "cli/sbom_cmd.h"
 #include "crypto/pgp.h"
 #include "serve/serve.h"
+#include "util/progress.h"
 #include "util/util.h"
 
 enum verb {
@@ -62,7 +66,14 @@ static const char usage_common[] =
     "  --allow-unsigned       accept a bundle without a signature (its checksums are still checked)\n"
     "  --license-pubkey PUB   also check the bundle's license with this key; refuse an invalid one\n"
     "  --audience PRODUCT     with --license-pubkey: the product the license must be for\n"
-    "  --now TIME             clock for the license check (epoch seconds or 2026-11-23T10:00:00Z)\n"
+    "  --now TIME             clock for the license and expiry checks (epoch seconds or\n"
+    "                         2026-11-23T10:00:00Z)\n"
+    "  --allow-expired        accept a bundle past its signed expiry date\n"
+    "  --state FILE           the sequences loaded so far (load, extract: default $FERRY_STATE or\n"
+    "                         " STATE_DEFAULT "; verify: compare with FILE only when given)\n"
+    "  --allow-downgrade      accept a bundle older (lower sequence) than the one last loaded;\n"
+    "                         the state file logs it\n"
+    "  --json                 print one JSON result on stdout, also on failure (docs/json.md)\n"
     "  -q, --quiet            no progress or success messages\n";
 
 static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KEYS.asc [options]\n\n"
@@ -70,11 +81,13 @@ static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KE
     "your own keyring is neither used nor changed), then every entry in one read.\n"
     "BUNDLE may be a split bundle: its first part, its .parts list or its base name.\n\n"
     "  --parts-only           split bundles: check only each part against the signed .parts list\n";
-static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc] [--charts-path P]\n"
+static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc] [--state FILE] [--now TIME]\n"
+    "                          [--charts-path P]\n"
     "       ferry-load inspect BUNDLE --image-map --to TARGET [--to TARGET]... [--image REF]...\n"
     "                          [--keep-registry-host] [--keyring KEYS.asc]\n\n"
     "Prints metadata, signer and contents from the head of the bundle only. Without --keyring\n"
-    "the output is marked UNVERIFIED. --json prints one JSON document on stdout.\n"
+    "the output is marked UNVERIFIED. --json prints one JSON document on stdout. --state FILE\n"
+    "compares the bundle's sequence with the one last loaded; --now sets the clock for expiry.\n"
     "--image-map prints (JSON) the image map a load into the TARGETs would write, loading nothing.\n\n";
 static const char usage_extract[] = "usage: ferry-load extract BUNDLE -C DIR --keyring KEYS.asc [--force] [options]\n\n"
     "Verifies while reading into a hidden directory inside DIR; entries are moved into DIR\n"
@@ -95,6 +108,9 @@ static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.a
     "  --jobs N               parallel uploads (default 4)\n"
     "  --timeout SECONDS      the longest one registry or Docker request may take (default 300)\n"
     "  --dry-run              say what would be pushed, push nothing\n"
+    "  --base OLD.ferry       a delta bundle: take the blobs the target lacks from OLD (verified\n"
+    "                         like BUNDLE; repeatable). Without it a delta needs a target that\n"
+    "                         holds its base's blobs already\n"
     "  --image-map FILE       after the load, write where each image landed and its digest\n"
     "                         (JSON; YAML when FILE ends in .yaml or .yml); see rewrite\n\n";
 static const char usage_sbom[] =
@@ -215,6 +231,7 @@ enum option_id {
 	O_PLATFORM,
 	O_FORMAT,
 	O_AGAINST,
+	O_BASE,
 	O_IMAGE_MAP,
 	O_IMAGE_MAP_PRINT,
 	O_PUBKEY,
@@ -233,6 +250,9 @@ enum option_id {
 	O_CHARTS_PATH,
 	O_CHARTS_ONLY,
 	O_NO_CHARTS,
+	O_STATE,
+	O_ALLOW_DOWNGRADE,
+	O_ALLOW_EXPIRED,
 };
 
 #define VERIFY CLI_VERB(V_VERIFY)
@@ -252,11 +272,11 @@ static const struct cli_option options[] = {
     {"fingerprint",        O_FINGERPRINT,        required_argument, READERS | INSPECT | AUDITORS | SERVE},
     {"allow-unsigned",     O_ALLOW_UNSIGNED,     no_argument,       READERS | AUDITORS | SERVE},
     {"license-pubkey",     O_LICENSE_PUBKEY,     required_argument, READERS | REPORT},
-    {"audience",           O_AUDIENCE,           required_argument, READERS | REPORT | LICENSE},
-    {"now",                O_NOW,                required_argument, READERS | REPORT | LICENSE},
+    {"audience",           O_AUDIENCE,           required_argument, READERS | REPORT | LICENSE | INSPECT},
+    {"now",                O_NOW,                required_argument, READERS | REPORT | LICENSE | INSPECT},
     {"quiet",              'q',                  no_argument,       READERS | INSPECT | REPORT | SERVE | REWRITE},
     {"parts-only",         O_PARTS_ONLY,         no_argument,       VERIFY},
-    {"json",               O_JSON,               no_argument,       INSPECT | REPORT | LICENSE},
+    {"json",               O_JSON,               no_argument,       READERS | INSPECT | REPORT | LICENSE},
     {"directory",          'C',                  required_argument, EXTRACT},
     {"force",              O_FORCE,              no_argument,       EXTRACT | REPORT | REWRITE},
     {"output",             'o',                  required_argument, REPORT | REWRITE},
@@ -274,6 +294,7 @@ static const struct cli_option options[] = {
     {"no-charts",          O_NO_CHARTS,          no_argument,       LOAD},
     {"jobs",               O_JOBS,               required_argument, LOAD},
     {"dry-run",            O_DRY_RUN,            no_argument,       LOAD},
+    {"base",               O_BASE,               required_argument, LOAD},
     /* a file to write for load, a flag for inspect (the map goes to stdout) */
     {"image-map",          O_IMAGE_MAP,          required_argument, LOAD},
     {"image-map",          O_IMAGE_MAP_PRINT,    no_argument,       INSPECT},
@@ -290,6 +311,9 @@ static const struct cli_option options[] = {
     {"pin-digest",         O_PIN_DIGEST,         no_argument,       REWRITE},
     {"in-place",           O_IN_PLACE,           no_argument,       REWRITE},
     {"strict",             O_STRICT,             no_argument,       REWRITE},
+    {"state",              O_STATE,              required_argument, READERS | INSPECT},
+    {"allow-downgrade",    O_ALLOW_DOWNGRADE,    no_argument,       READERS},
+    {"allow-expired",      O_ALLOW_EXPIRED,      no_argument,       READERS},
     {NULL, 0, 0, 0},
 };
 
@@ -307,9 +331,11 @@ struct load_command {
 	struct report_opts report;
 	struct serve_opts serve;
 	struct rewrite_opts rewrite;
+	struct fresh_opts fresh; /* expiry and rollback checks (state.h) */
 	const char *image_map; /* load --image-map FILE */
 	int image_map_print;   /* inspect --image-map */
 	int json, quiet, parts_only;
+	struct run_result *result; /* verify, extract, load --json: the document */
 };
 
 static void push(char ***list, size_t *n, char *s)
@@ -375,6 +401,7 @@ static int take_option(void *ctx, int id, char *value)
 		c->load.jobs = (int)number;
 		break;
 	case O_DRY_RUN: c->load.dry_run = 1; break;
+	case O_BASE: push(&c->load.bases, &c->load.nbases, value); break;
 	case O_IMAGE_MAP: c->image_map = value; break;
 	case O_IMAGE_MAP_PRINT: c->image_map_print = 1; break;
 	case O_PUBKEY: c->license.pubkey_path = value; break;
@@ -404,6 +431,9 @@ static int take_option(void *ctx, int id, char *value)
 	case O_PIN_DIGEST: c->rewrite.pin_digest = 1; break;
 	case O_IN_PLACE: c->rewrite.in_place = 1; break;
 	case O_STRICT: c->rewrite.strict = 1; break;
+	case O_STATE: c->fresh.state = value; break;
+	case O_ALLOW_DOWNGRADE: c->fresh.allow_downgrade = 1; break;
+	case O_ALLOW_EXPIRED: c->fresh.allow_expired = 1; break;
 	default: break;
 	}
 	return FX_OK;
@@ -471,6 +501,8 @@ static int check_command(struct load_command *c, int nargs, char **args)
 		return cli_usage_error(c->verb, "--fingerprint needs --keyring");
 	if (c->read.audience != NULL && c->read.license_pubkey == NULL)
 		return cli_usage_error(c->verb, "--audience needs --license-pubkey");
+	if (c->parts_only && c->json)
+		return cli_usage_error(c->verb, "--parts-only checks no entries; leave out --json");
 	if (c->parts_only && c->read.license_pubkey != NULL)
 		return cli_usage_error(c->verb,
 		    "--parts-only conflicts with --license-pubkey (the license is inside the bundle)");
@@ -502,13 +534,17 @@ static int run_verify(struct load_command *c, struct ferr *e)
 {
 	struct bundle_head head;
 	struct read_report report;
+	struct progress meter;
 	char size[32];
 	int rc;
 
 	if (c->parts_only)
 		return parts_verify_all(c->bundle, &c->read, c->quiet, e);
+	progress_init(&meter, progress_wanted(c->quiet), "verifying");
+	c->read.progress = &meter;
 	rc = bundle_read(c->bundle, &c->read, NULL, &head, &report, e);
-	if (rc == FX_OK && !c->quiet) {
+	c->read.progress = NULL;
+	if (rc == FX_OK && !c->quiet && !c->json) {
 		printf("%s: OK\n", ESC(c->bundle));
 		if (head.sig_checked)
 			printf("  signed by %s %s\n", head.signer.fpr, ESC(head.signer.uid));
@@ -516,6 +552,7 @@ static int run_verify(struct load_command *c, struct ferr *e)
 			printf("  NOT signed (accepted with --allow-unsigned)\n");
 		printf("  %s %s: %zu entries, %s checked\n", ESC(head.man.name), ESC(head.man.version),
 		    report.entries_ok + 1, fmt_bytes(report.bytes, size, sizeof(size)));
+		delta_describe(stdout, &head.man, "  ", 1);
 	}
 	bundle_head_free(&head);
 	return rc;
@@ -533,15 +570,33 @@ static int run_inspect(struct load_command *c, struct ferr *e)
 	if (rc == FX_OK && c->image_map_print)
 		rc = imap_inspect_print(stdout, c->bundle, &head, &c->load, e);
 	else if (rc == FX_OK)
-		rc = inspect_print(stdout, c->bundle, &head, c->json, c->load.charts_path, e);
+		rc = inspect_print(stdout, c->bundle, &head, c->json, &c->fresh, c->load.charts_path, e);
 	bundle_head_free(&head);
 	return rc;
+}
+
+/* Expiry for verify, load and extract; the state file: load and extract check against
+ * it and record in it (--state, $FERRY_STATE, or the default), verify and inspect only
+ * compare with one given. */
+static void setup_fresh(struct load_command *c)
+{
+	int loads = c->verb->id == V_LOAD || c->verb->id == V_EXTRACT;
+	const char *env = getenv("FERRY_STATE");
+
+	c->fresh.now = c->read.now;
+	if (c->fresh.state == NULL && loads)
+		c->fresh.state = env != NULL && *env != '\0' ? env : STATE_DEFAULT;
+	c->fresh.record = loads && !c->load.dry_run;
+	if (loads || c->verb->id == V_VERIFY)
+		c->read.fresh = &c->fresh;
 }
 
 static int run(struct load_command *c, struct ferr *e)
 {
 	if (c->read.allow_unsigned && c->read.keyring == NULL && !c->quiet && c->verb->id != V_LICENSE_VERIFY)
 		fx_warn("--allow-unsigned without --keyring: no signature is checked; only the checksums are");
+	if (c->result != NULL)
+		result_watch(c->result, &c->read, c->verb->id == V_LOAD ? &c->load : NULL);
 	switch ((enum verb)c->verb->id) {
 	case V_VERIFY: return run_verify(c, e);
 	case V_INSPECT: return run_inspect(c, e);
@@ -563,8 +618,9 @@ static int run(struct load_command *c, struct ferr *e)
 int main(int argc, char **argv)
 {
 	struct load_command c;
+	struct run_result result;
 	struct ferr e = {0};
-	int rc = cli_start("ferry-load", argc, argv, &main_usage), words = 0, first = 0;
+	int rc = cli_start("ferry-load", argc, argv, &main_usage), words = 0, first = 0, ran = 0;
 
 	if (rc >= 0)
 		return rc;
@@ -578,13 +634,30 @@ int main(int argc, char **argv)
 	c.serve.timeout = SERVE_TIMEOUT_DEFAULT;
 	c.serve.max_connections = SERVE_CONNECTIONS_DEFAULT;
 	c.read.now = c.license.now = (int64_t)time(NULL);
+	if ((CLI_VERB(c.verb->id) & READERS) && cli_wants_json(argc - words, argv + words)) {
+		result_init(&result, c.verb->name);
+		c.result = &result;
+	}
 	rc = cli_parse(argc - words, argv + words, options, c.verb, take_option, &c, &first);
 	if (rc == FX_OK)
 		rc = check_command(&c, argc - words - first, argv + words + first);
-	if (rc == FX_OK)
-		rc = cli_finish(run(&c, &e), &e);
+	if (rc == FX_OK) {
+		setup_fresh(&c);
+		rc = run(&c, &e);
+		ran = 1;
+	}
+	if (c.result != NULL) {
+		result.bundle = c.bundle;
+		result.directory = c.extract.dir;
+		if (rc != CLI_HELP)
+			result_print(&result, e.code != 0 ? e.code : rc, &e, ran ? NULL : cli_last_usage_error());
+		result_free(&result);
+	}
+	if (ran)
+		rc = cli_finish(rc, &e);
 	free(c.read.fingerprints);
 	free(c.load.targets);
 	free(c.load.images);
+	free(c.load.bases);
 	return rc == CLI_HELP ? 0 : rc;
 }

@@ -52,7 +52,9 @@ static const char usage_build[] =
     "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
     "      --chart-keyring KEYS.asc  verify every chart's provenance file (.prov) against these keys\n"
     "      --require-chart-provenance  refuse a chart without a provenance file\n"
-    "  -q, --quiet              print nothing on success\n"
+    "      --since OLD.ferry    a delta: leave out the layers and configs OLD carries (repeatable)\n"
+    "      --keyring KEYS.asc   with --since: OLD must be signed by one of these keys\n"
+    "  -q, --quiet              print nothing on success, no progress line on a terminal\n"
     "\n"
     "The output appears only when complete: a failed or interrupted run leaves nothing.\n"
     "SOURCE_DATE_EPOCH sets the creation time: the same inputs give the same bytes\n"
@@ -100,6 +102,8 @@ enum option_id {
 	O_CHART_KEYRING,
 	O_REQUIRE_CHART_PROVENANCE,
 	O_NO_SBOM,
+	O_SINCE,
+	O_KEYRING,
 	O_KEY,
 	O_SUBJECT,
 	O_EXPIRES,
@@ -142,6 +146,8 @@ static const struct cli_option options[] = {
     {"chart-keyring",     O_CHART_KEYRING,     required_argument, BUILD},
     {"require-chart-provenance", O_REQUIRE_CHART_PROVENANCE, no_argument, BUILD},
     {"no-sbom",           O_NO_SBOM,           no_argument,       BUILD},
+    {"since",             O_SINCE,             required_argument, BUILD},
+    {"keyring",           O_KEYRING,           required_argument, BUILD},
     {"key",               O_KEY,               required_argument, ISSUE},
     {"subject",           O_SUBJECT,           required_argument, ISSUE},
     {"expires",           O_EXPIRES,           required_argument, ISSUE},
@@ -237,6 +243,11 @@ static int take_build_option(struct pack_command *c, int id, const char *value)
 	case O_CHART_KEYRING: o->chart_keyring = value; break;
 	case O_REQUIRE_CHART_PROVENANCE: o->require_chart_prov = 1; break;
 	case O_NO_SBOM: o->no_sbom = 1; break;
+	case O_SINCE:
+		o->since = xreallocarray(o->since, o->nsince + 1, sizeof(*o->since));
+		o->since[o->nsince++] = value;
+		break;
+	case O_KEYRING: o->keyring = value; break;
 	default: break;
 	}
 	return FX_OK;
@@ -327,6 +338,8 @@ static int check_build(struct pack_command *c, int nargs, char **args)
 		return cli_usage_error(c->verb, "--zstd-level needs --compress zstd");
 	if (o->allow_expired && o->license_pubkey == NULL)
 		return cli_usage_error(c->verb, "--allow-expired needs --license-pubkey");
+	if (o->keyring != NULL && o->nsince == 0)
+		return cli_usage_error(c->verb, "--keyring goes with --since (it checks the old bundles)");
 	c->build.spec = args[0];
 	c->build.created = (int64_t)time(NULL);
 	if (sde != NULL) {
@@ -424,5 +437,6 @@ int main(int argc, char **argv)
 		rc = cli_finish(rc, &e);
 	}
 	free(c.features);
+	free(c.build.since);
 	return rc == CLI_HELP ? 0 : rc;
 }

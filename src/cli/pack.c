@@ -20,6 +20,9 @@
 #include "crypto/pgp.h"
 #include "bundle/spec.h"
 #include "bundle/sums.h"
+#include "cli/pack_delta.h"
+#include "cli/cli.h"
+#include "util/progress.h"
 
 struct plan_entry {
 	char *name;
@@ -28,6 +31,8 @@ struct plan_entry {
 	size_t len;
 	uint64_t size;
 	unsigned char digest[SHA256_LEN];
+	const char *image;  /* a blob: the first image that uses it (for progress) */
+	size_t image_index; /* its number, from 1 */
 };
 
 struct plan {
@@ -114,6 +119,27 @@ static int add_licenses(const struct pack_opts *o, const struct spec *s, struct 
 	return FX_OK;
 }
 
+/* metadata.sequence (default: the build time) and metadata.expires (a date, or +Nd
+ * after the build time) as bundle.yaml carries them; FX_USAGE naming the spec line. */
+static int freshness(const struct pack_opts *o, const struct spec *s, struct manifest *m, struct ferr *e)
+{
+	char when[32];
+	int64_t expires;
+
+	m->sequence = s->has_sequence ? s->sequence : (uint64_t)(o->created < 0 ? 0 : o->created);
+	if (s->expires == NULL)
+		return FX_OK;
+	if (cli_parse_date(s->expires, o->created, &expires) != 0)
+		return fe_set(e, FX_USAGE, "%s: 'expires' must be a date (2027-06-01, 2027-06-01T00:00:00Z) or +Nd",
+		    s->expires_where);
+	fmt_time_utc(expires, when);
+	if (expires <= o->created)
+		return fe_set(e, FX_USAGE, "%s: 'expires' %s is not after the build time", s->expires_where, when);
+	m->expires = xstrdup(when);
+	m->expires_at = expires;
+	return FX_OK;
+}
+
 static int describe(const struct pack_opts *o, const struct spec *s, const struct plan *p, struct manifest *m, struct ferr *e)
 {
 	char created[32];
@@ -127,6 +153,8 @@ static int describe(const struct pack_opts *o, const struct spec *s, const struc
 	m->description = s->description ? xstrdup(s->description) : NULL;
 	m->created = xstrdup(created);
 	m->tool = xstrdup("ferry " FERRY_VERSION);
+	if ((rc = freshness(o, s, m, e)) != FX_OK)
+		return rc;
 	m->docs = xcalloc(s->ndocs, sizeof(*m->docs));
 	for (i = 0; i < s->ndocs; i++, m->ndocs++) {
 		m->docs[i].path = xstrdup(s->docs[i].dest);
@@ -254,6 +282,26 @@ static int make_staging(const char *out, char **staging, struct ferr *e)
 	return FX_OK;
 }
 
+/* The first image that lists blob hex, for the progress line. */
+static void blob_image(const struct img_set *is, struct plan_entry *pe, const char *hex)
+{
+	size_t i, k;
+
+	for (i = 0; i < is->nimages; i++) {
+		const struct man_image *mi = &is->images[i];
+
+		for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
+			const char *d = k < mi->nblobs ? mi->blobs[k] : mi->manifests[k - mi->nblobs];
+
+			if (strncmp(d, "sha256:", 7) == 0 && strncmp(d + 7, hex, SHA256_HEX) == 0) {
+				pe->image = mi->ref;
+				pe->image_index = i + 1;
+				return;
+			}
+		}
+	}
+}
+
 /* Stages the spec's images beside out and adds the OCI layout to the plan, after the
  * images' SBOMs (sboms, the caller's to free; none with --no-sbom). The layers are
  * catalogued while they are staged, by the hooks of images_stage. */
@@ -288,6 +336,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		io.layer_blob = sbom_layer_blob;
 		io.layer_ctx = catalog;
 	}
+	io.progress = o->progress;
 	if ((rc = images_stage(src, s->nimages, &io, is, e)) != FX_OK ||
 	    (catalog != NULL && (rc = sbom_build(catalog, is, sboms, e)) != FX_OK))
 		goto end;
@@ -302,6 +351,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		pe->path = is->blobs[i].path;
 		pe->size = is->blobs[i].size;
 		memcpy(pe->digest, is->blobs[i].digest, SHA256_LEN);
+		blob_image(is, pe, is->blobs[i].hex);
 	}
 	plan_buf(p, "images/index.json", is->index_json, is->index_len);
 end:
@@ -349,6 +399,37 @@ static void plan_chart_blobs(struct plan *p, const struct chart_art *arts, size_
 		free(p->v[p->n - 1].name);
 		p->v[p->n - 1] = index;
 	}
+}
+
+/* --since: the entries the base bundles carry leave the plan (m->bases lists them). */
+static int leave_out_since(const struct pack_opts *o, struct manifest *m, struct plan *p, struct ferr *e)
+{
+	struct delta_entry *entries = xcalloc(p->n ? p->n : 1, sizeof(*entries));
+	size_t i, kept = 0, nleft = 0;
+	uint64_t bytes = 0;
+	char size[32];
+	int rc;
+
+	for (i = 0; i < p->n; i++)
+		entries[i] = (struct delta_entry){.name = p->v[i].name, .size = p->v[i].size, .digest = p->v[i].digest};
+	if ((rc = delta_since(o->since, o->nsince, o->keyring, m, entries, p->n, e)) != FX_OK)
+		goto end;
+	for (i = 0; i < p->n; i++) {
+		if (!entries[i].leave_out) {
+			p->v[kept++] = p->v[i];
+			continue;
+		}
+		nleft++;
+		bytes += p->v[i].size;
+		free(p->v[i].name);
+	}
+	p->n = kept;
+	if (!o->quiet)
+		fprintf(stderr, "%s: delta of %s %s%s: %zu blobs (%s) left out\n", fx_progname, ESC(m->bases[0].name),
+		    ESC(m->bases[0].version), m->nbases > 1 ? " and others" : "", nleft, fmt_bytes(bytes, size, sizeof(size)));
+end:
+	free(entries);
+	return rc;
 }
 
 /* The signed head: bundle.yaml, SHA256SUMS and its signature, each within what a
@@ -416,10 +497,11 @@ static int sign_parts(void *ctx, const char *text, size_t len, char **sig, size_
 
 /* The tar, in format.md order. */
 static int write_bundle(const struct pack_opts *o, const char *out, const struct head *h, const struct plan *p,
-    struct ferr *e)
+    size_t nimages, struct ferr *e)
 {
 	struct bundle_writer *w = NULL;
 	struct bw_opts bo;
+	uint64_t total = 0;
 	size_t i;
 	int rc;
 
@@ -430,6 +512,7 @@ static int write_bundle(const struct pack_opts *o, const char *out, const struct
 	bo.mtime = o->created;
 	bo.force = o->force;
 	bo.split = o->split;
+	bo.progress = o->progress;
 	if (!o->no_sign) {
 		bo.sign = sign_parts;
 		bo.sign_ctx = (void *)(uintptr_t)o;
@@ -439,12 +522,23 @@ static int write_bundle(const struct pack_opts *o, const char *out, const struct
 	    (h->sig != NULL && (rc = bw_add_buf(w, BUNDLE_SIG, h->sig, h->sig_len, e)) != FX_OK) ||
 	    (rc = bw_add_buf(w, BUNDLE_YAML, h->yaml, h->yaml_len, e)) != FX_OK)
 		goto end;
+	for (i = 0; i < p->n; i++)
+		total += p->v[i].size;
+	if (o->progress != NULL) {
+		o->progress->what = "writing";
+		progress_start(o->progress, total);
+	}
 	for (i = 0; i < p->n && rc == FX_OK; i++) {
+		if (o->progress != NULL)
+			progress_item(o->progress, p->v[i].image != NULL ? p->v[i].image : p->v[i].name, p->v[i].image_index,
+			    p->v[i].image != NULL ? nimages : 0);
 		if (p->v[i].path != NULL)
 			rc = bw_add_file(w, p->v[i].name, p->v[i].path, p->v[i].size, p->v[i].digest, e);
-		else
-			rc = bw_add_buf(w, p->v[i].name, p->v[i].buf, p->v[i].len, e);
+		else if ((rc = bw_add_buf(w, p->v[i].name, p->v[i].buf, p->v[i].len, e)) == FX_OK && o->progress != NULL)
+			progress_add(o->progress, p->v[i].len);
 	}
+	if (o->progress != NULL)
+		progress_end(o->progress);
 	if (rc != FX_OK || (rc = bw_commit(w, e)) != FX_OK)
 		goto end;
 	if (o->split && !o->quiet)
@@ -475,6 +569,8 @@ static void report(const struct pack_opts *o, const char *out, const struct head
 
 int pack_build(const struct pack_opts *o, struct ferr *e)
 {
+	struct pack_opts with_progress = *o;
+	struct progress meter;
 	struct spec s;
 	struct img_set is;
 	struct manifest m;
@@ -491,6 +587,9 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	memset(&m, 0, sizeof(m));
 	memset(&p, 0, sizeof(p));
 	memset(&h, 0, sizeof(h));
+	progress_init(&meter, progress_wanted(o->quiet), "staging");
+	with_progress.progress = &meter;
+	o = &with_progress;
 	if ((rc = spec_load(o->spec, o->allow_outside_paths, &s, e)) != FX_OK)
 		return rc;
 	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
@@ -498,9 +597,11 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	for (i = 0; i < s.ncharts && !s.charts[i].chart_dir && !s.charts[i].chart_oci; i++)
 		;
 	if ((rc = check_output(o, &s, out, e)) != FX_OK || (rc = check_metadata(&s, e)) != FX_OK ||
+	    (rc = freshness(o, &s, &m, e)) != FX_OK ||
 	    (i < s.ncharts && (rc = make_staging(out, &staging, e)) != FX_OK) ||
 	    (rc = pack_charts_prepare(o, &s, created, staging, &charts, e)) != FX_OK)
 		goto end;
+	manifest_free(&m); /* checked early; describe() fills it again */
 	/* 1. every input hashed, in bundle order */
 	for (i = 0; i < s.nlicenses && rc == FX_OK; i++)
 		rc = plan_file(&p, s.licenses[i].dest, s.licenses[i].src, e);
@@ -514,6 +615,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &sboms, &p, e)) != FX_OK))
 		goto end;
 	plan_chart_blobs(&p, charts, s.ncharts);
+	progress_clear(&meter); /* signing may ask for a passphrase */
 	/* 2. bundle.yaml, SHA256SUMS and its signature (the image descriptions move into
 	 * the manifest) */
 	m.images = is.images;
@@ -524,12 +626,15 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	for (m.ncharts = 0; m.ncharts < s.ncharts; m.ncharts++)
 		pack_chart_describe(&charts[m.ncharts], &m.charts[m.ncharts]);
 	sbom_set_attach(&sboms, m.images, m.nimages);
+	if (o->nsince > 0 && (rc = leave_out_since(o, &m, &p, e)) != FX_OK)
+		goto end;
 	if ((rc = make_head(o, &s, &p, &m, &h, e)) != FX_OK)
 		goto end;
 	/* 3. the tar */
-	if ((rc = write_bundle(o, out, &h, &p, e)) == FX_OK)
+	if ((rc = write_bundle(o, out, &h, &p, m.nimages, e)) == FX_OK)
 		report(o, out, &h, &p);
 end:
+	progress_clear(&meter);
 	if (staging != NULL) {
 		rm_tree(staging);
 		fx_cleanup_forget();

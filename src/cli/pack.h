@@ -7,6 +7,8 @@
 
 #include "util/util.h"
 
+struct progress;
+
 struct pack_opts {
 	const char *spec;
 	const char *out;            /* NULL: NAME-VERSION.ferry in the current directory */
@@ -20,7 +22,11 @@ struct pack_opts {
 	int allow_outside_paths;    /* spec paths may lead outside the spec's directory */
 	const char *chart_keyring;  /* --chart-keyring: verify chart provenance files */
 	int require_chart_prov;     /* --require-chart-provenance */
+	const char **since;         /* --since OLD.ferry: a delta leaving out what these carry */
+	size_t nsince;
+	const char *keyring;        /* --keyring: the keys the --since bundles must be signed by */
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
+	struct progress *progress;  /* NULL, or the progress line (on a terminal, not -q) */
 };
 
 int pack_build(const struct pack_opts *o, struct ferr *e);

@@ -10,6 +10,8 @@
 #include "util/digest.h"
 #include "util/util.h"
 
+struct progress;
+
 /* One `images:` item of a BundleSpec. */
 struct img_src {
 	const char *ref;   /* reference the image gets in the bundle */
@@ -34,6 +36,7 @@ struct img_opts {
 	int (*layer_blob)(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, const char *where,
 	    struct ferr *e);
 	void *layer_ctx;
+	struct progress *progress; /* NULL, or told which image is read and staged */
 };
 
 /* A blob to put into the bundle as images/blobs/sha256/<hex>. */
