@@ -241,6 +241,9 @@ assert "nothing written for a failed pull" sh -c "test ! -e pull2.ferry && ! ls 
 # ---------------------------------------------------------------- oci:DIR and docker://
 expect 0 "load into oci:DIR" "$LOAD" load c.ferry --keyring "$KEYRING" --to oci:lay
 assert "oci:DIR: the chart manifest under its reference" jq -e '[.manifests[] | .annotations."org.opencontainers.image.ref.name"] | index("charts/acme:1.2.3_build.5") != null' lay/index.json
+expect 0 "load --json into oci:DIR" "$LOAD" load c.ferry --keyring "$KEYRING" --to oci:lay2 --json
+assert "--json: the charts listed apart from the images, each loaded under its reference" jq -e \
+	'.targets[0] | (.charts | length) == 3 and (.charts | map(select(.name == "acme"))[0] | .reference == "charts/acme:1.2.3_build.5" and .loaded and .error == null) and (.images | map(.ref) | map(startswith("charts/")) | any | not)' "$T/out"
 if command -v skopeo >/dev/null; then
 	expect 0 "skopeo reads the chart from the layout" skopeo inspect --raw "oci:lay:charts/acme:1.2.3_build.5"
 	assert "the layout's manifest is the registry's" cmp "$T/out" m.json
