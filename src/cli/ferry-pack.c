@@ -50,6 +50,8 @@ static const char usage_build[] =
     "      --no-sbom            no SBOMs (sboms/: the OS packages of every image, SPDX and CycloneDX)\n"
     "      --force              replace an existing output file\n"
     "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
+    "      --chart-keyring KEYS.asc  verify every chart's provenance file (.prov) against these keys\n"
+    "      --require-chart-provenance  refuse a chart without a provenance file\n"
     "      --since OLD.ferry    a delta: leave out the layers and configs OLD carries (repeatable)\n"
     "      --keyring KEYS.asc   with --since: OLD must be signed by one of these keys\n"
     "  -q, --quiet              print nothing on success, no progress line on a terminal\n"
@@ -97,6 +99,8 @@ enum option_id {
 	O_ALLOW_EXPIRED,
 	O_FORCE,
 	O_ALLOW_OUTSIDE_PATHS,
+	O_CHART_KEYRING,
+	O_REQUIRE_CHART_PROVENANCE,
 	O_NO_SBOM,
 	O_SINCE,
 	O_KEYRING,
@@ -139,6 +143,8 @@ static const struct cli_option options[] = {
     {"allow-expired",     O_ALLOW_EXPIRED,     no_argument,       BUILD},
     {"force",             O_FORCE,             no_argument,       BUILD | ISSUE},
     {"allow-outside-paths", O_ALLOW_OUTSIDE_PATHS, no_argument,     BUILD},
+    {"chart-keyring",     O_CHART_KEYRING,     required_argument, BUILD},
+    {"require-chart-provenance", O_REQUIRE_CHART_PROVENANCE, no_argument, BUILD},
     {"no-sbom",           O_NO_SBOM,           no_argument,       BUILD},
     {"since",             O_SINCE,             required_argument, BUILD},
     {"keyring",           O_KEYRING,           required_argument, BUILD},
@@ -234,6 +240,8 @@ static int take_build_option(struct pack_command *c, int id, const char *value)
 	case O_ALLOW_EXPIRED: o->allow_expired = 1; break;
 	case O_FORCE: o->force = 1; break;
 	case O_ALLOW_OUTSIDE_PATHS: o->allow_outside_paths = 1; break;
+	case O_CHART_KEYRING: o->chart_keyring = value; break;
+	case O_REQUIRE_CHART_PROVENANCE: o->require_chart_prov = 1; break;
 	case O_NO_SBOM: o->no_sbom = 1; break;
 	case O_SINCE:
 		o->since = xreallocarray(o->since, o->nsince + 1, sizeof(*o->since));
