@@ -186,11 +186,17 @@ static int parse_images(struct ydoc *d, yaml_node_t *root, const struct spec_ctx
 
 		if ((rc = ymap_check(d, it, "images", image_keys, e)) != FX_OK ||
 		    (rc = ymap_str(d, it, "ref", 1, &im->ref, e)) != FX_OK ||
-		    (rc = ymap_str(d, it, "from", 1, &from, e)) != FX_OK)
+		    (rc = ymap_str(d, it, "from", 0, &from, e)) != FX_OK)
 			return rc;
 		im->where = xstrdup(ydoc_where(d, it));
-		im->from = strncmp(from, "docker-daemon:", 14) == 0 ? xstrdup(from) : resolve(c->dir, from);
-		path = strncmp(from, "docker-daemon:", 14) == 0 ? NULL : from_path(im->from);
+		if (from == NULL) /* pulled from the registry its ref names */
+			continue;
+		if (strncmp(from, "docker-daemon:", 14) == 0 || strncmp(from, "registry://", 11) == 0)
+			im->from = xstrdup(from); /* not a path */
+		else
+			im->from = resolve(c->dir, from);
+		path = strncmp(from, "docker-daemon:", 14) != 0 &&
+		    strncmp(from, "registry://", 11) != 0 ? from_path(im->from) : NULL;
 		free(from);
 		if (path != NULL)
 			rc = check_inside(c, d, ymap_get(d, it, "from"), path, e);

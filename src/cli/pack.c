@@ -234,7 +234,7 @@ static int check_output(const struct pack_opts *o, const struct spec *s, const c
 			if (stat(lists[k][i].src, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
 				input_at = lists[k][i].where;
 	for (i = 0; i < s->nimages && input_at == NULL; i++)
-		if (stat(s->images[i].from, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
+		if (s->images[i].from != NULL && stat(s->images[i].from, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
 			input_at = s->images[i].where;
 	if (input_at != NULL)
 		rc = fe_set(e, FX_USAGE, "%s: is an input of the spec (%s); refusing to overwrite it", ESC(out), input_at);
@@ -269,6 +269,9 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	io.jobs = o->jobs;
 	io.staging_dir = *staging;
 	io.mtime = o->created;
+	io.cacert = o->cacert;
+	io.plain_http = o->plain_http;
+	io.nplain_http = o->nplain_http;
 	if ((rc = images_stage(src, s->nimages, &io, is, e)) != FX_OK)
 		goto end;
 	plan_buf(p, "images/oci-layout", oci_layout, sizeof(oci_layout) - 1);

@@ -18,6 +18,9 @@ struct pack_opts {
 	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, jobs, force, quiet;
 	int allow_outside_paths;    /* spec paths may lead outside the spec's directory */
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
+	const char *cacert;         /* --cacert FILE: registries pulled from */
+	const char **plain_http;    /* --plain-http HOST[:PORT], repeatable */
+	size_t nplain_http;
 };
 
 int pack_build(const struct pack_opts *o, struct ferr *e);

@@ -289,6 +289,11 @@ static int stage_open(struct stage *st, const struct img_src *src, const struct 
 {
 	int rc;
 
+	if (pull_wanted(src)) {
+		fx_esc(src->where ? src->where : "spec", op->label, sizeof(op->label));
+		op->in.label = op->label;
+		return input_read_registry(st, &op->in, src, ref, e);
+	}
 	if ((rc = input_open(st, src, op, e)) != FX_OK)
 		return rc;
 	if (input_find(&op->in, "index.json", e) != NULL && input_find(&op->in, "oci-layout", e) != NULL)
@@ -385,8 +390,6 @@ static int check_refs(const struct img_src *srcs, size_t n, char **fulls, struct
 		for (j = 0; j < i; j++)
 			if (strcmp(fulls[i], fulls[j]) == 0)
 				return fe_set(e, FX_USAGE, "%s: image %s is listed twice", ESC(where), ESC(fulls[i]));
-		if (srcs[i].from == NULL)
-			return fe_set(e, FX_USAGE, "%s: image %s has no from", ESC(where), ESC(fulls[i]));
 	}
 	return FX_OK;
 }
@@ -400,13 +403,17 @@ static int stage_all(struct stage *st, const struct img_src *srcs, size_t n, cha
 	int rc = FX_OK;
 
 	/* Every input is read before anything is compressed, so that the layers of all
-	 * images share one compression pool. */
-	for (i = 0; i < n && rc == FX_OK; i++) {
+	 * images share one compression pool; images from registries first, so that a docker
+	 * save layer with the same content reuses theirs. */
+	for (i = 0; i < 2 * n && rc == FX_OK; i++) {
+		const struct img_src *src = &srcs[i % n];
+		if (pull_wanted(src) != (i < n))
+			continue;
 		if (fx_interrupted)
 			return fe_set(e, FX_IO, "interrupted");
-		if ((rc = oci_ref_parse(srcs[i].ref, &r, e)) != FX_OK)
+		if ((rc = oci_ref_parse(src->ref, &r, e)) != FX_OK)
 			return rc;
-		rc = stage_open(st, &srcs[i], &r, &ops[i], e);
+		rc = stage_open(st, src, &r, &ops[i % n], e);
 		oci_ref_free(&r);
 	}
 	if (rc != FX_OK || (rc = docker_convert(st, e)) != FX_OK)
@@ -457,6 +464,7 @@ end:
 	blob_list_free(&st.leaves);
 	blob_list_free(&st.manifests);
 	stage_free_conversions(&st);
+	pull_free(&st);
 	for (i = 0; i < n; i++) {
 		opened_free(&ops[i]);
 		oci_desc_free(&tops[i]);

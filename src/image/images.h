@@ -14,7 +14,8 @@
 struct img_src {
 	const char *ref;   /* reference the image gets in the bundle */
 	const char *from;  /* path (already resolved against the spec's directory), or
-	                      docker-daemon:REF / docker-daemon://SOCK/REF */
+	                      docker-daemon:REF / docker-daemon://SOCK/REF, or
+	                      registry://HOST[:PORT]/REPO:TAG|@DIGEST; NULL: pulled by ref */
 	const char *where; /* "spec.yaml:12:5", for error messages */
 };
 
@@ -23,6 +24,9 @@ struct img_opts {
 	int jobs;                /* parallel compression */
 	const char *staging_dir; /* an empty directory owned by the caller, removed by it */
 	int64_t mtime;           /* SOURCE_DATE_EPOCH / created, for anything time-stamped */
+	const char *cacert;      /* registries: an extra CA bundle, or NULL (system CAs) */
+	const char **plain_http; /* registries: HOST[:PORT]s spoken to over plain HTTP */
+	size_t nplain_http;
 };
 
 /* A blob to put into the bundle as images/blobs/sha256/<hex>. */

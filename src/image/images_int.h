@@ -89,6 +89,8 @@ struct stage {
 	size_t nconverted;
 	struct pending_layer *pending;
 	size_t npending;
+	struct pulled_blob *pulled; /* blobs pulled from registries so far (pull.c) */
+	size_t npulled;
 };
 
 /* What one image collects while it is staged. */
@@ -148,6 +150,11 @@ int member_read(struct input *in, struct member *m, char **buf, size_t *len, str
  * (0 when none is known). A member declared with two sizes is an error. */
 int member_reference(struct input *in, struct member *m, uint64_t declared, struct ferr *e);
 void input_free(struct input *in);
+/* A file its reader staged (a registry pull) as member name; takes path. Call
+ * input_sort once every member is there. */
+struct member *input_add_staged(struct input *in, const char *name, char *path,
+    const unsigned char digest[SHA256_LEN], uint64_t size);
+void input_sort(struct input *in);
 
 /* --- OCI inputs (oci_input.c) --- */
 /* Marks every deferred blob that index.json reaches, with its declared size. */
@@ -168,5 +175,20 @@ int docker_convert(struct stage *st, struct ferr *e);
 int stage_docker(struct stage *st, struct input *in, const char *tag, const struct oci_ref *ref,
     struct image_summary *a, struct oci_desc *top, struct ferr *e);
 void stage_free_conversions(struct stage *st);
+
+/* --- registries (pull.c) --- */
+/* A blob pulled for an earlier image: a later one links to it instead of pulling again. */
+struct pulled_blob {
+	unsigned char digest[SHA256_LEN];
+	char *path;
+};
+/* Is src pulled from a registry (no from:, or from: registry://...)? */
+int pull_wanted(const struct img_src *src);
+/* Pulls the image src names into in, as the members of an OCI layout (oci-layout,
+ * index.json naming the one image, blobs/sha256/HEX): every manifest, index, config
+ * and layer, each checked against its digest and size as it arrives. */
+int input_read_registry(struct stage *st, struct input *in, const struct img_src *src, const struct oci_ref *ref,
+    struct ferr *e);
+void pull_free(struct stage *st);
 
 #endif
