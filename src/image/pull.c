@@ -77,6 +77,7 @@ static int pull_source(struct pull *p, const struct img_src *src, const struct o
     size_t hostport_size, struct ferr *e)
 {
 	struct image_ref r;
+	struct ferr why = {0, ""};
 	const char *digest = ref->digest, *tag = ref->tag;
 	int rc;
 
@@ -88,8 +89,8 @@ static int pull_source(struct pull *p, const struct img_src *src, const struct o
 	} else {
 		const char *rest = src->from + 11;
 		size_t hostlen;
-		if ((rc = ref_parse(rest, &r, e)) != FX_OK)
-			return fe_set(e, rc, "%s: %s", p->in->label, e->msg);
+		if ((rc = ref_parse(rest, &r, &why)) != FX_OK)
+			return fe_set(e, rc, "%s: %s", p->in->label, why.msg);
 		hostlen = strlen(r.domain);
 		if (strncasecmp(rest, r.domain, hostlen) != 0 || rest[hostlen] != '/')
 			return fe_set(e, FX_USAGE, "%s: name the registry as HOST[:PORT]/REPO (a host with a dot "
@@ -152,6 +153,7 @@ static int get_manifest(struct pull *p, struct http *conn, const char *reference
 {
 	struct regc_request rq;
 	struct http_resp rs;
+	struct ferr why = {0, ""};
 	char *url = xasprintf("%s/v2/%s/manifests/%s", p->client.base, p->repo, reference);
 	int rc;
 
@@ -162,8 +164,8 @@ static int get_manifest(struct pull *p, struct http *conn, const char *reference
 	rq.http.headers = manifest_accept;
 	rq.http.max_body = OCI_JSON_MAX;
 	rq.http.stop_on_interrupt = 1;
-	if ((rc = regc_request(&p->client, conn, &rq, &rs, e)) != FX_OK) {
-		rc = fe_set(e, rc, "%s: %s", p->name, e->msg);
+	if ((rc = regc_request(&p->client, conn, &rq, &rs, &why)) != FX_OK) {
+		rc = fe_set(e, rc, "%s: %s", p->name, why.msg);
 		goto end;
 	}
 	if (rs.status != 200) {
@@ -298,6 +300,7 @@ static int blob_attempt(struct pull *p, struct http *conn, struct pull_blob *b, 
 {
 	struct regc_request rq;
 	struct http_resp rs;
+	struct ferr why = {0, ""};
 	char range[64], *url = xasprintf("%s/v2/%s/blobs/sha256:%s", p->client.base, p->repo, b->desc.hex);
 	const char *headers[2] = {range, NULL};
 	uint64_t ra;
@@ -317,7 +320,7 @@ static int blob_attempt(struct pull *p, struct http *conn, struct pull_blob *b, 
 	s->pos = 0;
 	s->start = s->got;
 	*wait = 0;
-	rc = regc_request_follow(&p->client, conn, &rq, &rs, e);
+	rc = regc_request_follow(&p->client, conn, &rq, &rs, &why);
 	if (s->io_error) {
 		verdict = -1;
 		fe_set(e, FX_IO, "%s: %s", ESC(b->path), strerror(s->io_error));
@@ -328,7 +331,9 @@ static int blob_attempt(struct pull *p, struct http *conn, struct pull_blob *b, 
 	} else if (rc != FX_OK) {
 		if (rs.failure == HTTP_FAIL_INTERRUPTED || fx_interrupted || regc_broken(&p->client)) {
 			verdict = -1;
-			fe_set(e, rc, "%s: blob sha256:%s: %s", p->name, b->desc.hex, e->msg);
+			fe_set(e, rc, "%s: blob sha256:%s: %s", p->name, b->desc.hex, why.msg);
+		} else {
+			*e = why; /* retried; said if the retries run out */
 		}
 	} else if (rs.status == 200 || rs.status == 206) {
 		if (s->got == s->want)
@@ -353,6 +358,7 @@ static int pull_blob(struct pull *p, struct http *conn, struct pull_blob *b, str
 	struct blob_sink s;
 	unsigned char digest[SHA256_LEN];
 	char hex[SHA256_HEX];
+	struct ferr last = {0, ""};
 	uint64_t wait, backoff = 250, before;
 	int verdict = 1, idle = 0, tries = 0, rc = FX_OK;
 
@@ -370,22 +376,22 @@ static int pull_blob(struct pull *p, struct http *conn, struct pull_blob *b, str
 			rc = fe_set(e, FX_IO, "interrupted");
 			goto end;
 		}
-		verdict = blob_attempt(p, conn, b, &s, &wait, e);
+		last.code = 0;
+		verdict = blob_attempt(p, conn, b, &s, &wait, &last);
 		if (verdict < 0) {
-			rc = e->code;
+			rc = fe_set(e, last.code, "%s", last.msg);
 			goto end;
 		}
 		idle = s.got > before ? 0 : idle + 1;
 		if (verdict > 0 && (idle >= PULL_TRIES || ++tries >= PULL_TRIES_MAX)) {
 			rc = fe_set(e, FX_TARGET, "%s: blob sha256:%s: %llu of %llu bytes after %d attempts%s%s", p->name,
 			    b->desc.hex, (unsigned long long)s.got, (unsigned long long)s.want, tries,
-			    e->code ? ": " : "", e->code ? e->msg : "");
+			    last.code ? ": last: " : "", last.code ? last.msg : "");
 			goto end;
 		}
 		if (verdict > 0) {
 			nap_ms(wait ? wait : backoff);
 			backoff = backoff * 2 > PULL_WAIT_MAX_MS ? PULL_WAIT_MAX_MS : backoff * 2;
-			e->code = 0;
 		}
 	}
 	if (close(s.fd) != 0) {

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# ferry-pack build pulling images from registries (no from:, or from: registry://...):
+# a real docker-registry upstream (plain; TLS with a throw-away CA and htpasswd; behind
+# a Bearer token front of our own), filled with skopeo; skopeo is the independent
+# reader of the digests. Pinning, multi-platform indexes kept whole, credential helpers,
+# and faults through tests/tools/faultproxy.py (a cut blob resumes, 429 is waited out,
+# wrong bytes fail the build and leave no output).
+. "$FERRY_ROOT/tests/lib.sh"
+. "$FERRY_ROOT/tests/services.sh"
+need_fixtures || { skip "image fixtures: $SVC_WHY"; exit 0; }
+new_gpg_home || { fail "test key generation"; exit 1; }
+cd "$T" || exit 1
+PROXY=$FERRY_ROOT/tests/tools/faultproxy.py
+export HOME=$T/nohome
+
+# upstream_digest ADDR REPO:TAG [skopeo options]: what skopeo reads there.
+upstream_digest() { echo "sha256:$(skopeo inspect --tls-verify=false --raw "${@:3}" "docker://$1/$2" | sha256sum | cut -d' ' -f1)"; }
+yaml_digest() { tar -xOf "$1" bundle.yaml | awk -v r="- ref: \"$2\"" '$0 == r {getline; print $2}' | tr -d '"'; }
+fill() { # fill ADDR [skopeo dest options]: the upstream's images
+	skopeo copy -q --dest-tls-verify=false "${@:2}" "docker-archive:$FX/app-a.docker.tar" "docker://$1/ferry/app-a:1" &&
+	skopeo copy -q --dest-tls-verify=false "${@:2}" "docker-archive:$FX/app-b.docker.tar" "docker://$1/ferry/app-b:1" &&
+	skopeo copy -q --all --dest-tls-verify=false "${@:2}" "oci-archive:$FX/multi.oci.tar" "docker://$1/ferry/multi:1"
+}
+spec() { # spec FILE IMAGE-LINE...
+	local f=$1; shift
+	printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: pull, version: 1.0.0, vendor: Ferry Tests}\nimages:\n' >"$f"
+	printf '  - %s\n' "$@" >>"$f"
+}
+
+# ---------------------------------------------------------------- plain upstream
+start_registry || { skip "registry: $SVC_WHY"; exit 0; }
+U=$REG_ADDR
+assert "skopeo fills the upstream" fill "$U"
+spec plain.yaml "{ref: $U/ferry/app-a:1}" "{ref: ferry.test/multi:1, from: \"registry://$U/ferry/multi:1\"}" \
+	"{ref: ferry.test/app-b:1, from: \"registry://$U/ferry/app-b:1\"}"
+expect 0 "pack three images pulled by ref and from a mirror" "$PACK" build plain.yaml -o plain.ferry --plain-http "$U" --jobs 4
+for pair in "$U/ferry/app-a:1=ferry/app-a:1" "ferry.test/multi:1=ferry/multi:1" "ferry.test/app-b:1=ferry/app-b:1"; do
+	ref=${pair%%=*} up=${pair#*=}
+	assert "bundle.yaml digest of $ref == skopeo inspect of the upstream" \
+		test "$(yaml_digest plain.ferry "$ref")" = "$(upstream_digest "$U" "$up")"
+done
+assert "the multi-platform index is kept whole (the fixture's own digest)" test "$(yaml_digest plain.ferry ferry.test/multi:1)" = "$MULTI_DIGEST"
+assert "its arm64 manifest is in the bundle" sh -c "tar -tf plain.ferry | grep -q 'images/blobs/sha256/${MULTI_ARM64_DIGEST#sha256:}'"
+expect 0 "the pulled bundle verifies" "$LOAD" verify plain.ferry --keyring "$KEYRING"
+assert "stock tools verify it too" sh -c "mkdir -p x && tar -xf plain.ferry -C x && cd x && sha256sum -c --strict --quiet SHA256SUMS"
+assert "no staging directory left beside the output" sh -c "! ls -d plain.ferry.images.* 2>/dev/null"
+
+start_registry || { fail "second registry: $SVC_WHY"; exit 1; }
+R2=$REG_ADDR
+expect 0 "load the pulled bundle into a second registry" "$LOAD" load plain.ferry --keyring "$KEYRING" --to "registry://$R2" --plain-http
+assert "skopeo: the second registry has the upstream's index" test "$(upstream_digest "$R2" multi:1)" = "$MULTI_DIGEST"
+assert "skopeo copies the loaded image out" skopeo copy -q --src-tls-verify=false "docker://$R2/app-b:1" "dir:$T/copy-b"
+
+# ---------------------------------------------------------------- pinning and refusals
+A_DIGEST=$(upstream_digest "$U" ferry/app-a:1)
+spec pinned.yaml "{ref: \"$U/ferry/app-a:1@$A_DIGEST\"}"
+expect 0 "a ref pinned by digest with the upstream's digest" "$PACK" build pinned.yaml -o pinned.ferry --plain-http "$U"
+spec digest-only.yaml "{ref: ferry.test/a:1, from: \"registry://$U/ferry/app-a@$A_DIGEST\"}"
+expect 0 "from: registry://...@DIGEST pulls by digest" "$PACK" build digest-only.yaml -o digest-only.ferry --plain-http "$U"
+assert "...and records that digest" test "$(yaml_digest digest-only.ferry ferry.test/a:1)" = "$A_DIGEST"
+WRONG=sha256:$(printf 'other' | sha256sum | cut -d' ' -f1)
+spec wrongpin.yaml "{ref: \"$U/ferry/app-a:1@$WRONG\"}"
+expect_err 1 "resolved to $A_DIGEST, not the pinned $WRONG" "a tag that moved away from the pinned digest: exit 1 naming both" \
+	"$PACK" build wrongpin.yaml -o wrongpin.ferry --plain-http "$U"
+assert "...and no output" test ! -e wrongpin.ferry
+spec missing.yaml "{ref: $U/ferry/nothing:1}"
+expect_err 4 "manifest 1: HTTP 404 \(not found\)" "an image the registry lacks: exit 4" "$PACK" build missing.yaml -o missing.ferry --plain-http "$U"
+spec short.yaml "{ref: ferry.test/x:1, from: \"registry://mirror/ferry/x:1\"}"
+expect_err 2 "name the registry as HOST\[:PORT\]/REPO" "from: registry:// without a registry host: usage error" \
+	"$PACK" build short.yaml -o short.ferry
+expect_err 2 "--plain-http: 'a b': expected HOST\[:PORT\]" "--plain-http checks its value" \
+	"$PACK" build plain.yaml -o x.ferry --plain-http 'a b'
+expect_err 4 "registry://$U.*(SSL|TLS|ssl|tls|https)" "an upstream not named --plain-http is spoken to with TLS (and fails)" \
+	"$PACK" build pinned.yaml -o tls.ferry
+
+# ---------------------------------------------------------------- faults (fault proxy in front of U)
+nproxy=0
+start_proxy() {
+	local n r args=()
+	nproxy=$((nproxy + 1))
+	PROXY_LOG=$T/proxy$nproxy.log
+	for r in "$@"; do args+=(--rule "$r"); done
+	python3 "$PROXY" --upstream "$U" --port-file "$T/proxy$nproxy.port" --log "$PROXY_LOG" "${args[@]}" 2>"$T/proxy$nproxy.err" &
+	PROXY_PID=$!
+	at_exit "kill $PROXY_PID 2>/dev/null; wait $PROXY_PID 2>/dev/null"
+	for ((n = 0; n < 100; n++)); do [ -s "$T/proxy$nproxy.port" ] && break; sleep 0.05; done
+	[ -s "$T/proxy$nproxy.port" ] || { fail "fault proxy did not start: $(cat "$T/proxy$nproxy.err")"; return 1; }
+	P=127.0.0.1:$(cat "$T/proxy$nproxy.port")
+}
+stop_proxy() { kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null; }
+BIG=$(skopeo inspect --tls-verify=false --raw "docker://$U/ferry/app-a:1" | jq -r '[.layers[] | {size, digest}] | max_by(.size) | .digest')
+BLOBRE="GET /v2/ferry/app-a/blobs/$BIG"
+
+start_proxy "$BLOBRE:truncate:1" || exit 1
+spec viaproxy.yaml "{ref: ferry.test/app-a:1, from: \"registry://$P/ferry/app-a:1\"}"
+expect 0 "a blob cut mid-transfer is resumed" "$PACK" build viaproxy.yaml -o cut.ferry --plain-http "$P" --jobs 1
+assert "the cut happened" grep -q "$BLOBRE.*fault=truncate" "$PROXY_LOG"
+assert "the blob was asked for again" test "$(grep -c "^[0-9.]* $BLOBRE " "$PROXY_LOG")" -ge 2
+assert "the resumed image has the upstream's digest" test "$(yaml_digest cut.ferry ferry.test/app-a:1)" = "$A_DIGEST"
+stop_proxy
+
+start_proxy "$BLOBRE:429:1:1" || exit 1
+spec viaproxy.yaml "{ref: ferry.test/app-a:1, from: \"registry://$P/ferry/app-a:1\"}"
+expect 0 "a 429 is waited out (Retry-After)" "$PACK" build viaproxy.yaml -o 429.ferry --plain-http "$P"
+assert "the 429 was sent" grep -q "fault=429" "$PROXY_LOG"
+assert "...and the blob fetched after it" grep -q "^[0-9.]* $BLOBRE -> 200" "$PROXY_LOG"
+stop_proxy
+
+start_proxy "$BLOBRE:corrupt:*" || exit 1
+spec viaproxy.yaml "{ref: ferry.test/app-a:1, from: \"registry://$P/ferry/app-a:1\"}"
+expect_err 1 "registry://$P/ferry/app-a:1: blob $BIG: the registry sent bytes with digest sha256:" \
+	"a registry serving wrong bytes: exit 1 naming image and blob" "$PACK" build viaproxy.yaml -o bad.ferry --plain-http "$P"
+assert "...and no output file, no staging left" sh -c "! ls bad.ferry* 2>/dev/null"
+stop_proxy
