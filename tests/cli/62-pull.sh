@@ -112,3 +112,77 @@ expect_err 1 "registry://$P/ferry/app-a:1: blob $BIG: the registry sent bytes wi
 	"a registry serving wrong bytes: exit 1 naming image and blob" "$PACK" build viaproxy.yaml -o bad.ferry --plain-http "$P"
 assert "...and no output file, no staging left" sh -c "! ls bad.ferry* 2>/dev/null"
 stop_proxy
+
+# ---------------------------------------------------------------- TLS (throw-away CA) + htpasswd, credential helper
+start_registry --tls --htpasswd ferry:s3cret-pw || { fail "TLS registry: $SVC_WHY"; exit 1; }
+S=$REG_ADDR
+assert "skopeo fills the TLS upstream" fill "$S" --dest-creds ferry:s3cret-pw
+mkdir -p helpers home/.docker
+cat >helpers/docker-credential-test <<EOF
+#!/bin/sh
+[ "\$1" = get ] || exit 1
+server=\$(cat)
+printf '%s\n' "\$server" >>"$T/helper.log"
+if [ "\$server" = "$S" ]; then printf '{"ServerURL":"%s","Username":"ferry","Secret":"s3cret-pw"}' "\$server"
+else echo "credentials not found in native keychain"; exit 1; fi
+EOF
+chmod +x helpers/docker-credential-test
+printf '{"credHelpers":{"%s":"test"}}\n' "$S" >home/.docker/config.json
+spec tls.yaml "{ref: $S/ferry/app-a:1}" "{ref: ferry.test/multi:1, from: \"registry://$S/ferry/multi:1\"}"
+expect_err 4 "authentication required|HTTP 401|unauthorized" "TLS upstream without credentials: exit 4" \
+	"$PACK" build tls.yaml -o tls.ferry --cacert "$REG_CACERT"
+expect_err 4 "registry://$S.*(certificate|SSL)" "TLS upstream with an unknown CA: exit 4" \
+	env HOME="$T/home" PATH="$T/helpers:$PATH" "$PACK" build tls.yaml -o tls.ferry
+expect 0 "TLS upstream with --cacert and docker-credential-test on PATH" \
+	env HOME="$T/home" PATH="$T/helpers:$PATH" "$PACK" build tls.yaml -o tls.ferry --cacert "$REG_CACERT"
+assert "the helper was asked for HOST:PORT" grep -qx "$S" "$T/helper.log"
+assert "the password is never printed" sh -c "! grep -q 's3cret' '$T/err'"
+assert "TLS: bundle.yaml digest == skopeo inspect" test "$(yaml_digest tls.ferry "$S/ferry/app-a:1")" = \
+	"$(upstream_digest "$S" ferry/app-a:1 --creds ferry:s3cret-pw)"
+assert "TLS: the index kept whole" test "$(yaml_digest tls.ferry ferry.test/multi:1)" = "$MULTI_DIGEST"
+
+# ---------------------------------------------------------------- Bearer tokens (a token front of our own)
+cat >front.py <<'PY'
+import base64, http.client, http.server, json, sys
+up_host, up_port = sys.argv[1].split(":")
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        sys.stderr.write("%s %s\n" % (self.command, self.path)); sys.stderr.flush()
+    def reply(self, code, hdrs=(), body=b""):
+        self.send_response(code)
+        for k, v in hdrs: self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body))); self.end_headers()
+        if self.command != "HEAD": self.wfile.write(body)
+    def do_GET(self):
+        me = "127.0.0.1:%d" % self.server.server_address[1]
+        if self.path.startswith("/token"):
+            if self.headers.get("Authorization") == "Basic " + base64.b64encode(b"ferry:tok-pw").decode():
+                return self.reply(200, [("Content-Type", "application/json")], json.dumps({"token": "tok-123"}).encode())
+            return self.reply(401)
+        if self.headers.get("Authorization") != "Bearer tok-123":
+            ch = 'Bearer realm="http://%s/token",service="ferry-front",scope="repository:ferry/app-b:pull"' % me
+            return self.reply(401, [("WWW-Authenticate", ch)])
+        c = http.client.HTTPConnection(up_host, int(up_port))
+        c.request("GET", self.path, headers={k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "host")})
+        r = c.getresponse(); data = r.read()
+        self.reply(r.status, [(k, v) for k, v in r.getheaders() if k.lower() not in ("content-length", "connection", "transfer-encoding")], data)
+    do_HEAD = do_GET
+s = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), H)
+print("ready", flush=True)
+s.serve_forever()
+PY
+fport=$(free_port)
+python3 front.py "$U" "$fport" >front.out 2>front.log &
+fpid=$!
+at_exit "kill $fpid 2>/dev/null"
+for ((i = 0; i < 50; i++)); do grep -q ready front.out && break; sleep 0.1; done
+F=127.0.0.1:$fport
+spec token.yaml "{ref: ferry.test/app-b:1, from: \"registry://$F/ferry/app-b:1\"}"
+expect_err 4 "token server refused|HTTP 401|authentication" "Bearer upstream without credentials: exit 4" \
+	"$PACK" build token.yaml -o token.ferry --plain-http "$F"
+mkdir -p tokhome/.docker
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$F" "$(printf 'ferry:tok-pw' | base64)" >tokhome/.docker/config.json
+expect 0 "Bearer upstream with ~/.docker/config.json auths" env HOME="$T/tokhome" "$PACK" build token.yaml -o token.ferry --plain-http "$F"
+assert "the token endpoint was used" grep -q "^GET /token" front.log
+assert "Bearer: bundle.yaml digest == skopeo inspect" test "$(yaml_digest token.ferry ferry.test/app-b:1)" = "$(upstream_digest "$U" ferry/app-b:1)"
