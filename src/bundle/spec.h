@@ -15,6 +15,8 @@ struct spec_item {
 
 struct spec_image {
 	char *ref, *from, *where;
+	char **platforms; /* platforms: of the image, else of the spec (registry pulls) */
+	size_t nplatforms;
 };
 
 struct spec {

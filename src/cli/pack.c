@@ -263,6 +263,8 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		src[i].ref = s->images[i].ref;
 		src[i].from = s->images[i].from;
 		src[i].where = s->images[i].where;
+		src[i].platforms = s->images[i].platforms;
+		src[i].nplatforms = s->images[i].nplatforms;
 	}
 	memset(&io, 0, sizeof(io));
 	io.layer_zstd = o->layer_zstd;

@@ -350,6 +350,7 @@ static int stage_one(struct stage *st, struct opened_input *op, const char *full
 		goto end;
 	}
 	describe_image(mi, full, top, &a);
+	mi->upstream_index = xstrdup_or_null(op->in.upstream_index);
 	/* index.json: a single manifest says its platform, an index lists its own. */
 	free(top->platform);
 	top->platform = oci_mt_is_manifest(top->media_type) && a.platform != NULL ? xstrdup(a.platform) : NULL;
@@ -368,6 +369,7 @@ static void man_image_free(struct man_image *mi)
 	free(mi->ref);
 	free(mi->digest);
 	free(mi->media_type);
+	free(mi->upstream_index);
 	strv_free(mi->platforms, mi->nplatforms);
 	strv_free(mi->blobs, mi->nblobs);
 	strv_free(mi->manifests, mi->nmanifests);

@@ -17,6 +17,8 @@ struct img_src {
 	                      docker-daemon:REF / docker-daemon://SOCK/REF, or
 	                      registry://HOST[:PORT]/REPO:TAG|@DIGEST; NULL: pulled by ref */
 	const char *where; /* "spec.yaml:12:5", for error messages */
+	char *const *platforms; /* registry pulls: the platforms of an index to keep (NULL: all) */
+	size_t nplatforms;
 };
 
 struct img_opts {

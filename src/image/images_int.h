@@ -54,6 +54,7 @@ struct input {
 	                             is allocated on its own, so pointers to it stay valid. */
 	size_t nmembers, cap;
 	size_t ndeferred;
+	char *upstream_index; /* a registry pull cut to platforms: the index it was cut from */
 };
 
 /* Configs and layers, or manifests and indexes, recorded for the bundle. */

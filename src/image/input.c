@@ -611,6 +611,7 @@ void input_free(struct input *in)
 	free(in->members);
 	free(in->dir);
 	free(in->archive);
+	free(in->upstream_index);
 	memset(in, 0, sizeof(*in));
 }
 

@@ -49,6 +49,8 @@ struct pull {
 	char reference[REF_TAG_MAX + DIGEST_STR]; /* tag or digest to ask for */
 	char pinned[DIGEST_STR];                  /* digest the image must have, or "" */
 	char name[700];                           /* "registry://HOST/REPO:TAG", escaped */
+	char *const *platforms;                   /* of an index, the ones to keep (none: all) */
+	size_t nplatforms;
 	struct pull_blob *blobs;
 	size_t nblobs;
 	/* the download pool */
@@ -183,6 +185,81 @@ end:
 	return rc;
 }
 
+static int pull_doc(struct pull *p, struct http *conn, const struct oci_desc *d, int depth, struct oci_desc *top,
+    struct ferr *e);
+
+/* Does the platform asked for (linux/arm64, or linux/arm64/v8) name have (an index's)? */
+static int platform_matches(const char *want, const char *have)
+{
+	size_t n = strlen(want);
+
+	if (have == NULL)
+		return 0;
+	if (strcmp(want, have) == 0)
+		return 1;
+	/* without a variant, any variant of OS/ARCH */
+	return strchr(strchr(want, '/') + 1, '/') == NULL && strncmp(have, want, n) == 0 && have[n] == '/';
+}
+
+/* platforms: a new index holding only the manifests of those platforms (in the
+ * upstream's order); every platform asked for must be there. The upstream index is
+ * recorded, and a line says what was kept. */
+static int cut_index(struct pull *p, struct http *conn, const struct oci_doc *idx, const char *upstream_hex,
+    struct oci_desc *top, struct ferr *e)
+{
+	struct oci_desc *keep = xcalloc(idx->ndescs + 1, sizeof(*keep));
+	char have[1024] = "", kept[1024] = "", one[128], name[16 + SHA256_HEX], *buf = NULL;
+	size_t nkeep = 0, i, j, len = 0;
+	int rc = FX_OK, wanted;
+
+	for (i = 0; i < idx->ndescs; i++) {
+		const struct oci_desc *c = &idx->descs[i];
+		if (c->platform == NULL)
+			continue;
+		fx_esc(c->platform, one, sizeof(one));
+		if (strlen(have) + strlen(one) + 3 < sizeof(have))
+			snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%s", have[0] ? ", " : "", one);
+		for (j = 0, wanted = 0; j < p->nplatforms && !wanted; j++)
+			wanted = platform_matches(p->platforms[j], c->platform);
+		if (wanted) {
+			oci_desc_copy(&keep[nkeep++], c);
+			if (strlen(kept) + strlen(one) + 3 < sizeof(kept))
+				snprintf(kept + strlen(kept), sizeof(kept) - strlen(kept), "%s%s", kept[0] ? ", " : "", one);
+		}
+	}
+	for (j = 0; j < p->nplatforms; j++) {
+		for (i = 0, wanted = 0; i < nkeep && !wanted; i++)
+			wanted = platform_matches(p->platforms[j], keep[i].platform);
+		if (!wanted) {
+			rc = fe_set(e, FX_USAGE, "%s: platform %s is not in the index sha256:%s; it has: %s", p->name,
+			    ESC(p->platforms[j]), upstream_hex, have[0] ? have : "none named");
+			goto end;
+		}
+	}
+	buf = oci_index_write(keep, nkeep, &len);
+	oci_desc_free(top);
+	memset(top, 0, sizeof(*top));
+	top->media_type = xstrdup(OCI_MT_INDEX);
+	sha256_buf(buf, len, top->digest);
+	hex_encode(top->digest, SHA256_LEN, top->hex);
+	top->size = len;
+	snprintf(name, sizeof(name), "blobs/sha256/%s", top->hex);
+	if ((rc = add_member_buf(p, name, buf, len, e)) != FX_OK)
+		goto end;
+	free(p->in->upstream_index);
+	p->in->upstream_index = xasprintf("sha256:%s", upstream_hex);
+	fx_warn("%s: platforms: kept %s of %s: a new index sha256:%s (upstream sha256:%s)", p->name, kept, have,
+	    top->hex, upstream_hex);
+	for (i = 0; i < nkeep && rc == FX_OK; i++)
+		rc = pull_doc(p, conn, &keep[i], 1, top, e);
+end:
+	for (i = 0; i < nkeep; i++)
+		oci_desc_free(&keep[i]);
+	free(keep);
+	free(buf);
+	return rc;
+}
+
 /* Reads a manifest or index (top: the image itself, d NULL; else the one d names),
  * adds it to the layout and queues what it references. */
 static int pull_doc(struct pull *p, struct http *conn, const struct oci_desc *d, int depth, struct oci_desc *top,
@@ -216,6 +293,10 @@ static int pull_doc(struct pull *p, struct http *conn, const struct oci_desc *d,
 	}
 	if ((rc = oci_doc_parse(buf, len, d != NULL ? d->media_type : NULL, what, &doc, e)) != FX_OK)
 		goto end;
+	if (d == NULL && doc.kind == OCI_KIND_INDEX && p->nplatforms > 0) {
+		rc = cut_index(p, conn, &doc, hex, top, e);
+		goto end;
+	}
 	if (d == NULL) {
 		top->media_type = xstrdup(doc.media_type ? doc.media_type :
 		    oci_mt_is_manifest(content_type) || oci_mt_is_index(content_type) ? content_type :
@@ -526,6 +607,8 @@ int input_read_registry(struct stage *st, struct input *in, const struct img_src
 	memset(&top, 0, sizeof(top));
 	p.st = st;
 	p.in = in;
+	p.platforms = src->platforms;
+	p.nplatforms = src->nplatforms;
 	in->st = st;
 	if ((rc = pull_source(&p, src, ref, hostport, sizeof(hostport), e)) != FX_OK)
 		goto end;

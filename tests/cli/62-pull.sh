@@ -51,6 +51,40 @@ expect 0 "load the pulled bundle into a second registry" "$LOAD" load plain.ferr
 assert "skopeo: the second registry has the upstream's index" test "$(upstream_digest "$R2" multi:1)" = "$MULTI_DIGEST"
 assert "skopeo copies the loaded image out" skopeo copy -q --src-tls-verify=false "docker://$R2/app-b:1" "dir:$T/copy-b"
 
+# ---------------------------------------------------------------- platforms: a subset of an index
+cat >subset.yaml <<EOF
+apiVersion: ferry/v1
+kind: BundleSpec
+metadata: {name: subset, version: 1.0.0, vendor: Ferry Tests}
+platforms: [linux/amd64]
+images:
+  - {ref: ferry.test/multi:1, from: "registry://$U/ferry/multi:1"}
+  - {ref: ferry.test/multi-arm:1, from: "registry://$U/ferry/multi:1", platforms: [linux/arm64]}
+  - {ref: ferry.test/app-b:1, from: "registry://$U/ferry/app-b:1"}
+EOF
+expect 0 "platforms: keeps a subset of the index" "$PACK" build subset.yaml -o subset.ferry --plain-http "$U"
+assert "a line says what was kept and what was not" grep -q "platforms: kept linux/amd64 of linux/amd64, linux/arm64/v8: a new index sha256:" "$T/err"
+NEWIDX=$(yaml_digest subset.ferry ferry.test/multi:1)
+assert "the new index is not the upstream's" test "$NEWIDX" != "$MULTI_DIGEST"
+assert "bundle.yaml records the upstream index of both" test "$(tar -xOf subset.ferry bundle.yaml | grep -c "upstreamIndex: \"$MULTI_DIGEST\"")" = 2
+assert "the new index lists amd64 only" sh -c "tar -xOf subset.ferry images/blobs/sha256/${NEWIDX#sha256:} | jq -e '[.manifests[].platform.architecture] == [\"amd64\"]'"
+ARMIDX=$(yaml_digest subset.ferry ferry.test/multi-arm:1)
+assert "linux/arm64 matches linux/arm64/v8 (per-image platforms)" sh -c "tar -xOf subset.ferry images/blobs/sha256/${ARMIDX#sha256:} | jq -e '.manifests | length == 1 and .[0].digest == \"$MULTI_ARM64_DIGEST\"'"
+expect 0 "inspect shows both digests" "$LOAD" inspect subset.ferry --keyring "$KEYRING"
+assert "inspect: the upstream index line" grep -q "upstream index $MULTI_DIGEST" "$T/out"
+start_registry || { fail "third registry: $SVC_WHY"; exit 1; }
+expect 0 "the subset loads" "$LOAD" load subset.ferry --keyring "$KEYRING" --to "registry://$REG_ADDR" --plain-http
+assert "the registry has the new index under the tag" test "$(upstream_digest "$REG_ADDR" multi:1)" = "$NEWIDX"
+spec missing-platform.yaml "{ref: ferry.test/multi:1, from: \"registry://$U/ferry/multi:1\", platforms: [linux/amd64, linux/s390x]}"
+expect_err 2 "platform linux/s390x is not in the index $MULTI_DIGEST; it has: linux/amd64, linux/arm64/v8" \
+	"a platform the index lacks: exit 2 listing those it has" "$PACK" build missing-platform.yaml -o mp.ferry --plain-http "$U"
+assert "...and no output" test ! -e mp.ferry
+spec badplat.yaml "{ref: ferry.test/multi:1, from: \"registry://$U/ferry/multi:1\", platforms: [Linux]}"
+expect_err 2 "platform 'Linux': expected OS/ARCH" "a malformed platform is a spec error" "$PACK" build badplat.yaml -o x.ferry
+spec localplat.yaml "{ref: ferry.test/multi:1, from: $FX/multi.oci.tar, platforms: [linux/amd64]}"
+expect_err 2 "platforms: only for images pulled from a registry" "platforms: on a file input is refused" \
+	"$PACK" build localplat.yaml -o x.ferry --allow-outside-paths
+
 # ---------------------------------------------------------------- pinning and refusals
 A_DIGEST=$(upstream_digest "$U" ferry/app-a:1)
 spec pinned.yaml "{ref: \"$U/ferry/app-a:1@$A_DIGEST\"}"
