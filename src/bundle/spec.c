@@ -355,6 +355,7 @@ void spec_free(struct spec *s)
 		free(s->images[i].ref);
 		free(s->images[i].from);
 		free(s->images[i].where);
+		free(s->images[i].locked);
 		for (j = 0; j < s->images[i].nplatforms; j++)
 			free(s->images[i].platforms[j]);
 		free(s->images[i].platforms);

@@ -46,6 +46,8 @@ static const char usage_build[] =
     "      --jobs N             threads for compression and registry downloads (default: all cores)\n"
     "      --cacert FILE        trust this CA too for the registries images are pulled from\n"
     "      --plain-http HOST[:PORT]  speak plain HTTP to this registry (repeatable; loopback labs)\n"
+    "      --lock FILE          write the digest of every image to FILE (after the build)\n"
+    "      --locked FILE        build exactly the digests FILE names (every image must be there)\n"
     "      --split SIZE         cut the bundle into parts (4000M fits FAT32): OUT.000, OUT.001, ...\n"
     "                           plus OUT.parts (their checksums) and OUT.parts.asc (its signature)\n"
     "      --license-pubkey PUB check license files with this key before packing them\n"
@@ -99,6 +101,8 @@ enum option_id {
 	O_ALLOW_OUTSIDE_PATHS,
 	O_CACERT,
 	O_PLAIN_HTTP,
+	O_LOCK,
+	O_LOCKED,
 	O_KEY,
 	O_SUBJECT,
 	O_EXPIRES,
@@ -140,6 +144,8 @@ static const struct cli_option options[] = {
     {"allow-outside-paths", O_ALLOW_OUTSIDE_PATHS, no_argument,     BUILD},
     {"cacert",            O_CACERT,            required_argument, BUILD},
     {"plain-http",        O_PLAIN_HTTP,        required_argument, BUILD},
+    {"lock",              O_LOCK,              required_argument, BUILD},
+    {"locked",            O_LOCKED,            required_argument, BUILD},
     {"key",               O_KEY,               required_argument, ISSUE},
     {"subject",           O_SUBJECT,           required_argument, ISSUE},
     {"expires",           O_EXPIRES,           required_argument, ISSUE},
@@ -233,6 +239,8 @@ static int take_build_option(struct pack_command *c, int id, const char *value)
 	case O_FORCE: o->force = 1; break;
 	case O_ALLOW_OUTSIDE_PATHS: o->allow_outside_paths = 1; break;
 	case O_CACERT: o->cacert = value; break;
+	case O_LOCK: o->lock = value; break;
+	case O_LOCKED: o->locked = value; break;
 	case O_PLAIN_HTTP:
 		if (!ref_valid_host(value, strlen(value)))
 			return cli_usage_error(c->verb, "--plain-http: '%s': expected HOST[:PORT]", ESC(value));

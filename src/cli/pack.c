@@ -18,6 +18,7 @@
 #include "crypto/pgp.h"
 #include "bundle/spec.h"
 #include "bundle/sums.h"
+#include "cli/lock.h"
 
 struct plan_entry {
 	char *name;
@@ -265,6 +266,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		src[i].where = s->images[i].where;
 		src[i].platforms = s->images[i].platforms;
 		src[i].nplatforms = s->images[i].nplatforms;
+		src[i].locked = s->images[i].locked;
 	}
 	memset(&io, 0, sizeof(io));
 	io.layer_zstd = o->layer_zstd;
@@ -429,8 +431,9 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	memset(&m, 0, sizeof(m));
 	memset(&p, 0, sizeof(p));
 	memset(&h, 0, sizeof(h));
-	if ((rc = spec_load(o->spec, o->allow_outside_paths, &s, e)) != FX_OK)
-		return rc;
+	if ((rc = spec_load(o->spec, o->allow_outside_paths, &s, e)) != FX_OK ||
+	    (o->locked != NULL && (rc = lock_apply(o->locked, &s, e)) != FX_OK))
+		goto end;
 	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
 	if ((rc = check_output(o, &s, out, e)) != FX_OK || (rc = check_metadata(&s, e)) != FX_OK)
 		goto end;
@@ -456,6 +459,8 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	/* 3. the tar */
 	if ((rc = write_bundle(o, out, &h, &p, e)) == FX_OK)
 		report(o, out, &h, &p);
+	if (rc == FX_OK && o->lock != NULL)
+		rc = lock_write(o->lock, &m, e);
 end:
 	if (staging != NULL) {
 		rm_tree(staging);

@@ -21,6 +21,7 @@ struct pack_opts {
 	const char *cacert;         /* --cacert FILE: registries pulled from */
 	const char **plain_http;    /* --plain-http HOST[:PORT], repeatable */
 	size_t nplain_http;
+	const char *lock, *locked;  /* --lock FILE (write), --locked FILE (read) */
 };
 
 int pack_build(const struct pack_opts *o, struct ferr *e);

@@ -427,6 +427,10 @@ static int stage_all(struct stage *st, const struct img_src *srcs, size_t n, cha
 		oci_ref_free(&r);
 		if (rc == FX_OK)
 			out->nimages = i + 1;
+		if (rc == FX_OK && srcs[i].locked != NULL && !pull_wanted(&srcs[i]) &&
+		    strcmp(out->images[i].digest, srcs[i].locked) != 0)
+			rc = fe_set(e, FX_VERIFY, "%s: image %s: the input's digest is %s, the lock file says %s", ops[i].label,
+			    ESC(fulls[i]), out->images[i].digest, srcs[i].locked);
 	}
 	return rc;
 }

@@ -18,6 +18,7 @@ struct img_src {
 	                      registry://HOST[:PORT]/REPO:TAG|@DIGEST; NULL: pulled by ref */
 	const char *where; /* "spec.yaml:12:5", for error messages */
 	char *const *platforms; /* registry pulls: the platforms of an index to keep (NULL: all) */
+	const char *locked;     /* --locked: the digest the image (pulls: upstream) must have */
 	size_t nplatforms;
 };
 

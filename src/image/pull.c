@@ -109,6 +109,12 @@ static int pull_source(struct pull *p, const struct img_src *src, const struct o
 	}
 	if (src->from == NULL)
 		snprintf(p->reference, sizeof(p->reference), "%s", tag ? tag : digest);
+	if (src->locked != NULL) { /* exactly what the lock file names */
+		if (digest != NULL && strcmp(digest, src->locked) != 0 && src->nplatforms == 0)
+			return fe_set(e, FX_USAGE, "%s: pins %s, the lock file says %s", p->in->label, digest, src->locked);
+		digest = src->locked;
+		snprintf(p->reference, sizeof(p->reference), "%s", digest);
+	}
 	fx_strlcpy(p->pinned, digest ? digest : "", sizeof(p->pinned));
 	return FX_OK;
 }

@@ -220,3 +220,29 @@ printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$F" "$(printf 'ferry:tok-pw' | base64
 expect 0 "Bearer upstream with ~/.docker/config.json auths" env HOME="$T/tokhome" "$PACK" build token.yaml -o token.ferry --plain-http "$F"
 assert "the token endpoint was used" grep -q "^GET /token" front.log
 assert "Bearer: bundle.yaml digest == skopeo inspect" test "$(yaml_digest token.ferry ferry.test/app-b:1)" = "$(upstream_digest "$U" ferry/app-b:1)"
+# ---------------------------------------------------------------- --lock / --locked
+spec lockme.yaml "{ref: ferry.test/app-a:1, from: \"registry://$U/ferry/app-a:1\"}" \
+	"{ref: ferry.test/multi:1, from: \"registry://$U/ferry/multi:1\", platforms: [linux/amd64]}" \
+	"{ref: ferry.test/local:1, from: $FX/app-a.oci.tar}"
+expect 0 "--lock writes the resolved digests" "$PACK" build lockme.yaml -o lock1.ferry --plain-http "$U" --lock images.lock --allow-outside-paths
+assert "the lock names the upstream digests (the index, not the cut)" sh -c \
+	"grep -qx 'ferry.test/app-a:1 $A_DIGEST' images.lock && grep -qx 'ferry.test/multi:1 $MULTI_DIGEST' images.lock && grep -qx 'ferry.test/local:1 $APP_A_OCI_DIGEST' images.lock"
+# the tag moves upstream: --locked still pulls what the lock names
+skopeo copy -q --dest-tls-verify=false "docker-archive:$FX/app-b.docker.tar" "docker://$U/ferry/app-a:1"
+expect 0 "--locked after the tag moved" "$PACK" build lockme.yaml -o lock2.ferry --plain-http "$U" --locked images.lock --allow-outside-paths
+assert "--locked: the same image digests" test "$(tar -xOf lock1.ferry bundle.yaml | grep digest:)" = "$(tar -xOf lock2.ferry bundle.yaml | grep digest:)"
+expect 0 "without --locked the moved tag is taken" "$PACK" build lockme.yaml -o lock3.ferry --plain-http "$U" --allow-outside-paths
+assert "...and it differs" test "$(yaml_digest lock3.ferry ferry.test/app-a:1)" != "$A_DIGEST"
+grep -v local images.lock >partial.lock
+expect_err 2 "image ferry.test/local:1 is not in partial.lock" "--locked: an image the lock lacks is refused" \
+	"$PACK" build lockme.yaml -o x.ferry --plain-http "$U" --locked partial.lock --allow-outside-paths
+{ cat images.lock; echo "ferry.test/extra:1 $A_DIGEST"; } >extra.lock
+expect_err 2 "extra.lock:5: ferry.test/extra:1 is not an image of the spec" "--locked: a lock line the spec lacks is refused" \
+	"$PACK" build lockme.yaml -o x.ferry --plain-http "$U" --locked extra.lock --allow-outside-paths
+sed "s|^ferry.test/local:1 .*|ferry.test/local:1 $WRONG|" images.lock >wrong.lock
+expect_err 1 "the input's digest is $APP_A_OCI_DIGEST, the lock file says $WRONG" "--locked: a file input with another digest fails" \
+	"$PACK" build lockme.yaml -o x.ferry --plain-http "$U" --locked wrong.lock --allow-outside-paths
+printf 'ferry.test/app-a:1 sha256:xyz\n' >bad.lock
+expect_err 2 "bad.lock:1: expected REF sha256:HEX" "--locked: a malformed line" \
+	"$PACK" build lockme.yaml -o x.ferry --plain-http "$U" --locked bad.lock --allow-outside-paths
+assert "no output from the refused builds" test ! -e x.ferry
