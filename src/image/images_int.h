@@ -92,6 +92,8 @@ struct stage {
 	size_t npending;
 	struct pulled_blob *pulled; /* blobs pulled from registries so far (pull.c) */
 	size_t npulled;
+	struct pulled_layer *pulled_layers; /* their layers by diff_id, for docker saves */
+	size_t npulled_layers;
 };
 
 /* What one image collects while it is staged. */
@@ -183,6 +185,18 @@ struct pulled_blob {
 	unsigned char digest[SHA256_LEN];
 	char *path;
 };
+/* A compressed layer pulled from a registry and the diff_id its image's config gives
+ * it: a docker save layer with that diff_id reuses it (once it is shown to decompress
+ * to that diff_id) instead of being compressed again. */
+struct pulled_layer {
+	unsigned char diff_id[SHA256_LEN];
+	struct oci_desc desc;
+	char *path;
+	int checked; /* 1: it does decompress to diff_id, -1: it does not */
+};
+/* The registry layer with that diff_id, as a converted layer (checked now, once), or
+ * NULL when there is none that decompresses to it. */
+struct converted_layer *pull_layer_reuse(struct stage *st, const unsigned char diff_id[SHA256_LEN]);
 /* Is src pulled from a registry (no from:, or from: registry://...)? */
 int pull_wanted(const struct img_src *src);
 /* Pulls the image src names into in, as the members of an OCI layout (oci-layout,

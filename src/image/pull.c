@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <archive.h>
 #include <openssl/crypto.h>
 
 #include "net/ref.h"
@@ -53,6 +54,8 @@ struct pull {
 	size_t nplatforms;
 	struct pull_blob *blobs;
 	size_t nblobs;
+	char (*manifests)[SHA256_HEX]; /* the image manifests pulled (not indexes) */
+	size_t nmanifests;
 	/* the download pool */
 	pthread_mutex_t mu;
 	size_t next;
@@ -312,8 +315,14 @@ static int pull_doc(struct pull *p, struct http *conn, const struct oci_desc *d,
 		top->size = len;
 	}
 	snprintf(name, sizeof(name), "blobs/sha256/%s", hex);
-	if (!have_member(p, hex) && (rc = add_member_buf(p, name, buf, len, e)) != FX_OK)
-		goto end;
+	if (!have_member(p, hex)) {
+		if ((rc = add_member_buf(p, name, buf, len, e)) != FX_OK)
+			goto end;
+		if (doc.kind == OCI_KIND_MANIFEST) {
+			p->manifests = xreallocarray(p->manifests, p->nmanifests + 1, sizeof(*p->manifests));
+			memcpy(p->manifests[p->nmanifests++], hex, SHA256_HEX);
+		}
+	}
 	if (doc.kind == OCI_KIND_MANIFEST && doc.ndescs + 1 > PULL_BLOBS_MAX - p->nblobs) {
 		rc = fe_set(e, FX_VERIFY, "%s: more than %d blobs", p->name, PULL_BLOBS_MAX);
 		goto end;
@@ -501,6 +510,124 @@ end:
 	return rc;
 }
 
+/* --- layers for docker saves (dedup by diff_id) --- */
+
+static struct member *member_by_hex(struct input *in, const char *hex)
+{
+	char name[16 + SHA256_HEX];
+	size_t i;
+
+	snprintf(name, sizeof(name), "blobs/sha256/%s", hex);
+	for (i = 0; i < in->nmembers; i++)
+		if (strcmp(in->members[i]->name, name) == 0)
+			return in->members[i];
+	return NULL;
+}
+
+/* Offers the layers of every pulled manifest to later docker saves, by the diff_ids
+ * of its config (only where the config names one per layer, gzip or zstd layers). */
+static void offer_layers(struct pull *p)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->nmanifests; i++) {
+		struct member *mm = member_by_hex(p->in, p->manifests[i]), *cm;
+		struct oci_doc doc;
+		struct oci_config cfg;
+		struct ferr ign = {0, ""};
+		char *buf = NULL, *cbuf = NULL;
+		size_t len = 0, clen = 0;
+
+		memset(&doc, 0, sizeof(doc));
+		memset(&cfg, 0, sizeof(cfg));
+		if (mm != NULL && member_read(p->in, mm, &buf, &len, &ign) == FX_OK &&
+		    oci_doc_parse(buf, len, NULL, "manifest", &doc, &ign) == FX_OK && doc.kind == OCI_KIND_MANIFEST &&
+		    (cm = member_by_hex(p->in, doc.config.hex)) != NULL && member_read(p->in, cm, &cbuf, &clen, &ign) == FX_OK &&
+		    oci_config_parse(cbuf, clen, "config", &cfg, &ign) == FX_OK && cfg.ndiff_ids == doc.ndescs) {
+			for (j = 0; j < doc.ndescs; j++) {
+				const struct oci_desc *l = &doc.descs[j];
+				const char *mt = l->media_type == NULL ? NULL :
+				    strcmp(l->media_type, OCI_MT_LAYER_GZIP) == 0 ||
+				    strcmp(l->media_type, "application/vnd.docker.image.rootfs.diff.tar.gzip") == 0 ? OCI_MT_LAYER_GZIP :
+				    strcmp(l->media_type, OCI_MT_LAYER_ZSTD) == 0 ? OCI_MT_LAYER_ZSTD : NULL;
+				struct member *lm = member_by_hex(p->in, l->hex);
+				struct pulled_layer *pl;
+				if (mt == NULL || lm == NULL)
+					continue;
+				p->st->pulled_layers = xreallocarray(p->st->pulled_layers, p->st->npulled_layers + 1,
+				    sizeof(*p->st->pulled_layers));
+				pl = &p->st->pulled_layers[p->st->npulled_layers++];
+				memset(pl, 0, sizeof(*pl));
+				memcpy(pl->diff_id, cfg.diff_ids[j], SHA256_LEN);
+				oci_desc_copy(&pl->desc, l);
+				free(pl->desc.media_type);
+				pl->desc.media_type = xstrdup(mt);
+				pl->path = xstrdup(lm->path);
+			}
+		}
+		oci_config_free(&cfg);
+		oci_doc_free(&doc);
+		free(buf);
+		free(cbuf);
+	}
+}
+
+/* Does the compressed layer at path decompress to bytes whose sha256 is diff_id? */
+static int layer_is_diff_id(const char *path, const unsigned char diff_id[SHA256_LEN])
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ae;
+	struct sha256 h;
+	unsigned char got[SHA256_LEN], *buf = xmalloc((size_t)1 << 20);
+	la_ssize_t n = 0;
+	int ok = 0;
+
+	sha256_init(&h);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_filename(a, path, (size_t)1 << 20) == ARCHIVE_OK &&
+	    archive_read_next_header(a, &ae) == ARCHIVE_OK && archive_filter_count(a) == 2) {
+		while ((n = archive_read_data(a, buf, (size_t)1 << 20)) > 0)
+			sha256_update(&h, buf, (size_t)n);
+		if (n == 0) {
+			sha256_final(&h, got);
+			h.ctx = NULL;
+			ok = CRYPTO_memcmp(got, diff_id, SHA256_LEN) == 0;
+		}
+	}
+	sha256_free(&h);
+	archive_read_free(a);
+	free(buf);
+	return ok;
+}
+
+struct converted_layer *pull_layer_reuse(struct stage *st, const unsigned char diff_id[SHA256_LEN])
+{
+	struct converted_layer *c;
+	size_t i;
+
+	for (i = 0; i < st->npulled_layers; i++) {
+		struct pulled_layer *pl = &st->pulled_layers[i];
+		if (memcmp(pl->diff_id, diff_id, SHA256_LEN) != 0 || pl->checked < 0)
+			continue;
+		if (pl->checked == 0)
+			pl->checked = layer_is_diff_id(pl->path, diff_id) ? 1 : -1;
+		if (pl->checked < 0) {
+			fx_warn("registry layer sha256:%s does not decompress to the diff_id its config names: not reused",
+			    pl->desc.hex);
+			continue;
+		}
+		st->converted = xreallocarray(st->converted, st->nconverted + 1, sizeof(*st->converted));
+		c = &st->converted[st->nconverted++];
+		memset(c, 0, sizeof(*c));
+		memcpy(c->diff_id, diff_id, SHA256_LEN);
+		oci_desc_copy(&c->desc, &pl->desc);
+		return c;
+	}
+	return NULL;
+}
+
 /* --- the pool --- */
 
 static void *pull_worker(void *arg)
@@ -631,6 +758,7 @@ int input_read_registry(struct stage *st, struct input *in, const struct img_src
 	    (rc = add_layout_files(&p, &top, e)) != FX_OK)
 		goto end;
 	input_sort(in);
+	offer_layers(&p);
 end:
 	http_free(conn);
 	for (i = 0; i < p.nblobs; i++) {
@@ -640,6 +768,7 @@ end:
 		oci_desc_free(&p.blobs[i].desc);
 	}
 	free(p.blobs);
+	free(p.manifests);
 	oci_desc_free(&top);
 	regc_free(&p.client);
 	return rc;
@@ -654,4 +783,11 @@ void pull_free(struct stage *st)
 	free(st->pulled);
 	st->pulled = NULL;
 	st->npulled = 0;
+	for (i = 0; i < st->npulled_layers; i++) {
+		oci_desc_free(&st->pulled_layers[i].desc);
+		free(st->pulled_layers[i].path);
+	}
+	free(st->pulled_layers);
+	st->pulled_layers = NULL;
+	st->npulled_layers = 0;
 }

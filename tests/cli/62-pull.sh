@@ -246,3 +246,19 @@ printf 'ferry.test/app-a:1 sha256:xyz\n' >bad.lock
 expect_err 2 "bad.lock:1: expected REF sha256:HEX" "--locked: a malformed line" \
 	"$PACK" build lockme.yaml -o x.ferry --plain-http "$U" --locked bad.lock --allow-outside-paths
 assert "no output from the refused builds" test ! -e x.ferry
+
+# ---------------------------------------------------------------- dedup across sources
+# app-a from the registry, app-b (same base and middle layers) from docker save: the
+# docker save layers with the registry layers' diff_ids reuse those, not compressed again.
+start_registry || { fail "dedup registry: $SVC_WHY"; exit 1; }
+D=$REG_ADDR
+skopeo copy -q --dest-tls-verify=false "docker-archive:$FX/app-a.docker.tar" "docker://$D/ferry/app-a:1"
+spec dedup.yaml "{ref: ferry.test/app-b:1, from: $FX/app-b.docker.tar}" "{ref: ferry.test/app-a:1, from: \"registry://$D/ferry/app-a:1\"}"
+expect 0 "registry base + docker save app" "$PACK" build dedup.yaml -o dedup.ferry --plain-http "$D" --allow-outside-paths
+mkdir -p dd && tar -xf dedup.ferry -C dd
+layers_of() { jq -r '.layers[].digest' "dd/images/blobs/sha256/$(yaml_digest dedup.ferry "$1" | cut -d: -f2)"; }
+assert "the shared base and middle layers are the registry's blobs" test "$(layers_of ferry.test/app-b:1 | head -2)" = "$(layers_of ferry.test/app-a:1 | head -2)"
+assert "4 layer blobs in all (3 of app-a, 1 of app-b's own)" test "$( (layers_of ferry.test/app-a:1; layers_of ferry.test/app-b:1) | sort -u | wc -l)" = 4
+expect 0 "the deduplicated bundle verifies" "$LOAD" verify dedup.ferry --keyring "$KEYRING"
+expect 0 "and loads into an OCI directory" "$LOAD" load dedup.ferry --keyring "$KEYRING" --to "oci:$T/dd-oci"
+assert "skopeo reads app-b from it (diff_ids match its layers)" skopeo copy -q "oci:$T/dd-oci:ferry.test/app-b:1" "docker-archive:$T/dd-b.tar:ferry.test/app-b:1"
