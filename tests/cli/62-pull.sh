@@ -262,3 +262,34 @@ assert "4 layer blobs in all (3 of app-a, 1 of app-b's own)" test "$( (layers_of
 expect 0 "the deduplicated bundle verifies" "$LOAD" verify dedup.ferry --keyring "$KEYRING"
 expect 0 "and loads into an OCI directory" "$LOAD" load dedup.ferry --keyring "$KEYRING" --to "oci:$T/dd-oci"
 assert "skopeo reads app-b from it (diff_ids match its layers)" skopeo copy -q "oci:$T/dd-oci:ferry.test/app-b:1" "docker-archive:$T/dd-b.tar:ferry.test/app-b:1"
+
+# A registry whose config lies: it names app-b's own layer's diff_id for app-a's third
+# layer. That layer is not reused for app-b (it does not decompress to that diff_id).
+skopeo copy -q "docker-archive:$FX/app-a.docker.tar" "dir:$T/liar"
+cfg=$(jq -r .config.digest liar/manifest.json | cut -d: -f2)
+jq -c --arg d "${APP_B_LAYERS##* }" '.rootfs.diff_ids[2] = $d' "liar/$cfg" >liar/newcfg
+new=$(sha256sum liar/newcfg | cut -d' ' -f1)
+mv liar/newcfg "liar/$new" && rm "liar/$cfg"
+jq -c --arg d "sha256:$new" --argjson s "$(stat -c %s "liar/$new")" '.config.digest = $d | .config.size = $s' liar/manifest.json >liar/m.json
+mv liar/m.json liar/manifest.json
+assert "skopeo pushes the lying image" skopeo copy -q --dest-tls-verify=false "dir:$T/liar" "docker://$D/ferry/liar:1"
+spec liar.yaml "{ref: ferry.test/app-b:1, from: $FX/app-b.docker.tar}" "{ref: ferry.test/liar:1, from: \"registry://$D/ferry/liar:1\"}"
+expect 0 "a registry config naming a wrong diff_id" "$PACK" build liar.yaml -o liar.ferry --plain-http "$D" --allow-outside-paths
+assert "the lying layer is named and not reused" grep -q "does not decompress to the diff_id its config names: not reused" "$T/err"
+rm -rf dd && mkdir -p dd && tar -xf liar.ferry -C dd
+layers_in() { jq -r '.layers[].digest' "dd/images/blobs/sha256/$(yaml_digest liar.ferry "$1" | cut -d: -f2)"; }
+assert "app-b's own layer is its own, not the liar's" test "$(layers_in ferry.test/app-b:1 | sed -n 3p)" != "$(layers_in ferry.test/liar:1 | sed -n 3p)"
+assert "the honest shared layers are still reused" test "$(layers_in ferry.test/app-b:1 | head -2)" = "$(layers_in ferry.test/liar:1 | head -2)"
+
+# ---------------------------------------------------------------- a real base: debootstrap Debian 12
+if need_fixtures debian; then
+	skopeo copy -q --dest-tls-verify=false "docker-archive:$FX_DEBIAN/debian.docker.tar" "docker://$U/corp/debian:12"
+	spec debian.yaml "{ref: $U/corp/debian:12}"
+	expect 0 "pack the debootstrap Debian image by ref" "$PACK" build debian.yaml -o debian.ferry --plain-http "$U" --jobs 4
+	assert "Debian: bundle.yaml digest == skopeo inspect" test "$(yaml_digest debian.ferry "$U/corp/debian:12")" = "$(upstream_digest "$U" corp/debian:12)"
+	expect 0 "Debian: loads into an OCI directory" "$LOAD" load debian.ferry --keyring "$KEYRING" --to "oci:$T/deb-oci"
+	assert "Debian: skopeo reads its config from there (the dpkg database's image)" sh -c \
+		"skopeo inspect --config 'oci:$T/deb-oci:$U/corp/debian:12' | jq -e '.rootfs.diff_ids | length >= 1'"
+else
+	skip "debootstrap Debian fixture: $SVC_WHY"
+fi
