@@ -5,7 +5,7 @@ MANDIR   ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 CC       ?= cc
 SCDOC    ?= scdoc
-PKGS      = libarchive libzstd gpgme openssl yaml-0.1 libcurl jansson zlib libdeflate libmicrohttpd libcrypt
+PKGS      = libarchive libzstd gpgme openssl yaml-0.1 libcurl jansson zlib libdeflate libmicrohttpd libcrypt libisal rpm
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -117,6 +117,11 @@ def main(argv):
         row("size_oci", "bundle size (oci-archive inputs)", fmt_b(bo), fmt_b(fo), f"{fo / bo:.3f}x the size",
             "(no target)", None, extra={"ratio": round(fo / bo, 4), "baseline_bytes": bo, "ferry_bytes": fo})
 
+    # what the SBOMs add to a pack (the same pack with --no-sbom as the baseline)
+    for kind, what in (("docker", "docker-save archives"), ("oci", "oci-archives")):
+        timing(f"sbom_{kind}", f"SBOMs: pack from {what}, with SBOMs vs --no-sbom", f"pack_{kind}_nosbom",
+               f"pack_{kind}_ferry", "<= 1.15x the --no-sbom time", lambda r: r <= 1.15, invert=True)
+
     z = F("pack_docker_zstd_ferry")
     zb = num(meta, "ferry_zstd_bytes")
     pb = F("pack_docker_baseline")
@@ -226,6 +231,19 @@ def main(argv):
             extra={"ratio": round(r, 3), "bytes": pbytes})
     timing("serve_first_pull", "bundle to a first docker pull: load into a registry + pull vs serve (verify) + pull",
            "firstpull_load", "firstpull_serve", "(no target)", lambda r: None)
+
+    # ---- delta
+    dc, dw, dd = num(meta, "delta_changed_bytes"), num(meta, "delta_whole_bytes"), num(meta, "delta_bytes")
+    if dc and dd:
+        row("delta_size", "delta bundle of version 2 (random payload changed) --since version 1, vs the changed layer",
+            fmt_b(dc), fmt_b(dd), f"{dd / dc:.4f}x the changed layer" + (f", {dd / dw:.3f}x version 2 whole" if dw else ""),
+            "<= 1.01x the changed layer", dd / dc <= 1.01,
+            extra={"ratio": round(dd / dc, 5), "changed_bytes": dc, "delta_bytes": dd, "whole_bytes": dw})
+    else:
+        row("delta_size", "delta bundle of version 2 --since version 1, vs the changed layer", "", "",
+            not_measured(meta.get("skip_delta", "BENCH_ONLY")), "<= 1.01x the changed layer", None)
+    timing("delta_pack", "pack version 2: whole vs --since version 1", "pack_v2_whole_ferry", "pack_v2_delta_ferry",
+           "(informative)", lambda r: None)
 
     # ---- memory
     mem_labels = ["verify_ferry", "verify_ferry_oci", "load_registry_ferry", "load_registry_again_ferry", "load_docker_ferry"]

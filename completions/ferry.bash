@@ -95,8 +95,12 @@ _ferry_option_value() {
 	*:-C | *:--license) _ferry_dirs "$4" ;;
 	*:--to | ferry-load:rewrite:--target) _ferry_targets "$4" ;;
 	*:--image-map | *:--map) _ferry_files "$4" 'json|yaml|yml' ;;
+	*:--state) _ferry_files "$4" 'json' ;;
 	*:--compress) COMPREPLY=($(compgen -W $'zstd\nnone' -- "$4")) ;;
 	*:--layer-compression) COMPREPLY=($(compgen -W $'gzip\nzstd' -- "$4")) ;;
+	*:--format) COMPREPLY=($(compgen -W $'spdx\ncyclonedx\ntable' -- "$4")) ;;
+	*:--against) _ferry_files "$4" 'ferry|parts|ferry\.[0-9]+' ;;
+	ferry-load:report:-o | ferry-load:report:--output) _ferry_files "$4" 'html|json' ;;
 	ferry-pack:build:-o | ferry-pack:build:--output) _ferry_files "$4" 'ferry' ;;
 	ferry-pack:license\ issue:-o) _ferry_files "$4" 'lic' ;;
 	ferry-load:rewrite:-o | ferry-load:rewrite:--output) _ferry_files "$4" 'yaml|yml' ;;
@@ -142,7 +146,7 @@ _ferry() {
 	else
 		case $prog:$verb in
 		ferry-pack:build) _ferry_files "$cur" 'yaml|yml' ;;
-		ferry-load:verify | ferry-load:inspect | ferry-load:extract | ferry-load:load)
+		ferry-load:verify | ferry-load:inspect | ferry-load:extract | ferry-load:load | ferry-load:sbom | ferry-load:report)
 			_ferry_files "$cur" 'ferry|parts|ferry\.[0-9]+' ;;
 		ferry-load:serve) _ferry_files "$cur" 'ferry' ;; # plain bundles only
 		ferry-load:license\ verify) _ferry_files "$cur" 'lic' ;;

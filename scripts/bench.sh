@@ -2,6 +2,7 @@
 # make bench: ferry against what people do today, in one run on one machine.
 #
 #   pack   ferry-pack build        vs  tar -czf + sha256sum + gpg --detach-sign
+#          and what the SBOMs cost: ferry-pack build vs ferry-pack build --no-sbom
 #   verify ferry-load verify       vs  gpg --verify + sha256sum -c; openssl speed sha256
 #   load   ferry-load load --to docker://   vs  tar -xzf + docker load of each archive
 #          ferry-load load --to registry:// vs  skopeo copy oci-archive: -> docker://
@@ -12,6 +13,9 @@
 #   pull   ferry-pack build of three images from a loopback registry vs skopeo copy
 #          docker:// -> oci-archive: of each + tar + sha256sum + gpg, and vs skopeo
 #          copy docker:// -> oci:DIR alone
+#   delta  ferry-pack build --since v1 of version 2 of one application (its random
+#          payload changed, bench/newversion.py): its size against the changed layer,
+#          and its pack time against packing version 2 whole
 #   peak RSS and disk written (/proc/PID/io) of every ferry run (bench/measure.py)
 #
 # The corpus (bench/mkcorpus.sh) is built once into bench/corpus/scale-N.
@@ -20,7 +24,7 @@
 # Knobs: BENCH_SCALE=N (corpus size, default 1), BENCH_RUNS=N (runs per figure,
 # default 5, the median is reported), BENCH_SCALE2=0 (skip the memory check on the
 # corpus twice as large), BENCH_CORPUS=DIR (default bench/corpus), BENCH_ONLY="pack
-# zstd verify registry docker serve scale2" (a subset, for working on one figure; pack
+# sbom zstd verify registry docker serve delta scale2" (a subset, for working on one figure; pack
 # always runs, the other parts need its bundles).
 # Everything runs warm (inputs in the page cache) on private services: a
 # docker-registry on loopback and a dockerd on a unix socket (tests/services.sh).
@@ -34,7 +38,7 @@ results=${BENCH_OUT:-$root/bench/results.json}
 PACK=${FERRY_BIN:-$root/build}/ferry-pack
 LOAD=${FERRY_BIN:-$root/build}/ferry-load
 MEASURE=$root/bench/measure.py
-only=${BENCH_ONLY:-pack zstd verify registry docker serve pull scale2}
+only=${BENCH_ONLY:-pack sbom zstd verify registry docker serve pull delta scale2}
 export FERRY_ROOT=$root
 want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 case $scale in '' | *[!0-9]* | 0) echo "bench: BENCH_SCALE must be a positive integer" >&2; exit 2 ;; esac
@@ -175,6 +179,14 @@ for kind in docker oci; do
 		"$PACK" build "$C/bench-$kind.yaml" -o "$T/$kind.ferry" -q
 	[ -f "$T/$kind.ferry" ] || { echo "bench: ferry-pack made no bundle; cannot go on" >&2; exit 1; }
 	meta "ferry_${kind}_bytes" "$(fsize "$T/$kind.ferry")"
+	# What the SBOMs cost: the same pack without them.
+	if want sbom; then
+		repeat "pack_${kind}_nosbom" "rm -f '$T/nosbom.ferry'" \
+			"$PACK" build "$C/bench-$kind.yaml" -o "$T/nosbom.ferry" -q --no-sbom
+		rm -f "$T/nosbom.ferry"
+	else
+		skipped "sbom_$kind" "BENCH_ONLY without sbom"
+	fi
 done
 
 # The same docker-save inputs with zstd layers (an option, not the default: older
@@ -388,6 +400,35 @@ SH
 	[ ! -f "$T/pull.ferry" ] || meta ferry_pull_bytes "$(fsize "$T/pull.ferry")"
 	rm -rf "$T/pull-manual" "$T/pull-ocidir" "$T/pull.ferry"
 	stop_registry
+fi
+
+# ------------------------------------------------------------------ delta
+# Version 2 of app1 (its random-payload layer made anew, every other layer the same)
+# packed whole and --since version 1: the delta must carry the changed layer and little
+# else (target: at most 1 % more).
+if want delta; then
+	say "delta: version 2 of app1 --since version 1"
+	changed=$(python3 "$root/bench/newversion.py" "$C/app1.oci.tar" "$T/app1v2.oci.tar" bench.ferry.test/app1:2)
+	for v in 1 2; do
+		from=$C/app1.oci.tar
+		[ $v = 1 ] || from=$T/app1v2.oci.tar
+		cat >"$T/delta-v$v.yaml" <<-Y
+		apiVersion: ferry/v1
+		kind: BundleSpec
+		metadata: {name: bench-app1, version: "$v", vendor: Ferry Bench}
+		images:
+		  - {ref: bench.ferry.test/app1:$v, from: $from}
+		Y
+	done
+	"$PACK" build "$T/delta-v1.yaml" -o "$T/app1-v1.ferry" --allow-outside-paths -q
+	repeat pack_v2_whole_ferry "rm -f '$T/app1-v2.ferry'" \
+		"$PACK" build "$T/delta-v2.yaml" -o "$T/app1-v2.ferry" --allow-outside-paths -q
+	repeat pack_v2_delta_ferry "rm -f '$T/app1-v2d.ferry'" \
+		"$PACK" build "$T/delta-v2.yaml" -o "$T/app1-v2d.ferry" --allow-outside-paths -q --since "$T/app1-v1.ferry" --keyring "$KEYRING"
+	meta delta_changed_bytes "$changed"
+	meta delta_whole_bytes "$(fsize "$T/app1-v2.ferry")"
+	meta delta_bytes "$(fsize "$T/app1-v2d.ferry")"
+	rm -f "$T/app1v2.oci.tar" "$T/app1-v1.ferry" "$T/app1-v2.ferry" "$T/app1-v2d.ferry"
 fi
 
 # ------------------------------------------------------------------ scale x2

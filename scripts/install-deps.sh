@@ -10,6 +10,7 @@ pkgs=(
 	build-essential pkg-config
 	libarchive-dev libzstd-dev libgpgme-dev libssl-dev libyaml-dev
 	libcurl4-openssl-dev libjansson-dev libdeflate-dev zlib1g-dev
+	libisal-dev librpm-dev          # SBOMs: gzip layers inflated with ISA-L; rpmdbs read with librpm
 	libmicrohttpd-dev libcrypt-dev   # ferry-load serve: HTTP(S) server, bcrypt for --htpasswd
 	clang libclang-rt-14-dev        # fuzz targets (-fsanitize=fuzzer)
 	scdoc                           # the man pages (man/*.scd)
@@ -26,6 +27,9 @@ pkgs=(
 	apache2-utils                   # htpasswd -B: bcrypt users for the auth registry
 	busybox-static                  # static /bin/busybox: the rootfs of the base test image
 	debootstrap debian-archive-keyring  # the real Debian image (tests/fixtures/mkdebian.sh)
+	rpm                             # an rpmdb for the RPM image of the SBOM test (rpmbuild, rpm --justdb)
+	python3-jsonschema              # the official SPDX and CycloneDX schemas check every SBOM
+	chromium                        # renders the HTML report headless (screenshot, DOM)
 )
 
 missing=()

@@ -3,9 +3,17 @@
 set -u
 : "${FERRY_BIN:?run through tests/run.sh or make check}"
 PACK=$FERRY_BIN/ferry-pack
-LOAD=$FERRY_BIN/ferry-load
 FERRY_RESULTS=${FERRY_RESULTS:-/dev/null}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-test.XXXXXX")
+# load and extract remember the sequences they loaded (rollback protection): never in
+# the machine's /var/lib/ferry. $LOAD gives every run a state file of its own, so
+# tests that load older builds of a bundle after newer ones are not refused as
+# rollbacks; 47-rollback.sh passes --state to test the state itself.
+export FERRY_STATE=$T/state.json
+mkdir -p "$T/bin" "$T/states"
+printf '#!/bin/sh\nFERRY_STATE="%s/states/$$.json" exec "%s/ferry-load" "$@"\n' "$T" "$FERRY_BIN" >"$T/bin/ferry-load"
+chmod +x "$T/bin/ferry-load"
+LOAD=$T/bin/ferry-load
 _cleanups=()
 at_exit() { _cleanups+=("$1"); }
 _run_cleanups() {

@@ -26,6 +26,7 @@
 /* ---- writing ---- */
 
 struct bundle_writer;
+struct progress;
 
 struct bw_opts {
 	int zstd;        /* wrap the tar in zstd */
@@ -38,6 +39,7 @@ struct bw_opts {
 	/* signs the .parts list (PATH.parts.asc); NULL: unsigned */
 	int (*sign)(void *ctx, const char *text, size_t len, char **sig, size_t *siglen, struct ferr *e);
 	void *sign_ctx;
+	struct progress *progress; /* NULL, or fed the bytes bw_add_file copies */
 };
 
 /* Opens a temporary file beside path; nothing appears at path before bw_commit. */
@@ -72,6 +74,9 @@ struct bundle_head {
 	int zstd;            /* the bundle is zstd-compressed */
 };
 
+struct fresh_opts; /* state.h */
+struct read_observer;
+
 struct read_opts {
 	const char *keyring;     /* public keys to trust; NULL: signature not checked */
 	char **fingerprints;     /* optional: only these signers */
@@ -82,8 +87,12 @@ struct read_opts {
 	                               one stops the read before any later entry is used */
 	const char *audience;    /* with license_pubkey: the product the license must name */
 	int64_t now;             /* clock for the license check */
+	const struct fresh_opts *fresh; /* expiry and sequence checked right after the head
+	                                   (before any sink sees it); NULL: not checked */
 	uint64_t ranged_min;     /* entries this large are offered by position (entry_loc) to
 	                            a sink that has drain(); 0: RANGED_MIN */
+	const struct read_observer *observer; /* NULL, or told what the read found (--json) */
+	struct progress *progress; /* NULL, or a meter fed the bytes hashed (util/progress.h) */
 };
 
 #define SINK_PRESENT (-1)
@@ -135,6 +144,17 @@ struct read_report {
 	size_t entries_ok, entries_bad, missing, extra;
 	size_t present; /* entries not read: every target held them already */
 	uint64_t bytes;
+};
+
+/* Watches a read for machine-readable results; every hook may be NULL. */
+struct read_observer {
+	void *ctx;
+	/* the head was read and checked (signature, bundle.yaml) */
+	void (*head)(void *ctx, const struct bundle_head *h);
+	/* an entry did not verify: bad, missing or extra, with why (as printed) */
+	void (*problem)(void *ctx, const char *entry, const char *why);
+	/* the read is over, whatever its result; h as far as it was read */
+	void (*done)(void *ctx, const struct bundle_head *h, const struct read_report *rep);
 };
 
 /* Reads the bundle once, front to back. Per-entry problems are printed as they are

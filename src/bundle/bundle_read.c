@@ -1,6 +1,7 @@
 /* bundle_read.c - reads a bundle in one sequential pass: the signed head first, then
  * every entry through the hasher into a sink. Memory stays fixed whatever the size. */
 #include "bundle/bundle.h"
+#include "bundle/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 
 #include "crypto/license.h"
 #include "bundle/parts.h"
+#include "util/progress.h"
 
 #define IN_BUF (1u << 20)
 #define SUMS_MAX BUNDLE_SUMS_MAX /* bundle.h: pack checks the same */
@@ -488,10 +490,25 @@ static int read_head(struct reader *r, struct bundle_head *h, struct ferr *e)
 	return manifest_parse(h->yaml, h->yaml_len, &h->man, e);
 }
 
+/* What the entries after the head hold, by their signed sizes (for progress). */
+static uint64_t entries_total(const struct manifest *m)
+{
+	uint64_t total = 0;
+	size_t i;
+
+	for (i = 0; i < m->nentries; i++)
+		total += m->entries[i].size;
+	return total;
+}
+
 static void problem(struct reader *r, const char *name, const char *what)
 {
+	if (r->o->progress != NULL)
+		progress_clear(r->o->progress);
 	fx_warn("%s: %s: %s", ESC(r->path), ESC(name), what);
 	r->bad = 1;
+	if (r->o->observer != NULL && r->o->observer->problem != NULL)
+		r->o->observer->problem(r->o->observer->ctx, name, what);
 }
 
 /* Reads and discards an entry that will not be used; bounded so a hostile stream
@@ -633,6 +650,8 @@ static int stream(struct reader *r, const struct sink *s, const char *name, uint
 			memcpy(license + total, buf, n);
 		total += n;
 		r->rep->bytes += n;
+		if (r->o->progress != NULL)
+			progress_add(r->o->progress, n);
 		if (want && s != NULL && s->data != NULL)
 			rc = s->data(s->ctx, buf, n, e);
 	}
@@ -743,8 +762,14 @@ int bundle_read(const char *path, const struct read_opts *o, const struct sink *
 	}
 	if ((rc = read_head(&r, h, e)) != FX_OK)
 		goto end;
+	if (o->observer != NULL && o->observer->head != NULL)
+		o->observer->head(o->observer->ctx, h);
+	if (o->fresh != NULL && (rc = fresh_check(&h->man, o->fresh, e)) != FX_OK)
+		goto end;
 	if (o->head_only)
 		goto end;
+	if (o->progress != NULL)
+		progress_start(o->progress, entries_total(&h->man));
 	if (s != NULL && s->head != NULL && (rc = s->head(s->ctx, h, e)) != FX_OK)
 		goto end;
 	while ((x = next(&r, &ent, e)) == 1) {
@@ -777,6 +802,10 @@ end:
 	 * closes, and what it found is reported as well */
 	ranged_settle(&r, s);
 	ranged_free(&r);
+	if (o->progress != NULL)
+		progress_end(o->progress);
+	if (o->observer != NULL && o->observer->done != NULL)
+		o->observer->done(o->observer->ctx, h, rep);
 	if (r.a != NULL)
 		archive_read_free(r.a);
 	instream_close(&r.in);

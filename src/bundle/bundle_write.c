@@ -2,6 +2,7 @@
  * in multi-threaded zstd, into a temporary file renamed into place at the end. */
 #include "bundle/bundle.h"
 #include "util/file.h"
+#include "util/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -279,6 +280,8 @@ int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uin
 			break;
 		sha256_update(&hash, w->buf, (size_t)r);
 		total += (uint64_t)r;
+		if (w->o.progress != NULL)
+			progress_add(w->o.progress, (uint64_t)r);
 	}
 	sha256_final(&hash, got);
 	close(fd);

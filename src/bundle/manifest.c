@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle/manifest_int.h"
 #include "util/digest.h"
 #include "util/yamlx.h"
 
@@ -36,6 +37,9 @@ int manifest_emit(const struct manifest *m, char **out, size_t *len, struct ferr
 	yout_kv(&y, "created", m->created);
 	yout_kv(&y, "tool", m->tool);
 	yout_kv(&y, "description", m->description);
+	yout_key(&y, "sequence");
+	yout_u64(&y, m->sequence);
+	yout_kv(&y, "expires", m->expires);
 	yout_map_end(&y);
 
 	yout_key(&y, "images");
@@ -55,6 +59,8 @@ int manifest_emit(const struct manifest *m, char **out, size_t *len, struct ferr
 		yout_u64(&y, (uint64_t)(im->layers < 0 ? 0 : im->layers));
 		emit_strv(&y, "blobs", im->blobs, im->nblobs);
 		emit_strv(&y, "manifests", im->manifests, im->nmanifests);
+		if (im->nsboms > 0)
+			emit_strv(&y, "sboms", im->sboms, im->nsboms);
 		yout_map_end(&y);
 	}
 	yout_seq_end(&y);
@@ -120,6 +126,7 @@ int manifest_emit(const struct manifest *m, char **out, size_t *len, struct ferr
 		yout_map_end(&y);
 	}
 	yout_seq_end(&y);
+	manifest_emit_bases(&y, m);
 	yout_map_end(&y);
 	return yout_end(&y, out, len, e);
 }
@@ -143,7 +150,8 @@ static int parse_image(struct ydoc *d, yaml_node_t *n, struct man_image *im, str
 	    (rc = ymap_u64(d, n, "size", 0, &im->size, NULL, e)) != FX_OK ||
 	    (rc = ymap_u64(d, n, "layers", 0, &v, NULL, e)) != FX_OK ||
 	    (rc = parse_strv(d, n, "blobs", &im->blobs, &im->nblobs, e)) != FX_OK ||
-	    (rc = parse_strv(d, n, "manifests", &im->manifests, &im->nmanifests, e)) != FX_OK)
+	    (rc = parse_strv(d, n, "manifests", &im->manifests, &im->nmanifests, e)) != FX_OK ||
+	    (rc = parse_strv(d, n, "sboms", &im->sboms, &im->nsboms, e)) != FX_OK)
 		return rc;
 	if (im->upstream_index != NULL && !digest_valid(im->upstream_index))
 		return fe_set(e, d->code, "%s: 'upstreamIndex' is not a sha256 digest", ydoc_where(d, n));
@@ -181,6 +189,22 @@ static int parse_license(struct ydoc *d, yaml_node_t *n, struct man_license *l, 
 	return FX_OK;
 }
 
+/* metadata.sequence and metadata.expires: both optional (older bundles have neither). */
+static int parse_freshness(struct ydoc *d, yaml_node_t *md, struct manifest *m, struct ferr *e)
+{
+	int rc;
+
+	if ((rc = ymap_u64(d, md, "sequence", 0, &m->sequence, NULL, e)) != FX_OK ||
+	    (rc = ymap_str(d, md, "expires", 0, &m->expires, e)) != FX_OK)
+		return rc;
+	if (m->sequence > MAN_SEQUENCE_MAX)
+		return fe_set(e, d->code, "%s: 'sequence' out of range", ydoc_where(d, ymap_get(d, md, "sequence")));
+	if (m->expires != NULL && parse_time_utc(m->expires, &m->expires_at) != 0)
+		return fe_set(e, d->code, "%s: 'expires' is not a UTC time (2027-06-01T00:00:00Z)",
+		    ydoc_where(d, ymap_get(d, md, "expires")));
+	return FX_OK;
+}
+
 int manifest_parse(const char *buf, size_t len, struct manifest *m, struct ferr *e)
 {
 	struct ydoc d;
@@ -213,7 +237,8 @@ int manifest_parse(const char *buf, size_t len, struct manifest *m, struct ferr 
 	    (rc = ymap_str(&d, md, "vendor", 0, &m->vendor, e)) != FX_OK ||
 	    (rc = ymap_str(&d, md, "created", 0, &m->created, e)) != FX_OK ||
 	    (rc = ymap_str(&d, md, "tool", 0, &m->tool, e)) != FX_OK ||
-	    (rc = ymap_str(&d, md, "description", 0, &m->description, e)) != FX_OK)
+	    (rc = ymap_str(&d, md, "description", 0, &m->description, e)) != FX_OK ||
+	    (rc = parse_freshness(&d, md, m, e)) != FX_OK)
 		goto end;
 
 	if ((rc = ymap_seq(&d, root, "images", &items, &n, e)) != FX_OK)
@@ -280,6 +305,7 @@ int manifest_parse(const char *buf, size_t len, struct manifest *m, struct ferr 
 		    (rc = ymap_u64(&d, c, "size", 1, &en->size, NULL, e)) != FX_OK)
 			goto end;
 	}
+	rc = manifest_parse_bases(&d, root, m, e);
 end:
 	free(api);
 	free(kind);
@@ -341,6 +367,7 @@ void manifest_free(struct manifest *m)
 	free(m->created);
 	free(m->tool);
 	free(m->description);
+	free(m->expires);
 	for (i = 0; i < m->nimages; i++) {
 		struct man_image *im = &m->images[i];
 		free(im->ref);
@@ -350,6 +377,7 @@ void manifest_free(struct manifest *m)
 		free_strv(im->platforms, im->nplatforms);
 		free_strv(im->blobs, im->nblobs);
 		free_strv(im->manifests, im->nmanifests);
+		free_strv(im->sboms, im->nsboms);
 	}
 	free(m->images);
 	for (i = 0; i < m->ncharts; i++) {
@@ -373,5 +401,6 @@ void manifest_free(struct manifest *m)
 	for (i = 0; i < m->nentries; i++)
 		free(m->entries[i].path);
 	free(m->entries);
+	manifest_free_bases(m);
 	memset(m, 0, sizeof(*m));
 }

@@ -27,6 +27,10 @@ struct man_image {
 	 * image's own digest last: a loader pushes these after their blobs. */
 	char **manifests;
 	size_t nmanifests;
+	/* Its SBOM entries (sboms/<manifest-hex>.spdx.json and .cdx.json for each platform);
+	 * none in a bundle packed with --no-sbom. */
+	char **sboms;
+	size_t nsboms;
 };
 
 struct man_chart {
@@ -57,8 +61,34 @@ struct man_entry {
 	uint64_t size;
 };
 
+/* A delta bundle leaves out the blobs its base bundles carry; the target must hold
+ * them. One left out: its digest, signed size and an image of the base that has it
+ * (where a registry may mount it from; NULL when not known). */
+struct man_required {
+	char *digest; /* sha256:<hex> */
+	uint64_t size;
+	char *image;
+};
+
+/* A base bundle of a delta: its name, version and the SHA-256 of its SHA256SUMS (so
+ * one base is told from another of the same name), and the blobs taken from it. */
+struct man_base {
+	char *name, *version;
+	char *sums; /* sha256:<hex> */
+	struct man_required *blobs;
+	size_t nblobs;
+};
+/* The highest sequence a bundle.yaml may carry (it goes into a JSON integer). */
+#define MAN_SEQUENCE_MAX ((uint64_t)INT64_MAX)
+
 struct manifest {
 	char *name, *version, *vendor, *created, *tool, *description;
+	/* Rollback and freeze protection (loading.md): a number that only grows from one
+	 * release of a bundle to the next (0 when bundle.yaml has none), and when the
+	 * bundle stops being good (RFC 3339 UTC, or NULL: never; expires_at its time). */
+	uint64_t sequence;
+	char *expires;
+	int64_t expires_at;
 	struct man_image *images;
 	size_t nimages;
 	struct man_chart *charts;
@@ -71,6 +101,8 @@ struct manifest {
 	size_t nfiles;
 	struct man_entry *entries;
 	size_t nentries;
+	struct man_base *bases; /* a delta's base bundles; none: a whole bundle */
+	size_t nbases;
 };
 
 /* Serialises m with libyaml; returns a malloc'd text. */
@@ -80,6 +112,9 @@ int manifest_emit(const struct manifest *m, char **out, size_t *len, struct ferr
 int manifest_parse(const char *buf, size_t len, struct manifest *m, struct ferr *e);
 const struct man_entry *manifest_entry(const struct manifest *m, const char *path);
 void manifest_free(struct manifest *m);
+/* The blob a delta requires with this digest, and (base) the index of its base; NULL
+ * when the manifest does not require it. */
+const struct man_required *manifest_required(const struct manifest *m, const char *digest, size_t *base);
 /* Frees the strings of one license summary and resets it (seats unknown). */
 void man_license_free(struct man_license *l);
 

@@ -2,6 +2,7 @@
 #include "bundle/spec.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +11,13 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "bundle/manifest.h"
 #include "bundle/sums.h"
 #include "util/yamlx.h"
 
 static const char *const top_keys[] = {"apiVersion", "kind", "metadata", "images", "charts", "docs",
     "license", "files", "platforms", NULL};
-static const char *const meta_keys[] = {"name", "version", "vendor", "description", NULL};
+static const char *const meta_keys[] = {"name", "version", "vendor", "description", "sequence", "expires", NULL};
 static const char *const image_keys[] = {"ref", "from", "platforms", NULL};
 static const char *const path_keys[] = {"path", NULL};
 static const char *const doc_keys[] = {"path", "title", "dest", NULL};
@@ -262,8 +264,15 @@ static int parse_metadata(struct ydoc *d, yaml_node_t *root, struct spec *s, str
 	    (rc = ymap_str(d, md, "name", 1, &s->name, e)) != FX_OK ||
 	    (rc = ymap_str(d, md, "version", 1, &s->version, e)) != FX_OK ||
 	    (rc = ymap_str(d, md, "vendor", 0, &s->vendor, e)) != FX_OK ||
-	    (rc = ymap_str(d, md, "description", 0, &s->description, e)) != FX_OK)
+	    (rc = ymap_str(d, md, "description", 0, &s->description, e)) != FX_OK ||
+	    (rc = ymap_u64(d, md, "sequence", 0, &s->sequence, &s->has_sequence, e)) != FX_OK ||
+	    (rc = ymap_str(d, md, "expires", 0, &s->expires, e)) != FX_OK)
 		return rc;
+	if (s->sequence > MAN_SEQUENCE_MAX)
+		return fe_set(e, FX_USAGE, "%s: 'sequence' is larger than %" PRIu64, ydoc_where(d, ymap_get(d, md, "sequence")),
+		    MAN_SEQUENCE_MAX);
+	if (s->expires != NULL)
+		s->expires_where = xstrdup(ydoc_where(d, ymap_get(d, md, "expires")));
 	if (!filename_safe(s->name) || !filename_safe(s->version))
 		return fe_set(e, FX_USAGE, "%s: name and version may hold only letters, digits, '.', '-', '_', '+'",
 		    ydoc_where(d, md));
@@ -351,6 +360,8 @@ void spec_free(struct spec *s)
 	free(s->version);
 	free(s->vendor);
 	free(s->description);
+	free(s->expires);
+	free(s->expires_where);
 	for (i = 0; i < s->nimages; i++) {
 		free(s->images[i].ref);
 		free(s->images[i].from);

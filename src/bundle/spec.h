@@ -3,6 +3,7 @@
 #define FERRY_SPEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/util.h"
 
@@ -23,6 +24,10 @@ struct spec_image {
 struct spec {
 	char *path;
 	char *name, *version, *vendor, *description;
+	uint64_t sequence;  /* metadata.sequence; has_sequence 0: the build time */
+	int has_sequence;
+	char *expires;      /* metadata.expires as written (2027-06-01 or +90d), or NULL */
+	char *expires_where;
 	struct spec_image *images;
 	size_t nimages;
 	struct spec_item *licenses, *docs, *charts, *files;

@@ -17,10 +17,22 @@ static void print_usage(FILE *f, const struct cli_verb *verb)
 		fputs(verb->common, f);
 }
 
+/* The last usage error's message, for a --json document (the mains are single-threaded
+ * when they parse). */
+static char last_usage_error[1024];
+
+const char *cli_last_usage_error(void)
+{
+	return last_usage_error;
+}
+
 int cli_usage_error(const struct cli_verb *verb, const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(last_usage_error, sizeof(last_usage_error), fmt, ap);
+	va_end(ap);
 	va_start(ap, fmt);
 	fx_vwarn(fmt, ap);
 	va_end(ap);
@@ -161,6 +173,16 @@ int cli_parse(int argc, char **argv, const struct cli_option *table, const struc
 	*first = optind;
 	free(longopts);
 	return rc;
+}
+
+int cli_wants_json(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			return 1;
+	return 0;
 }
 
 int cli_finish(int rc, struct ferr *e)

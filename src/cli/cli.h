@@ -50,6 +50,11 @@ int cli_parse(int argc, char **argv, const struct cli_option *table, const struc
 /* The one usage error of both programs: "PROG: MESSAGE", then the verb's usage, on
  * stderr; returns FX_USAGE. Escape what comes from argv with ESC(). */
 int cli_usage_error(const struct cli_verb *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The message of the last usage error ("" when there was none). */
+const char *cli_last_usage_error(void);
+/* 1 when argv holds the word --json before any "--" (a usage error found before the
+ * parser reached it still gets the --json document). */
+int cli_wants_json(int argc, char **argv);
 
 /* The end of every verb: e is reported when set, stdout must have been written
  * completely; the exit code is returned (rc when e is not set). */

@@ -4,7 +4,10 @@
  * verified and every destination, directories on the way included, was found free;
  * a move that still fails undoes the ones before it, so DIR is left as it was. */
 #include "cli/extract.h"
+#include "cli/load_delta.h"
+#include "bundle/state.h"
 #include "util/file.h"
+#include "util/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -369,6 +372,8 @@ int extract_run(const char *bundle, const struct extract_opts *xo, const struct 
 	struct sink s;
 	struct bundle_head h;
 	struct read_report rep;
+	struct read_opts reading;
+	struct progress meter;
 	int rc;
 
 	memset(&x, 0, sizeof(x));
@@ -386,10 +391,19 @@ int extract_run(const char *bundle, const struct extract_opts *xo, const struct 
 	s.data = on_data;
 	s.end = on_end;
 	s.finish = on_finish;
-	rc = bundle_read(bundle, ro, &s, &h, &rep, e);
+	progress_init(&meter, progress_wanted(xo->quiet), "extracting");
+	reading = *ro;
+	reading.progress = &meter;
+	rc = bundle_read(bundle, &reading, &s, &h, &rep, e);
+	if (rc == FX_OK && ro->fresh != NULL) /* only an extract that succeeded is remembered */
+		rc = state_record(ro->fresh, &h.man, e);
 	if (rc == FX_OK && !xo->quiet)
 		fprintf(stderr, "%s: %s: verified and extracted %zu entries into %s\n", fx_progname, ESC(bundle),
 		    x.nnames, ESC(xo->dir));
+	if (rc == FX_OK && !xo->quiet && h.man.nbases > 0) {
+		fprintf(stderr, "%s: %s: a delta; left out (not in %s):\n", fx_progname, ESC(bundle), ESC(xo->dir));
+		delta_describe(stderr, &h.man, "  ", 1);
+	}
 end:
 	if (x.curfd >= 0)
 		close(x.curfd);

@@ -1,6 +1,7 @@
 /* ferry-load - the isolated side: verifies, inspects, extracts, loads and serves
- * bundles, points deployment files at the loaded images, and checks licenses. Parses
- * the command line into one struct, rejects what does not fit
+ * bundles, shows their SBOMs and reports on them for an auditor, points deployment
+ * files at the loaded images, and checks licenses. Parses the command line into one
+ * struct, rejects what does not fit
  * together, then dispatches the verb and reports; the work is in the verb layer and
  * the library. */
 #include <getopt.h>
@@ -11,15 +12,20 @@
 
 #include "bundle/bundle.h"
 #include "bundle/parts.h"
+#include "bundle/state.h"
 #include "cli/cli.h"
 #include "cli/extract.h"
 #include "cli/imagemap.h"
 #include "cli/inspect.h"
 #include "cli/license_cmd.h"
 #include "cli/load.h"
+#include "cli/load_delta.h"
+#include "cli/result.h"
 #include "cli/rewrite.h"
+#include "cli/sbom_cmd.h"
 #include "crypto/pgp.h"
 #include "serve/serve.h"
+#include "util/progress.h"
 #include "util/util.h"
 
 enum verb {
@@ -28,6 +34,8 @@ enum verb {
 	V_INSPECT,
 	V_EXTRACT,
 	V_LOAD,
+	V_SBOM,
+	V_REPORT,
 	V_REWRITE,
 	V_LICENSE_VERIFY,
 	V_SERVE,
@@ -42,6 +50,8 @@ static const char usage_main[] =
     "  extract BUNDLE -C DIR --keyring K       verify, then write the entries under DIR\n"
     "  load BUNDLE --keyring K --to TARGET     verify and load images into registry://HOST,\n"
     "                                          docker:// or oci:DIR\n"
+    "  sbom BUNDLE --keyring K [--image REF]   verify, then print an image's SBOM (SPDX, CycloneDX, table)\n"
+    "  report BUNDLE --keyring K -o R.html     verify, then write an auditor's report (HTML or --json)\n"
     "  serve BUNDLE... --keyring K --listen A:P  verify, then answer docker pull from the bundles\n"
     "                                          (a read-only registry; no copy)\n"
     "  rewrite FILE... --map MAP               point Compose/Helm values files at the loaded images\n"
@@ -56,7 +66,14 @@ static const char usage_common[] =
     "  --allow-unsigned       accept a bundle without a signature (its checksums are still checked)\n"
     "  --license-pubkey PUB   also check the bundle's license with this key; refuse an invalid one\n"
     "  --audience PRODUCT     with --license-pubkey: the product the license must be for\n"
-    "  --now TIME             clock for the license check (epoch seconds or 2026-11-23T10:00:00Z)\n"
+    "  --now TIME             clock for the license and expiry checks (epoch seconds or\n"
+    "                         2026-11-23T10:00:00Z)\n"
+    "  --allow-expired        accept a bundle past its signed expiry date\n"
+    "  --state FILE           the sequences loaded so far (load, extract: default $FERRY_STATE or\n"
+    "                         " STATE_DEFAULT "; verify: compare with FILE only when given)\n"
+    "  --allow-downgrade      accept a bundle older (lower sequence) than the one last loaded;\n"
+    "                         the state file logs it\n"
+    "  --json                 print one JSON result on stdout, also on failure (docs/json.md)\n"
     "  -q, --quiet            no progress or success messages\n";
 
 static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KEYS.asc [options]\n\n"
@@ -64,11 +81,12 @@ static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KE
     "your own keyring is neither used nor changed), then every entry in one read.\n"
     "BUNDLE may be a split bundle: its first part, its .parts list or its base name.\n\n"
     "  --parts-only           split bundles: check only each part against the signed .parts list\n";
-static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc]\n"
+static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc] [--state FILE] [--now TIME]\n"
     "       ferry-load inspect BUNDLE --image-map --to TARGET [--to TARGET]... [--image REF]...\n"
     "                          [--keep-registry-host] [--keyring KEYS.asc]\n\n"
     "Prints metadata, signer and contents from the head of the bundle only. Without --keyring\n"
-    "the output is marked UNVERIFIED. --json prints one JSON document on stdout.\n"
+    "the output is marked UNVERIFIED. --json prints one JSON document on stdout. --state FILE\n"
+    "compares the bundle's sequence with the one last loaded; --now sets the clock for expiry.\n"
     "--image-map prints (JSON) the image map a load into the TARGETs would write, loading nothing.\n\n";
 static const char usage_extract[] = "usage: ferry-load extract BUNDLE -C DIR --keyring KEYS.asc [--force] [options]\n\n"
     "Verifies while reading into a hidden directory inside DIR; entries are moved into DIR\n"
@@ -86,8 +104,41 @@ static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.a
     "  --jobs N               parallel uploads (default 4)\n"
     "  --timeout SECONDS      the longest one registry or Docker request may take (default 300)\n"
     "  --dry-run              say what would be pushed, push nothing\n"
+    "  --base OLD.ferry       a delta bundle: take the blobs the target lacks from OLD (verified\n"
+    "                         like BUNDLE; repeatable). Without it a delta needs a target that\n"
+    "                         holds its base's blobs already\n"
     "  --image-map FILE       after the load, write where each image landed and its digest\n"
     "                         (JSON; YAML when FILE ends in .yaml or .yml); see rewrite\n\n";
+static const char usage_sbom[] =
+    "usage: ferry-load sbom BUNDLE --keyring KEYS.asc [--image REF] [--platform OS/ARCH]\n"
+    "                            [--format spdx|cyclonedx|table]\n\n"
+    "Verifies the bundle (every entry, as verify does), then prints the SBOM of an image:\n"
+    "the installed OS packages of every platform, catalogued by ferry-pack.\n\n"
+    "  --image REF            the image (as bundle.yaml names it; needed when there are several)\n"
+    "  --platform OS/ARCH     the platform of a multi-platform image\n"
+    "  --format F             spdx (SPDX 2.3 JSON, the default), cyclonedx (CycloneDX 1.5 JSON)\n"
+    "                         or table (every image and platform selected)\n"
+    "  --keyring KEYS.asc     trust only the OpenPGP public keys in this file (required)\n"
+    "  --fingerprint FPR      and only a signer with this primary key fingerprint (repeatable)\n"
+    "  --allow-unsigned       accept a bundle without a signature (its checksums are still checked)\n";
+static const char usage_report[] =
+    "usage: ferry-load report BUNDLE --keyring KEYS.asc -o REPORT.html [options]\n\n"
+    "Verifies the bundle, then writes one self-contained HTML page for an auditor (no network,\n"
+    "no external files; prints to PDF): the verdict first, then the bundle, its images and\n"
+    "their OS packages (from the signed SBOMs), charts, docs, files, licenses and every entry.\n"
+    "Exit 1 when something did not verify: the report is written and says what.\n\n"
+    "  -o, --output FILE      the report (refused if it exists, unless --force)\n"
+    "  --json                 the same content as JSON (to FILE, or stdout without -o)\n"
+    "  --against OLD.ferry    also compare with an older bundle: images added, removed and\n"
+    "                         changed; packages added, removed, upgraded and downgraded\n"
+    "  --license-pubkey PUB   check the bundle's licenses with this key (their verdict is shown)\n"
+    "  --audience PRODUCT     with --license-pubkey: the product the license must be for\n"
+    "  --now TIME             clock for the license check (epoch seconds or 2026-11-23T10:00:00Z)\n"
+    "  --keyring KEYS.asc     trust only the OpenPGP public keys in this file (required)\n"
+    "  --fingerprint FPR      and only a signer with this primary key fingerprint (repeatable)\n"
+    "  --allow-unsigned       accept a bundle without a signature (its checksums are still checked)\n"
+    "  --force                replace an existing report\n"
+    "  -q, --quiet            no message on success\n";
 static const char usage_rewrite[] =
     "usage: ferry-load rewrite FILE... --map MAP [--target TARGET] [--pin-digest]\n"
     "                          [-o OUT [--force] | --in-place] [--strict] [-q]\n"
@@ -146,6 +197,8 @@ static const struct cli_verb verbs[] = {
     {"inspect", V_INSPECT, usage_inspect, NULL},
     {"extract", V_EXTRACT, usage_extract, usage_common},
     {"load", V_LOAD, usage_load, usage_common},
+    {"sbom", V_SBOM, usage_sbom, NULL},
+    {"report", V_REPORT, usage_report, NULL},
     {"rewrite", V_REWRITE, usage_rewrite, NULL},
     {"license verify", V_LICENSE_VERIFY, usage_license, NULL},
     {"serve", V_SERVE, usage_serve, NULL},
@@ -171,6 +224,10 @@ enum option_id {
 	O_KEEP_REGISTRY_HOST,
 	O_JOBS,
 	O_DRY_RUN,
+	O_PLATFORM,
+	O_FORMAT,
+	O_AGAINST,
+	O_BASE,
 	O_IMAGE_MAP,
 	O_IMAGE_MAP_PRINT,
 	O_PUBKEY,
@@ -186,37 +243,48 @@ enum option_id {
 	O_PIN_DIGEST,
 	O_IN_PLACE,
 	O_STRICT,
+	O_STATE,
+	O_ALLOW_DOWNGRADE,
+	O_ALLOW_EXPIRED,
 };
 
 #define VERIFY CLI_VERB(V_VERIFY)
 #define INSPECT CLI_VERB(V_INSPECT)
 #define EXTRACT CLI_VERB(V_EXTRACT)
 #define LOAD CLI_VERB(V_LOAD)
+#define SBOM CLI_VERB(V_SBOM)
+#define REPORT CLI_VERB(V_REPORT)
 #define REWRITE CLI_VERB(V_REWRITE)
 #define LICENSE CLI_VERB(V_LICENSE_VERIFY)
 #define SERVE CLI_VERB(V_SERVE)
 #define READERS (VERIFY | EXTRACT | LOAD)
+#define AUDITORS (SBOM | REPORT)
 
 static const struct cli_option options[] = {
-    {"keyring",            O_KEYRING,            required_argument, READERS | INSPECT | SERVE},
-    {"fingerprint",        O_FINGERPRINT,        required_argument, READERS | INSPECT | SERVE},
-    {"allow-unsigned",     O_ALLOW_UNSIGNED,     no_argument,       READERS | SERVE},
-    {"license-pubkey",     O_LICENSE_PUBKEY,     required_argument, READERS},
-    {"audience",           O_AUDIENCE,           required_argument, READERS | LICENSE},
-    {"now",                O_NOW,                required_argument, READERS | LICENSE},
-    {"quiet",              'q',                  no_argument,       READERS | INSPECT | SERVE | REWRITE},
+    {"keyring",            O_KEYRING,            required_argument, READERS | INSPECT | AUDITORS | SERVE},
+    {"fingerprint",        O_FINGERPRINT,        required_argument, READERS | INSPECT | AUDITORS | SERVE},
+    {"allow-unsigned",     O_ALLOW_UNSIGNED,     no_argument,       READERS | AUDITORS | SERVE},
+    {"license-pubkey",     O_LICENSE_PUBKEY,     required_argument, READERS | REPORT},
+    {"audience",           O_AUDIENCE,           required_argument, READERS | REPORT | LICENSE | INSPECT},
+    {"now",                O_NOW,                required_argument, READERS | REPORT | LICENSE | INSPECT},
+    {"quiet",              'q',                  no_argument,       READERS | INSPECT | REPORT | SERVE | REWRITE},
     {"parts-only",         O_PARTS_ONLY,         no_argument,       VERIFY},
-    {"json",               O_JSON,               no_argument,       INSPECT | LICENSE},
+    {"json",               O_JSON,               no_argument,       READERS | INSPECT | REPORT | LICENSE},
     {"directory",          'C',                  required_argument, EXTRACT},
-    {"force",              O_FORCE,              no_argument,       EXTRACT | REWRITE},
+    {"force",              O_FORCE,              no_argument,       EXTRACT | REPORT | REWRITE},
+    {"output",             'o',                  required_argument, REPORT | REWRITE},
+    {"against",            O_AGAINST,            required_argument, REPORT},
     {"to",                 O_TO,                 required_argument, LOAD | INSPECT},
-    {"image",              O_IMAGE,              required_argument, LOAD | INSPECT},
+    {"image",              O_IMAGE,              required_argument, LOAD | INSPECT | SBOM},
+    {"platform",           O_PLATFORM,           required_argument, SBOM},
+    {"format",             O_FORMAT,             required_argument, SBOM},
     {"plain-http",         O_PLAIN_HTTP,         no_argument,       LOAD},
     {"cacert",             O_CACERT,             required_argument, LOAD},
     {"creds",              O_CREDS,              required_argument, LOAD},
     {"keep-registry-host", O_KEEP_REGISTRY_HOST, no_argument,       LOAD | INSPECT},
     {"jobs",               O_JOBS,               required_argument, LOAD},
     {"dry-run",            O_DRY_RUN,            no_argument,       LOAD},
+    {"base",               O_BASE,               required_argument, LOAD},
     /* a file to write for load, a flag for inspect (the map goes to stdout) */
     {"image-map",          O_IMAGE_MAP,          required_argument, LOAD},
     {"image-map",          O_IMAGE_MAP_PRINT,    no_argument,       INSPECT},
@@ -231,9 +299,11 @@ static const struct cli_option options[] = {
     {"map",                O_MAP,                required_argument, REWRITE},
     {"target",             O_TARGET,             required_argument, REWRITE},
     {"pin-digest",         O_PIN_DIGEST,         no_argument,       REWRITE},
-    {"output",             'o',                  required_argument, REWRITE},
     {"in-place",           O_IN_PLACE,           no_argument,       REWRITE},
     {"strict",             O_STRICT,             no_argument,       REWRITE},
+    {"state",              O_STATE,              required_argument, READERS | INSPECT},
+    {"allow-downgrade",    O_ALLOW_DOWNGRADE,    no_argument,       READERS},
+    {"allow-expired",      O_ALLOW_EXPIRED,      no_argument,       READERS},
     {NULL, 0, 0, 0},
 };
 
@@ -247,17 +317,34 @@ struct load_command {
 	struct extract_opts extract;
 	struct load_opts load;
 	struct license_verify_opts license;
+	struct sbom_print_opts sbom;
+	struct report_opts report;
 	struct serve_opts serve;
 	struct rewrite_opts rewrite;
+	struct fresh_opts fresh; /* expiry and rollback checks (state.h) */
 	const char *image_map; /* load --image-map FILE */
 	int image_map_print;   /* inspect --image-map */
 	int json, quiet, parts_only;
+	struct run_result *result; /* verify, extract, load --json: the document */
 };
 
 static void push(char ***list, size_t *n, char *s)
 {
 	*list = xreallocarray(*list, *n + 1, sizeof(char *));
 	(*list)[(*n)++] = s;
+}
+
+static int take_sbom_format(struct load_command *c, const char *value)
+{
+	if (strcmp(value, "spdx") == 0)
+		c->sbom.format = SBOM_PRINT_SPDX;
+	else if (strcmp(value, "cyclonedx") == 0)
+		c->sbom.format = SBOM_PRINT_CYCLONEDX;
+	else if (strcmp(value, "table") == 0)
+		c->sbom.format = SBOM_PRINT_TABLE;
+	else
+		return cli_usage_error(c->verb, "--format '%s': spdx, cyclonedx or table", ESC(value));
+	return FX_OK;
 }
 
 static int take_option(void *ctx, int id, char *value)
@@ -280,11 +367,15 @@ static int take_option(void *ctx, int id, char *value)
 			return cli_usage_error(c->verb, "--now '%s': epoch seconds or 2026-11-23T10:00:00Z", ESC(value));
 		c->license.now = c->read.now;
 		break;
-	case 'q': c->quiet = c->load.quiet = c->extract.quiet = c->serve.quiet = c->rewrite.quiet = 1; break;
+	case 'q': c->quiet = c->load.quiet = c->extract.quiet = c->report.quiet = c->serve.quiet = c->rewrite.quiet = 1; break;
 	case O_PARTS_ONLY: c->parts_only = 1; break;
-	case O_JSON: c->json = c->license.json = 1; break;
+	case O_JSON: c->json = c->license.json = c->report.json = 1; break;
 	case 'C': c->extract.dir = value; break;
-	case O_FORCE: c->extract.force = c->rewrite.force = 1; break;
+	case O_FORCE: c->extract.force = c->report.force = c->rewrite.force = 1; break;
+	case 'o': c->report.output = c->rewrite.out = value; break;
+	case O_AGAINST: c->report.against = value; break;
+	case O_PLATFORM: c->sbom.platform = value; break;
+	case O_FORMAT: return take_sbom_format(c, value);
 	case O_TO: push(&c->load.targets, &c->load.ntargets, value); break;
 	case O_IMAGE: push(&c->load.images, &c->load.nimages, value); break;
 	case O_PLAIN_HTTP: c->load.plain_http = 1; break;
@@ -297,6 +388,7 @@ static int take_option(void *ctx, int id, char *value)
 		c->load.jobs = (int)number;
 		break;
 	case O_DRY_RUN: c->load.dry_run = 1; break;
+	case O_BASE: push(&c->load.bases, &c->load.nbases, value); break;
 	case O_IMAGE_MAP: c->image_map = value; break;
 	case O_IMAGE_MAP_PRINT: c->image_map_print = 1; break;
 	case O_PUBKEY: c->license.pubkey_path = value; break;
@@ -324,11 +416,26 @@ static int take_option(void *ctx, int id, char *value)
 	case O_MAP: c->rewrite.map_path = value; break;
 	case O_TARGET: c->rewrite.target = value; break;
 	case O_PIN_DIGEST: c->rewrite.pin_digest = 1; break;
-	case 'o': c->rewrite.out = value; break;
 	case O_IN_PLACE: c->rewrite.in_place = 1; break;
 	case O_STRICT: c->rewrite.strict = 1; break;
+	case O_STATE: c->fresh.state = value; break;
+	case O_ALLOW_DOWNGRADE: c->fresh.allow_downgrade = 1; break;
+	case O_ALLOW_EXPIRED: c->fresh.allow_expired = 1; break;
 	default: break;
 	}
+	return FX_OK;
+}
+
+/* report: where it goes. */
+static int check_report(struct load_command *c)
+{
+	const struct report_opts *r = &c->report;
+
+	if (r->output == NULL && !r->json)
+		return cli_usage_error(c->verb, "report: -o REPORT.html is required (or --json for stdout)");
+	if (r->output != NULL &&
+	    (strcmp(r->output, c->bundle) == 0 || (r->against != NULL && strcmp(r->output, r->against) == 0)))
+		return cli_usage_error(c->verb, "report: -o %s: is an input", ESC(r->output));
 	return FX_OK;
 }
 
@@ -381,6 +488,8 @@ static int check_command(struct load_command *c, int nargs, char **args)
 		return cli_usage_error(c->verb, "--fingerprint needs --keyring");
 	if (c->read.audience != NULL && c->read.license_pubkey == NULL)
 		return cli_usage_error(c->verb, "--audience needs --license-pubkey");
+	if (c->parts_only && c->json)
+		return cli_usage_error(c->verb, "--parts-only checks no entries; leave out --json");
 	if (c->parts_only && c->read.license_pubkey != NULL)
 		return cli_usage_error(c->verb,
 		    "--parts-only conflicts with --license-pubkey (the license is inside the bundle)");
@@ -399,6 +508,11 @@ static int check_command(struct load_command *c, int nargs, char **args)
 		return cli_usage_error(c->verb, "%s", e.msg);
 	if (c->verb->id == V_SERVE && serve_check_opts(&c->serve, &e) != FX_OK)
 		return cli_usage_error(c->verb, "%s", e.msg);
+	if (c->verb->id == V_SBOM && c->load.nimages > 1)
+		return cli_usage_error(c->verb, "sbom: one --image only");
+	c->sbom.image = c->load.nimages > 0 ? c->load.images[0] : NULL;
+	if (c->verb->id == V_REPORT)
+		return check_report(c);
 	return FX_OK;
 }
 
@@ -407,13 +521,17 @@ static int run_verify(struct load_command *c, struct ferr *e)
 {
 	struct bundle_head head;
 	struct read_report report;
+	struct progress meter;
 	char size[32];
 	int rc;
 
 	if (c->parts_only)
 		return parts_verify_all(c->bundle, &c->read, c->quiet, e);
+	progress_init(&meter, progress_wanted(c->quiet), "verifying");
+	c->read.progress = &meter;
 	rc = bundle_read(c->bundle, &c->read, NULL, &head, &report, e);
-	if (rc == FX_OK && !c->quiet) {
+	c->read.progress = NULL;
+	if (rc == FX_OK && !c->quiet && !c->json) {
 		printf("%s: OK\n", ESC(c->bundle));
 		if (head.sig_checked)
 			printf("  signed by %s %s\n", head.signer.fpr, ESC(head.signer.uid));
@@ -421,6 +539,7 @@ static int run_verify(struct load_command *c, struct ferr *e)
 			printf("  NOT signed (accepted with --allow-unsigned)\n");
 		printf("  %s %s: %zu entries, %s checked\n", ESC(head.man.name), ESC(head.man.version),
 		    report.entries_ok + 1, fmt_bytes(report.bytes, size, sizeof(size)));
+		delta_describe(stdout, &head.man, "  ", 1);
 	}
 	bundle_head_free(&head);
 	return rc;
@@ -438,15 +557,33 @@ static int run_inspect(struct load_command *c, struct ferr *e)
 	if (rc == FX_OK && c->image_map_print)
 		rc = imap_inspect_print(stdout, c->bundle, &head, &c->load, e);
 	else if (rc == FX_OK)
-		rc = inspect_print(stdout, c->bundle, &head, c->json, e);
+		rc = inspect_print(stdout, c->bundle, &head, c->json, &c->fresh, e);
 	bundle_head_free(&head);
 	return rc;
+}
+
+/* Expiry for verify, load and extract; the state file: load and extract check against
+ * it and record in it (--state, $FERRY_STATE, or the default), verify and inspect only
+ * compare with one given. */
+static void setup_fresh(struct load_command *c)
+{
+	int loads = c->verb->id == V_LOAD || c->verb->id == V_EXTRACT;
+	const char *env = getenv("FERRY_STATE");
+
+	c->fresh.now = c->read.now;
+	if (c->fresh.state == NULL && loads)
+		c->fresh.state = env != NULL && *env != '\0' ? env : STATE_DEFAULT;
+	c->fresh.record = loads && !c->load.dry_run;
+	if (loads || c->verb->id == V_VERIFY)
+		c->read.fresh = &c->fresh;
 }
 
 static int run(struct load_command *c, struct ferr *e)
 {
 	if (c->read.allow_unsigned && c->read.keyring == NULL && !c->quiet && c->verb->id != V_LICENSE_VERIFY)
 		fx_warn("--allow-unsigned without --keyring: no signature is checked; only the checksums are");
+	if (c->result != NULL)
+		result_watch(c->result, &c->read, c->verb->id == V_LOAD ? &c->load : NULL);
 	switch ((enum verb)c->verb->id) {
 	case V_VERIFY: return run_verify(c, e);
 	case V_INSPECT: return run_inspect(c, e);
@@ -455,6 +592,8 @@ static int run(struct load_command *c, struct ferr *e)
 		if (c->image_map != NULL)
 			return imap_load_run(c->bundle, &c->read, &c->load, c->image_map, e);
 		return load_run(c->bundle, &c->read, &c->load, e);
+	case V_SBOM: return sbom_print_run(c->bundle, &c->read, &c->sbom, e);
+	case V_REPORT: return report_run(c->bundle, &c->read, &c->report, e);
 	case V_REWRITE: return rewrite_run(&c->rewrite, e);
 	case V_LICENSE_VERIFY: return license_verify_run(&c->license, e);
 	case V_SERVE: return serve_run(c->bundles, c->nbundles, &c->read, &c->serve, e);
@@ -466,8 +605,9 @@ static int run(struct load_command *c, struct ferr *e)
 int main(int argc, char **argv)
 {
 	struct load_command c;
+	struct run_result result;
 	struct ferr e = {0};
-	int rc = cli_start("ferry-load", argc, argv, &main_usage), words = 0, first = 0;
+	int rc = cli_start("ferry-load", argc, argv, &main_usage), words = 0, first = 0, ran = 0;
 
 	if (rc >= 0)
 		return rc;
@@ -481,13 +621,30 @@ int main(int argc, char **argv)
 	c.serve.timeout = SERVE_TIMEOUT_DEFAULT;
 	c.serve.max_connections = SERVE_CONNECTIONS_DEFAULT;
 	c.read.now = c.license.now = (int64_t)time(NULL);
+	if ((CLI_VERB(c.verb->id) & READERS) && cli_wants_json(argc - words, argv + words)) {
+		result_init(&result, c.verb->name);
+		c.result = &result;
+	}
 	rc = cli_parse(argc - words, argv + words, options, c.verb, take_option, &c, &first);
 	if (rc == FX_OK)
 		rc = check_command(&c, argc - words - first, argv + words + first);
-	if (rc == FX_OK)
-		rc = cli_finish(run(&c, &e), &e);
+	if (rc == FX_OK) {
+		setup_fresh(&c);
+		rc = run(&c, &e);
+		ran = 1;
+	}
+	if (c.result != NULL) {
+		result.bundle = c.bundle;
+		result.directory = c.extract.dir;
+		if (rc != CLI_HELP)
+			result_print(&result, e.code != 0 ? e.code : rc, &e, ran ? NULL : cli_last_usage_error());
+		result_free(&result);
+	}
+	if (ran)
+		rc = cli_finish(rc, &e);
 	free(c.read.fingerprints);
 	free(c.load.targets);
 	free(c.load.images);
+	free(c.load.bases);
 	return rc == CLI_HELP ? 0 : rc;
 }

@@ -52,9 +52,12 @@ static const char usage_build[] =
     "                           plus OUT.parts (their checksums) and OUT.parts.asc (its signature)\n"
     "      --license-pubkey PUB check license files with this key before packing them\n"
     "      --allow-expired      pack an expired license anyway\n"
+    "      --no-sbom            no SBOMs (sboms/: the OS packages of every image, SPDX and CycloneDX)\n"
     "      --force              replace an existing output file\n"
     "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
-    "  -q, --quiet              print nothing on success\n"
+    "      --since OLD.ferry    a delta: leave out the layers and configs OLD carries (repeatable)\n"
+    "      --keyring KEYS.asc   with --since: OLD must be signed by one of these keys\n"
+    "  -q, --quiet              print nothing on success, no progress line on a terminal\n"
     "\n"
     "The output appears only when complete: a failed or interrupted run leaves nothing.\n"
     "SOURCE_DATE_EPOCH sets the creation time: the same inputs give the same bytes\n"
@@ -103,6 +106,9 @@ enum option_id {
 	O_PLAIN_HTTP,
 	O_LOCK,
 	O_LOCKED,
+	O_NO_SBOM,
+	O_SINCE,
+	O_KEYRING,
 	O_KEY,
 	O_SUBJECT,
 	O_EXPIRES,
@@ -146,6 +152,9 @@ static const struct cli_option options[] = {
     {"plain-http",        O_PLAIN_HTTP,        required_argument, BUILD},
     {"lock",              O_LOCK,              required_argument, BUILD},
     {"locked",            O_LOCKED,            required_argument, BUILD},
+    {"no-sbom",           O_NO_SBOM,           no_argument,       BUILD},
+    {"since",             O_SINCE,             required_argument, BUILD},
+    {"keyring",           O_KEYRING,           required_argument, BUILD},
     {"key",               O_KEY,               required_argument, ISSUE},
     {"subject",           O_SUBJECT,           required_argument, ISSUE},
     {"expires",           O_EXPIRES,           required_argument, ISSUE},
@@ -247,6 +256,12 @@ static int take_build_option(struct pack_command *c, int id, const char *value)
 		o->plain_http = xreallocarray(o->plain_http, o->nplain_http + 1, sizeof(*o->plain_http));
 		o->plain_http[o->nplain_http++] = value;
 		break;
+	case O_NO_SBOM: o->no_sbom = 1; break;
+	case O_SINCE:
+		o->since = xreallocarray(o->since, o->nsince + 1, sizeof(*o->since));
+		o->since[o->nsince++] = value;
+		break;
+	case O_KEYRING: o->keyring = value; break;
 	default: break;
 	}
 	return FX_OK;
@@ -337,6 +352,8 @@ static int check_build(struct pack_command *c, int nargs, char **args)
 		return cli_usage_error(c->verb, "--zstd-level needs --compress zstd");
 	if (o->allow_expired && o->license_pubkey == NULL)
 		return cli_usage_error(c->verb, "--allow-expired needs --license-pubkey");
+	if (o->keyring != NULL && o->nsince == 0)
+		return cli_usage_error(c->verb, "--keyring goes with --since (it checks the old bundles)");
 	c->build.spec = args[0];
 	c->build.created = (int64_t)time(NULL);
 	if (sde != NULL) {
@@ -435,5 +452,6 @@ int main(int argc, char **argv)
 	}
 	free(c.features);
 	free(c.build.plain_http);
+	free(c.build.since);
 	return rc == CLI_HELP ? 0 : rc;
 }

@@ -1,10 +1,74 @@
 /* inspect.c - prints a bundle's head (signer, metadata, contents) as text or JSON. */
 #include "cli/inspect.h"
+#include "cli/load_delta.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+
+#include "bundle/state.h"
+
+/* How the bundle compares with what the state file recorded (inspect --state). */
+struct last_loaded {
+	const char *file;           /* NULL: no --state */
+	struct load_state st;
+	const struct state_bundle *b; /* NULL: this vendor and name never loaded */
+	const char *compare;        /* "first", "newer", "same", "older" */
+};
+
+static int read_last(const struct manifest *m, const struct fresh_opts *o, struct last_loaded *last, struct ferr *e)
+{
+	int rc;
+
+	memset(last, 0, sizeof(*last));
+	if (o == NULL || o->state == NULL)
+		return FX_OK;
+	if ((rc = state_read(o->state, &last->st, e)) != FX_OK)
+		return rc;
+	last->file = o->state;
+	last->b = state_find(&last->st, m->vendor != NULL ? m->vendor : "", m->name);
+	last->compare = last->b == NULL ? "first" : m->sequence > last->b->sequence ? "newer" :
+	    m->sequence == last->b->sequence ? "same" : "older";
+	return FX_OK;
+}
+
+static json_t *last_json(const struct last_loaded *last)
+{
+	json_t *o;
+	char when[32];
+
+	if (last->file == NULL)
+		return json_null();
+	o = json_pack("{s:s, s:s}", "file", last->file, "compare", last->compare);
+	if (last->b != NULL) {
+		fmt_time_utc(last->b->loaded, when);
+		json_object_set_new(o, "version", json_string(last->b->version));
+		json_object_set_new(o, "sequence", json_integer((json_int_t)last->b->sequence));
+		json_object_set_new(o, "loaded", json_string(when));
+	}
+	return o;
+}
+
+static void print_freshness(FILE *f, const struct manifest *m, const struct last_loaded *last, int64_t now)
+{
+	char when[32];
+
+	fprintf(f, "Sequence:    %llu\n", (unsigned long long)m->sequence);
+	fprintf(f, "Expires:     %s%s\n", m->expires ? ESC(m->expires) : "never",
+	    m->expires && now >= m->expires_at ? " (EXPIRED: verify, load and extract refuse it)" : "");
+	if (last->file == NULL)
+		return;
+	if (last->b == NULL) {
+		fprintf(f, "Last loaded: never (%s)\n", ESC(last->file));
+		return;
+	}
+	fmt_time_utc(last->b->loaded, when);
+	fprintf(f, "Last loaded: %s, sequence %llu, %s (%s)\n             this bundle is %s\n", ESC(last->b->version),
+	    (unsigned long long)last->b->sequence, when, ESC(last->file),
+	    strcmp(last->compare, "newer") == 0 ? "newer" : strcmp(last->compare, "same") == 0 ? "the same release" :
+	    "OLDER: load and extract refuse it without --allow-downgrade");
+}
 
 static uint64_t total_size(const struct manifest *m)
 {
@@ -38,7 +102,8 @@ static json_t *jstrv(char **v, size_t n)
 	return a;
 }
 
-static int print_json(FILE *f, const char *path, const struct bundle_head *h, struct ferr *e)
+static int print_json(FILE *f, const char *path, const struct bundle_head *h, const struct last_loaded *last,
+    int64_t now, struct ferr *e)
 {
 	const struct manifest *m = &h->man;
 	json_t *root = json_object(), *b = json_object(), *a;
@@ -68,6 +133,10 @@ static int print_json(FILE *f, const char *path, const struct bundle_head *h, st
 	json_object_set_new(b, "created", jstr(m->created));
 	json_object_set_new(b, "tool", jstr(m->tool));
 	json_object_set_new(b, "description", jstr(m->description));
+	json_object_set_new(b, "sequence", json_integer((json_int_t)m->sequence));
+	json_object_set_new(b, "expires", jstr(m->expires));
+	json_object_set_new(b, "expired", json_boolean(m->expires != NULL && now >= m->expires_at));
+	json_object_set_new(b, "lastLoaded", last_json(last));
 	json_object_set_new(root, "bundle", b);
 
 	a = json_array();
@@ -122,6 +191,7 @@ static int print_json(FILE *f, const char *path, const struct bundle_head *h, st
 	json_object_set_new(root, "files", a);
 	json_object_set_new(root, "entries", json_integer((json_int_t)h->sums.n));
 	json_object_set_new(root, "size", json_integer((json_int_t)total_size(m)));
+	json_object_set_new(root, "delta", m->nbases > 0 ? delta_json(m) : json_null());
 
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
@@ -132,14 +202,23 @@ static int print_json(FILE *f, const char *path, const struct bundle_head *h, st
 	return FX_OK;
 }
 
-int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int json, struct ferr *e)
+int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int json, const struct fresh_opts *fresh,
+    struct ferr *e)
 {
 	const struct manifest *m = &h->man;
+	struct last_loaded last;
 	char sz[32], when[32];
+	int64_t now = fresh != NULL ? fresh->now : 0;
 	size_t i, j;
+	int rc;
 
-	if (json)
-		return print_json(f, path, h, e);
+	if ((rc = read_last(m, fresh, &last, e)) != FX_OK)
+		return rc;
+	if (json) {
+		rc = print_json(f, path, h, &last, now, e);
+		state_free(&last.st);
+		return rc;
+	}
 	if (!h->sig_checked)
 		fprintf(f, "*** UNVERIFIED: %s ***\n", h->is_signed ?
 		    "signature not checked (give --keyring to check it); nothing below is trusted" :
@@ -151,6 +230,8 @@ int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int js
 	if (m->description != NULL)
 		fprintf(f, "Description: %s\n", ESC(m->description));
 	fprintf(f, "Created:     %s by %s\n", m->created ? ESC(m->created) : "?", m->tool ? ESC(m->tool) : "?");
+	print_freshness(f, m, &last, now);
+	state_free(&last.st);
 	if (h->sig_checked) {
 		fmt_time_utc(h->signer.when, when);
 		fprintf(f, "Signature:   good, %s\n             %s\n             signed %s\n", h->signer.fpr,
@@ -194,6 +275,10 @@ int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int js
 	fprintf(f, "Files:       %zu\n", m->nfiles);
 	for (i = 0; i < m->nfiles; i++)
 		fprintf(f, "  %s\n", ESC(m->files[i].path));
+	if (m->nbases > 0) {
+		fprintf(f, "Delta:       yes: a load needs what its base bundles carry\n");
+		delta_describe(f, m, "  ", 1);
+	}
 	if (!h->sig_checked)
 		fprintf(f, "*** UNVERIFIED ***\n");
 	return FX_OK;

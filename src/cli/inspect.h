@@ -6,7 +6,10 @@
 
 #include "bundle/bundle.h"
 
-/* Prints the head of a bundle. Every string from the bundle is escaped. */
-int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int json, struct ferr *e);
+/* Prints the head of a bundle. Every string from the bundle is escaped. fresh (may be
+ * NULL): its clock tells whether the bundle expired, its state file (when set) what was
+ * loaded last of the same vendor and name. */
+int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int json, const struct fresh_opts *fresh,
+    struct ferr *e);
 
 #endif

@@ -12,10 +12,13 @@
 #include <unistd.h>
 
 #include "cli/load.h"
+#include "cli/load_delta.h"
+#include "bundle/state.h"
 #include "net/http.h"
 #include "target/docker_sink.h"
 #include "target/ocidir.h"
 #include "target/registry.h"
+#include "util/progress.h"
 
 static const struct target_kind kinds[] = {
 	{"registry://", registry_target_check, registry_target_open},
@@ -69,53 +72,49 @@ int load_check_targets(const struct load_opts *lo, struct ferr *e)
 /* ---- the tee */
 
 struct tee {
+	const char *bundle;
 	const struct load_opts *lo;
+	const struct read_opts *ro;
+	const struct sink *sink;  /* this tee as a sink: a delta's base blobs come through it */
+	int refused;              /* a delta the targets lack blobs of: nothing was sent */
 	struct load_target *targets;
 	size_t ntargets;
 	unsigned char *want;     /* which targets take the current entry's data */
 	struct target_plan plan; /* built at head(), read by every target */
 	size_t nheaded;          /* targets whose head() ran: they report */
 	int finished;
-	/* progress on a terminal */
-	int progress, shown;
-	uint64_t total, done, cur_size;
-	struct timespec last;
+	struct progress meter;   /* on a terminal: the images' bytes */
+	uint64_t cur_size;       /* the current entry's, when it is an image's */
 };
-
-static void progress(struct tee *tee, int force)
-{
-	struct timespec now;
-	char done[32], total[32];
-
-	if (!tee->progress || tee->total == 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!force && (now.tv_sec - tee->last.tv_sec) * 1000 + (now.tv_nsec - tee->last.tv_nsec) / 1000000 < 200)
-		return;
-	tee->last = now;
-	fprintf(stderr, "\r\033[Kloading images: %3d%% (%s of %s)", (int)(tee->done * 100 / tee->total),
-	    fmt_bytes(tee->done, done, sizeof(done)), fmt_bytes(tee->total, total, sizeof(total)));
-	tee->shown = 1;
-}
 
 static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 {
 	struct tee *tee = ctx;
 	const struct manifest *m = &h->man;
+	uint64_t total = 0;
 	size_t i;
 	int rc;
 
 	if ((rc = target_plan_build(&tee->plan, m, &h->sums, tee->lo->images, tee->lo->nimages, e)) != FX_OK)
 		return rc;
+	if (tee->lo->nbases > 0 && m->nbases == 0)
+		return fe_set(e, FX_USAGE, "--base: %s is not a delta bundle", ESC(tee->bundle));
 	for (i = 0; i < m->nentries; i++)
 		if (strncmp(m->entries[i].path, "images/", 7) == 0)
-			tee->total += m->entries[i].size;
+			total += m->entries[i].size;
+	for (i = 0; i < tee->plan.nblobs && tee->lo->nbases > 0; i++)
+		if (tee->plan.blobs[i].base != PLAN_NONE)
+			total += tee->plan.blobs[i].size; /* may come from a --base */
+	progress_start(&tee->meter, total);
 	for (i = 0; i < tee->ntargets; i++) {
 		if (tee->targets[i].sink.head != NULL && (rc = tee->targets[i].sink.head(tee->targets[i].sink.ctx, h, e)) != FX_OK)
 			return rc;
 		tee->nheaded = i + 1;
 	}
-	return FX_OK;
+	if (tee->plan.nrequired > 0 &&
+	    (rc = delta_supply(tee->bundle, &tee->plan, tee->targets, tee->ntargets, tee->lo, tee->ro, tee->sink, e)) != FX_OK)
+		tee->refused = 1; /* its error says why; the targets have nothing to report */
+	return rc;
 }
 
 static int tee_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
@@ -137,7 +136,7 @@ static int tee_begin(void *ctx, const char *name, uint64_t size, const struct en
 			return rc;
 		if (target_want == SINK_RANGED) { /* only ever the one target */
 			*want = SINK_RANGED;
-			tee->done += tee->cur_size; /* no end() comes for it */
+			progress_add(&tee->meter, tee->cur_size); /* no end() comes for it */
 			return FX_OK;
 		}
 		tee->want[i] = (unsigned char)(target_want > 0);
@@ -147,7 +146,7 @@ static int tee_begin(void *ctx, const char *name, uint64_t size, const struct en
 	/* the entry is left unread only when every target holds it already */
 	*want = all_present ? SINK_PRESENT : any;
 	if (all_present)
-		tee->done += tee->cur_size; /* no end() comes for it */
+		progress_add(&tee->meter, tee->cur_size); /* no end() comes for it */
 	return FX_OK;
 }
 
@@ -172,8 +171,7 @@ static int tee_end(void *ctx, const char *name, int ok, struct ferr *e)
 	for (i = 0; i < tee->ntargets; i++)
 		if ((r = tee->targets[i].sink.end(tee->targets[i].sink.ctx, name, ok, e)) != FX_OK && rc == FX_OK)
 			rc = r;
-	tee->done += tee->cur_size;
-	progress(tee, 0);
+	progress_add(&tee->meter, tee->cur_size);
 	return rc;
 }
 
@@ -193,11 +191,7 @@ static int tee_finish(void *ctx, int all_ok, struct ferr *e)
 	size_t i;
 	int rc = FX_OK, r;
 
-	progress(tee, 1);
-	if (tee->shown) {
-		fputs("\r\033[K", stderr);
-		tee->shown = 0;
-	}
+	progress_end(&tee->meter);
 	for (i = 0; i < tee->ntargets; i++)
 		if ((r = tee->targets[i].sink.finish(tee->targets[i].sink.ctx, all_ok, e)) != FX_OK && rc == FX_OK)
 			rc = r;
@@ -260,8 +254,11 @@ int load_run(const char *bundle, const struct read_opts *ro, const struct load_o
 
 	memset(&tee, 0, sizeof(tee));
 	memset(&head, 0, sizeof(head));
+	tee.bundle = bundle;
 	tee.lo = lo;
-	tee.progress = !lo->quiet && isatty(2);
+	tee.ro = ro;
+	tee.sink = &tee_sink;
+	progress_init(&tee.meter, progress_wanted(lo->quiet), "loading images");
 	http_global_init(); /* before any thread */
 	tee.targets = xcalloc(lo->ntargets ? lo->ntargets : 1, sizeof(*tee.targets));
 	tee.want = xcalloc(lo->ntargets ? lo->ntargets : 1, 1);
@@ -276,13 +273,14 @@ int load_run(const char *bundle, const struct read_opts *ro, const struct load_o
 	tee_sink.drain = tee_drain;
 	tee_sink.finish = tee_finish;
 	rc = bundle_read(bundle, ro, &tee_sink, &head, &rep, e);
-	if (tee.shown)
-		fputs("\r\033[K", stderr);
+	progress_clear(&tee.meter);
 	if (rc == FX_OK && rep.present > 0)
 		fprintf(stderr, "%s: %s: %zu blobs already held by every target by digest: not read again\n",
 		    fx_progname, ESC(bundle), rep.present);
-	if ((target_rc = report_targets(&tee, &target_err)) != FX_OK && rc == FX_OK)
+	if (!tee.refused && (target_rc = report_targets(&tee, &target_err)) != FX_OK && rc == FX_OK)
 		rc = fe_set(e, target_rc, "%s", target_err.msg);
+	if (rc == FX_OK && ro->fresh != NULL) /* only a load that succeeded is remembered */
+		rc = state_record(ro->fresh, &head.man, e);
 end:
 	for (i = 0; i < tee.ntargets; i++)
 		tee.targets[i].free(tee.targets[i].sink.ctx);

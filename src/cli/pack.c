@@ -13,12 +13,16 @@
 
 #include "bundle/bundle.h"
 #include "image/images.h"
+#include "image/sbom.h"
 #include "crypto/license.h"
 #include "bundle/manifest.h"
 #include "crypto/pgp.h"
 #include "bundle/spec.h"
 #include "bundle/sums.h"
 #include "cli/lock.h"
+#include "cli/pack_delta.h"
+#include "cli/cli.h"
+#include "util/progress.h"
 
 struct plan_entry {
 	char *name;
@@ -27,6 +31,8 @@ struct plan_entry {
 	size_t len;
 	uint64_t size;
 	unsigned char digest[SHA256_LEN];
+	const char *image;  /* a blob: the first image that uses it (for progress) */
+	size_t image_index; /* its number, from 1 */
 };
 
 struct plan {
@@ -113,6 +119,27 @@ static int add_licenses(const struct pack_opts *o, const struct spec *s, struct 
 	return FX_OK;
 }
 
+/* metadata.sequence (default: the build time) and metadata.expires (a date, or +Nd
+ * after the build time) as bundle.yaml carries them; FX_USAGE naming the spec line. */
+static int freshness(const struct pack_opts *o, const struct spec *s, struct manifest *m, struct ferr *e)
+{
+	char when[32];
+	int64_t expires;
+
+	m->sequence = s->has_sequence ? s->sequence : (uint64_t)(o->created < 0 ? 0 : o->created);
+	if (s->expires == NULL)
+		return FX_OK;
+	if (cli_parse_date(s->expires, o->created, &expires) != 0)
+		return fe_set(e, FX_USAGE, "%s: 'expires' must be a date (2027-06-01, 2027-06-01T00:00:00Z) or +Nd",
+		    s->expires_where);
+	fmt_time_utc(expires, when);
+	if (expires <= o->created)
+		return fe_set(e, FX_USAGE, "%s: 'expires' %s is not after the build time", s->expires_where, when);
+	m->expires = xstrdup(when);
+	m->expires_at = expires;
+	return FX_OK;
+}
+
 static int describe(const struct pack_opts *o, const struct spec *s, const struct plan *p, struct manifest *m, struct ferr *e)
 {
 	char created[32];
@@ -126,6 +153,8 @@ static int describe(const struct pack_opts *o, const struct spec *s, const struc
 	m->description = s->description ? xstrdup(s->description) : NULL;
 	m->created = xstrdup(created);
 	m->tool = xstrdup("ferry " FERRY_VERSION);
+	if ((rc = freshness(o, s, m, e)) != FX_OK)
+		return rc;
 	m->charts = xcalloc(s->ncharts, sizeof(*m->charts));
 	for (i = 0; i < s->ncharts; i++) {
 		struct man_chart *c = &m->charts[m->ncharts++];
@@ -244,12 +273,35 @@ static int check_output(const struct pack_opts *o, const struct spec *s, const c
 
 static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
-/* Stages the spec's images beside out and adds the OCI layout to the plan. */
+/* The first image that lists blob hex, for the progress line. */
+static void blob_image(const struct img_set *is, struct plan_entry *pe, const char *hex)
+{
+	size_t i, k;
+
+	for (i = 0; i < is->nimages; i++) {
+		const struct man_image *mi = &is->images[i];
+
+		for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
+			const char *d = k < mi->nblobs ? mi->blobs[k] : mi->manifests[k - mi->nblobs];
+
+			if (strncmp(d, "sha256:", 7) == 0 && strncmp(d + 7, hex, SHA256_HEX) == 0) {
+				pe->image = mi->ref;
+				pe->image_index = i + 1;
+				return;
+			}
+		}
+	}
+}
+
+/* Stages the spec's images beside out and adds the OCI layout to the plan, after the
+ * images' SBOMs (sboms, the caller's to free; none with --no-sbom). The layers are
+ * catalogued while they are staged, by the hooks of images_stage. */
 static int plan_images(const struct pack_opts *o, const struct spec *s, const char *out, char **staging,
-    struct img_set *is, struct plan *p, struct ferr *e)
+    struct img_set *is, struct sbom_set *sboms, struct plan *p, struct ferr *e)
 {
 	struct img_src *src = xcalloc(s->nimages, sizeof(*src));
 	struct img_opts io;
+	struct sbom_ctx *catalog = NULL;
 	char *t = xasprintf("%s.images.XXXXXX", out);
 	size_t i;
 	int rc;
@@ -276,8 +328,22 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	io.cacert = o->cacert;
 	io.plain_http = o->plain_http;
 	io.nplain_http = o->nplain_http;
-	if ((rc = images_stage(src, s->nimages, &io, is, e)) != FX_OK)
+	if (!o->no_sbom) {
+		struct sbom_opts so = {o->jobs, NULL, o->created};
+		char *work_dir = xasprintf("%s/sbom", *staging);
+		so.work_dir = work_dir;
+		catalog = sbom_ctx_new(&so);
+		free(work_dir);
+		io.layer_tar = sbom_layer_tar;
+		io.layer_blob = sbom_layer_blob;
+		io.layer_ctx = catalog;
+	}
+	io.progress = o->progress;
+	if ((rc = images_stage(src, s->nimages, &io, is, e)) != FX_OK ||
+	    (catalog != NULL && (rc = sbom_build(catalog, is, sboms, e)) != FX_OK))
 		goto end;
+	for (i = 0; i < sboms->ndocs; i++)
+		plan_buf(p, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len);
 	plan_buf(p, "images/oci-layout", oci_layout, sizeof(oci_layout) - 1);
 	for (i = 0; i < is->nblobs; i++) {
 		char name[64 + 32];
@@ -287,10 +353,43 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		pe->path = is->blobs[i].path;
 		pe->size = is->blobs[i].size;
 		memcpy(pe->digest, is->blobs[i].digest, SHA256_LEN);
+		blob_image(is, pe, is->blobs[i].hex);
 	}
 	plan_buf(p, "images/index.json", is->index_json, is->index_len);
 end:
+	sbom_ctx_free(catalog); /* its workers stop before the staging directory goes */
 	free(src);
+	return rc;
+}
+
+/* --since: the entries the base bundles carry leave the plan (m->bases lists them). */
+static int leave_out_since(const struct pack_opts *o, struct manifest *m, struct plan *p, struct ferr *e)
+{
+	struct delta_entry *entries = xcalloc(p->n ? p->n : 1, sizeof(*entries));
+	size_t i, kept = 0, nleft = 0;
+	uint64_t bytes = 0;
+	char size[32];
+	int rc;
+
+	for (i = 0; i < p->n; i++)
+		entries[i] = (struct delta_entry){.name = p->v[i].name, .size = p->v[i].size, .digest = p->v[i].digest};
+	if ((rc = delta_since(o->since, o->nsince, o->keyring, m, entries, p->n, e)) != FX_OK)
+		goto end;
+	for (i = 0; i < p->n; i++) {
+		if (!entries[i].leave_out) {
+			p->v[kept++] = p->v[i];
+			continue;
+		}
+		nleft++;
+		bytes += p->v[i].size;
+		free(p->v[i].name);
+	}
+	p->n = kept;
+	if (!o->quiet)
+		fprintf(stderr, "%s: delta of %s %s%s: %zu blobs (%s) left out\n", fx_progname, ESC(m->bases[0].name),
+		    ESC(m->bases[0].version), m->nbases > 1 ? " and others" : "", nleft, fmt_bytes(bytes, size, sizeof(size)));
+end:
+	free(entries);
 	return rc;
 }
 
@@ -359,10 +458,11 @@ static int sign_parts(void *ctx, const char *text, size_t len, char **sig, size_
 
 /* The tar, in format.md order. */
 static int write_bundle(const struct pack_opts *o, const char *out, const struct head *h, const struct plan *p,
-    struct ferr *e)
+    size_t nimages, struct ferr *e)
 {
 	struct bundle_writer *w = NULL;
 	struct bw_opts bo;
+	uint64_t total = 0;
 	size_t i;
 	int rc;
 
@@ -373,6 +473,7 @@ static int write_bundle(const struct pack_opts *o, const char *out, const struct
 	bo.mtime = o->created;
 	bo.force = o->force;
 	bo.split = o->split;
+	bo.progress = o->progress;
 	if (!o->no_sign) {
 		bo.sign = sign_parts;
 		bo.sign_ctx = (void *)(uintptr_t)o;
@@ -382,12 +483,23 @@ static int write_bundle(const struct pack_opts *o, const char *out, const struct
 	    (h->sig != NULL && (rc = bw_add_buf(w, BUNDLE_SIG, h->sig, h->sig_len, e)) != FX_OK) ||
 	    (rc = bw_add_buf(w, BUNDLE_YAML, h->yaml, h->yaml_len, e)) != FX_OK)
 		goto end;
+	for (i = 0; i < p->n; i++)
+		total += p->v[i].size;
+	if (o->progress != NULL) {
+		o->progress->what = "writing";
+		progress_start(o->progress, total);
+	}
 	for (i = 0; i < p->n && rc == FX_OK; i++) {
+		if (o->progress != NULL)
+			progress_item(o->progress, p->v[i].image != NULL ? p->v[i].image : p->v[i].name, p->v[i].image_index,
+			    p->v[i].image != NULL ? nimages : 0);
 		if (p->v[i].path != NULL)
 			rc = bw_add_file(w, p->v[i].name, p->v[i].path, p->v[i].size, p->v[i].digest, e);
-		else
-			rc = bw_add_buf(w, p->v[i].name, p->v[i].buf, p->v[i].len, e);
+		else if ((rc = bw_add_buf(w, p->v[i].name, p->v[i].buf, p->v[i].len, e)) == FX_OK && o->progress != NULL)
+			progress_add(o->progress, p->v[i].len);
 	}
+	if (o->progress != NULL)
+		progress_end(o->progress);
 	if (rc != FX_OK || (rc = bw_commit(w, e)) != FX_OK)
 		goto end;
 	if (o->split && !o->quiet)
@@ -418,25 +530,34 @@ static void report(const struct pack_opts *o, const char *out, const struct head
 
 int pack_build(const struct pack_opts *o, struct ferr *e)
 {
+	struct pack_opts with_progress = *o;
+	struct progress meter;
 	struct spec s;
 	struct img_set is;
 	struct manifest m;
 	struct plan p;
 	struct head h;
+	struct sbom_set sboms;
 	char *out = NULL, *staging = NULL;
 	size_t i;
 	int rc;
 
+	memset(&sboms, 0, sizeof(sboms));
 	memset(&is, 0, sizeof(is));
 	memset(&m, 0, sizeof(m));
 	memset(&p, 0, sizeof(p));
 	memset(&h, 0, sizeof(h));
+	progress_init(&meter, progress_wanted(o->quiet), "staging");
+	with_progress.progress = &meter;
+	o = &with_progress;
 	if ((rc = spec_load(o->spec, o->allow_outside_paths, &s, e)) != FX_OK ||
 	    (o->locked != NULL && (rc = lock_apply(o->locked, &s, e)) != FX_OK))
 		goto end;
 	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
-	if ((rc = check_output(o, &s, out, e)) != FX_OK || (rc = check_metadata(&s, e)) != FX_OK)
+	if ((rc = check_output(o, &s, out, e)) != FX_OK || (rc = check_metadata(&s, e)) != FX_OK ||
+	    (rc = freshness(o, &s, &m, e)) != FX_OK)
 		goto end;
+	manifest_free(&m); /* checked early; describe() fills it again */
 	/* 1. every input hashed, in bundle order */
 	for (i = 0; i < s.nlicenses && rc == FX_OK; i++)
 		rc = plan_file(&p, s.licenses[i].dest, s.licenses[i].src, e);
@@ -446,27 +567,33 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 		rc = plan_file(&p, s.charts[i].dest, s.charts[i].src, e);
 	for (i = 0; i < s.nfiles && rc == FX_OK; i++)
 		rc = plan_file(&p, s.files[i].dest, s.files[i].src, e);
-	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &p, e)) != FX_OK))
+	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &sboms, &p, e)) != FX_OK))
 		goto end;
+	progress_clear(&meter); /* signing may ask for a passphrase */
 	/* 2. bundle.yaml, SHA256SUMS and its signature (the image descriptions move into
 	 * the manifest) */
 	m.images = is.images;
 	m.nimages = is.nimages;
 	is.images = NULL;
 	is.nimages = 0;
+	sbom_set_attach(&sboms, m.images, m.nimages);
+	if (o->nsince > 0 && (rc = leave_out_since(o, &m, &p, e)) != FX_OK)
+		goto end;
 	if ((rc = make_head(o, &s, &p, &m, &h, e)) != FX_OK)
 		goto end;
 	/* 3. the tar */
-	if ((rc = write_bundle(o, out, &h, &p, e)) == FX_OK)
+	if ((rc = write_bundle(o, out, &h, &p, m.nimages, e)) == FX_OK)
 		report(o, out, &h, &p);
 	if (rc == FX_OK && o->lock != NULL)
 		rc = lock_write(o->lock, &m, e);
 end:
+	progress_clear(&meter);
 	if (staging != NULL) {
 		rm_tree(staging);
 		fx_cleanup_forget();
 		free(staging);
 	}
+	sbom_set_free(&sboms);
 	img_set_free(&is);
 	manifest_free(&m);
 	plan_free(&p);

@@ -7,6 +7,8 @@
 
 #include "util/util.h"
 
+struct progress;
+
 struct pack_opts {
 	const char *spec;
 	const char *out;            /* NULL: NAME-VERSION.ferry in the current directory */
@@ -16,12 +18,17 @@ struct pack_opts {
 	int allow_expired;
 	uint64_t split;             /* --split SIZE: parts of this many bytes */
 	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, jobs, force, quiet;
+	int no_sbom;                /* --no-sbom: no sboms/ entries */
 	int allow_outside_paths;    /* spec paths may lead outside the spec's directory */
+	const char **since;         /* --since OLD.ferry: a delta leaving out what these carry */
+	size_t nsince;
+	const char *keyring;        /* --keyring: the keys the --since bundles must be signed by */
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
 	const char *cacert;         /* --cacert FILE: registries pulled from */
 	const char **plain_http;    /* --plain-http HOST[:PORT], repeatable */
 	size_t nplain_http;
 	const char *lock, *locked;  /* --lock FILE (write), --locked FILE (read) */
+	struct progress *progress;  /* NULL, or the progress line (on a terminal, not -q) */
 };
 
 int pack_build(const struct pack_opts *o, struct ferr *e);

@@ -228,6 +228,9 @@ int docker_convert(struct stage *st, struct ferr *e)
 		memcpy(p->digest, jobs[i].digest, SHA256_LEN);
 		memcpy(p->in_digest, jobs[i].in_digest, SHA256_LEN);
 		p->size = jobs[i].size;
+		if (st->o->layer_tar != NULL && memcmp(p->in_digest, p->diff_id, SHA256_LEN) == 0)
+			rc = st->o->layer_tar(st->o->layer_ctx, p->diff_id, p->src->path,
+			    p->src->ranged ? p->src->offset : 0, p->src->ranged ? p->src->size : 0, e);
 		if (p->src_staged && !p->src->moved)
 			unlink(p->src->path); /* the uncompressed copy is no longer needed */
 	}

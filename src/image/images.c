@@ -8,6 +8,7 @@
  * index.json is OCI (copied byte-exact, Docker >= 25 included); one with only
  * manifest.json is a legacy docker save (converted). */
 #include "image/images_int.h"
+#include "util/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -401,7 +402,7 @@ static int stage_all(struct stage *st, const struct img_src *srcs, size_t n, cha
     struct opened_input *ops, struct oci_desc *tops, struct img_set *out, struct ferr *e)
 {
 	struct oci_ref r;
-	size_t i;
+	size_t i, nread = 0;
 	int rc = FX_OK;
 
 	/* Every input is read before anything is compressed, so that the layers of all
@@ -415,9 +416,13 @@ static int stage_all(struct stage *st, const struct img_src *srcs, size_t n, cha
 			return fe_set(e, FX_IO, "interrupted");
 		if ((rc = oci_ref_parse(src->ref, &r, e)) != FX_OK)
 			return rc;
+		if (st->o->progress != NULL)
+			progress_item(st->o->progress, src->ref, ++nread, n);
 		rc = stage_open(st, src, &r, &ops[i % n], e);
 		oci_ref_free(&r);
 	}
+	if (rc == FX_OK && st->o->progress != NULL && st->npending > 0)
+		progress_item(st->o->progress, "compressing layers", 0, 0);
 	if (rc != FX_OK || (rc = docker_convert(st, e)) != FX_OK)
 		return rc;
 	for (i = 0; i < n && rc == FX_OK; i++) {

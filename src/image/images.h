@@ -10,6 +10,8 @@
 #include "util/digest.h"
 #include "util/util.h"
 
+struct progress;
+
 /* One `images:` item of a BundleSpec. */
 struct img_src {
 	const char *ref;   /* reference the image gets in the bundle */
@@ -30,6 +32,18 @@ struct img_opts {
 	const char *cacert;      /* registries: an extra CA bundle, or NULL (system CAs) */
 	const char **plain_http; /* registries: HOST[:PORT]s spoken to over plain HTTP */
 	size_t nplain_http;
+	/* Optional, for the SBOM (layer_ctx is theirs): layer_tar sees each legacy layer's
+	 * uncompressed tar once it has been converted and found to be its diff_id (bytes
+	 * off..off+len-1 of path; len 0: the whole file), before that copy goes, so it is not
+	 * inflated again; layer_blob sees each layer blob of an OCI input as soon as it is
+	 * staged at path (it stays there), so that it can be read while the rest is staged.
+	 * where names the input. */
+	int (*layer_tar)(void *ctx, const unsigned char diff_id[SHA256_LEN], const char *path, uint64_t off,
+	    uint64_t len, struct ferr *e);
+	int (*layer_blob)(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, const char *where,
+	    struct ferr *e);
+	void *layer_ctx;
+	struct progress *progress; /* NULL, or told which image is read and staged */
 };
 
 /* A blob to put into the bundle as images/blobs/sha256/<hex>. */

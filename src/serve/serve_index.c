@@ -67,6 +67,10 @@ static int vs_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 
 	if (h->zstd)
 		return fe_set(e, FX_USAGE, "%s: zstd-compressed bundles are not served (internal error)", ESC(vs->path));
+	if (m->nbases > 0)
+		return fe_set(e, FX_USAGE, "%s: a delta bundle (of %s %s) cannot be served: it lacks its base's blobs. "
+		    "Load it with --base into a registry or oci: directory instead", ESC(vs->path), ESC(m->bases[0].name),
+		    ESC(m->bases[0].version));
 	for (i = 0; i < m->nimages; i++)
 		n += m->images[i].nmanifests;
 	vs->manifests = xcalloc(n ? n : 1, sizeof(*vs->manifests));

@@ -68,6 +68,8 @@ struct dsink {
 	struct ferr err;
 	struct loaded *done;
 	size_t ndone;
+	size_t blobs_sent;      /* blobs put into the request (for load --json) */
+	uint64_t bytes_sent;    /* the request body sent so far */
 };
 
 static struct dblob *find_hex(struct dsink *s, const char *hex, size_t *index)
@@ -140,6 +142,7 @@ static la_ssize_t tar_write_cb(struct archive *a, void *ud, const void *buf, siz
 	(void)a;
 	if (s->up == NULL || s->ar_err.code != 0)
 		return -1;
+	s->bytes_sent += n;
 	if (docker_upload_write(s->up, buf, n, &s->ar_err) != FX_OK) {
 		/* docker_upload_write finished the transfer already. */
 		return -1;
@@ -273,6 +276,7 @@ static int begin_inner(void *ctx, const char *name, uint64_t size, int *want, st
 	if (s->up == NULL && (rc = stream_open(s, e)) != FX_OK)
 		return rc;
 	snprintf(tname, sizeof(tname), "%s%s", TAR_BLOB_DIR, s->plan->blobs[i].digest + 7);
+	s->blobs_sent++;
 	return tar_entry(s, tname, 0, size, e);
 }
 
@@ -609,7 +613,7 @@ static int ds_report(void *ctx, int finished, struct ferr *e)
 	struct dsink *s = ctx;
 	struct target_report r = {.spec = s->spec, .plan = s->plan, .verdicts = s->verdicts, .finished = finished,
 	    .lo = s->lo, .dry_run = s->dry_run, .dead_why = s->failed ? s->err.msg : NULL,
-	    .dead_image_why = "nothing was loaded into the daemon"};
+	    .dead_image_why = "nothing was loaded into the daemon", .blobs_sent = s->blobs_sent, .bytes = s->bytes_sent};
 	char api[64] = "";
 	size_t i;
 

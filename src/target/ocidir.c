@@ -236,6 +236,23 @@ static int check_held(struct oci *o, size_t i, uint64_t size)
 	return good;
 }
 
+/* A delta's required blobs: held when the layout has them (size and hash checked). */
+static void oci_holds(void *ctx, unsigned char *held)
+{
+	struct oci *o = ctx;
+	size_t i;
+
+	for (i = 0; i < o->plan->nblobs; i++) {
+		if (o->plan->blobs[i].base == PLAN_NONE || o->blobs[i].state != BLOB_PENDING)
+			continue;
+		if (o->dead || check_held(o, i, o->plan->blobs[i].size) > 0) {
+			held[i] = 1;
+			o->blobs[i].state = BLOB_OK;
+			o->present += !o->dead;
+		}
+	}
+}
+
 static int oci_begin(void *ctx, const char *name, uint64_t size, const struct entry_loc *loc, int *want,
     struct ferr *e)
 {
@@ -518,7 +535,8 @@ static int oci_report(void *ctx, int finished, struct ferr *e)
 	struct oci *o = ctx;
 	struct target_report r = {.spec = o->spec, .plan = o->plan, .verdicts = o->verdicts, .finished = finished,
 	    .lo = o->lo, .dry_run = o->lo->dry_run, .dead_why = o->dead ? o->dead_why : NULL,
-	    .dead_image_why = "the layout could not be written"};
+	    .dead_image_why = "the layout could not be written", .blobs_sent = o->written, .blobs_present = o->present,
+	    .bytes = o->bytes};
 	char bytes[32], replaced[64] = "";
 
 	if (o->lo->dry_run)
@@ -581,6 +599,7 @@ int ocidir_target_open(const char *spec, void *parsed, const struct load_opts *l
 	t->sink.end = oci_end;
 	t->sink.finish = oci_finish;
 	t->report = oci_report;
+	t->holds = oci_holds;
 	t->free = oci_free;
 	return FX_OK;
 }

@@ -470,7 +470,8 @@ static int reg_report(void *ctx, int finished, struct ferr *e)
 	struct reg *g = ctx;
 	struct target_report r = {.spec = g->spec, .plan = g->plan, .verdicts = g->verdicts, .finished = finished,
 	    .lo = g->lo, .dry_run = g->lo->dry_run, .dead_why = g->dead ? g->dead_why : NULL,
-	    .dead_image_why = "registry unreachable"};
+	    .dead_image_why = "registry unreachable", .blobs_sent = g->pushed, .blobs_present = g->skipped,
+	    .blobs_mounted = g->mounted, .manifests = g->manifests, .bytes = g->lo->dry_run ? g->bytes_push : g->bytes_sent};
 	char bytes[32];
 
 	fmt_bytes(g->lo->dry_run ? g->bytes_push : g->bytes_sent, bytes, sizeof(bytes));
@@ -561,6 +562,7 @@ int registry_target_open(const char *spec, void *parsed, const struct load_opts 
 	t->sink.end = reg_end;
 	t->sink.finish = reg_finish;
 	t->report = reg_report;
+	t->holds = rg_holds;
 	t->free = reg_free;
 	return FX_OK;
 }

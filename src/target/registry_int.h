@@ -111,6 +111,11 @@ struct reg {
 
 /* Is the blob in repo (a HEAD, compared with its signed size)? 1 yes, 0 no, -1 error. */
 int rg_blob_present(struct reg *g, struct http *h, const char *repo, const struct rblob *b, struct ferr *e);
+/* Mounts a blob from one repository into another (POST ?mount=&from=): FX_OK, else e set. */
+int rg_mount(struct reg *g, struct http *h, const char *digest, const char *to, const char *from, struct ferr *e);
+/* A delta's required blobs the registry holds, in every repository that needs them
+ * (mounted from another where it can): load_target.holds (registry_delta.c). */
+void rg_holds(void *ctx, unsigned char *held);
 void rg_count(struct reg *g, size_t *ctr, uint64_t bytes);
 void rg_job_push(struct reg *g, struct job *j, unsigned char *p, size_t n, int final, int ok);
 void rg_set_state(struct reg *g, struct rblob *b, int state, const char *why);

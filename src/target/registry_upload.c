@@ -530,8 +530,7 @@ end:
 	return rc;
 }
 
-/* Mounts a blob from one repository into another: 0 ok, else e set. */
-static int mount(struct reg *g, struct http *h, const char *digest, const char *to, const char *from, struct ferr *e)
+int rg_mount(struct reg *g, struct http *h, const char *digest, const char *to, const char *from, struct ferr *e)
 {
 	char *url = xasprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", g->client.base, to, digest, from), *loc = NULL;
 	struct regc_request rq = {.repo = to, .http = {.method = "POST", .url = url, .max_body = HTTP_ERRBODY_MAX}};
@@ -617,7 +616,7 @@ static void process(struct reg *g, struct http *h, struct job *j)
 	for (i = 0; i < b->nrepos; i++) {
 		if (present[i])
 			continue;
-		if (!g->lo->dry_run && mount(g, h, b->digest, b->repos[i], b->repos[src], &e) != FX_OK)
+		if (!g->lo->dry_run && rg_mount(g, h, b->digest, b->repos[i], b->repos[src], &e) != FX_OK)
 			goto fail;
 		rg_count(g, &g->mounted, 0);
 	}

@@ -49,7 +49,7 @@ static const char *image_digest(const struct man_image *mi, size_t k)
 /* Is the image described well enough to load? Every digest well-formed, its own
  * manifest listed last, and the SHA256SUMS line of each blob entry its own name (so
  * the bytes the reader verified are the blob the name promises). */
-static void check_image(struct plan_image *pi, const struct sums *sums)
+static void check_image(struct plan_image *pi, const struct manifest *man, const struct sums *sums)
 {
 	const struct man_image *mi = pi->mi;
 	size_t k;
@@ -66,6 +66,11 @@ static void check_image(struct plan_image *pi, const struct sums *sums)
 
 		if (digest_parse(d, bytes, NULL) != 0) {
 			plan_image_bad(pi, "bundle.yaml lists a bad digest %s", ESC(d));
+			return;
+		}
+		/* a target needs a manifest's bytes to tag the image: a delta always carries them */
+		if (k >= mi->nblobs && manifest_required(man, d, NULL) != NULL) {
+			plan_image_bad(pi, "bundle.yaml leaves out manifest %s for a base to supply", d);
 			return;
 		}
 		if (sums == NULL)
@@ -140,7 +145,7 @@ int target_plan_build(struct target_plan *p, const struct manifest *m, const str
 	for (i = 0; i < p->nimages; i++) {
 		const struct man_image *mi = p->images[i].mi;
 
-		check_image(&p->images[i], sums);
+		check_image(&p->images[i], m, sums);
 		if (p->images[i].unusable)
 			continue;
 		for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
@@ -161,11 +166,17 @@ int target_plan_build(struct target_plan *p, const struct manifest *m, const str
 		struct plan_blob *b = &p->blobs[p->nblobs++];
 		char entry[sizeof(BLOB_ENTRY_PREFIX) + SHA256_HEX];
 		const struct man_entry *me;
+		const struct man_required *req;
 
 		fx_strlcpy(b->digest, uses[i].digest, sizeof(b->digest));
 		snprintf(entry, sizeof(entry), "%s%s", BLOB_ENTRY_PREFIX, b->digest + 7);
-		if ((me = manifest_entry(m, entry)) != NULL)
+		b->base = PLAN_NONE;
+		if ((me = manifest_entry(m, entry)) != NULL) {
 			b->size = me->size;
+		} else if ((req = manifest_required(m, b->digest, &b->base)) != NULL) {
+			b->size = req->size;
+			p->nrequired++;
+		}
 		for (k = i; k < nuses && strcmp(uses[k].digest, b->digest) == 0; k++) {
 			b->is_manifest |= uses[k].is_manifest;
 			if (b->nimages > 0 && b->images[b->nimages - 1] == uses[k].image)
@@ -278,6 +289,7 @@ int target_report(const struct target_report *r, struct ferr *e, const char *det
 	const struct target_plan *p = r->plan;
 	size_t i, nfailed = 0, ntarget = 0, nverify = 0;
 	char details[1024];
+	int code;
 	va_list ap;
 
 	if (r->dead_why != NULL)
@@ -305,8 +317,11 @@ int target_report(const struct target_report *r, struct ferr *e, const char *det
 	fprintf(stderr, "%s: %s: %s%zu images %s, %zu %s; %s\n", fx_progname, ESC(r->spec), r->dry_run ? "dry run: " : "",
 	    p->nimages - nfailed, r->dry_run ? "would be loaded" : "loaded", nfailed, r->dry_run ? "would fail" : "failed",
 	    details);
-	if (r->dead_why == NULL && nfailed == 0)
+	code = r->dead_why == NULL && nfailed == 0 ? FX_OK :
+	    r->dead_why != NULL || ntarget > 0 ? FX_TARGET : nverify > 0 ? FX_VERIFY : FX_IO;
+	if (r->lo != NULL && r->lo->on_report != NULL)
+		r->lo->on_report(r->lo->on_report_ctx, r, code);
+	if (code == FX_OK)
 		return FX_OK;
-	return fe_set(e, r->dead_why != NULL || ntarget > 0 ? FX_TARGET : nverify > 0 ? FX_VERIFY : FX_IO,
-	    "%s: %zu of %zu images not loaded", ESC(r->spec), nfailed, p->nimages);
+	return fe_set(e, code, "%s: %zu of %zu images not loaded", ESC(r->spec), nfailed, p->nimages);
 }

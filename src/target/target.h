@@ -12,6 +12,8 @@
 #include "util/digest.h"
 #include "util/util.h"
 
+struct target_report;
+
 struct load_opts {
 	char **targets;        /* --to: registry://HOST[:PORT][/PREFIX], docker://..., oci:DIR */
 	size_t ntargets;
@@ -25,10 +27,16 @@ struct load_opts {
 	long timeout;          /* --timeout SECONDS a request may take; 0: the default (300) */
 	int dry_run;           /* --dry-run: say what would be pushed */
 	int quiet;             /* --quiet: no progress */
+	char **bases;          /* --base OLD.ferry: supplies what a delta needs and the target lacks */
+	size_t nbases;
 	/* --image-map: target_report calls this once for every image a target loaded
 	 * (spec: the --to text); NULL when nobody asks. */
 	void (*on_loaded)(void *ctx, const char *spec, const struct manifest *man, const struct man_image *mi);
 	void *on_loaded_ctx;
+	/* --json: target_report hands this its report once the verdicts are final, with the
+	 * code it returns; NULL when nobody asks. */
+	void (*on_report)(void *ctx, const struct target_report *r, int code);
+	void *on_report_ctx;
 };
 
 /* ---- the plan */
@@ -40,7 +48,11 @@ struct load_opts {
 
 struct plan_blob {
 	char digest[DIGEST_STR]; /* sha256:<hex>; the plan's blobs are sorted by it */
-	uint64_t size;           /* its signed size (bundle.yaml entries; 0 when not listed) */
+	uint64_t size;           /* its signed size (bundle.yaml entries, or a delta's bases; 0 when not listed) */
+	/* A delta's blob that is not in the bundle: the index of the base bundle
+	 * (man->bases) that carries it, and the target must hold it before anything is
+	 * loaded; PLAN_NONE: the bundle carries it. */
+	size_t base;
 	int is_manifest;         /* some image lists it among its manifests and indexes */
 	size_t *images;          /* the usable images that need it (plan image indexes, ascending) */
 	size_t nimages;
@@ -65,6 +77,7 @@ struct target_plan {
 	size_t nimages;
 	struct plan_blob *blobs;   /* every blob of the usable ones, once */
 	size_t nblobs;
+	size_t nrequired;          /* blobs with a base: what a delta expects the target to hold */
 };
 
 /* Builds the plan for the images named in refs (every image when nrefs is 0). sums
@@ -110,10 +123,16 @@ struct target_report {
 	int dry_run;
 	const char *dead_why;                /* NULL, or why the target failed as a whole */
 	const char *dead_image_why;          /* with dead_why: the reason every image gets */
+	/* what the target did, for machine-readable results: blobs sent (pushed, written,
+	 * put in the daemon's archive), already there, mounted from another repository;
+	 * manifests pushed; bytes sent or written (a dry run: that would be) */
+	size_t blobs_sent, blobs_present, blobs_mounted, manifests;
+	uint64_t bytes;
 };
 
 /* Prints dead_why once, a line for every image not loaded ("SPEC: REF: not loaded:
- * WHY"), tells lo->on_loaded of every image loaded (not in a dry run), then the summary line "SPEC: N images loaded, M failed; DETAILS" (a dry run:
+ * WHY"), tells lo->on_loaded of every image loaded (not in a dry run) and lo->on_report
+ * of the report, then the summary line "SPEC: N images loaded, M failed; DETAILS" (a dry run:
  * "would be loaded", "would fail"). Returns FX_OK when every image loaded, else e set
  * ("SPEC: M of N images not loaded") with FX_TARGET when the target failed, else
  * FX_VERIFY or FX_IO. */
@@ -129,6 +148,13 @@ struct load_target {
 	/* After the stream (finished: finish() was called; 0 after a fatal read error):
 	 * prints per-image failures and one summary line on stderr (target_report). */
 	int (*report)(void *ctx, int finished, struct ferr *e);
+	/* A delta (plan->nrequired > 0), after head(): sets held[b] for every required plan
+	 * blob b the target holds already (asking it; a registry mounts from another
+	 * repository where it can) and counts it as loaded. Blobs it does not mark come
+	 * through begin() from a base bundle, or the load is refused before any entry is
+	 * read. A target that failed as a whole marks them all (its report says why).
+	 * NULL: the target holds none (docker://). */
+	void (*holds)(void *ctx, unsigned char *held);
 	/* Stops any work still running (cancelling unfinished uploads) and frees. */
 	void (*free)(void *ctx);
 };

@@ -84,7 +84,9 @@ run docker run --rm --network none "$APP_A_REF"
 assert "docker run of app-a prints its content" test "$(cat "$T/out")" = "$HELLO_A"
 run docker run --rm --network none ferry.test/app-c:1
 assert "docker run of app-c prints its content" test "$(cat "$T/out")" = "hello from ferry app-c"
-expect 0 "loading again is harmless" "$LOAD" load daemon.ferry --keyring "$KEYRING" --to "docker://unix://$DOCKER_SOCK" -q
+expect 0 "loading again is harmless (--json)" "$LOAD" load daemon.ferry --keyring "$KEYRING" --to "docker://unix://$DOCKER_SOCK" -q --json
+assert "--json: the docker target, every image loaded under its tag, the archive's bytes" jq -e \
+	'.targets[0].kind == "docker" and .targets[0].verdict == "ok" and ([.targets[0].images[] | .loaded and .reference == .ref] | all) and .targets[0].bytes > 0 and .targets[0].blobs.sent > 0' "$T/out"
 
 assert "every image removed again" rm_all
 expect 0 "load the docker-save bundle into docker:// (DOCKER_HOST)" \
@@ -118,7 +120,9 @@ assert "found the last layer of app-a ($big)" sh -c "tar -tf bad.ferry | grep -q
 flip_byte bad.ferry "$big"
 expect_err 1 "image $APP_A_REF(, [^ ]+)*: blob sha256:[0-9a-f]{64} did not verify" \
 	"a corrupted layer fails verification and names the image" \
-	"$LOAD" load bad.ferry --keyring "$KEYRING" --to "docker://unix://$DOCKER_SOCK"
+	"$LOAD" load bad.ferry --keyring "$KEYRING" --to "docker://unix://$DOCKER_SOCK" --json
+assert "--json: verification-failed, and no image loaded into the daemon, each with why" jq -e \
+	'.exitCode == 1 and ([.targets[0].images[] | .loaded == false and (.error | test("did not verify"))] | all)' "$T/out"
 assert "every image of the bundle is named as not loaded, and why" \
 	grep -q "docker://unix://$DOCKER_SOCK: $APP_B_REF: not loaded: a blob of the bundle did not verify" "$T/err"
 assert "the summary says none was loaded" grep -q "docker://unix://$DOCKER_SOCK: 0 images loaded, 4 failed;" "$T/err"

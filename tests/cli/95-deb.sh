@@ -68,7 +68,7 @@ for f in ./usr/bin/ferry-pack ./usr/bin/ferry-load ./usr/share/man/man1/ferry-pa
 done
 assert "deb: holds the README" grep -qE '^\./usr/share/doc/ferry/README\.md(\.gz)?$' "$T/contents"
 dpkg-deb -f "$deb" Depends >"$T/depends"
-for lib in libarchive13 libgpgme11 libjansson4 libdeflate0 libyaml-0-2 libzstd1 libcurl4 libmicrohttpd12 gpg; do
+for lib in libarchive13 libgpgme11 libjansson4 libdeflate0 libyaml-0-2 libzstd1 libcurl4 libmicrohttpd12 libisal2 librpm9 gpg; do
 	assert "deb: Depends names $lib" grep -qE "(^|, )$lib( |,|$)" "$T/depends"
 done
 

@@ -41,7 +41,8 @@ static int man_eq(const struct manifest *a, const struct manifest *b)
 
 	if (!str_eq(a->name, b->name) || !str_eq(a->version, b->version) || !str_eq(a->vendor, b->vendor) ||
 	    !str_eq(a->created, b->created) || !str_eq(a->tool, b->tool) ||
-	    !str_eq(a->description, b->description))
+	    !str_eq(a->description, b->description) || a->sequence != b->sequence ||
+	    !str_eq(a->expires, b->expires) || a->expires_at != b->expires_at)
 		return 0;
 	if (a->nimages != b->nimages || a->ncharts != b->ncharts || a->ndocs != b->ndocs ||
 	    a->nlicenses != b->nlicenses || a->nfiles != b->nfiles || a->nentries != b->nentries)

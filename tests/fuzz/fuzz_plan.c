@@ -7,7 +7,8 @@
  * Checked beyond "no crash, no leak": the plan's blobs are sorted and unique, every
  * index is in range, each blob lists the usable images that use it and each usable
  * image the blobs it lists (its own manifest last), a blob is found by its digest and by
- * its entry name, and an unusable image has no blobs and a reason. */
+ * its entry name, an unusable image has no blobs and a reason, and a blob a delta
+ * requires from a base names a base, has no entry and is no manifest. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +22,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_plan(const struct target_plan *p)
 {
-	size_t i, k, j;
+	size_t i, k, j, nrequired = 0;
 
 	for (i = 0; i < p->nblobs; i++) {
 		char entry[sizeof(BLOB_ENTRY_PREFIX) + SHA256_HEX];
+
+		if (p->blobs[i].base != PLAN_NONE) {
+			snprintf(entry, sizeof(entry), "%s%s", BLOB_ENTRY_PREFIX, p->blobs[i].digest + 7);
+			if (p->blobs[i].base >= p->man->nbases || p->blobs[i].is_manifest || manifest_entry(p->man, entry) != NULL)
+				abort();
+			nrequired++;
+		}
 
 		if (!digest_valid(p->blobs[i].digest) || (i > 0 && strcmp(p->blobs[i - 1].digest, p->blobs[i].digest) >= 0))
 			abort();
@@ -60,6 +68,8 @@ static void check_plan(const struct target_plan *p)
 			if (pi->manifests[k] >= p->nblobs || !p->blobs[pi->manifests[k]].is_manifest)
 				abort();
 	}
+	if (nrequired != p->nrequired)
+		abort();
 }
 
 /* Every entry's line its own name, except that the first blob entry gets another. */

@@ -194,6 +194,52 @@ static int mparse(const char *text, struct manifest *m, struct ferr *e)
 	return manifest_parse(text, strlen(text), m, e);
 }
 
+/* A delta's bases: written only when there are any, read back the same, every digest
+ * checked. */
+static void test_manifest_bases(void)
+{
+	static const char head[] = "apiVersion: ferry/v1\nkind: Bundle\nmetadata: {name: a, version: b}\n";
+	static const char hex[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct man_required req = {NULL, 42, "ferry.test/app:1"};
+	struct man_base base = {"app", "1", NULL, &req, 1};
+	struct manifest m, back;
+	struct ferr e = {0};
+	char *y = NULL, *text, sums[80], digest[80];
+	size_t len = 0, which = 9;
+
+	snprintf(sums, sizeof(sums), "sha256:%s", hex);
+	snprintf(digest, sizeof(digest), "sha256:%.63s0", hex);
+	base.sums = sums;
+	req.digest = digest;
+	memset(&m, 0, sizeof(m));
+	m.name = "a";
+	m.version = "2";
+	CHECK(manifest_emit(&m, &y, &len, &e) == FX_OK && strstr(y, "bases") == NULL);
+	free(y);
+	m.bases = &base;
+	m.nbases = 1;
+	CHECK(manifest_emit(&m, &y, &len, &e) == FX_OK && manifest_parse(y, len, &back, &e) == FX_OK);
+	if (e.code == FX_OK) {
+		const struct man_required *r = manifest_required(&back, digest, &which);
+		CHECK(back.nbases == 1 && strcmp(back.bases[0].sums, sums) == 0 && strcmp(back.bases[0].version, "1") == 0);
+		CHECK(r != NULL && which == 0 && r->size == 42 && strcmp(r->image, "ferry.test/app:1") == 0);
+		CHECK(manifest_required(&back, sums, NULL) == NULL);
+		manifest_free(&back);
+	}
+	free(y);
+	text = xasprintf("%sbases: [{name: x, version: y, sums: sha256:ab, blobs: []}]\n", head);
+	CHECK(mparse(text, &back, &e) == FX_VERIFY && strstr(e.msg, "'sums'") != NULL);
+	free(text);
+	memset(&e, 0, sizeof(e));
+	text = xasprintf("%sbases: [{name: x, version: y, sums: \"%s\", blobs: [{digest: \"sha256:../x\", size: 1}]}]\n", head, sums);
+	CHECK_MSG(mparse(text, &back, &e) == FX_VERIFY && strstr(e.msg, "'digest'") != NULL, "%s", e.msg);
+	free(text);
+	memset(&e, 0, sizeof(e));
+	text = xasprintf("%sbases: [{name: x, sums: \"%s\"}]\n", head, sums);
+	CHECK(mparse(text, &back, &e) == FX_VERIFY);
+	free(text);
+}
+
 static void test_manifest(void)
 {
 	struct manifest m, back;
@@ -230,6 +276,7 @@ static void test_manifest(void)
 		manifest_free(&back);
 	memset(&e, 0, sizeof(e));
 	CHECK(mparse("apiVersion: ferry/v1\nkind: Bundle\nmetadata: {name: a, version: b}\nentries: [{path: x, size: -1}]\n", &back, &e) == FX_VERIFY);
+	test_manifest_bases();
 }
 
 int main(void)

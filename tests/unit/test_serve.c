@@ -213,6 +213,11 @@ static void test_repo_name(void)
 	CHECK(reg_repo_name("Registry.Example.com:5000/acme/api:1", "p", 1, repo, tag) == 0 &&
 	      strcmp(repo, "p/registry.example.com/acme/api") == 0);
 	CHECK(reg_repo_name("busybox:1", NULL, 0, repo, tag) == 0 && strcmp(repo, "library/busybox") == 0);
+	/* --keep-registry-host: the port goes; an IPv6 host cannot be a path part */
+	CHECK(reg_repo_name("localhost:5000/a/b:1", "pre", 1, repo, tag) == 0 && strcmp(repo, "pre/localhost/a/b") == 0 &&
+	      strcmp(tag, "1") == 0);
+	CHECK(reg_repo_name("[::1]:5000/a/b:1", "pre", 1, repo, tag) != 0 && repo[0] == '\0');
+	CHECK(reg_repo_name("[::1]:5000/a/b:1", "pre", 0, repo, tag) == 0 && strcmp(repo, "pre/a/b") == 0);
 	CHECK(reg_repo_name("ferry.test/app", "", 0, repo, tag) != 0); /* no tag, no digest */
 	CHECK(reg_repo_name("ferry.test/app@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "",
 	          0, repo, tag) == 0 && tag[0] == '\0' && strcmp(repo, "app") == 0);

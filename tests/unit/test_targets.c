@@ -241,6 +241,52 @@ static void test_plan_unusable(void)
 	manifest_free(&m);
 }
 
+/* A delta: blobs without an entry that bundle.yaml's bases list are required from the
+ * target (with their signed size and base); a manifest left out makes its image
+ * unusable, since no target could tag it; a blob neither carried nor required stays
+ * plain missing. */
+static void test_plan_delta(void)
+{
+	struct manifest m;
+	struct target_plan p;
+	struct ferr e = {0, ""};
+	size_t i;
+
+	plan_manifest(&m);
+	free(m.entries[0].path); /* A and B left out (A: 10 bytes in the base), C and D carried */
+	free(m.entries[1].path);
+	memmove(m.entries, m.entries + 2, (m.nentries - 2) * sizeof(*m.entries));
+	m.nentries -= 2;
+	m.bases = xcalloc(1, sizeof(*m.bases));
+	m.nbases = 1;
+	m.bases[0].name = xstrdup("app");
+	m.bases[0].version = xstrdup("1");
+	m.bases[0].sums = dig(HEX_E);
+	m.bases[0].blobs = xcalloc(1, sizeof(*m.bases[0].blobs));
+	m.bases[0].blobs[0].digest = dig(HEX_A);
+	m.bases[0].blobs[0].size = 11;
+	m.bases[0].nblobs = 1;
+	CHECK(target_plan_build(&p, &m, NULL, NULL, 0, &e) == FX_OK);
+	CHECK(p.nrequired == 1);
+	i = target_plan_find(&p, "sha256:" HEX_A);
+	CHECK(i != PLAN_NONE && p.blobs[i].base == 0 && p.blobs[i].size == 11);
+	i = target_plan_find(&p, "sha256:" HEX_B);
+	CHECK(i != PLAN_NONE && p.blobs[i].base == PLAN_NONE && p.blobs[i].size == 0);
+	i = target_plan_find(&p, "sha256:" HEX_C);
+	CHECK(i != PLAN_NONE && p.blobs[i].base == PLAN_NONE && p.blobs[i].size == 30);
+	CHECK(!p.images[0].unusable && !p.images[1].unusable);
+	target_plan_free(&p);
+
+	/* the manifest D required from a base: app and multi (which holds D) are unusable */
+	free(m.bases[0].blobs[0].digest);
+	m.bases[0].blobs[0].digest = dig(HEX_D);
+	CHECK(target_plan_build(&p, &m, NULL, NULL, 0, &e) == FX_OK);
+	CHECK(p.images[0].unusable && strstr(p.images[0].why, "leaves out manifest sha256:" HEX_D) != NULL);
+	CHECK(p.images[2].unusable && !p.images[1].unusable && p.nrequired == 0);
+	target_plan_free(&p);
+	manifest_free(&m);
+}
+
 /* ---------------------------------------------------------------- verdicts, report */
 
 static void test_report(void)
@@ -633,6 +679,7 @@ int main(void)
 	test_entry_names();
 	test_plan();
 	test_plan_unusable();
+	test_plan_delta();
 	test_report();
 	test_ocidir();
 	rm_tree(tmp);

@@ -1,0 +1,303 @@
+/* layer_read.c - a layer's bytes, decompressed, as the byte source of a libarchive tar
+ * reader. gzip goes through ISA-L's inflate (about twice as fast as zlib on the
+ * benchmark's base layer), member after member as RFC 1952 allows; zstd through
+ * libzstd's streaming decoder with its default window limit; a plain tar is read with
+ * pread and skipped by moving the offset. */
+#include "image/layer_read.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive_entry.h>
+#include <isa-l/igzip_lib.h>
+#include <zstd.h>
+
+/* A plain layer is read in small pieces: what libarchive has not been given yet it can
+ * skip by seeking, and most files in a layer are small (reading the headers of the
+ * benchmark's 122 MiB base layer: 0.03 s in 16 KiB pieces, 0.15 s in 256 KiB ones). A
+ * compressed layer must be read whole: bigger pieces, fewer calls. */
+#define PLAIN_CHUNK ((size_t)16 << 10)
+#define IN_BUF ((size_t)256 << 10)
+#define OUT_BUF ((size_t)256 << 10)
+
+struct layer_reader {
+	int fd;
+	uint64_t pos, end; /* next file offset to read; end of the layer's bytes */
+	size_t chunk;      /* bytes asked of the file at a time (at most IN_BUF) */
+	enum layer_compression kind;
+	unsigned char *in, *out;
+	size_t in_len, in_pos;
+	int in_eof;
+	struct inflate_state *gz;
+	int member_open;   /* gzip: inside a member (its header seen, its trailer not yet) */
+	ZSTD_DCtx *zd;
+	size_t frame_left; /* zstd: last hint, 0 at a frame's end */
+	struct archive *a;
+	const char *what;
+	char err[256];
+};
+
+/* Reads the next piece of the layer into in[]; 0 at its end, -1 on an error. */
+static ssize_t fill(struct layer_reader *lr)
+{
+	size_t want = lr->chunk;
+	ssize_t r;
+
+	if (lr->end - lr->pos < want)
+		want = (size_t)(lr->end - lr->pos);
+	if (want == 0) {
+		lr->in_len = lr->in_pos = 0;
+		lr->in_eof = 1;
+		return 0;
+	}
+	do
+		r = pread(lr->fd, lr->in, want, (off_t)lr->pos);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		snprintf(lr->err, sizeof(lr->err), "%s", strerror(errno));
+		return -1;
+	}
+	if (r == 0) {
+		snprintf(lr->err, sizeof(lr->err), "the file ends inside the layer");
+		return -1;
+	}
+	lr->pos += (uint64_t)r;
+	lr->in_len = (size_t)r;
+	lr->in_pos = 0;
+	return r;
+}
+
+static la_ssize_t fail(struct archive *a, struct layer_reader *lr, const char *why)
+{
+	if (why != NULL)
+		snprintf(lr->err, sizeof(lr->err), "%s", why);
+	archive_set_error(a, EIO, "%s", lr->err);
+	return -1;
+}
+
+static la_ssize_t read_plain(struct archive *a, void *ctx, const void **buf)
+{
+	struct layer_reader *lr = ctx;
+	ssize_t r;
+
+	if (fx_interrupted)
+		return fail(a, lr, "interrupted");
+	if (lr->in_pos < lr->in_len) { /* what was peeked at open */
+		*buf = lr->in + lr->in_pos;
+		r = (ssize_t)(lr->in_len - lr->in_pos);
+		lr->in_pos = lr->in_len;
+		return r;
+	}
+	if ((r = fill(lr)) < 0)
+		return fail(a, lr, NULL);
+	*buf = lr->in;
+	lr->in_pos = lr->in_len;
+	return r;
+}
+
+static la_int64_t skip_plain(struct archive *a, void *ctx, la_int64_t request)
+{
+	struct layer_reader *lr = ctx;
+	uint64_t n = (uint64_t)request;
+
+	(void)a;
+	if (request <= 0 || lr->in_pos < lr->in_len)
+		return 0;
+	if (n > lr->end - lr->pos)
+		n = lr->end - lr->pos; /* a short layer is then found short by the next read */
+	lr->pos += n;
+	return (la_int64_t)n;
+}
+
+/* Makes sure at least one input byte is buffered; 0 at the end of the layer. */
+static int have_input(struct layer_reader *lr)
+{
+	if (lr->in_pos < lr->in_len)
+		return 1;
+	if (lr->in_eof)
+		return 0;
+	return fill(lr) < 0 ? -1 : lr->in_len > 0;
+}
+
+static la_ssize_t read_gzip(struct archive *a, void *ctx, const void **buf)
+{
+	struct layer_reader *lr = ctx;
+
+	for (;;) {
+		int more, r;
+
+		if (fx_interrupted)
+			return fail(a, lr, "interrupted");
+		if ((more = have_input(lr)) < 0)
+			return fail(a, lr, NULL);
+		if (!lr->member_open) {
+			/* between members: the end of the layer, or the next member's header */
+			if (more == 0)
+				return 0;
+			if (lr->in[lr->in_pos] != 0x1f)
+				return fail(a, lr, "gzip: data after the last member");
+			isal_inflate_reset(lr->gz);
+			lr->gz->crc_flag = ISAL_GZIP;
+			lr->member_open = 1;
+		} else if (more == 0) {
+			return fail(a, lr, "gzip: the layer ends inside a member (truncated)");
+		}
+		lr->gz->next_in = lr->in + lr->in_pos;
+		lr->gz->avail_in = (uint32_t)(lr->in_len - lr->in_pos);
+		lr->gz->next_out = lr->out;
+		lr->gz->avail_out = (uint32_t)OUT_BUF;
+		r = isal_inflate(lr->gz);
+		lr->in_pos = lr->in_len - lr->gz->avail_in;
+		if (r != ISAL_DECOMP_OK)
+			return fail(a, lr, r == ISAL_INCORRECT_CHECKSUM ? "gzip: checksum mismatch" : "gzip: invalid data");
+		if (lr->gz->block_state == ISAL_BLOCK_FINISH)
+			lr->member_open = 0;
+		if (lr->gz->avail_out < OUT_BUF) {
+			*buf = lr->out;
+			return (la_ssize_t)(OUT_BUF - lr->gz->avail_out);
+		}
+	}
+}
+
+static la_ssize_t read_zstd(struct archive *a, void *ctx, const void **buf)
+{
+	struct layer_reader *lr = ctx;
+
+	for (;;) {
+		ZSTD_outBuffer out = {lr->out, OUT_BUF, 0};
+		ZSTD_inBuffer in;
+		size_t r;
+		int more;
+
+		if (fx_interrupted)
+			return fail(a, lr, "interrupted");
+		if ((more = have_input(lr)) < 0)
+			return fail(a, lr, NULL);
+		if (more == 0) {
+			if (lr->frame_left != 0)
+				return fail(a, lr, "zstd: the layer ends inside a frame (truncated)");
+			return 0;
+		}
+		in.src = lr->in;
+		in.size = lr->in_len;
+		in.pos = lr->in_pos;
+		r = ZSTD_decompressStream(lr->zd, &out, &in);
+		lr->in_pos = in.pos;
+		if (ZSTD_isError(r)) {
+			snprintf(lr->err, sizeof(lr->err), "zstd: %s", ZSTD_getErrorName(r));
+			return fail(a, lr, NULL);
+		}
+		lr->frame_left = r;
+		if (out.pos > 0) {
+			*buf = lr->out;
+			return (la_ssize_t)out.pos;
+		}
+	}
+}
+
+/* The first bytes tell the compression (never the media type: a layer is what it is). */
+static int detect(struct layer_reader *lr, struct ferr *e)
+{
+	static const unsigned char zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+
+	if (fill(lr) < 0)
+		return fe_set(e, FX_IO, "%s: %s", lr->what, lr->err);
+	if (lr->in_len >= 2 && lr->in[0] == 0x1f && lr->in[1] == 0x8b) {
+		lr->kind = LAYER_GZIP;
+		lr->gz = xcalloc(1, sizeof(*lr->gz));
+		isal_inflate_init(lr->gz);
+		lr->gz->crc_flag = ISAL_GZIP;
+		lr->member_open = 1;
+	} else if (lr->in_len >= 4 && memcmp(lr->in, zstd_magic, 4) == 0) {
+		lr->kind = LAYER_ZSTD;
+		lr->zd = ZSTD_createDCtx();
+		if (lr->zd == NULL)
+			return fe_set(e, FX_IO, "%s: zstd: out of memory", lr->what);
+		lr->frame_left = 1;
+	} else {
+		lr->kind = LAYER_PLAIN;
+	}
+	if (lr->kind != LAYER_PLAIN) {
+		lr->out = xmalloc(OUT_BUF);
+		lr->chunk = IN_BUF;
+	}
+	return FX_OK;
+}
+
+int layer_open(const struct layer_src *src, struct layer_reader **lrp, struct archive **ap, struct ferr *e)
+{
+	struct layer_reader *lr = xcalloc(1, sizeof(*lr));
+	struct stat st;
+	int rc = FX_OK;
+
+	*lrp = NULL;
+	*ap = NULL;
+	lr->what = src->what;
+	lr->in = xmalloc(IN_BUF);
+	lr->fd = open(src->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (lr->fd < 0 || fstat(lr->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = fe_set(e, FX_IO, "%s: %s", lr->what, lr->fd < 0 ? strerror(errno) : "not a regular file");
+		goto end;
+	}
+	if (src->off > (uint64_t)st.st_size || (src->len > 0 && src->len > (uint64_t)st.st_size - src->off)) {
+		rc = fe_set(e, FX_VERIFY, "%s: the file ends inside the layer", lr->what);
+		goto end;
+	}
+	lr->pos = src->off;
+	lr->chunk = PLAIN_CHUNK;
+	lr->end = src->len > 0 ? src->off + src->len : (uint64_t)st.st_size;
+	if ((rc = detect(lr, e)) != FX_OK)
+		goto end;
+	lr->a = archive_read_new();
+	if (lr->a == NULL || archive_read_support_format_tar(lr->a) != ARCHIVE_OK ||
+	    archive_read_set_callback_data(lr->a, lr) != ARCHIVE_OK ||
+	    archive_read_set_read_callback(lr->a, lr->kind == LAYER_GZIP ? read_gzip :
+	    lr->kind == LAYER_ZSTD ? read_zstd : read_plain) != ARCHIVE_OK ||
+	    (lr->kind == LAYER_PLAIN && archive_read_set_skip_callback(lr->a, skip_plain) != ARCHIVE_OK) ||
+	    archive_read_open1(lr->a) != ARCHIVE_OK) {
+		rc = fe_set(e, FX_VERIFY, "%s: not a tar layer: %s", lr->what, layer_error(lr));
+		goto end;
+	}
+end:
+	if (rc != FX_OK) {
+		layer_close(lr);
+		return rc;
+	}
+	*lrp = lr;
+	*ap = lr->a;
+	return FX_OK;
+}
+
+enum layer_compression layer_compression(const struct layer_reader *lr)
+{
+	return lr->kind;
+}
+
+const char *layer_error(const struct layer_reader *lr)
+{
+	const char *s;
+
+	if (lr->err[0] != '\0')
+		return lr->err;
+	s = lr->a != NULL ? archive_error_string(lr->a) : NULL;
+	return s != NULL ? s : "malformed tar";
+}
+
+void layer_close(struct layer_reader *lr)
+{
+	if (lr == NULL)
+		return;
+	if (lr->a != NULL)
+		archive_read_free(lr->a);
+	if (lr->fd >= 0)
+		close(lr->fd);
+	free(lr->gz);
+	ZSTD_freeDCtx(lr->zd);
+	free(lr->in);
+	free(lr->out);
+	free(lr);
+}
