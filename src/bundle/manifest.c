@@ -74,6 +74,12 @@ int manifest_emit(const struct manifest *m, char **out, size_t *len, struct ferr
 		yout_kv(&y, "path", m->charts[i].path);
 		if (m->charts[i].nimages > 0)
 			emit_strv(&y, "images", m->charts[i].images, m->charts[i].nimages);
+		yout_kv(&y, "appVersion", m->charts[i].app_version);
+		yout_kv(&y, "prov", m->charts[i].prov);
+		yout_kv(&y, "provenance", m->charts[i].provenance);
+		yout_kv(&y, "digest", m->charts[i].digest);
+		if (m->charts[i].nblobs > 0)
+			emit_strv(&y, "blobs", m->charts[i].blobs, m->charts[i].nblobs);
 		yout_map_end(&y);
 	}
 	yout_seq_end(&y);
@@ -260,7 +266,12 @@ int manifest_parse(const char *buf, size_t len, struct manifest *m, struct ferr 
 		    (rc = ymap_str(&d, c, "path", 1, &ch->path, e)) != FX_OK ||
 		    (rc = ymap_str(&d, c, "name", 0, &ch->name, e)) != FX_OK ||
 		    (rc = ymap_str(&d, c, "version", 0, &ch->version, e)) != FX_OK ||
-		    (rc = parse_strv(&d, c, "images", &ch->images, &ch->nimages, e)) != FX_OK)
+		    (rc = parse_strv(&d, c, "images", &ch->images, &ch->nimages, e)) != FX_OK ||
+		    (rc = ymap_str(&d, c, "appVersion", 0, &ch->app_version, e)) != FX_OK ||
+		    (rc = ymap_str(&d, c, "prov", 0, &ch->prov, e)) != FX_OK ||
+		    (rc = ymap_str(&d, c, "provenance", 0, &ch->provenance, e)) != FX_OK ||
+		    (rc = ymap_str(&d, c, "digest", 0, &ch->digest, e)) != FX_OK ||
+		    (rc = parse_strv(&d, c, "blobs", &ch->blobs, &ch->nblobs, e)) != FX_OK)
 			goto end;
 	}
 
@@ -385,6 +396,11 @@ void manifest_free(struct manifest *m)
 		free(m->charts[i].version);
 		free(m->charts[i].path);
 		free_strv(m->charts[i].images, m->charts[i].nimages);
+		free(m->charts[i].app_version);
+		free(m->charts[i].prov);
+		free(m->charts[i].provenance);
+		free(m->charts[i].digest);
+		free_strv(m->charts[i].blobs, m->charts[i].nblobs);
 	}
 	free(m->charts);
 	for (i = 0; i < m->ndocs; i++) {

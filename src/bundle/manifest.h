@@ -37,6 +37,15 @@ struct man_chart {
 	char *name, *version, *path;
 	char **images;
 	size_t nimages;
+	char *app_version;  /* Chart.yaml appVersion, or NULL */
+	char *prov;         /* the entry of its provenance file, or NULL */
+	char *provenance;   /* "verified", "unverified" (carried, not checked) or "none" */
+	/* The OCI artifact `helm push` makes of it: the manifest (sha256:<hex>, the last
+	 * blob) and every blob (config, content, provenance, manifest), all entries under
+	 * images/blobs/sha256/. NULL/0 in bundles of older ferry: then it is a file only. */
+	char *digest;
+	char **blobs;
+	size_t nblobs;
 };
 
 struct man_doc {

@@ -8,9 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "bundle/manifest.h"
 #include "bundle/sums.h"
 #include "util/yamlx.h"
@@ -20,6 +17,7 @@ static const char *const top_keys[] = {"apiVersion", "kind", "metadata", "images
 static const char *const meta_keys[] = {"name", "version", "vendor", "description", "sequence", "expires", NULL};
 static const char *const image_keys[] = {"ref", "from", "platforms", NULL};
 static const char *const path_keys[] = {"path", NULL};
+static const char *const chart_keys[] = {"path", "prov", "from", NULL};
 static const char *const doc_keys[] = {"path", "title", "dest", NULL};
 static const char *const file_keys[] = {"path", "dest", NULL};
 
@@ -89,6 +87,80 @@ static int check_file(struct ydoc *d, yaml_node_t *n, const char *src, struct fe
 	return FX_OK;
 }
 
+/* A chart's provenance file: prov: as given, else NAME.tgz.prov beside the chart when
+ * there is one (as Helm looks for it). */
+static int chart_prov(struct ydoc *d, yaml_node_t *it, const struct spec_ctx *c, struct spec_item *si,
+    struct ferr *e)
+{
+	yaml_node_t *n = ymap_get(d, it, "prov");
+	struct stat st;
+	char *path = NULL;
+	int rc = FX_OK;
+
+	if (n == NULL) {
+		si->prov = xasprintf("%s.prov", si->src);
+		if (lstat(si->prov, &st) != 0) {
+			free(si->prov);
+			si->prov = NULL;
+			return FX_OK;
+		}
+		n = ymap_get(d, it, "path");
+	} else if ((rc = ymap_str(d, it, "prov", 1, &path, e)) == FX_OK) {
+		si->prov = resolve(c->dir, path);
+	}
+	if (rc == FX_OK && (rc = check_file(d, n, si->prov, e)) == FX_OK)
+		rc = check_inside(c, d, n, si->prov, e);
+	free(path);
+	return rc;
+}
+
+/* A chart given as its directory (from: DIR), packed as helm package does when the
+ * bundle is built; its entry name is known only then. */
+static int chart_from(struct ydoc *d, yaml_node_t *it, const struct spec_ctx *c, struct spec_item *si,
+    struct ferr *e)
+{
+	yaml_node_t *n = ymap_get(d, it, "from");
+	struct stat st;
+	char *from = NULL, *prov = NULL;
+	int rc;
+
+	si->where = xstrdup(ydoc_where(d, it));
+	if ((rc = ymap_str(d, it, "from", 1, &from, e)) != FX_OK)
+		goto end;
+	if (ymap_get(d, it, "path") != NULL) {
+		rc = fe_set(e, FX_USAGE, "%s: a chart has path: or from:, not both", ydoc_where(d, n));
+		goto end;
+	}
+	if (strncmp(from, "oci://", 6) == 0) {
+		si->src = xstrdup(from); /* pulled when the bundle is built */
+		si->chart_oci = 1;
+		goto prov;
+	}
+	si->src = resolve(c->dir, from);
+	si->chart_dir = 1;
+	if (stat(si->src, &st) != 0) {
+		rc = fe_set(e, FX_USAGE, "%s: %s: %s", ydoc_where(d, n), ESC(si->src), strerror(errno));
+		goto end;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		rc = fe_set(e, FX_USAGE, "%s: %s: not a directory (from: takes a chart directory; a .tgz goes in path:)",
+		    ydoc_where(d, n), ESC(si->src));
+		goto end;
+	}
+	if ((rc = check_inside(c, d, n, si->src, e)) != FX_OK)
+		goto end;
+prov:
+	if (ymap_get(d, it, "prov") != NULL && (rc = ymap_str(d, it, "prov", 1, &prov, e)) == FX_OK) {
+		si->prov = resolve(c->dir, prov);
+		if ((rc = check_file(d, ymap_get(d, it, "prov"), si->prov, e)) == FX_OK)
+			rc = check_inside(c, d, ymap_get(d, it, "prov"), si->prov, e);
+	}
+end:
+	free(from);
+	free(prov);
+	return rc;
+}
+
 /* Parses one list of path items; prefix is the bundle directory ("docs"). */
 static int parse_items(struct ydoc *d, yaml_node_t *root, const char *key, const char *prefix,
     const char *const *keys, const struct spec_ctx *c, struct spec_item **out, size_t *count, struct ferr *e)
@@ -106,6 +178,11 @@ static int parse_items(struct ydoc *d, yaml_node_t *root, const char *key, const
 		char *path = NULL, *dest = NULL;
 		const char *why;
 
+		if (keys == chart_keys && ymap_get(d, it, "from") != NULL) {
+			if ((rc = ymap_check(d, it, key, keys, e)) != FX_OK || (rc = chart_from(d, it, c, si, e)) != FX_OK)
+				return rc;
+			continue;
+		}
 		if ((rc = ymap_check(d, it, key, keys, e)) != FX_OK ||
 		    (rc = ymap_str(d, it, "path", 1, &path, e)) != FX_OK)
 			return rc;
@@ -126,7 +203,8 @@ static int parse_items(struct ydoc *d, yaml_node_t *root, const char *key, const
 		if ((why = entry_name_problem(si->dest)) != NULL)
 			return fe_set(e, FX_USAGE, "%s: bundle path %s: %s", si->where, ESC(si->dest), why);
 		if ((rc = check_file(d, ymap_get(d, it, "path"), si->src, e)) != FX_OK ||
-		    (rc = check_inside(c, d, ymap_get(d, it, "path"), si->src, e)) != FX_OK)
+		    (rc = check_inside(c, d, ymap_get(d, it, "path"), si->src, e)) != FX_OK ||
+		    (keys == chart_keys && (rc = chart_prov(d, it, c, si, e)) != FX_OK))
 			return rc;
 	}
 	return FX_OK;
@@ -143,7 +221,11 @@ static int check_duplicates(struct spec *s, struct ferr *e)
 			for (b = a; b < 4; b++)
 				for (j = (b == a ? i + 1 : 0); j < counts[b]; j++) {
 					const char *x = lists[a][i].dest, *y = lists[b][j].dest;
-					size_t lx = strlen(x), ly = strlen(y);
+					size_t lx, ly;
+					if (x == NULL || y == NULL)
+						continue; /* a chart directory: named once packed */
+					lx = strlen(x);
+					ly = strlen(y);
 					/* the same name, or one a directory of the other: tar cannot hold both */
 					if (strcmp(x, y) == 0 || (lx < ly && strncmp(x, y, lx) == 0 && y[lx] == '/') ||
 					    (ly < lx && strncmp(x, y, ly) == 0 && x[ly] == '/'))
@@ -320,7 +402,7 @@ int spec_load(const char *path, int allow_outside, struct spec *s, struct ferr *
 	if ((rc = parse_metadata(&d, root, s, e)) != FX_OK || (rc = parse_images(&d, root, &c, s, e)) != FX_OK ||
 	    (rc = parse_items(&d, root, "license", "license", path_keys, &c, &s->licenses, &s->nlicenses, e)) != FX_OK ||
 	    (rc = parse_items(&d, root, "docs", "docs", doc_keys, &c, &s->docs, &s->ndocs, e)) != FX_OK ||
-	    (rc = parse_items(&d, root, "charts", "charts", path_keys, &c, &s->charts, &s->ncharts, e)) != FX_OK ||
+	    (rc = parse_items(&d, root, "charts", "charts", chart_keys, &c, &s->charts, &s->ncharts, e)) != FX_OK ||
 	    (rc = parse_items(&d, root, "files", "files", file_keys, &c, &s->files, &s->nfiles, e)) != FX_OK ||
 	    (rc = check_duplicates(s, e)) != FX_OK)
 		goto end;
@@ -346,6 +428,7 @@ static void free_items(struct spec_item *v, size_t n)
 		free(v[i].src);
 		free(v[i].dest);
 		free(v[i].title);
+		free(v[i].prov);
 		free(v[i].where);
 	}
 	free(v);
@@ -377,166 +460,4 @@ void spec_free(struct spec *s)
 	free_items(s->charts, s->ncharts);
 	free_items(s->files, s->nfiles);
 	memset(s, 0, sizeof(*s));
-}
-
-/* Helm's rule for chart names: lower-case letters, digits and '-', beginning and ending
- * with a letter or a digit. */
-static int chart_name_ok(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > 250 || s[0] == '-' || s[n - 1] == '-')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-/* One dot-separated identifier of a SemVer pre-release (numeric: no leading zero) or
- * build (any) part; *p is moved past it. */
-static int semver_ident(const char **p, int numeric_rule)
-{
-	const char *s = *p;
-	int digits_only = 1;
-
-	while ((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '-') {
-		digits_only &= *s >= '0' && *s <= '9';
-		s++;
-	}
-	if (s == *p || (numeric_rule && digits_only && s - *p > 1 && **p == '0'))
-		return 0;
-	*p = s;
-	return 1;
-}
-
-/* Semantic Versioning 2.0.0: MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]. */
-static int semver_ok(const char *v)
-{
-	const char *p = v;
-	int part;
-
-	if (strlen(v) > 128)
-		return 0;
-	for (part = 0; part < 3; part++) {
-		const char *start = p;
-		while (*p >= '0' && *p <= '9')
-			p++;
-		if (p == start || (p - start > 1 && *start == '0') || (part < 2 && *p++ != '.'))
-			return 0;
-	}
-	if (*p == '-')
-		do
-			p++;
-		while (semver_ident(&p, 1) && *p == '.');
-	if (*p == '+')
-		do
-			p++;
-		while (semver_ident(&p, 0) && *p == '.');
-	return *p == '\0' && p[-1] != '.' && p[-1] != '-' && p[-1] != '+';
-}
-
-/* A member of a chart archive: a plain file or directory under a safe relative name. */
-static int chart_member_check(const char *path, struct archive_entry *ent, struct ferr *e)
-{
-	const char *raw = archive_entry_pathname(ent), *why;
-	char *name = NULL;
-	size_t l;
-	int rc = FX_OK;
-
-	if (raw == NULL)
-		return fe_set(e, FX_USAGE, "%s: a member name is not readable", ESC(path));
-	while (strncmp(raw, "./", 2) == 0)
-		raw += 2;
-	name = xstrdup(raw);
-	l = strlen(name);
-	while (l > 0 && name[l - 1] == '/')
-		name[--l] = '\0';
-	if ((why = entry_name_problem(name)) != NULL)
-		rc = fe_set(e, FX_USAGE, "%s: member %s: %s", ESC(path), ESC(archive_entry_pathname(ent)), why);
-	else if (archive_entry_hardlink(ent) != NULL ||
-	    (archive_entry_filetype(ent) != AE_IFREG && archive_entry_filetype(ent) != AE_IFDIR))
-		rc = fe_set(e, FX_USAGE, "%s: member %s: not a plain file or directory", ESC(path), ESC(name));
-	free(name);
-	return rc;
-}
-
-/* Reads <chart>/Chart.yaml (the current member) for its name and version. */
-static int chart_yaml(const char *path, struct archive *a, struct archive_entry *ent, char **name,
-    char **version, struct ferr *e)
-{
-	struct ydoc d;
-	la_int64_t size = archive_entry_size(ent);
-	char *buf = NULL, *where = NULL;
-	int rc;
-
-	memset(&d, 0, sizeof(d));
-	if (size < 0 || size > (1 << 20)) {
-		rc = fe_set(e, FX_USAGE, "%s: Chart.yaml too large", ESC(path));
-		goto end;
-	}
-	buf = xmalloc((size_t)size + 1);
-	if (archive_read_data(a, buf, (size_t)size) != size) {
-		rc = fe_set(e, FX_USAGE, "%s: Chart.yaml unreadable", ESC(path));
-		goto end;
-	}
-	buf[size] = '\0';
-	where = xasprintf("%s: %s", path, archive_entry_pathname(ent));
-	if ((rc = ydoc_load(&d, buf, (size_t)size, where, FX_USAGE, e)) != FX_OK ||
-	    (rc = ymap_check(&d, ydoc_root(&d), "Chart.yaml", NULL, e)) != FX_OK ||
-	    (rc = ymap_str(&d, ydoc_root(&d), "name", 1, name, e)) != FX_OK ||
-	    (rc = ymap_str(&d, ydoc_root(&d), "version", 1, version, e)) != FX_OK)
-		goto end;
-	if (!chart_name_ok(*name))
-		rc = fe_set(e, FX_USAGE, "%s: chart name %s: Helm allows only lower-case letters, digits and '-'",
-		    ESC(where), ESC(*name));
-	else if (!semver_ok(*version))
-		rc = fe_set(e, FX_USAGE, "%s: chart %s: version %s is not a SemVer 2 version (MAJOR.MINOR.PATCH)",
-		    ESC(where), ESC(*name), ESC(*version));
-end:
-	ydoc_free(&d);
-	free(where);
-	free(buf);
-	return rc;
-}
-
-int chart_read(const char *path, char **name, char **version, struct ferr *e)
-{
-	struct archive *a = archive_read_new();
-	struct archive_entry *ent;
-	int rc = FX_OK, r, found = 0;
-
-	*name = *version = NULL;
-	archive_read_support_format_tar(a);
-	archive_read_support_filter_gzip(a);
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-		rc = fe_set(e, FX_USAGE, "%s: not a Helm chart archive: %s", ESC(path), archive_error_string(a));
-		goto end;
-	}
-	/* every member is checked, not only those before Chart.yaml */
-	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
-		const char *n = archive_entry_pathname(ent), *slash;
-
-		if ((rc = chart_member_check(path, ent, e)) != FX_OK)
-			goto end;
-		/* the chart's own Chart.yaml is at <chart>/Chart.yaml (not in charts/ sub-charts) */
-		if (found || (slash = strchr(n, '/')) == NULL || strcmp(slash + 1, "Chart.yaml") != 0)
-			continue;
-		if ((rc = chart_yaml(path, a, ent, name, version, e)) != FX_OK)
-			goto end;
-		found = 1;
-	}
-	if (r != ARCHIVE_EOF)
-		rc = fe_set(e, FX_USAGE, "%s: not a Helm chart archive: %s", ESC(path),
-		    archive_error_string(a) ? archive_error_string(a) : "read error");
-	else if (!found)
-		rc = fe_set(e, FX_USAGE, "%s: not a Helm chart archive (no <name>/Chart.yaml)", ESC(path));
-end:
-	archive_read_free(a);
-	if (rc != FX_OK) {
-		free(*name);
-		free(*version);
-		*name = *version = NULL;
-	}
-	return rc;
 }

@@ -11,6 +11,9 @@ struct spec_item {
 	char *src;   /* path of the input, resolved against the spec's directory */
 	char *dest;  /* entry name in the bundle */
 	char *title; /* docs only */
+	char *prov;  /* charts only: its provenance file (prov:, or NAME.tgz.prov beside it), or NULL */
+	int chart_dir; /* charts only: src is a chart directory (from: DIR), dest is NULL */
+	int chart_oci; /* charts only: src is oci://HOST/REPO/NAME:VERSION, dest is NULL */
 	char *where; /* "spec.yaml:12:5" */
 };
 
@@ -39,8 +42,5 @@ struct spec {
  * that leads outside the spec's directory (links resolved) unless allow_outside. */
 int spec_load(const char *path, int allow_outside, struct spec *s, struct ferr *e);
 void spec_free(struct spec *s);
-
-/* Reads name and version from a Helm chart archive (its Chart.yaml). */
-int chart_read(const char *path, char **name, char **version, struct ferr *e);
 
 #endif

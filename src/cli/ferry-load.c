@@ -82,6 +82,7 @@ static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KE
     "BUNDLE may be a split bundle: its first part, its .parts list or its base name.\n\n"
     "  --parts-only           split bundles: check only each part against the signed .parts list\n";
 static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc] [--state FILE] [--now TIME]\n"
+    "                          [--charts-path P]\n"
     "       ferry-load inspect BUNDLE --image-map --to TARGET [--to TARGET]... [--image REF]...\n"
     "                          [--keep-registry-host] [--keyring KEYS.asc]\n\n"
     "Prints metadata, signer and contents from the head of the bundle only. Without --keyring\n"
@@ -101,6 +102,9 @@ static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.a
     "  --creds USER:PASS      registry credentials (default: ~/.docker/config.json: credHelpers,\n"
     "                         credsStore, auths)\n"
     "  --keep-registry-host   keep the image's original registry as the first path part\n"
+    "  --charts-path P        charts land at PREFIX/P/NAME:VERSION (default charts; '+' is '_')\n"
+    "  --charts-only          load the charts only\n"
+    "  --no-charts            load the images only\n"
     "  --jobs N               parallel uploads (default 4)\n"
     "  --timeout SECONDS      the longest one registry or Docker request may take (default 300)\n"
     "  --dry-run              say what would be pushed, push nothing\n"
@@ -243,6 +247,9 @@ enum option_id {
 	O_PIN_DIGEST,
 	O_IN_PLACE,
 	O_STRICT,
+	O_CHARTS_PATH,
+	O_CHARTS_ONLY,
+	O_NO_CHARTS,
 	O_STATE,
 	O_ALLOW_DOWNGRADE,
 	O_ALLOW_EXPIRED,
@@ -282,6 +289,9 @@ static const struct cli_option options[] = {
     {"cacert",             O_CACERT,             required_argument, LOAD},
     {"creds",              O_CREDS,              required_argument, LOAD},
     {"keep-registry-host", O_KEEP_REGISTRY_HOST, no_argument,       LOAD | INSPECT},
+    {"charts-path",        O_CHARTS_PATH,        required_argument, LOAD | INSPECT},
+    {"charts-only",        O_CHARTS_ONLY,        no_argument,       LOAD},
+    {"no-charts",          O_NO_CHARTS,          no_argument,       LOAD},
     {"jobs",               O_JOBS,               required_argument, LOAD},
     {"dry-run",            O_DRY_RUN,            no_argument,       LOAD},
     {"base",               O_BASE,               required_argument, LOAD},
@@ -382,6 +392,9 @@ static int take_option(void *ctx, int id, char *value)
 	case O_CACERT: c->load.cacert = value; break;
 	case O_CREDS: c->load.creds = value; break;
 	case O_KEEP_REGISTRY_HOST: c->load.keep_registry_host = 1; break;
+	case O_CHARTS_PATH: c->load.charts_path = value; break;
+	case O_CHARTS_ONLY: c->load.charts_only = 1; break;
+	case O_NO_CHARTS: c->load.no_charts = 1; break;
 	case O_JOBS:
 		if (cli_parse_number(value, 1, 64, &number) != 0)
 			return cli_usage_error(c->verb, "--jobs '%s': 1 to 64", ESC(value));
@@ -557,7 +570,7 @@ static int run_inspect(struct load_command *c, struct ferr *e)
 	if (rc == FX_OK && c->image_map_print)
 		rc = imap_inspect_print(stdout, c->bundle, &head, &c->load, e);
 	else if (rc == FX_OK)
-		rc = inspect_print(stdout, c->bundle, &head, c->json, &c->fresh, e);
+		rc = inspect_print(stdout, c->bundle, &head, c->json, &c->fresh, c->load.charts_path, e);
 	bundle_head_free(&head);
 	return rc;
 }

@@ -55,6 +55,8 @@ static const char usage_build[] =
     "      --no-sbom            no SBOMs (sboms/: the OS packages of every image, SPDX and CycloneDX)\n"
     "      --force              replace an existing output file\n"
     "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
+    "      --chart-keyring KEYS.asc  verify every chart's provenance file (.prov) against these keys\n"
+    "      --require-chart-provenance  refuse a chart without a provenance file\n"
     "      --since OLD.ferry    a delta: leave out the layers and configs OLD carries (repeatable)\n"
     "      --keyring KEYS.asc   with --since: OLD must be signed by one of these keys\n"
     "  -q, --quiet              print nothing on success, no progress line on a terminal\n"
@@ -106,6 +108,8 @@ enum option_id {
 	O_PLAIN_HTTP,
 	O_LOCK,
 	O_LOCKED,
+	O_CHART_KEYRING,
+	O_REQUIRE_CHART_PROVENANCE,
 	O_NO_SBOM,
 	O_SINCE,
 	O_KEYRING,
@@ -152,6 +156,8 @@ static const struct cli_option options[] = {
     {"plain-http",        O_PLAIN_HTTP,        required_argument, BUILD},
     {"lock",              O_LOCK,              required_argument, BUILD},
     {"locked",            O_LOCKED,            required_argument, BUILD},
+    {"chart-keyring",     O_CHART_KEYRING,     required_argument, BUILD},
+    {"require-chart-provenance", O_REQUIRE_CHART_PROVENANCE, no_argument, BUILD},
     {"no-sbom",           O_NO_SBOM,           no_argument,       BUILD},
     {"since",             O_SINCE,             required_argument, BUILD},
     {"keyring",           O_KEYRING,           required_argument, BUILD},
@@ -256,6 +262,8 @@ static int take_build_option(struct pack_command *c, int id, const char *value)
 		o->plain_http = xreallocarray(o->plain_http, o->nplain_http + 1, sizeof(*o->plain_http));
 		o->plain_http[o->nplain_http++] = value;
 		break;
+	case O_CHART_KEYRING: o->chart_keyring = value; break;
+	case O_REQUIRE_CHART_PROVENANCE: o->require_chart_prov = 1; break;
 	case O_NO_SBOM: o->no_sbom = 1; break;
 	case O_SINCE:
 		o->since = xreallocarray(o->since, o->nsince + 1, sizeof(*o->since));

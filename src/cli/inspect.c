@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "bundle/chart.h"
 #include "bundle/state.h"
 
 /* How the bundle compares with what the state file recorded (inspect --state). */
@@ -102,9 +103,32 @@ static json_t *jstrv(char **v, size_t n)
 	return a;
 }
 
-static int print_json(FILE *f, const char *path, const struct bundle_head *h, const struct last_loaded *last,
-    int64_t now, struct ferr *e)
+/* Where a load puts the chart under a target's prefix: P/NAME:TAG. 0 for a chart
+ * that is a file only. */
+static int chart_reference(const struct man_chart *c, const char *charts_path, char *ref, size_t size)
 {
+	char tag[CHART_TAG_MAX];
+
+	if (c->digest == NULL || c->name == NULL || c->version == NULL || c->nblobs < 3)
+		return 0;
+	chart_tag(c->version, tag, sizeof(tag));
+	snprintf(ref, size, "%s/%s:%s", charts_path != NULL ? charts_path : "charts", c->name, tag);
+	return 1;
+}
+
+static const char *prov_verdict(const char *provenance)
+{
+	if (provenance != NULL && strcmp(provenance, "verified") == 0)
+		return "verified (ferry-pack checked its signature and the archive's SHA-256)";
+	if (provenance != NULL && strcmp(provenance, "unverified") == 0)
+		return "carried, NOT verified (packed without --chart-keyring)";
+	return "none";
+}
+
+static int print_json(FILE *f, const char *path, const struct bundle_head *h, const struct last_loaded *last,
+    int64_t now, const char *charts_path, struct ferr *e)
+{
+	char ref[512];
 	const struct manifest *m = &h->man;
 	json_t *root = json_object(), *b = json_object(), *a;
 	char *text;
@@ -160,6 +184,13 @@ static int print_json(FILE *f, const char *path, const struct bundle_head *h, co
 		json_object_set_new(o, "name", jstr(m->charts[i].name));
 		json_object_set_new(o, "version", jstr(m->charts[i].version));
 		json_object_set_new(o, "path", jstr(m->charts[i].path));
+		json_object_set_new(o, "appVersion", jstr(m->charts[i].app_version));
+		json_object_set_new(o, "provenance", jstr(m->charts[i].provenance ? m->charts[i].provenance : "none"));
+		json_object_set_new(o, "digest", jstr(m->charts[i].digest));
+		if (chart_reference(&m->charts[i], charts_path, ref, sizeof(ref)))
+			json_object_set_new(o, "reference", jstr(ref));
+		else
+			json_object_set_new(o, "reference", json_null());
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(root, "charts", a);
@@ -203,11 +234,11 @@ static int print_json(FILE *f, const char *path, const struct bundle_head *h, co
 }
 
 int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int json, const struct fresh_opts *fresh,
-    struct ferr *e)
+    const char *charts_path, struct ferr *e)
 {
 	const struct manifest *m = &h->man;
 	struct last_loaded last;
-	char sz[32], when[32];
+	char sz[32], when[32], ref[512];
 	int64_t now = fresh != NULL ? fresh->now : 0;
 	size_t i, j;
 	int rc;
@@ -215,7 +246,7 @@ int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int js
 	if ((rc = read_last(m, fresh, &last, e)) != FX_OK)
 		return rc;
 	if (json) {
-		rc = print_json(f, path, h, &last, now, e);
+		rc = print_json(f, path, h, &last, now, charts_path, e);
 		state_free(&last.st);
 		return rc;
 	}
@@ -253,9 +284,16 @@ int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int js
 		    fmt_bytes(im->size, sz, sizeof(sz)));
 	}
 	fprintf(f, "Charts:      %zu\n", m->ncharts);
-	for (i = 0; i < m->ncharts; i++)
-		fprintf(f, "  %s %s (%s)\n", ESC(m->charts[i].name ? m->charts[i].name : "?"),
-		    ESC(m->charts[i].version ? m->charts[i].version : "?"), ESC(m->charts[i].path));
+	for (i = 0; i < m->ncharts; i++) {
+		const struct man_chart *c = &m->charts[i];
+		fprintf(f, "  %s %s (%s)\n", ESC(c->name ? c->name : "?"), ESC(c->version ? c->version : "?"), ESC(c->path));
+		fprintf(f, "    app version %s; provenance %s\n", c->app_version ? ESC(c->app_version) : "-",
+		    prov_verdict(c->provenance));
+		if (chart_reference(c, charts_path, ref, sizeof(ref)))
+			fprintf(f, "    pushed as [PREFIX/]%s, manifest %s\n", ESC(ref), ESC(c->digest));
+		else
+			fprintf(f, "    carried as a file only (bundle from an older ferry)\n");
+	}
 	fprintf(f, "Docs:        %zu\n", m->ndocs);
 	for (i = 0; i < m->ndocs; i++)
 		fprintf(f, "  %s%s%s\n", ESC(m->docs[i].path), m->docs[i].title ? "  " : "",

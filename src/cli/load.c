@@ -21,9 +21,9 @@
 #include "util/progress.h"
 
 static const struct target_kind kinds[] = {
-	{"registry://", registry_target_check, registry_target_open},
-	{"oci:", ocidir_target_check, ocidir_target_open},
-	{"docker://", docker_target_check, docker_target_open},
+	{"registry://", 1, registry_target_check, registry_target_open},
+	{"oci:", 1, ocidir_target_check, ocidir_target_open},
+	{"docker://", 0, docker_target_check, docker_target_open},
 };
 
 static const struct target_kind *kind_of(const char *spec)
@@ -53,6 +53,11 @@ static int check_options(const struct load_opts *lo, struct ferr *e)
 		return fe_set(e, FX_USAGE, "--creds: expected USER:PASS");
 	if (lo->jobs < 0 || lo->jobs > 64)
 		return fe_set(e, FX_USAGE, "--jobs: 1 to 64");
+	if (lo->charts_path != NULL && !target_charts_path_valid(lo->charts_path))
+		return fe_set(e, FX_USAGE, "--charts-path %s: a repository path (lower-case letters and digits, "
+		    "parts joined by '/', '.', '_' or '-')", ESC(lo->charts_path));
+	if (lo->charts_only && (lo->no_charts || lo->nimages > 0))
+		return fe_set(e, FX_USAGE, "--charts-only: not with %s", lo->no_charts ? "--no-charts" : "--image");
 	return FX_OK;
 }
 
@@ -80,7 +85,8 @@ struct tee {
 	struct load_target *targets;
 	size_t ntargets;
 	unsigned char *want;     /* which targets take the current entry's data */
-	struct target_plan plan; /* built at head(), read by every target */
+	struct target_plan plan; /* built at head(), read by every target that takes charts */
+	struct target_plan image_plan; /* the same without the charts, for the others */
 	size_t nheaded;          /* targets whose head() ran: they report */
 	int finished;
 	struct progress meter;   /* on a terminal: the images' bytes */
@@ -91,12 +97,18 @@ static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 {
 	struct tee *tee = ctx;
 	const struct manifest *m = &h->man;
+	struct plan_select sel = {tee->lo->images, tee->lo->nimages, tee->lo->charts_only, !tee->lo->no_charts,
+	    tee->lo->charts_path};
 	uint64_t total = 0;
 	size_t i;
 	int rc;
 
-	if ((rc = target_plan_build(&tee->plan, m, &h->sums, tee->lo->images, tee->lo->nimages, e)) != FX_OK)
+	if ((rc = target_plan_select(&tee->plan, m, &h->sums, &sel, e)) != FX_OK)
 		return rc;
+	sel.charts = 0;
+	if ((rc = target_plan_select(&tee->image_plan, m, &h->sums, &sel, e)) != FX_OK)
+		return rc;
+	tee->image_plan.charts_left_out = tee->plan.ncharts;
 	if (tee->lo->nbases > 0 && m->nbases == 0)
 		return fe_set(e, FX_USAGE, "--base: %s is not a delta bundle", ESC(tee->bundle));
 	for (i = 0; i < m->nentries; i++)
@@ -212,7 +224,8 @@ static int open_targets(struct tee *tee, const struct load_opts *lo, struct ferr
 		void *parsed = NULL;
 
 		if ((rc = kind->check(lo->targets[i], &parsed, e)) != FX_OK ||
-		    (rc = kind->open(lo->targets[i], parsed, lo, &tee->plan, &tee->targets[tee->ntargets], e)) != FX_OK)
+		    (rc = kind->open(lo->targets[i], parsed, lo, kind->takes_charts ? &tee->plan : &tee->image_plan,
+		    &tee->targets[tee->ntargets], e)) != FX_OK)
 			return rc;
 		tee->ntargets++;
 	}
@@ -287,6 +300,7 @@ end:
 	free(tee.targets);
 	free(tee.want);
 	target_plan_free(&tee.plan);
+	target_plan_free(&tee.image_plan);
 	bundle_head_free(&head);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bundle/bundle.h"
+#include "cli/pack_charts.h"
 #include "image/images.h"
 #include "image/sbom.h"
 #include "crypto/license.h"
@@ -155,14 +156,6 @@ static int describe(const struct pack_opts *o, const struct spec *s, const struc
 	m->tool = xstrdup("ferry " FERRY_VERSION);
 	if ((rc = freshness(o, s, m, e)) != FX_OK)
 		return rc;
-	m->charts = xcalloc(s->ncharts, sizeof(*m->charts));
-	for (i = 0; i < s->ncharts; i++) {
-		struct man_chart *c = &m->charts[m->ncharts++];
-		struct ferr chart_err = {0, ""};
-		if (chart_read(s->charts[i].src, &c->name, &c->version, &chart_err) != FX_OK)
-			return fe_set(e, FX_USAGE, "%s: %s", s->charts[i].where, chart_err.msg);
-		c->path = xstrdup(s->charts[i].dest);
-	}
 	m->docs = xcalloc(s->ndocs, sizeof(*m->docs));
 	for (i = 0; i < s->ndocs; i++, m->ndocs++) {
 		m->docs[i].path = xstrdup(s->docs[i].dest);
@@ -273,6 +266,23 @@ static int check_output(const struct pack_opts *o, const struct spec *s, const c
 
 static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
+/* The one staging directory beside out (images, charts packed from directories),
+ * made when first needed and removed at the end or on a signal. */
+static int make_staging(const char *out, char **staging, struct ferr *e)
+{
+	char *t;
+
+	if (*staging != NULL)
+		return FX_OK;
+	t = xasprintf("%s.images.XXXXXX", out);
+	if ((*staging = mkdtemp(t)) == NULL) {
+		free(t);
+		return fe_set(e, FX_IO, "%s.images.XXXXXX: cannot create a staging directory: %s", ESC(out), strerror(errno));
+	}
+	fx_cleanup_dir(*staging);
+	return FX_OK;
+}
+
 /* The first image that lists blob hex, for the progress line. */
 static void blob_image(const struct img_set *is, struct plan_entry *pe, const char *hex)
 {
@@ -302,16 +312,11 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	struct img_src *src = xcalloc(s->nimages, sizeof(*src));
 	struct img_opts io;
 	struct sbom_ctx *catalog = NULL;
-	char *t = xasprintf("%s.images.XXXXXX", out);
 	size_t i;
 	int rc;
 
-	if ((*staging = mkdtemp(t)) == NULL) {
-		rc = fe_set(e, FX_IO, "%s: cannot create a staging directory: %s", ESC(t), strerror(errno));
-		free(t);
+	if ((rc = make_staging(out, staging, e)) != FX_OK)
 		goto end;
-	}
-	fx_cleanup_dir(*staging);
 	for (i = 0; i < s->nimages; i++) {
 		src[i].ref = s->images[i].ref;
 		src[i].from = s->images[i].from;
@@ -360,6 +365,47 @@ end:
 	sbom_ctx_free(catalog); /* its workers stop before the staging directory goes */
 	free(src);
 	return rc;
+}
+
+/* Each chart's artifact blobs (chart.h) among the image blobs, before
+ * images/index.json; a blob already in the plan (two charts with one config) once. */
+static void plan_chart_blobs(struct plan *p, const struct chart_art *arts, size_t n)
+{
+	struct plan_entry index;
+	size_t i, k, j;
+	int has_index = p->n > 0 && strcmp(p->v[p->n - 1].name, "images/index.json") == 0;
+
+	if (has_index)
+		index = p->v[--p->n];
+	for (i = 0; i < n; i++) {
+		const struct chart_art *a = &arts[i];
+		const char *digests[4] = {a->config_digest, a->tgz_digest, a->prov_digest, a->manifest_digest};
+		for (k = 0; k < 4; k++) {
+			char name[sizeof("images/blobs/sha256/") + SHA256_HEX];
+			struct plan_entry *pe;
+			if (k == 2 && a->prov_src == NULL)
+				continue;
+			snprintf(name, sizeof(name), "images/blobs/sha256/%s", digests[k] + 7);
+			for (j = 0; j < p->n && strcmp(p->v[j].name, name) != 0; j++)
+				;
+			if (j < p->n)
+				continue;
+			if (k == 0 || k == 3) {
+				plan_buf(p, name, k == 0 ? a->info.config_json : a->manifest_json,
+				    k == 0 ? a->info.config_len : a->manifest_len);
+				continue;
+			}
+			pe = plan_add(p, name);
+			pe->path = k == 1 ? a->src : a->prov_src;
+			pe->size = k == 1 ? a->tgz_size : a->prov_size;
+			digest_parse(digests[k], pe->digest, NULL);
+		}
+	}
+	if (has_index) {
+		plan_add(p, "x");
+		free(p->v[p->n - 1].name);
+		p->v[p->n - 1] = index;
+	}
 }
 
 /* --since: the entries the base bundles carry leave the plan (m->bases lists them). */
@@ -537,8 +583,9 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	struct manifest m;
 	struct plan p;
 	struct head h;
+	struct chart_art *charts = NULL;
 	struct sbom_set sboms;
-	char *out = NULL, *staging = NULL;
+	char *out = NULL, *staging = NULL, created[32];
 	size_t i;
 	int rc;
 
@@ -554,8 +601,13 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	    (o->locked != NULL && (rc = lock_apply(o->locked, &s, e)) != FX_OK))
 		goto end;
 	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
+	fmt_time_utc(o->created, created);
+	for (i = 0; i < s.ncharts && !s.charts[i].chart_dir && !s.charts[i].chart_oci; i++)
+		;
 	if ((rc = check_output(o, &s, out, e)) != FX_OK || (rc = check_metadata(&s, e)) != FX_OK ||
-	    (rc = freshness(o, &s, &m, e)) != FX_OK)
+	    (rc = freshness(o, &s, &m, e)) != FX_OK ||
+	    (i < s.ncharts && (rc = make_staging(out, &staging, e)) != FX_OK) ||
+	    (rc = pack_charts_prepare(o, &s, created, staging, &charts, e)) != FX_OK)
 		goto end;
 	manifest_free(&m); /* checked early; describe() fills it again */
 	/* 1. every input hashed, in bundle order */
@@ -564,11 +616,13 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	for (i = 0; i < s.ndocs && rc == FX_OK; i++)
 		rc = plan_file(&p, s.docs[i].dest, s.docs[i].src, e);
 	for (i = 0; i < s.ncharts && rc == FX_OK; i++)
-		rc = plan_file(&p, s.charts[i].dest, s.charts[i].src, e);
+		if ((rc = plan_file(&p, charts[i].dest, charts[i].src, e)) == FX_OK && charts[i].prov_entry != NULL)
+			rc = plan_file(&p, charts[i].prov_entry, charts[i].prov_src, e);
 	for (i = 0; i < s.nfiles && rc == FX_OK; i++)
 		rc = plan_file(&p, s.files[i].dest, s.files[i].src, e);
 	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &sboms, &p, e)) != FX_OK))
 		goto end;
+	plan_chart_blobs(&p, charts, s.ncharts);
 	progress_clear(&meter); /* signing may ask for a passphrase */
 	/* 2. bundle.yaml, SHA256SUMS and its signature (the image descriptions move into
 	 * the manifest) */
@@ -576,6 +630,9 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	m.nimages = is.nimages;
 	is.images = NULL;
 	is.nimages = 0;
+	m.charts = xcalloc(s.ncharts ? s.ncharts : 1, sizeof(*m.charts));
+	for (m.ncharts = 0; m.ncharts < s.ncharts; m.ncharts++)
+		pack_chart_describe(&charts[m.ncharts], &m.charts[m.ncharts]);
 	sbom_set_attach(&sboms, m.images, m.nimages);
 	if (o->nsince > 0 && (rc = leave_out_since(o, &m, &p, e)) != FX_OK)
 		goto end;
@@ -595,6 +652,7 @@ end:
 	}
 	sbom_set_free(&sboms);
 	img_set_free(&is);
+	pack_charts_free(charts, s.ncharts);
 	manifest_free(&m);
 	plan_free(&p);
 	free(h.sums_text);

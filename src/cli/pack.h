@@ -20,6 +20,8 @@ struct pack_opts {
 	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, jobs, force, quiet;
 	int no_sbom;                /* --no-sbom: no sboms/ entries */
 	int allow_outside_paths;    /* spec paths may lead outside the spec's directory */
+	const char *chart_keyring;  /* --chart-keyring: verify chart provenance files */
+	int require_chart_prov;     /* --require-chart-provenance */
 	const char **since;         /* --since OLD.ferry: a delta leaving out what these carry */
 	size_t nsince;
 	const char *keyring;        /* --keyring: the keys the --since bundles must be signed by */

@@ -11,6 +11,7 @@
 #include "cli/load_delta.h"
 #include "target/target.h"
 
+/* An image's or a chart's manifest: always kept, a target pushes it from its entry. */
 static int is_manifest(const struct manifest *m, const char *digest)
 {
 	size_t i, k;
@@ -19,6 +20,9 @@ static int is_manifest(const struct manifest *m, const char *digest)
 		for (k = 0; k < m->images[i].nmanifests; k++)
 			if (strcmp(m->images[i].manifests[k], digest) == 0)
 				return 1;
+	for (i = 0; i < m->ncharts; i++)
+		if (m->charts[i].digest != NULL && strcmp(m->charts[i].digest, digest) == 0)
+			return 1;
 	return 0;
 }
 

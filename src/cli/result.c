@@ -140,14 +140,21 @@ static void on_report(void *ctx, const struct target_report *tr, int code)
 	struct run_result *r = ctx;
 	const char *spec = full_target(tr->lo, tr->spec);
 	int kind = imap_kind_of(spec);
-	json_t *images = json_array(), *t;
+	json_t *images = json_array(), *charts = json_array(), *t;
 	size_t i;
 
 	for (i = 0; i < tr->plan->nimages; i++) {
 		const struct man_image *mi = tr->plan->images[i].mi;
 		const struct image_verdict *v = &tr->verdicts[i];
-		char *landed = imap_landed(spec, r->keep_registry_host, mi);
+		char *landed;
 
+		if (tr->plan->images[i].chart != NULL) { /* mi->ref: P/NAME:TAG under the target's prefix */
+			json_array_append_new(charts, json_pack("{s:o, s:o, s:o, s:b, s:o}", "name",
+			    jtext(tr->plan->images[i].chart->name), "reference", jtext(mi->ref), "digest", jtext(mi->digest),
+			    "loaded", !v->failed && !tr->dry_run, "error", v->failed ? jtext(v->why) : json_null()));
+			continue;
+		}
+		landed = imap_landed(spec, r->keep_registry_host, mi);
 		json_array_append_new(images, json_pack("{s:o, s:o, s:b, s:o, s:o}", "ref", jtext(mi->ref), "digest",
 		    jtext(mi->digest), "loaded", !v->failed && !tr->dry_run, "reference", jtext(landed), "error",
 		    v->failed ? jtext(v->why) : json_null()));
@@ -158,6 +165,7 @@ static void on_report(void *ctx, const struct target_report *tr, int code)
 	    "dryRun", tr->dry_run, "blobs", "sent", (json_int_t)tr->blobs_sent, "present", (json_int_t)tr->blobs_present,
 	    "mounted", (json_int_t)tr->blobs_mounted, "manifests", (json_int_t)tr->manifests, "bytes",
 	    (json_int_t)tr->bytes, "images", images);
+	json_object_set_new(t, "charts", charts);
 	json_array_append_new(json_object_get(r->doc, "targets"), t);
 }
 

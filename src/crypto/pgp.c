@@ -371,14 +371,16 @@ static int check_signers(gpgme_ctx_t ctx, const struct good_signature *sigs, siz
 	return rc;
 }
 
-int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, const char *what,
-    const char *keyring, char *const *fprs, size_t nfprs, struct pgp_signer *who,
+/* A detached signature sig over buf, or (buf NULL) a clear-signed message sig whose
+ * signed text goes to *plain. */
+static int verify_sig(const void *buf, size_t len, const void *sig, size_t siglen, char **plain, size_t *plain_len,
+    const char *what, const char *keyring, char *const *fprs, size_t nfprs, struct pgp_signer *who,
     struct ferr *e)
 {
 	char home[4096] = "";
 	const char *tmp = getenv("TMPDIR"), *why;
 	gpgme_ctx_t ctx = NULL;
-	gpgme_data_t sig_data = NULL, signed_data = NULL;
+	gpgme_data_t sig_data = NULL, signed_data = NULL, plain_data = NULL;
 	gpgme_verify_result_t result;
 	gpgme_signature_t s;
 	gpgme_error_t ge;
@@ -401,11 +403,12 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, cons
 	    (rc = import_keyring(ctx, keyring, keys, keys_len, e)) != FX_OK)
 		goto end;
 	if (gpgme_data_new_from_mem(&sig_data, sig, siglen, 0) != GPG_ERR_NO_ERROR ||
-	    gpgme_data_new_from_mem(&signed_data, buf, len, 0) != GPG_ERR_NO_ERROR) {
+	    (buf != NULL && gpgme_data_new_from_mem(&signed_data, buf, len, 0) != GPG_ERR_NO_ERROR) ||
+	    (buf == NULL && gpgme_data_new(&plain_data) != GPG_ERR_NO_ERROR)) {
 		rc = fe_set(e, FX_IO, "GPGME: out of memory");
 		goto end;
 	}
-	ge = gpgme_op_verify(ctx, sig_data, signed_data, NULL);
+	ge = gpgme_op_verify(ctx, sig_data, signed_data, plain_data);
 	result = gpgme_op_verify_result(ctx);
 	if (ge != GPG_ERR_NO_ERROR || result == NULL || result->signatures == NULL) {
 		rc = fe_set(e, FX_VERIFY, "%s: not a valid OpenPGP signature%s%s", ESC(what),
@@ -426,7 +429,20 @@ int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, cons
 		sigs[i].when = (int64_t)s->timestamp;
 	}
 	rc = check_signers(ctx, sigs, nsig, what, keyring, fprs, nfprs, who, e);
+	if (rc == FX_OK && plain_data != NULL) {
+		char *mem = gpgme_data_release_and_get_mem(plain_data, plain_len);
+
+		plain_data = NULL;
+		*plain = xmalloc(*plain_len + 1);
+		if (mem != NULL && *plain_len > 0)
+			memcpy(*plain, mem, *plain_len);
+		(*plain)[*plain_len] = '\0';
+		if (mem != NULL)
+			gpgme_free(mem);
+	}
 end:
+	if (plain_data != NULL)
+		gpgme_data_release(plain_data);
 	for (i = 0; sigs != NULL && i < nsig; i++)
 		free(sigs[i].fpr);
 	free(sigs);
@@ -440,6 +456,21 @@ end:
 		drop_home(home);
 	free(keys);
 	return rc;
+}
+
+int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, const char *what,
+    const char *keyring, char *const *fprs, size_t nfprs, struct pgp_signer *who,
+    struct ferr *e)
+{
+	return verify_sig(buf, len, sig, siglen, NULL, NULL, what, keyring, fprs, nfprs, who, e);
+}
+
+int pgp_verify_clearsigned(const void *msg, size_t len, const char *what, const char *keyring, char **plain,
+    size_t *plain_len, struct pgp_signer *who, struct ferr *e)
+{
+	*plain = NULL;
+	*plain_len = 0;
+	return verify_sig(NULL, 0, msg, len, plain, plain_len, what, keyring, NULL, 0, who, e);
 }
 
 int pgp_keygen(const char *uid, const char *pubout, char fpr_out[64], struct ferr *e)

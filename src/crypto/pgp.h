@@ -27,6 +27,10 @@ int pgp_sign_file(const char *path, const char *fpr, const char *passfile, char 
 int pgp_verify(const void *buf, size_t len, const void *sig, size_t siglen, const char *what,
     const char *keyring, char *const *fprs, size_t nfprs, struct pgp_signer *who,
     struct ferr *e);
+/* The same for a clear-signed message (gpg --clearsign): *plain (malloc'd, NUL added)
+ * gets the text it signs, which is all a caller may trust of it. */
+int pgp_verify_clearsigned(const void *msg, size_t len, const char *what, const char *keyring, char **plain,
+    size_t *plain_len, struct pgp_signer *who, struct ferr *e);
 /* Creates an unprotected signing key (demo/test) in $GNUPGHOME and writes the armoured
  * public key to pubout (may be NULL). */
 int pgp_keygen(const char *uid, const char *pubout, char fpr_out[64], struct ferr *e);

@@ -380,9 +380,10 @@ int dep5_licenses(const char *buf, size_t len, char ***lic, size_t *n)
 
 static int apk_end(struct pkg *k, const char *what, struct ferr *e)
 {
-	if (k->name == NULL || k->version == NULL)
-		return fe_set(e, FX_VERIFY, "%s: a package without %s", what, k->name == NULL ? "a name (P:)" :
-		    "a version (V:)");
+	int no_name = k->name == NULL || k->name[0] == '\0';
+
+	if (no_name || k->version == NULL || k->version[0] == '\0') /* "V:" with nothing after it too */
+		return fe_set(e, FX_VERIFY, "%s: a package without %s", what, no_name ? "a name (P:)" : "a version (V:)");
 	return FX_OK;
 }
 

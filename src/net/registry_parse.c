@@ -345,6 +345,8 @@ int reg_resolve_redirect(const char *from, const char *loc, char **out)
 		free(u);
 		return -1;
 	}
+	for (n = 0; n < scheme_len(u); n++) /* "HTTPS://" is https: written the one way */
+		u[n] = (char)tolower((unsigned char)u[n]);
 	*out = u;
 	return 0;
 }

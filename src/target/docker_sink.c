@@ -613,7 +613,8 @@ static int ds_report(void *ctx, int finished, struct ferr *e)
 	struct dsink *s = ctx;
 	struct target_report r = {.spec = s->spec, .plan = s->plan, .verdicts = s->verdicts, .finished = finished,
 	    .lo = s->lo, .dry_run = s->dry_run, .dead_why = s->failed ? s->err.msg : NULL,
-	    .dead_image_why = "nothing was loaded into the daemon", .blobs_sent = s->blobs_sent, .bytes = s->bytes_sent};
+	    .dead_image_why = "nothing was loaded into the daemon", .blobs_sent = s->blobs_sent, .bytes = s->bytes_sent,
+	    .charts_why = "a Docker daemon holds images only (load charts into registry:// or oci:DIR)"};
 	char api[64] = "";
 	size_t i;
 

@@ -41,10 +41,20 @@ static double since(const struct timespec *t0)
  * a failed verdict when it has none. */
 static void image_repo(struct reg *g, size_t i)
 {
-	const struct man_image *mi = g->plan->images[i].mi;
+	const struct plan_image *pi = &g->plan->images[i];
+	const struct man_image *mi = pi->mi;
 	struct rimg *im = &g->imgs[i];
 	char repo[REPO_NAME_MAX], tag[REPO_TAG_MAX];
 
+	if (pi->chart != NULL) {
+		/* a chart lands at PREFIX/CHARTS-PATH/NAME:TAG, never under an image's host */
+		const char *prefix = g->tg.prefix;
+		int n = snprintf(im->repo, sizeof(im->repo), "%s%s%s", prefix, *prefix ? "/" : "", pi->chart_repo);
+		if (n < 0 || (size_t)n >= sizeof(im->repo))
+			verdict_fail(&g->verdicts[i], FX_TARGET, "%s: repository name too long", ESC(mi->ref));
+		fx_strlcpy(im->ref, strrchr(mi->ref, ':') + 1, sizeof(im->ref));
+		return;
+	}
 	if (reg_repo_name(mi->ref, g->tg.prefix, g->lo->keep_registry_host, repo, tag) != 0) {
 		verdict_fail(&g->verdicts[i], FX_TARGET, "%s names no valid repository under %s", ESC(mi->ref),
 		    ESC(g->spec));

@@ -8,6 +8,8 @@
 
 #include <openssl/crypto.h>
 
+#include "bundle/chart.h"
+
 /* ---- the plan */
 
 /* One (blob, image) use, gathered from every usable image and sorted by digest. */
@@ -84,14 +86,14 @@ static void check_image(struct plan_image *pi, const struct manifest *man, const
 	}
 }
 
-static int select_images(struct target_plan *p, char *const *refs, size_t nrefs, struct ferr *e)
+static int select_images(struct target_plan *p, char *const *refs, size_t nrefs, int no_images, struct ferr *e)
 {
 	const struct manifest *m = p->man;
 	unsigned char *selected = xcalloc(m->nimages ? m->nimages : 1, 1);
 	size_t i, j;
 	int rc = FX_OK;
 
-	if (nrefs == 0)
+	if (nrefs == 0 && !no_images)
 		memset(selected, 1, m->nimages);
 	for (j = 0; j < nrefs; j++) {
 		for (i = 0; i < m->nimages && strcmp(m->images[i].ref, refs[j]) != 0; i++)
@@ -102,7 +104,7 @@ static int select_images(struct target_plan *p, char *const *refs, size_t nrefs,
 		}
 		selected[i] = 1;
 	}
-	p->images = xcalloc(m->nimages ? m->nimages : 1, sizeof(*p->images));
+	p->images = xcalloc(m->nimages + m->ncharts + 1, sizeof(*p->images));
 	for (i = 0; i < m->nimages; i++)
 		if (selected[i])
 			p->images[p->nimages++].mi = &m->images[i];
@@ -131,8 +133,70 @@ static void link_image(struct target_plan *p, struct plan_image *pi)
 	}
 }
 
+int target_charts_path_valid(const char *path)
+{
+	const char *c = path;
+
+	if (path == NULL || *path == '\0' || strlen(path) > 128)
+		return 0;
+	/* components of lower-case letters and digits, joined by one '.', '_' or '-' */
+	for (; *c != '\0'; c++) {
+		int alnum = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9');
+		int sep = *c == '.' || *c == '_' || *c == '-' || *c == '/';
+		if (!alnum && !sep)
+			return 0;
+		if (sep && (c == path || c[1] == '\0' || !((c[-1] >= 'a' && c[-1] <= 'z') || (c[-1] >= '0' && c[-1] <= '9'))))
+			return 0;
+	}
+	return 1;
+}
+
+/* The plan's own description of each chart that bundle.yaml describes as an artifact
+ * (its blobs, its manifest last), appended to the plan's images. */
+static void select_charts(struct target_plan *p, const char *charts_path)
+{
+	const struct manifest *m = p->man;
+	size_t i;
+
+	p->chart_images = xcalloc(m->ncharts + 1, sizeof(*p->chart_images));
+	for (i = 0; i < m->ncharts; i++) {
+		const struct man_chart *c = &m->charts[i];
+		struct man_image *mi = &p->chart_images[p->ncharts];
+		struct plan_image *pi = &p->images[p->nimages];
+		char tag[CHART_TAG_MAX];
+
+		if (c->digest == NULL || c->name == NULL || c->version == NULL || c->nblobs < 3)
+			continue; /* a file only */
+		chart_tag(c->version, tag, sizeof(tag));
+		pi->chart = c;
+		pi->chart_repo = xasprintf("%s/%s", charts_path, c->name);
+		mi->ref = xasprintf("%s:%s", pi->chart_repo, tag);
+		mi->digest = c->digest;
+		mi->media_type = xstrdup(CHART_MANIFEST_MEDIA);
+		mi->blobs = c->blobs;
+		mi->nblobs = c->nblobs - 1;
+		mi->manifests = &c->blobs[c->nblobs - 1];
+		mi->nmanifests = 1;
+		mi->layers = (int)c->nblobs - 2;
+		pi->mi = mi;
+		p->nimages++;
+		p->ncharts++;
+	}
+}
+
 int target_plan_build(struct target_plan *p, const struct manifest *m, const struct sums *sums,
     char *const *refs, size_t nrefs, struct ferr *e)
+{
+	struct plan_select sel;
+
+	memset(&sel, 0, sizeof(sel));
+	sel.refs = refs;
+	sel.nrefs = nrefs;
+	return target_plan_select(p, m, sums, &sel, e);
+}
+
+int target_plan_select(struct target_plan *p, const struct manifest *m, const struct sums *sums,
+    const struct plan_select *sel, struct ferr *e)
 {
 	struct blob_use *uses = NULL;
 	size_t nuses = 0, cap = 0, i, k;
@@ -140,8 +204,10 @@ int target_plan_build(struct target_plan *p, const struct manifest *m, const str
 
 	memset(p, 0, sizeof(*p));
 	p->man = m;
-	if ((rc = select_images(p, refs, nrefs, e)) != FX_OK)
+	if ((rc = select_images(p, sel->refs, sel->nrefs, sel->no_images, e)) != FX_OK)
 		return rc;
+	if (sel->charts)
+		select_charts(p, sel->charts_path != NULL ? sel->charts_path : "charts");
 	for (i = 0; i < p->nimages; i++) {
 		const struct man_image *mi = p->images[i].mi;
 
@@ -200,7 +266,13 @@ void target_plan_free(struct target_plan *p)
 	for (i = 0; i < p->nimages; i++) {
 		free(p->images[i].blobs);
 		free(p->images[i].manifests);
+		free(p->images[i].chart_repo);
 	}
+	for (i = 0; i < p->ncharts; i++) {
+		free(p->chart_images[i].ref);
+		free(p->chart_images[i].media_type);
+	}
+	free(p->chart_images);
 	for (i = 0; i < p->nblobs; i++)
 		free(p->blobs[i].images);
 	free(p->images);
@@ -287,8 +359,8 @@ void verdict_blob(struct image_verdict *v, const char *digest, int state, const 
 int target_report(const struct target_report *r, struct ferr *e, const char *details_fmt, ...)
 {
 	const struct target_plan *p = r->plan;
-	size_t i, nfailed = 0, ntarget = 0, nverify = 0;
-	char details[1024];
+	size_t i, nfailed = 0, ntarget = 0, nverify = 0, charts_failed = 0, nimages = p->nimages - p->ncharts;
+	char details[1024], charts[WHY_MAX + 128] = "";
 	int code;
 	va_list ap;
 
@@ -302,26 +374,35 @@ int target_report(const struct target_report *r, struct ferr *e, const char *det
 		else if (!r->finished)
 			verdict_fail(v, FX_IO, "the bundle was not read to the end");
 		if (!v->failed) {
-			if (!r->dry_run && r->lo != NULL && r->lo->on_loaded != NULL)
+			if (!r->dry_run && r->lo != NULL && r->lo->on_loaded != NULL && p->images[i].chart == NULL)
 				r->lo->on_loaded(r->lo->on_loaded_ctx, r->spec, p->man, p->images[i].mi);
 			continue;
 		}
 		nfailed++;
+		charts_failed += p->images[i].chart != NULL;
 		ntarget += v->failed == FX_TARGET;
 		nverify += v->failed == FX_VERIFY;
-		fx_warn("%s: %s: not loaded: %s", ESC(r->spec), ESC(p->images[i].mi->ref), v->why);
+		fx_warn("%s: %s%s: not loaded: %s", ESC(r->spec), p->images[i].chart != NULL ? "chart " : "",
+		    ESC(p->images[i].mi->ref), v->why);
 	}
 	va_start(ap, details_fmt);
 	vsnprintf(details, sizeof(details), details_fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s: %s%zu images %s, %zu %s; %s\n", fx_progname, ESC(r->spec), r->dry_run ? "dry run: " : "",
-	    p->nimages - nfailed, r->dry_run ? "would be loaded" : "loaded", nfailed, r->dry_run ? "would fail" : "failed",
-	    details);
+	if (p->ncharts > 0)
+		snprintf(charts, sizeof(charts), "%zu charts %s, %zu %s; ", p->ncharts - charts_failed,
+		    r->dry_run ? "would be loaded" : "loaded", charts_failed, r->dry_run ? "would fail" : "failed");
+	else if (p->charts_left_out > 0)
+		snprintf(charts, sizeof(charts), "%zu charts not loaded: %s; ", p->charts_left_out,
+		    r->charts_why != NULL ? r->charts_why : "this target takes no charts");
+	fprintf(stderr, "%s: %s: %s%zu images %s, %zu %s; %s%s\n", fx_progname, ESC(r->spec), r->dry_run ? "dry run: " : "",
+	    nimages - (nfailed - charts_failed), r->dry_run ? "would be loaded" : "loaded", nfailed - charts_failed,
+	    r->dry_run ? "would fail" : "failed", charts, details);
 	code = r->dead_why == NULL && nfailed == 0 ? FX_OK :
 	    r->dead_why != NULL || ntarget > 0 ? FX_TARGET : nverify > 0 ? FX_VERIFY : FX_IO;
 	if (r->lo != NULL && r->lo->on_report != NULL)
 		r->lo->on_report(r->lo->on_report_ctx, r, code);
 	if (code == FX_OK)
 		return FX_OK;
-	return fe_set(e, code, "%s: %zu of %zu images not loaded", ESC(r->spec), nfailed, p->nimages);
+	return fe_set(e, code, "%s: %zu of %zu images%s not loaded", ESC(r->spec), nfailed, p->nimages,
+	    p->ncharts > 0 ? " and charts" : "");
 }

@@ -33,6 +33,9 @@ struct load_opts {
 	 * (spec: the --to text); NULL when nobody asks. */
 	void (*on_loaded)(void *ctx, const char *spec, const struct manifest *man, const struct man_image *mi);
 	void *on_loaded_ctx;
+	const char *charts_path;/* --charts-path P: charts land at PREFIX/P/NAME:TAG (NULL: "charts") */
+	int charts_only;       /* --charts-only */
+	int no_charts;         /* --no-charts */
 	/* --json: target_report hands this its report once the verdicts are final, with the
 	 * code it returns; NULL when nobody asks. */
 	void (*on_report)(void *ctx, const struct target_report *r, int code);
@@ -69,12 +72,20 @@ struct plan_image {
 	 * plan and fails on every target with why (FX_VERIFY) */
 	int unusable;
 	char why[WHY_MAX];
+	/* A Helm chart (bundle.yaml charts:, packed as the OCI artifact helm push makes):
+	 * mi is the plan's own description of it, its repository P/NAME and its tag the
+	 * version with '+' as '_'. NULL for an image. */
+	const struct man_chart *chart;
+	char *chart_repo;
 };
 
 struct target_plan {
 	const struct manifest *man;
-	struct plan_image *images; /* the selected images, in bundle.yaml order */
+	struct plan_image *images; /* the selected images in bundle.yaml order, then the charts */
 	size_t nimages;
+	size_t ncharts;            /* how many of them are charts (the last ones) */
+	struct man_image *chart_images; /* the charts' descriptions, which images[].mi point to */
+	size_t charts_left_out;    /* charts selected but not in this plan (a target that takes none) */
 	struct plan_blob *blobs;   /* every blob of the usable ones, once */
 	size_t nblobs;
 	size_t nrequired;          /* blobs with a base: what a delta expects the target to hold */
@@ -86,6 +97,21 @@ struct target_plan {
  * FX_USAGE with e naming it for a ref that is not in the bundle. */
 int target_plan_build(struct target_plan *p, const struct manifest *m, const struct sums *sums,
     char *const *refs, size_t nrefs, struct ferr *e);
+/* The same with a choice of what goes in: images (refs as above) unless no_images,
+ * and with charts every chart that bundle.yaml describes as an artifact (those of
+ * bundles from before charts were artifacts are files only, not in the plan), named
+ * charts_path/NAME:TAG. */
+struct plan_select {
+	char *const *refs;
+	size_t nrefs;
+	int no_images;
+	int charts;
+	const char *charts_path; /* NULL: "charts" */
+};
+int target_plan_select(struct target_plan *p, const struct manifest *m, const struct sums *sums,
+    const struct plan_select *sel, struct ferr *e);
+/* 1 when p is a valid repository path for charts ("charts", "helm/charts"). */
+int target_charts_path_valid(const char *p);
 void target_plan_free(struct target_plan *p);
 /* The plan blob with this digest (sha256:<hex>): its index, or PLAN_NONE. */
 size_t target_plan_find(const struct target_plan *p, const char *digest);
@@ -123,6 +149,7 @@ struct target_report {
 	int dry_run;
 	const char *dead_why;                /* NULL, or why the target failed as a whole */
 	const char *dead_image_why;          /* with dead_why: the reason every image gets */
+	const char *charts_why;              /* plan->charts_left_out > 0: why this target takes no charts */
 	/* what the target did, for machine-readable results: blobs sent (pushed, written,
 	 * put in the daemon's archive), already there, mounted from another repository;
 	 * manifests pushed; bytes sent or written (a dry run: that would be) */
@@ -161,6 +188,7 @@ struct load_target {
 
 struct target_kind {
 	const char *prefix;              /* "registry://", "oci:", "docker://" */
+	int takes_charts;                /* its plan has the charts; else they are left out */
 	/* The one syntax check of a --to text of this kind: FX_USAGE with e set when it is
 	 * malformed. With parsed, what it parsed is handed on for open(). */
 	int (*check)(const char *spec, void **parsed, struct ferr *e);

@@ -158,6 +158,8 @@ expect_err 1 "truncated|damaged" "zstd stream cut short: verify fails" "$LOAD" v
 A=$T/audit
 head_items="file:SHA256SUMS=$A/SHA256SUMS file:SHA256SUMS.asc=$A/SHA256SUMS.asc file:bundle.yaml=$A/bundle.yaml"
 rest_items="file:docs/INSTALL.md=$A/docs/INSTALL.md file:docs/guides/guide.txt=$A/docs/guides/guide.txt file:charts/demo-chart-0.3.1.tgz=$A/charts/demo-chart-0.3.1.tgz file:files/values.yaml=$A/files/values.yaml"
+# the chart's OCI artifact (config, content layer, manifest) among the blobs
+for blob in "$A"/images/blobs/sha256/*; do rest_items+=" file:images/blobs/sha256/${blob##*/}=$blob"; done
 # shellcheck disable=SC2086
 $TARX build "$T/same.ferry" $head_items $rest_items
 expect 0 "a rebuilt copy of the same entries verifies (the tool is sound)" "$LOAD" verify "$T/same.ferry" --keyring "$KEY1"

@@ -1,7 +1,7 @@
 /* fuzz_spec.c - libFuzzer target for the BundleSpec reader (spec_load) and the Helm
- * chart reader (chart_read). The input is written as spec.yaml in a temp dir that
+ * chart reader (chart_inspect). The input is written as spec.yaml in a temp dir that
  * holds a few real files (so paths resolve and the duplicate checks are reached);
- * an input that starts like a gzip or tar archive goes to chart_read instead. */
+ * an input that starts like a gzip or tar archive goes to chart_inspect instead. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bundle/chart.h"
 #include "bundle/spec.h"
 #include "bundle/sums.h"
 
@@ -81,16 +82,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ferr e = {0};
 
 	if (is_archive(data, size)) {
-		char *name = NULL, *version = NULL;
+		struct chart_info ci;
 		write_input(chart_path, data, size);
-		if (chart_read(chart_path, &name, &version, &e) == FX_OK) {
-			if (name == NULL || version == NULL)
+		if (chart_inspect(chart_path, &ci, &e) == FX_OK) {
+			if (ci.name == NULL || ci.version == NULL || ci.config_json == NULL || ci.annotations_json == NULL)
 				abort();
-		} else if (e.msg[0] == '\0' || name != NULL || version != NULL) {
+		} else if (e.msg[0] == '\0' || ci.name != NULL || ci.version != NULL) {
 			abort();
 		}
-		free(name);
-		free(version);
+		chart_info_free(&ci);
 	} else {
 		struct spec s;
 		size_t i;
@@ -103,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* every bundle path the spec produced is a valid entry name */
 			for (a = 0; a < 4; a++)
 				for (i = 0; i < counts[a]; i++)
-					if (entry_name_problem(lists[a][i].dest) != NULL || lists[a][i].src == NULL)
+					if ((lists[a][i].dest == NULL && !lists[a][i].chart_dir) || lists[a][i].src == NULL ||
+					    (lists[a][i].dest != NULL && entry_name_problem(lists[a][i].dest) != NULL))
 						abort();
 			for (i = 0; i < s.nimages; i++)
 				if (s.images[i].ref == NULL || s.images[i].from == NULL)

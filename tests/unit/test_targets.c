@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "bundle/bundle.h"
+#include "bundle/chart.h"
 #include "cli/load.h"
 #include "target/target.h"
 #include "util/digest.h"
@@ -191,6 +192,59 @@ static void test_plan(void)
 	CHECK(target_plan_build(&p, &m, NULL, nope, 1, &e) == FX_USAGE && strstr(e.msg, "ferry.test/nope:1") != NULL);
 	target_plan_free(&p);
 	manifest_free(&m);
+}
+
+/* Charts in the plan: after the images, named P/NAME:TAG ('+' as '_'), their blobs
+ * shared with images once; a chart of an older bundle (no digest) is left out. */
+static void test_plan_charts(void)
+{
+	struct manifest m;
+	struct target_plan p;
+	struct plan_select sel;
+	struct ferr e = {0, ""};
+	char tag[CHART_TAG_MAX];
+	size_t i;
+
+	plan_manifest(&m);
+	m.charts = xcalloc(2, sizeof(*m.charts));
+	m.ncharts = 2;
+	m.charts[0].name = xstrdup("acme");
+	m.charts[0].version = xstrdup("1.2.3+build.5");
+	m.charts[0].path = xstrdup("charts/acme-1.2.3+build.5.tgz");
+	m.charts[0].digest = xstrdup("sha256:" HEX_E);
+	m.charts[0].nblobs = 3;
+	m.charts[0].blobs = xcalloc(3, sizeof(char *));
+	m.charts[0].blobs[0] = xstrdup("sha256:" HEX_A); /* shared with an image */
+	m.charts[0].blobs[1] = xstrdup("sha256:" HEX_B);
+	m.charts[0].blobs[2] = xstrdup("sha256:" HEX_E);
+	m.charts[1].name = xstrdup("old");
+	m.charts[1].version = xstrdup("0.1.0");
+	m.charts[1].path = xstrdup("charts/old-0.1.0.tgz");
+	memset(&sel, 0, sizeof(sel));
+	sel.charts = 1;
+	sel.charts_path = "helm/charts";
+	CHECK(target_plan_select(&p, &m, NULL, &sel, &e) == FX_OK);
+	CHECK(p.nimages == 4 && p.ncharts == 1 && p.images[3].chart == &m.charts[0]);
+	CHECK(strcmp(p.images[3].mi->ref, "helm/charts/acme:1.2.3_build.5") == 0);
+	CHECK(strcmp(p.images[3].chart_repo, "helm/charts/acme") == 0);
+	CHECK(p.images[3].nblobs == 3 && p.images[3].nmanifests == 1 && !p.images[3].unusable);
+	i = target_plan_find(&p, "sha256:" HEX_E);
+	CHECK(i != PLAN_NONE && p.blobs[i].is_manifest);
+	i = target_plan_find(&p, "sha256:" HEX_A);
+	CHECK(i != PLAN_NONE && p.blobs[i].nimages == 3);
+	target_plan_free(&p);
+	sel.no_images = 1; /* --charts-only */
+	CHECK(target_plan_select(&p, &m, NULL, &sel, &e) == FX_OK && p.nimages == 1 && p.ncharts == 1);
+	target_plan_free(&p);
+	CHECK(target_plan_build(&p, &m, NULL, NULL, 0, &e) == FX_OK && p.nimages == 3 && p.ncharts == 0);
+	target_plan_free(&p);
+	manifest_free(&m);
+
+	chart_tag("1.2.3-rc.1+build.5.x", tag, sizeof(tag));
+	CHECK(strcmp(tag, "1.2.3-rc.1_build.5.x") == 0);
+	CHECK(target_charts_path_valid("charts") && target_charts_path_valid("helm/charts-v1"));
+	CHECK(!target_charts_path_valid("") && !target_charts_path_valid("/charts") && !target_charts_path_valid("a//b"));
+	CHECK(!target_charts_path_valid("Charts") && !target_charts_path_valid("a/") && !target_charts_path_valid("a/../b"));
 }
 
 /* bundle.yaml or SHA256SUMS describing an image wrongly makes it unusable (FX_VERIFY
@@ -679,6 +733,7 @@ int main(void)
 	test_entry_names();
 	test_plan();
 	test_plan_unusable();
+	test_plan_charts();
 	test_plan_delta();
 	test_report();
 	test_ocidir();
