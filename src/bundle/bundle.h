@@ -57,6 +57,9 @@ int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uin
  * bw_fd(w) for the caller to fill (pwrite) before bw_commit. */
 int bw_add_hole(struct bundle_writer *w, const char *name, uint64_t size, uint64_t *off, struct ferr *e);
 int bw_fd(const struct bundle_writer *w);
+/* Starts writing what is there to disk without waiting, so that bw_commit's fsync has
+ * less left to wait for (the bytes filled into holes came in by pwrite). */
+void bw_start_writeback(struct bundle_writer *w);
 const char *bw_tmp_path(const struct bundle_writer *w); /* the file being written */
 /* Bytes an entry of len bytes with a short name takes in the tar (header and data
  * padded to 512). */

@@ -347,6 +347,12 @@ int bw_fd(const struct bundle_writer *w)
 	return w->fd;
 }
 
+void bw_start_writeback(struct bundle_writer *w)
+{
+	if (w->fd >= 0 && w->o.split == 0)
+		(void)sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint: bw_commit's fsync checks */
+}
+
 const char *bw_tmp_path(const struct bundle_writer *w)
 {
 	return w->tmp;

@@ -684,8 +684,9 @@ static int fit_head(const struct pack_opts *o, const struct plan *p, struct mani
  * (jobs at a time); then the SBOMs, catalogued from the layers where they now lie; then
  * the head. */
 static int write_streamed(const struct pack_opts *o, const char *out, struct plan *p, struct manifest *m,
-    const struct img_set *is, struct sbom_ctx *catalog, struct sbom_set *sboms, struct head *h, struct ferr *e)
+    const struct img_set *is, struct sbom_ctx **catalog_owned, struct sbom_set *sboms, struct head *h, struct ferr *e)
 {
+	struct sbom_ctx *catalog = *catalog_owned;
 	struct bundle_writer *w = NULL;
 	struct bw_opts bo;
 	struct img_fetch *want = xcalloc(p->n ? p->n : 1, sizeof(*want));
@@ -740,6 +741,7 @@ static int write_streamed(const struct pack_opts *o, const char *out, struct pla
 		progress_end(o->progress);
 	if (rc != FX_OK)
 		goto end;
+	bw_start_writeback(w); /* while the SBOMs are finished and the head signed */
 	if (catalog != NULL) {
 		struct img_set view = *is;
 		view.images = m->images;
@@ -764,6 +766,8 @@ static int write_streamed(const struct pack_opts *o, const char *out, struct pla
 	if (o->detached_sig && !o->no_sign && (rc = detached_sig(o, out, e)) != FX_OK)
 		unlink(out); /* all or nothing */
 end:
+	sbom_ctx_free(catalog); /* its workers stop before what they read goes */
+	*catalog_owned = NULL;
 	bw_free(w);
 	free(want);
 	return rc;
@@ -852,7 +856,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 		streamed |= p.v[i].remote != NULL;
 	if (streamed) { /* registry layers straight into the output; the head last */
 		if ((rc = describe(o, &s, &p, &m, e)) == FX_OK &&
-		    (rc = write_streamed(o, out, &p, &m, &is, catalog, &sboms, &h, e)) == FX_OK)
+		    (rc = write_streamed(o, out, &p, &m, &is, &catalog, &sboms, &h, e)) == FX_OK)
 			report(o, out, &h, &p);
 	} else if ((rc = make_head(o, &s, &p, &m, &h, e)) == FX_OK &&
 	    (rc = write_bundle(o, out, &h, &p, m.nimages, e)) == FX_OK) { /* 3. the tar */
