@@ -315,11 +315,10 @@ static void *fetch_worker(void *arg)
 	return NULL;
 }
 
-static const struct img_fetch *sort_want;
-
-static int cmp_fetch_size(const void *a, const void *b)
+static int cmp_fetch_size(const void *a, const void *b, void *arg)
 {
-	uint64_t x = sort_want[*(const size_t *)a].blob->size, y = sort_want[*(const size_t *)b].blob->size;
+	const struct img_fetch *want = arg;
+	uint64_t x = want[*(const size_t *)a].blob->size, y = want[*(const size_t *)b].blob->size;
 
 	return x < y ? 1 : x > y ? -1 : 0;
 }
@@ -339,9 +338,7 @@ int images_fetch(struct img_fetch *want, size_t n, int fd, int jobs, struct prog
 	f.order = xcalloc(n ? n : 1, sizeof(*f.order));
 	for (i = 0; i < n; i++)
 		f.order[i] = i;
-	sort_want = want; /* qsort has no context argument; the pack calls this once */
-	qsort(f.order, n, sizeof(*f.order), cmp_fetch_size);
-	sort_want = NULL;
+	qsort_r(f.order, n, sizeof(*f.order), cmp_fetch_size, want);
 	jobs = jobs < 1 ? 1 : jobs > PULL_JOBS_MAX ? PULL_JOBS_MAX : jobs;
 	pthread_mutex_init(&f.mu, NULL);
 	for (; started < (size_t)jobs && started < n; started++)
