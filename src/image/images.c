@@ -112,6 +112,7 @@ static void blob_list_add(struct blob_list *b, const unsigned char digest[SHA256
 		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
 	}
 	x = &b->v[b->n++];
+	memset(x, 0, sizeof(*x));
 	memcpy(x->digest, digest, SHA256_LEN);
 	hex_encode(digest, SHA256_LEN, x->hex);
 	x->size = size;
@@ -169,6 +170,12 @@ int stage_member(struct stage *st, struct input *in, struct blob_list *b, struct
 		return rc;
 	if (blob_find(st, m->digest) != NULL || m->moved)
 		return FX_OK;
+	if (m->remote != NULL) { /* a registry layer: fetched into the output later */
+		blob_list_add(b, m->digest, m->size, NULL);
+		b->v[b->n - 1].remote = m->remote;
+		m->moved = 1;
+		return FX_OK;
+	}
 	if (in->dir != NULL) {
 		blob_list_add(b, m->digest, m->size, xstrdup(m->path));
 		return FX_OK;
@@ -290,6 +297,11 @@ static int stage_open(struct stage *st, const struct img_src *src, const struct 
 {
 	int rc;
 
+	if (pull_wanted(src)) {
+		fx_esc(src->where ? src->where : "spec", op->label, sizeof(op->label));
+		op->in.label = op->label;
+		return input_read_registry(st, &op->in, src, ref, e);
+	}
 	if ((rc = input_open(st, src, op, e)) != FX_OK)
 		return rc;
 	if (input_find(&op->in, "index.json", e) != NULL && input_find(&op->in, "oci-layout", e) != NULL)
@@ -346,6 +358,7 @@ static int stage_one(struct stage *st, struct opened_input *op, const char *full
 		goto end;
 	}
 	describe_image(mi, full, top, &a);
+	mi->upstream_index = xstrdup_or_null(op->in.upstream_index);
 	/* index.json: a single manifest says its platform, an index lists its own. */
 	free(top->platform);
 	top->platform = oci_mt_is_manifest(top->media_type) && a.platform != NULL ? xstrdup(a.platform) : NULL;
@@ -364,6 +377,7 @@ static void man_image_free(struct man_image *mi)
 	free(mi->ref);
 	free(mi->digest);
 	free(mi->media_type);
+	free(mi->upstream_index);
 	strv_free(mi->platforms, mi->nplatforms);
 	strv_free(mi->blobs, mi->nblobs);
 	strv_free(mi->manifests, mi->nmanifests);
@@ -386,8 +400,6 @@ static int check_refs(const struct img_src *srcs, size_t n, char **fulls, struct
 		for (j = 0; j < i; j++)
 			if (strcmp(fulls[i], fulls[j]) == 0)
 				return fe_set(e, FX_USAGE, "%s: image %s is listed twice", ESC(where), ESC(fulls[i]));
-		if (srcs[i].from == NULL)
-			return fe_set(e, FX_USAGE, "%s: image %s has no from", ESC(where), ESC(fulls[i]));
 	}
 	return FX_OK;
 }
@@ -397,19 +409,23 @@ static int stage_all(struct stage *st, const struct img_src *srcs, size_t n, cha
     struct opened_input *ops, struct oci_desc *tops, struct img_set *out, struct ferr *e)
 {
 	struct oci_ref r;
-	size_t i;
+	size_t i, nread = 0;
 	int rc = FX_OK;
 
 	/* Every input is read before anything is compressed, so that the layers of all
-	 * images share one compression pool. */
-	for (i = 0; i < n && rc == FX_OK; i++) {
+	 * images share one compression pool; images from registries first, so that a docker
+	 * save layer with the same content reuses theirs. */
+	for (i = 0; i < 2 * n && rc == FX_OK; i++) {
+		const struct img_src *src = &srcs[i % n];
+		if (pull_wanted(src) != (i < n))
+			continue;
 		if (fx_interrupted)
 			return fe_set(e, FX_IO, "interrupted");
-		if ((rc = oci_ref_parse(srcs[i].ref, &r, e)) != FX_OK)
+		if ((rc = oci_ref_parse(src->ref, &r, e)) != FX_OK)
 			return rc;
 		if (st->o->progress != NULL)
-			progress_item(st->o->progress, srcs[i].ref, i + 1, n);
-		rc = stage_open(st, &srcs[i], &r, &ops[i], e);
+			progress_item(st->o->progress, src->ref, ++nread, n);
+		rc = stage_open(st, src, &r, &ops[i % n], e);
 		oci_ref_free(&r);
 	}
 	if (rc == FX_OK && st->o->progress != NULL && st->npending > 0)
@@ -423,6 +439,10 @@ static int stage_all(struct stage *st, const struct img_src *srcs, size_t n, cha
 		oci_ref_free(&r);
 		if (rc == FX_OK)
 			out->nimages = i + 1;
+		if (rc == FX_OK && srcs[i].locked != NULL && !pull_wanted(&srcs[i]) &&
+		    strcmp(out->images[i].digest, srcs[i].locked) != 0)
+			rc = fe_set(e, FX_VERIFY, "%s: image %s: the input's digest is %s, the lock file says %s", ops[i].label,
+			    ESC(fulls[i]), out->images[i].digest, srcs[i].locked);
 	}
 	return rc;
 }
@@ -458,10 +478,15 @@ int images_stage(const struct img_src *srcs, size_t n, const struct img_opts *o,
 	if (st.manifests.n > 0)
 		memcpy(out->blobs + st.leaves.n, st.manifests.v, st.manifests.n * sizeof(*out->blobs));
 	st.leaves.n = st.manifests.n = 0; /* paths now belong to out */
+	out->sources = st.sources; /* remote blobs point there */
+	out->nsources = st.nsources;
+	st.sources = NULL;
+	st.nsources = 0;
 end:
 	blob_list_free(&st.leaves);
 	blob_list_free(&st.manifests);
 	stage_free_conversions(&st);
+	pull_free(&st);
 	for (i = 0; i < n; i++) {
 		opened_free(&ops[i]);
 		oci_desc_free(&tops[i]);
@@ -488,6 +513,9 @@ void img_set_free(struct img_set *s)
 		free(s->blobs[i].path);
 	free(s->blobs);
 	free(s->index_json);
+	for (i = 0; i < s->nsources; i++)
+		pull_source_free(s->sources[i]);
+	free(s->sources);
 	for (i = 0; s->images != NULL && i < s->nimages; i++)
 		man_image_free(&s->images[i]);
 	free(s->images);
