@@ -47,7 +47,9 @@ struct bw_opts {
 int bw_open(struct bundle_writer **w, const char *path, const struct bw_opts *o, struct ferr *e);
 int bw_add_buf(struct bundle_writer *w, const char *name, const void *buf, size_t len, struct ferr *e);
 /* Streams a file into the bundle; when want is given the bytes must hash to it
- * (a source changed since it was hashed is an error, not a silently bad bundle). */
+ * (a source changed since it was hashed is an error, not a silently bad bundle).
+ * NULL: not hashed again (a file the caller wrote and hashed itself, in a directory
+ * of its own); its size is still checked. */
 int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uint64_t size,
     const unsigned char want[SHA256_LEN], struct ferr *e);
 /* Finishes the tar, fsyncs, renames into place. */

@@ -31,6 +31,8 @@ struct plan_entry {
 	size_t len;
 	uint64_t size;
 	unsigned char digest[SHA256_LEN];
+	int staged;         /* path is a file ferry wrote into its staging directory and hashed
+	                       as it wrote it: copied into the bundle without hashing it again */
 	const char *image;  /* a blob: the first image that uses it (for progress) */
 	size_t image_index; /* its number, from 1 */
 };
@@ -349,6 +351,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		snprintf(name, sizeof(name), "images/blobs/sha256/%s", is->blobs[i].hex);
 		pe = plan_add(p, name);
 		pe->path = is->blobs[i].path;
+		pe->staged = strncmp(pe->path, *staging, strlen(*staging)) == 0 && pe->path[strlen(*staging)] == '/';
 		pe->size = is->blobs[i].size;
 		memcpy(pe->digest, is->blobs[i].digest, SHA256_LEN);
 		blob_image(is, pe, is->blobs[i].hex);
@@ -533,7 +536,7 @@ static int write_bundle(const struct pack_opts *o, const char *out, const struct
 			progress_item(o->progress, p->v[i].image != NULL ? p->v[i].image : p->v[i].name, p->v[i].image_index,
 			    p->v[i].image != NULL ? nimages : 0);
 		if (p->v[i].path != NULL)
-			rc = bw_add_file(w, p->v[i].name, p->v[i].path, p->v[i].size, p->v[i].digest, e);
+			rc = bw_add_file(w, p->v[i].name, p->v[i].path, p->v[i].size, p->v[i].staged ? NULL : p->v[i].digest, e);
 		else if ((rc = bw_add_buf(w, p->v[i].name, p->v[i].buf, p->v[i].len, e)) == FX_OK && o->progress != NULL)
 			progress_add(o->progress, p->v[i].len);
 	}
