@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2153 # sourced by scripts/bench.sh: its variables
 # bench/big.sh: the large-corpus part of scripts/bench.sh (BENCH_BIG=1), sourced by it
 # after its set-up (repeat, measure, meta, fresh_registry, $C, $T, $B, $PACK, $LOAD,
 # $KEYRING, baseline-pack.sh). Two docker-save images of 1.6 and 1.2 GB
