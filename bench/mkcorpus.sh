@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/mkcorpus.sh OUTDIR [SCALE]: the benchmark corpus, built once and cached.
+# bench/mkcorpus.sh OUTDIR [SCALE|big]: the benchmark corpus, built once and cached.
 #
 #   base:  the debootstrap'd Debian 12 minbase image (tests/fixtures/mkdebian.sh,
 #          imported into Docker as ferry.test/debian:12)
@@ -8,6 +8,9 @@
 #          the classic builder (DOCKER_BUILDKIT=0) on a private dockerd
 #   saved as  appN.docker.tar   (docker save: legacy archive, base included)
 #             appN.oci.tar      (skopeo copy to oci-archive: gzip layers)
+#   big (BENCH_BIG=1 in scripts/bench.sh): instead of app1 and app2, big1 (1 GiB of
+#          random data and 500 MB of text) and big2 (1 GiB of random data), docker
+#          save only (1.6 and 1.2 GB): pack and split load at USB-stick scale
 #   docs/     INSTALL.md, release-notes.txt, manual.pdf (4 MiB, incompressible)
 #   corpus.env  sizes and references, sourced by scripts/bench.sh
 #
@@ -15,7 +18,7 @@
 set -eu
 out=${1:?usage: mkcorpus.sh OUTDIR [SCALE]}
 scale=${2:-1}
-case $scale in '' | *[!0-9]* | 0) echo "mkcorpus: SCALE must be a positive integer" >&2; exit 2 ;; esac
+case $scale in big) ;; '' | *[!0-9]* | 0) echo "mkcorpus: SCALE must be a positive integer or big" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 export FERRY_ROOT=$root
@@ -48,40 +51,51 @@ at_exit "rm -rf '$w'"
 docker load -q -i "$FX_DEBIAN/debian.docker.tar" >/dev/null
 
 # text FILE SEED BYTES: pseudo-English (a Zipf-distributed vocabulary, lines of
-# prose) that compresses like real documentation (about 3x with gzip).
+# prose) that compresses like real documentation (about 3x with gzip). A pool of
+# 64 Ki distinct lines (4-5 MB, more than any compressor window ferry uses) is made
+# word by word; the file is lines drawn from it at random, written in 1 MiB blocks:
+# a second per 100 MB instead of a minute.
 text() {
 	python3 - "$1" "$2" "$3" <<'PY'
-import random, sys
+import itertools, random, sys
 path, seed, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rng = random.Random(seed)
 letters = "etaoinshrdlcumwfgypbvkjxqz"
 wts = [12.7, 9.1, 8.2, 7.5, 7.0, 6.7, 6.3, 6.1, 6.0, 4.3, 4.0, 2.8, 2.8, 2.4, 2.4, 2.2, 2.0, 2.0, 1.9, 1.5, 1.0, 0.8, 0.2, 0.2, 0.1, 0.1]
 vocab = ["".join(rng.choices(letters, wts, k=rng.randint(2, 10))) for _ in range(8000)]
-zipf = [1.0 / (i + 1) for i in range(len(vocab))]
-out, n = [], 0
-while n < size:
-    words = rng.choices(vocab, zipf, k=rng.randint(6, 16))
-    line = " ".join(words).capitalize() + ".\n"
-    out.append(line)
-    n += len(line)
+zipf = list(itertools.accumulate(1.0 / (i + 1) for i in range(len(vocab))))
+pool = [" ".join(rng.choices(vocab, cum_weights=zipf, k=rng.randint(6, 16))).capitalize() + ".\n"
+        for _ in range(min(65536, size // 40 + 1))]
+n = 0
 with open(path, "w") as f:
-    f.write("".join(out)[:size])
+    while n < size:
+        block = "".join(rng.choices(pool, k=16384))[: size - n]
+        f.write(block)
+        n += len(block)
 PY
 }
 
-rand_mib=$((40 * scale))
-text_files=$((160 * scale))
-for app in app1 app2; do
+if [ "$scale" = big ]; then
+	apps="big1 big2" rand_mib=1024 text_files=9766 kinds=docker
+else
+	apps="app1 app2" rand_mib=$((40 * scale)) text_files=$((160 * scale)) kinds="docker oci"
+fi
+for app in $apps; do
 	ctx=$T/ctx-$app
 	mkdir -p "$ctx/data" "$ctx/text"
-	seed=$([ $app = app1 ] && echo 1 || echo 2)
+	seed=$(case $app in app1 | big1) echo 1 ;; *) echo 2 ;; esac)
 	# Incompressible data in 4 MiB files.
 	for ((i = 0; i < rand_mib / 4; i++)); do
 		head -c $((4 << 20)) /dev/urandom >"$ctx/data/blob-$i.bin"
 	done
-	text "$ctx/text/all.txt" "$seed" $((text_files * 51200))
-	split -a 4 -d -b 51200 --additional-suffix=.txt "$ctx/text/all.txt" "$ctx/text/doc-"
-	rm -f "$ctx/text/all.txt"
+	if [ "$app" = big2 ]; then
+		echo "no text in $app" >"$ctx/text/README"
+	else
+		text "$ctx/text/all.txt" "$seed" $((text_files * 51200))
+		split -a 4 -d -b 51200 --additional-suffix=.txt "$ctx/text/all.txt" "$ctx/text/doc-"
+		# the big corpus keeps its compressible data apart: the deflate part of the floor
+		if [ "$scale" = big ]; then mv "$ctx/text/all.txt" "$w/text.bin"; else rm -f "$ctx/text/all.txt"; fi
+	fi
 	cat >"$ctx/Dockerfile" <<DF
 FROM ferry.test/debian:12
 COPY data /opt/$app/data
@@ -92,9 +106,11 @@ DF
 	DOCKER_BUILDKIT=0 docker build -q -t "bench.ferry.test/$app:1" "$ctx" >"$T/build-$app.log" 2>&1 ||
 		{ tail -15 "$T/build-$app.log" >&2; echo "mkcorpus: docker build of $app failed" >&2; exit 1; }
 	docker save -o "$w/$app.docker.tar" "bench.ferry.test/$app:1"
-	skopeo copy -q "docker-archive:$w/$app.docker.tar" "oci-archive:$w/$app.oci.tar:bench.ferry.test/$app:1"
+	docker rmi -f "bench.ferry.test/$app:1" >/dev/null 2>&1 || true
+	[ "$kinds" = docker ] ||
+		skopeo copy -q "docker-archive:$w/$app.docker.tar" "oci-archive:$w/$app.oci.tar:bench.ferry.test/$app:1"
 	rm -rf "$ctx"
-	echo "mkcorpus: $app: $(du -sh "$w/$app.docker.tar" | cut -f1) docker save, $(du -sh "$w/$app.oci.tar" | cut -f1) oci-archive"
+	echo "mkcorpus: $app: $(du -sh "$w"/$app.*.tar | cut -f1 | tr '\n' ' ')(docker save${kinds#docker})"
 done
 
 text "$w/docs/INSTALL.md" 11 $((200 << 10))
@@ -102,7 +118,7 @@ text "$w/docs/release-notes.txt" 12 $((100 << 10))
 head -c $((4 << 20)) /dev/urandom >"$w/docs/manual.pdf"
 
 # The two specs ferry-pack builds from (paths relative to the spec).
-for kind in docker oci; do
+[ "$kinds" = docker ] || for kind in docker oci; do
 	cat >"$w/bench-$kind.yaml" <<Y
 apiVersion: ferry/v1
 kind: BundleSpec
@@ -116,13 +132,26 @@ docs:
   - {path: docs/release-notes.txt, title: Release notes}
 Y
 done
+[ "$kinds" != docker ] || cat >"$w/bench-big.yaml" <<Y
+apiVersion: ferry/v1
+kind: BundleSpec
+metadata: {name: bench-big, version: 1.0.0, vendor: Ferry Bench}
+images:
+  - {ref: bench.ferry.test/big1:1, from: big1.docker.tar}
+  - {ref: bench.ferry.test/big2:1, from: big2.docker.tar}
+docs:
+  - {path: docs/INSTALL.md, title: Installation guide}
+  - {path: docs/manual.pdf, title: Manual}
+  - {path: docs/release-notes.txt, title: Release notes}
+Y
 {
 	echo "# made by bench/mkcorpus.sh, scale $scale"
 	echo "CORPUS_SCALE=$scale"
 	echo "CORPUS_BASE_BYTES=$(stat -c %s "$FX_DEBIAN/debian.docker.tar")"
 	echo "CORPUS_RAND_MIB=$rand_mib"
 	echo "CORPUS_TEXT_FILES=$text_files"
-	for f in app1.docker.tar app2.docker.tar app1.oci.tar app2.oci.tar; do
+	for f in "$w"/*.tar; do
+		f=${f##*/}
 		v=${f//./_}
 		echo "CORPUS_${v^^}_BYTES=$(stat -c %s "$w/$f")"
 	done

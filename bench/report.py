@@ -290,6 +290,41 @@ def main(argv):
             f"{frac * 100:.2f}% of the bundle", "<= 1% of the bundle size", frac <= 0.01, figs=loads,
             extra={"ratio": round(frac, 5), "per_label_bytes": {f.label: f.wbytes for f in loads}})
 
+    # ---- large corpus (BENCH_BIG=1, bench/big.sh): only these rows are shown
+    if meta.get("big") == "1":
+        rows.clear()
+        timing("big_pack", "pack, two docker-save images of 1-2 GB", "big_pack_baseline", "big_pack_ferry",
+               ">= 8x faster", lambda r: r >= 8)
+        pk = F("big_pack_ferry")
+        floor = [F(l) for l in ("big_floor_sha_in", "big_floor_sha_out", "big_floor_deflate", "big_floor_write")]
+        if pk.ok() and all(f.ok() for f in floor):
+            fl = sum(f.wall for f in floor)
+            r = pk.wall / fl
+            row("big_floor", "pack against the floor (SHA-256 of inputs and output, deflate of the text on every "
+                "core, writing the output)", fmt_s(fl), fmt_s(pk.wall), f"{r:.2f}x the floor", "<= 1.5x", r <= 1.5,
+                " + ".join(f"{f.label[10:]} {fmt_s(f.wall)}" for f in floor), figs=(pk, *floor),
+                extra={"ratio": round(r, 3), "floor_s": round(fl, 3)})
+        else:
+            row("big_floor", "pack against the floor", "", "", not_measured("a floor part or the pack failed"),
+                "<= 1.5x", None, figs=(pk, *floor))
+        gb = (num(meta, "big_input_bytes") or 0) / 1e9
+        if pk.ok() and gb > 0:
+            cps = pk.cpu / gb
+            row("big_cpu", "pack CPU (user + system) per input GB", "", f"{pk.cpu:.1f} s / {gb:.2f} GB",
+                f"{cps:.2f} s/GB", "<= 4 s/GB", cps <= 4, figs=(pk,), extra={"cpu_s_per_gb": round(cps, 3)})
+        timing("big_split_load", "load into a fresh registry: split parts against the plain file",
+               "big_load_plain", "big_load_split", "<= 1.1x", lambda r: r <= 1.1, invert=True)
+        again = F("big_load_split_again")
+        if again.ok():
+            row("big_load_again", "load the split bundle again, every blob present", "", fmt_s(again.wall),
+                fmt_s(again.wall), "<= 0.3 s + one HEAD per blob", again.wall <= 0.35, figs=(again,))
+        big = [F(l) for l in ("big_pack_ferry", "big_load_plain", "big_load_split", "big_load_split_again")]
+        big = [f for f in big if f.ok()]
+        if big:
+            worst = max(big, key=lambda f: f.rss)
+            row("big_rss", "peak RSS of pack and load, large corpus", "", f"{worst.rss / 1024:.1f} MiB ({worst.label})",
+                f"{worst.rss / 1024:.1f} MiB", "<= 32 MiB", worst.rss <= 32 * 1024, figs=tuple(big))
+
     # ---- print
     print(f"ferry benchmark, scale {meta.get('scale')}, median of {meta.get('runs')} runs, {meta.get('date')}")
     print(f"machine: {meta.get('nproc')} cores, {meta.get('cpu')}; {meta.get('mem')}; disk {meta.get('disk')}")

@@ -25,13 +25,17 @@
 # default 5, the median is reported), BENCH_SCALE2=0 (skip the memory check on the
 # corpus twice as large), BENCH_CORPUS=DIR (default bench/corpus), BENCH_ONLY="pack
 # sbom zstd verify registry docker serve delta scale2" (a subset, for working on one figure; pack
-# always runs, the other parts need its bundles).
+# always runs, the other parts need its bundles). BENCH_BIG=1: instead, the large corpus
+# (two docker-save images of 1.6 and 1.2 GB, bench/big.sh): pack against the manual
+# procedure and against a floor measured in the same run, CPU per input GB, split
+# against plain load and a load again (BENCH_RUNS defaults to 3 there).
 # Everything runs warm (inputs in the page cache) on private services: a
 # docker-registry on loopback and a dockerd on a unix socket (tests/services.sh).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 scale=${BENCH_SCALE:-1}
-runs=${BENCH_RUNS:-5}
+big=${BENCH_BIG:-0}
+runs=${BENCH_RUNS:-$([ "$big" = 1 ] && echo 3 || echo 5)}
 scale2=${BENCH_SCALE2:-1}
 corpus_root=${BENCH_CORPUS:-$root/bench/corpus}
 results=${BENCH_OUT:-$root/bench/results.json}
@@ -112,9 +116,15 @@ empty_docker() {
 }
 
 # ------------------------------------------------------------------ corpus
-say "corpus (scale $scale)"
-C=$corpus_root/scale-$scale
-bash "$root/bench/mkcorpus.sh" "$C" "$scale" >&2
+if [ "$big" = 1 ]; then
+	say "corpus (big)"
+	C=$corpus_root/big
+	bash "$root/bench/mkcorpus.sh" "$C" big >&2
+else
+	say "corpus (scale $scale)"
+	C=$corpus_root/scale-$scale
+	bash "$root/bench/mkcorpus.sh" "$C" "$scale" >&2
+fi
 # shellcheck disable=SC1091
 . "$C/corpus.env"
 
@@ -134,7 +144,7 @@ meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
 meta tools "$(tar --version | head -1); gzip $(gzip --version | head -1 | awk '{print $2}'); $(gpg --version | head -1); $(skopeo --version); $(openssl version | cut -d' ' -f1-2); docker client $(docker --version | awk '{print $3}' | tr -d ,); $(docker-registry --version 2>/dev/null | awk '{print $NF}' | sed 's/^/registry /')"
 for k in CORPUS_BASE_BYTES CORPUS_RAND_MIB CORPUS_TEXT_FILES CORPUS_APP1_DOCKER_TAR_BYTES CORPUS_APP2_DOCKER_TAR_BYTES \
 	CORPUS_APP1_OCI_TAR_BYTES CORPUS_APP2_OCI_TAR_BYTES CORPUS_DOCS_BYTES; do
-	meta "${k,,}" "${!k}"
+	meta "${k,,}" "${!k:-}"
 done
 # Single-core SHA-256 of this CPU, the ceiling for verify's hashing.
 openssl speed -seconds 3 -bytes 1048576 -evp sha256 >"$T/speed.out" 2>/dev/null || true
@@ -169,6 +179,9 @@ cd "$(dirname "$1")"
 gpg --batch -q --verify "$1.sig" "$1" 2>/dev/null
 sha256sum -c --quiet "$1.sha256"
 SH
+
+# shellcheck source=bench/big.sh
+[ "$big" != 1 ] || . "$root/bench/big.sh"   # ends the run
 
 for kind in docker oci; do
 	say "pack from $kind archives"

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bundle/manifest.h"
 #include "crypto/pgp.h"
@@ -50,7 +51,9 @@ struct bw_opts {
 int bw_open(struct bundle_writer **w, const char *path, const struct bw_opts *o, struct ferr *e);
 int bw_add_buf(struct bundle_writer *w, const char *name, const void *buf, size_t len, struct ferr *e);
 /* Streams a file into the bundle; when want is given the bytes must hash to it
- * (a source changed since it was hashed is an error, not a silently bad bundle). */
+ * (a source changed since it was hashed is an error, not a silently bad bundle).
+ * NULL: not hashed again (a file the caller wrote and hashed itself, in a directory
+ * of its own); its size is still checked. */
 int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uint64_t size,
     const unsigned char want[SHA256_LEN], struct ferr *e);
 /* With head_room: the entry's header now, its size bytes left as a hole at *off of
@@ -117,16 +120,22 @@ struct read_opts {
 #define SINK_PRESENT (-1)
 #define SINK_RANGED (-2)
 
-/* Where a large entry's data lies in a plain (uncompressed, single-file) bundle: offered
+/* Where a large entry's data lies in an uncompressed bundle (one file or parts): offered
  * to a sink that would rather read it itself, on its own threads, while the stream goes
  * on past it. */
 struct ranged;
+struct parts;
 struct entry_loc {
 	int fd;                      /* the bundle: pread() only; open until drain() returned */
+	const struct parts *parts;   /* a split bundle: its parts (fd is -1); read either
+	                                through bundle_pread() */
+	uint64_t bundle_size;        /* the whole bundle's: an entry past it is cut short */
 	uint64_t off;                /* the entry's first data byte */
 	const unsigned char *digest; /* its signed SHA-256: the sink checks the bytes against it */
 	struct ranged *rg;           /* for bundle_ranged_done() */
 };
+/* pread() on the bundle an entry_loc names (fd, or parts joined); thread-safe. */
+ssize_t bundle_pread(int fd, const struct parts *parts, void *buf, size_t n, uint64_t off);
 enum { RANGED_OK, RANGED_BAD, RANGED_UNREAD };
 #define RANGED_MIN ((uint64_t)64 << 10)
 /* The sink's verdict on an entry it took with SINK_RANGED, from any thread, once (later

@@ -39,69 +39,109 @@ struct instream {
 	size_t in_len, in_pos, out_cap;
 	size_t frame_left; /* last ZSTD_decompressStream hint: 0 at a frame end */
 	int eof;
-	uint64_t raw;      /* bytes read from the file */
+	uint64_t raw;      /* bytes read from the file, or skipped: where the stream is */
+	uint64_t size;     /* of the file, or of the parts joined; 0 when not known */
 	char err[512];
 	int err_code;      /* FX_IO, or FX_VERIFY for a bad part */
-	/* split volumes: the parts read one after the other as one stream */
-	char **parts;
-	unsigned char (*part_digest)[SHA256_LEN];
-	size_t nparts, cur;
+	/* split volumes: the parts read as one file (each opened when first needed) */
+	struct parts parts;
+	int after_skip;    /* the last move was a skip: read a little, a header is next */
+	int hashing;       /* part_hash holds the part hash_part, read whole up to hashed */
+	size_t hash_part;
+	uint64_t hashed;
 	struct sha256 part_hash;
 };
 
-/* Ends the current part: its hash must match the signed .parts list before the next
- * part is read. Returns 1 when another part was opened, 0 at the end, -1 on error. */
-static int part_done(struct instream *s)
+/* After a skip the next bytes are mostly a tar header: a split bundle reads this much
+ * then, not a whole buffer of the blob that follows (which may be skipped too). */
+#define SKIP_PEEK (64u << 10)
+
+/* Hashes bytes of a split bundle's part k read at in_part. A part read from its first
+ * byte to its last must match its line in the signed .parts list before those last
+ * bytes are used; a part the stream skipped into (an entry every target holds, or one
+ * an upload worker reads by position) is not checked as a whole: what is used of it is
+ * checked by the entries' own hashes. Returns -1 on a mismatch (s->err set). */
+static int part_hash_add(struct instream *s, size_t k, uint64_t in_part, size_t n)
 {
+	const struct parts *p = &s->parts;
+	uint64_t part_len = k + 1 < p->n ? p->part_size : p->total - (uint64_t)k * p->part_size;
 	unsigned char d[SHA256_LEN];
 
+	if (in_part == 0) {
+		if (s->hashing)
+			sha256_free(&s->part_hash);
+		sha256_init(&s->part_hash);
+		s->hashing = 1;
+		s->hash_part = k;
+		s->hashed = 0;
+	}
+	if (!s->hashing)
+		return 0;
+	if (s->hash_part != k || s->hashed != in_part) {
+		sha256_free(&s->part_hash); /* a gap: not checked as a whole */
+		s->hashing = 0;
+		return 0;
+	}
+	sha256_update(&s->part_hash, s->in, n);
+	s->hashed += n;
+	if (s->hashed < part_len)
+		return 0;
 	sha256_final(&s->part_hash, d);
-	close(s->fd);
-	s->fd = -1;
-	if (CRYPTO_memcmp(d, s->part_digest[s->cur], SHA256_LEN) != 0) {
-		snprintf(s->err, sizeof(s->err), "part %zu of %zu (%s): checksum mismatch", s->cur + 1, s->nparts,
-		    ESC(s->parts[s->cur]));
+	s->hashing = 0;
+	if (CRYPTO_memcmp(d, p->digests[k], SHA256_LEN) != 0) {
+		snprintf(s->err, sizeof(s->err), "part %zu of %zu (%s): checksum mismatch", k + 1, p->n,
+		    ESC(p->paths[k]));
 		s->err_code = FX_VERIFY;
 		return -1;
 	}
-	if (++s->cur == s->nparts)
+	return 0;
+}
+
+/* The next bytes of a split bundle, from the part that holds them. */
+static ssize_t fill_parts(struct instream *s)
+{
+	const struct parts *p = &s->parts;
+	size_t k = (size_t)(s->raw / p->part_size), failed;
+	ssize_t r;
+
+	if (s->raw >= p->total)
 		return 0;
-	s->fd = open(s->parts[s->cur], O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0) {
-		snprintf(s->err, sizeof(s->err), "part %zu of %zu (%s): %s", s->cur + 1, s->nparts,
-		    ESC(s->parts[s->cur]), strerror(errno));
+	r = parts_pread(p, s->in, s->after_skip ? SKIP_PEEK : IN_BUF, s->raw, &failed);
+	if (r < 0) {
+		snprintf(s->err, sizeof(s->err), "part %zu of %zu (%s): %s", failed + 1, p->n, ESC(p->paths[failed]),
+		    strerror(errno));
 		s->err_code = FX_IO;
 		return -1;
 	}
-	sha256_init(&s->part_hash);
-	return 1;
+	if (r == 0) {
+		snprintf(s->err, sizeof(s->err), "part %zu of %zu (%s): shorter than when the read began", k + 1, p->n,
+		    ESC(p->paths[k]));
+		s->err_code = FX_VERIFY;
+		return -1;
+	}
+	if (part_hash_add(s, k, s->raw - (uint64_t)k * p->part_size, (size_t)r) < 0)
+		return -1;
+	return r;
 }
 
 static ssize_t fill(struct instream *s)
 {
 	ssize_t r;
 
-	for (;;) {
+	if (s->parts.n > 0) {
+		r = fill_parts(s);
+	} else {
 		do
 			r = read(s->fd, s->in, IN_BUF);
 		while (r < 0 && errno == EINTR);
 		if (r < 0) {
 			snprintf(s->err, sizeof(s->err), "%s", strerror(errno));
 			s->err_code = FX_IO;
-			return -1;
 		}
-		if (s->nparts == 0)
-			break;
-		if (r > 0) {
-			sha256_update(&s->part_hash, s->in, (size_t)r);
-			break;
-		}
-		int more = part_done(s);
-		if (more < 0)
-			return -1;
-		if (more == 0)
-			break;
 	}
+	if (r < 0)
+		return -1;
+	s->after_skip = 0;
 	s->in_len = (size_t)r;
 	s->in_pos = 0;
 	s->raw += (uint64_t)r;
@@ -166,56 +206,52 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 	}
 }
 
-/* Skips forward in a plain single-file bundle by seeking; libarchive reads through
- * whatever this declines (zstd, split parts, pipes). */
+/* Skips forward in an uncompressed bundle (a file, or the parts joined) by seeking;
+ * libarchive reads through whatever this declines (zstd, pipes). */
 static la_int64_t skip_cb(struct archive *a, void *ctx, la_int64_t request)
 {
 	struct instream *s = ctx;
-	struct stat st;
-	off_t here;
 
 	(void)a;
-	if (s->zstd || s->nparts > 0 || request <= 0 || s->in_pos < s->in_len)
-		return 0;
-	here = lseek(s->fd, 0, SEEK_CUR);
-	if (here < 0 || fstat(s->fd, &st) != 0 || !S_ISREG(st.st_mode))
+	if (s->zstd || s->size == 0 || request <= 0 || s->in_pos < s->in_len)
 		return 0;
 	/* never past the end: a truncated bundle must still be found truncated */
-	if (request > st.st_size - here)
-		request = st.st_size - here > 0 ? st.st_size - here : 0;
-	if (request == 0 || lseek(s->fd, (off_t)request, SEEK_CUR) < 0)
+	if ((uint64_t)request > s->size - s->raw)
+		request = (la_int64_t)(s->size - s->raw);
+	if (request == 0 || (s->parts.n == 0 && lseek(s->fd, (off_t)request, SEEK_CUR) < 0))
 		return 0;
 	s->raw += (uint64_t)request;
+	s->after_skip = 1;
 	return request;
 }
 
 static int instream_open(struct instream *s, const char *path, const struct read_opts *o, struct ferr *e)
 {
 	static const unsigned char zmagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
-	struct parts parts;
 	struct stat st;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	s->path = path;
-	if ((rc = parts_open(path, o, &parts, e)) != FX_OK)
+	if ((rc = parts_open(path, o, &s->parts, e)) != FX_OK)
 		return rc;
-	if (parts.n > 0) {
-		s->parts = parts.paths;
-		s->part_digest = parts.digests;
-		s->nparts = parts.n;
-		sha256_init(&s->part_hash);
-		path = s->parts[0];
-	}
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0)
-		return fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
-	if (fstat(s->fd, &st) != 0 || S_ISDIR(st.st_mode))
-		return fe_set(e, FX_IO, "%s: is a directory", ESC(path));
 	s->in = xmalloc(IN_BUF);
+	if (s->parts.n > 0) {
+		s->size = s->parts.total;
+		if (fill(s) < 0)
+			return fe_set(e, s->err_code, "%s: %s", ESC(path), s->err);
+	} else {
+		s->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (s->fd < 0)
+			return fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
+		if (fstat(s->fd, &st) != 0 || S_ISDIR(st.st_mode))
+			return fe_set(e, FX_IO, "%s: is a directory", ESC(path));
+		if (S_ISREG(st.st_mode) && lseek(s->fd, 0, SEEK_CUR) == 0)
+			s->size = (uint64_t)st.st_size;
+	}
 	/* peek enough bytes to tell zstd from tar (magic bytes, never the file name) */
-	while (s->in_len < 4 && !s->eof) {
+	while (s->in_len < 4 && !s->eof && s->parts.n == 0) {
 		ssize_t r = read(s->fd, s->in + s->in_len, IN_BUF - s->in_len);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -223,12 +259,10 @@ static int instream_open(struct instream *s, const char *path, const struct read
 			return fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
 		if (r == 0)
 			s->eof = 1;
-		if (s->nparts > 0)
-			sha256_update(&s->part_hash, s->in + s->in_len, (size_t)r);
 		s->in_len += (size_t)r;
 		s->raw += (uint64_t)r;
 	}
-	if (s->eof && s->nparts > 0) {
+	if (s->parts.n > 0 && s->in_len < 4) {
 		/* the first part held fewer than 4 bytes: a split that small is not ferry's */
 		return fe_set(e, FX_VERIFY, "%s: first part too short", ESC(s->path));
 	}
@@ -248,24 +282,31 @@ static int instream_open(struct instream *s, const char *path, const struct read
 
 static void instream_close(struct instream *s)
 {
-	size_t i;
-
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
-	if (s->part_hash.ctx != NULL)
+	if (s->hashing)
 		sha256_free(&s->part_hash);
-	for (i = 0; i < s->nparts; i++)
-		free(s->parts[i]);
-	free(s->parts);
-	free(s->part_digest);
-	s->parts = NULL;
-	s->nparts = 0;
+	s->hashing = 0;
+	parts_free(&s->parts);
 	ZSTD_freeDCtx(s->dz);
 	free(s->in);
 	free(s->out);
 	s->dz = NULL;
 	s->in = s->out = NULL;
+}
+
+ssize_t bundle_pread(int fd, const struct parts *parts, void *buf, size_t n, uint64_t off)
+{
+	size_t failed;
+	ssize_t r;
+
+	if (parts != NULL)
+		return parts_pread(parts, buf, n, off, &failed);
+	do
+		r = pread(fd, buf, n, (off_t)off);
+	while (r < 0 && errno == EINTR);
+	return r;
 }
 
 /* An entry a sink reads itself (SINK_RANGED); its result comes from the sink's thread. */
@@ -591,9 +632,11 @@ static int offer(struct reader *r, const struct sink *s, const char *name, uint6
 		goto end;
 	if (may_range && r->can_range && s->drain != NULL &&
 	    size >= (r->o->ranged_min ? r->o->ranged_min : RANGED_MIN) && archive_filter_bytes(r->a, 0) >= 0) {
-		/* after the header, the stream (the file: plain, one part) is at the data */
+		/* after the header, the stream (the file, or the parts joined) is at the data */
 		memset(&loc, 0, sizeof(loc));
 		loc.fd = r->in.fd;
+		loc.parts = r->in.parts.n > 0 ? &r->in.parts : NULL;
+		loc.bundle_size = r->in.size;
 		loc.off = (uint64_t)archive_filter_bytes(r->a, 0);
 		loc.digest = line->digest;
 		loc.rg = xcalloc(1, sizeof(*loc.rg));
@@ -748,10 +791,7 @@ int bundle_read(const char *path, const struct read_opts *o, const struct sink *
 	if ((rc = instream_open(&r.in, path, o, e)) != FX_OK)
 		goto end;
 	h->zstd = r.in.zstd;
-	{
-		struct stat st;
-		r.can_range = !r.in.zstd && r.in.nparts == 0 && fstat(r.in.fd, &st) == 0 && S_ISREG(st.st_mode);
-	}
+	r.can_range = !r.in.zstd && r.in.size > 0;
 	r.a = archive_read_new();
 	if (r.a == NULL || archive_read_support_format_tar(r.a) != ARCHIVE_OK ||
 	    archive_read_set_callback_data(r.a, &r.in) != ARCHIVE_OK ||

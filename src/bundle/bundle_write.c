@@ -286,7 +286,8 @@ int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uin
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
-	sha256_init(&hash);
+	if (want != NULL)
+		sha256_init(&hash);
 	rc = header(w, name, size, e);
 	while (rc == FX_OK) {
 		ssize_t r = read(fd, w->buf, COPY_BUF);
@@ -303,12 +304,14 @@ int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uin
 			rc = werr(w, name, e);
 		if (rc != FX_OK)
 			break;
-		sha256_update(&hash, w->buf, (size_t)r);
+		if (want != NULL)
+			sha256_update(&hash, w->buf, (size_t)r);
 		total += (uint64_t)r;
 		if (w->o.progress != NULL)
 			progress_add(w->o.progress, (uint64_t)r);
 	}
-	sha256_final(&hash, got);
+	if (want != NULL)
+		sha256_final(&hash, got);
 	close(fd);
 	if (rc == FX_OK && total != size)
 		rc = fe_set(e, FX_IO, "%s: changed while the bundle was written (shrank)", ESC(path));

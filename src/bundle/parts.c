@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,11 +53,51 @@ void parts_free(struct parts *p)
 {
 	size_t i;
 
-	for (i = 0; i < p->n; i++)
+	for (i = 0; i < p->n; i++) {
 		free(p->paths[i]);
+		if (p->fds != NULL && p->fds[i] >= 0)
+			close(p->fds[i]);
+	}
+	if (p->mu != NULL) {
+		pthread_mutex_destroy(p->mu);
+		free(p->mu);
+	}
+	free(p->fds);
 	free(p->paths);
 	free(p->digests);
 	memset(p, 0, sizeof(*p));
+}
+
+ssize_t parts_pread(const struct parts *p, void *buf, size_t n, uint64_t off, size_t *failed)
+{
+	size_t k;
+	uint64_t in_part, part_len;
+	int fd;
+	ssize_t r;
+
+	*failed = 0;
+	if (off >= p->total || n == 0)
+		return 0;
+	k = (size_t)(off / p->part_size);
+	in_part = off - (uint64_t)k * p->part_size;
+	part_len = k + 1 < p->n ? p->part_size : p->total - (uint64_t)k * p->part_size;
+	if (n > part_len - in_part)
+		n = (size_t)(part_len - in_part);
+	pthread_mutex_lock(p->mu);
+	if (p->fds[k] < 0)
+		p->fds[k] = open(p->paths[k], O_RDONLY | O_CLOEXEC);
+	fd = p->fds[k];
+	pthread_mutex_unlock(p->mu);
+	if (fd < 0) {
+		*failed = k;
+		return -1;
+	}
+	do
+		r = pread(fd, buf, n, (off_t)in_part);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		*failed = k;
+	return r;
 }
 
 int parts_open(const char *path, const struct read_opts *o, struct parts *p, struct ferr *e)
@@ -96,8 +137,17 @@ int parts_open(const char *path, const struct read_opts *o, struct parts *p, str
 		rc = fe_set(e, FX_VERIFY, "%s: not a list of parts", ESC(list));
 		goto end;
 	}
+	if (s.n == 0) {
+		rc = fe_set(e, FX_VERIFY, "%s: lists no parts", ESC(list));
+		goto end;
+	}
 	p->paths = xcalloc(s.n, sizeof(char *));
 	p->digests = xcalloc(s.n, sizeof(*p->digests));
+	p->fds = xcalloc(s.n, sizeof(*p->fds));
+	for (i = 0; i < s.n; i++)
+		p->fds[i] = -1;
+	p->mu = xmalloc(sizeof(*p->mu));
+	pthread_mutex_init(p->mu, NULL);
 	for (i = 0; i < s.n; i++) {
 		char want[1200];
 		struct stat st;
@@ -123,7 +173,9 @@ int parts_open(const char *path, const struct read_opts *o, struct parts *p, str
 			    s.n, ESC(p->paths[i]), (long long)st.st_size, (unsigned long long)first);
 			goto end;
 		}
+		p->total += (uint64_t)st.st_size;
 	}
+	p->part_size = first;
 	if (s.n < 1000) {
 		char *extra = xasprintf("%s.%03zu", base, s.n);
 		if (is_file(extra))

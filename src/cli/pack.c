@@ -32,6 +32,8 @@ struct plan_entry {
 	size_t len;
 	uint64_t size;
 	unsigned char digest[SHA256_LEN];
+	int staged;         /* path is a file ferry wrote into its staging directory and hashed
+	                       as it wrote it: copied into the bundle without hashing it again */
 	const char *image;  /* a blob: the first image that uses it (for progress) */
 	size_t image_index; /* its number, from 1 */
 	struct img_blob *remote; /* a registry layer: fetched straight into the output */
@@ -383,6 +385,8 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		pe = plan_add(p, name);
 		pe->path = is->blobs[i].path;
 		pe->remote = is->blobs[i].remote != NULL ? &is->blobs[i] : NULL;
+		pe->staged = pe->path != NULL && strncmp(pe->path, *staging, strlen(*staging)) == 0 &&
+		    pe->path[strlen(*staging)] == '/';
 		pe->size = is->blobs[i].size;
 		memcpy(pe->digest, is->blobs[i].digest, SHA256_LEN);
 		blob_image(is, pe, is->blobs[i].hex);
@@ -599,7 +603,7 @@ static int write_bundle(const struct pack_opts *o, const char *out, const struct
 			progress_item(o->progress, p->v[i].image != NULL ? p->v[i].image : p->v[i].name, p->v[i].image_index,
 			    p->v[i].image != NULL ? nimages : 0);
 		if (p->v[i].path != NULL)
-			rc = bw_add_file(w, p->v[i].name, p->v[i].path, p->v[i].size, p->v[i].digest, e);
+			rc = bw_add_file(w, p->v[i].name, p->v[i].path, p->v[i].size, p->v[i].staged ? NULL : p->v[i].digest, e);
 		else if ((rc = bw_add_buf(w, p->v[i].name, p->v[i].buf, p->v[i].len, e)) == FX_OK && o->progress != NULL)
 			progress_add(o->progress, p->v[i].len);
 	}
@@ -713,7 +717,7 @@ static int write_streamed(const struct pack_opts *o, const char *out, struct pla
 			total += pe->size;
 			rc = bw_add_hole(w, pe->name, pe->size, &want[nwant++].off, e);
 		} else if (pe->path != NULL) {
-			rc = bw_add_file(w, pe->name, pe->path, pe->size, pe->digest, e);
+			rc = bw_add_file(w, pe->name, pe->path, pe->size, pe->staged ? NULL : pe->digest, e);
 		} else {
 			rc = bw_add_buf(w, pe->name, pe->buf, pe->len, e);
 		}

@@ -184,7 +184,8 @@ struct slot {
 	size_t outcap, outlen;
 };
 
-/* Per-job state, touched only by the calling thread. */
+/* Per-job state, touched only by the calling thread but for in_hash, which the
+ * workers update one block after the other in read order (gz_hash_input). */
 struct gzip_job_state {
 	int in, out;
 	struct sink sink;
@@ -202,6 +203,8 @@ struct gzip_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
 	int quit;
+	struct gzip_job_state *state; /* the jobs' (for their input hashes) */
+	uint64_t hashed_seq;          /* blocks before this one are in their input's hash */
 };
 
 /* One thread's compressors. */
@@ -253,6 +256,23 @@ static void gz_block(struct deflaters *c, struct slot *b)
 	b->outlen = libdeflate_gzip_compress(z, b->in, b->len, b->out, b->outcap);
 }
 
+/* Adds block b to its input's hash (the diff_id), in read order: waits for the blocks
+ * before it. The input hashes so run on the workers, beside the output hashes on the
+ * calling thread, instead of both on the calling thread, which kept one core busy and
+ * the other mostly idle on incompressible layers. Called and returns with g->mu held. */
+static void gz_hash_input(struct gzip_pool *g, struct slot *b)
+{
+	while (g->hashed_seq != b->seq && !g->quit)
+		pthread_cond_wait(&g->done, &g->mu);
+	if (g->hashed_seq != b->seq)
+		return; /* given up */
+	pthread_mutex_unlock(&g->mu);
+	sha256_update(&g->state[b->job].in_hash, b->in, b->len);
+	pthread_mutex_lock(&g->mu);
+	g->hashed_seq++;
+	pthread_cond_broadcast(&g->done);
+}
+
 static void *gz_worker(void *arg)
 {
 	struct gzip_pool *g = arg;
@@ -282,6 +302,7 @@ static void *gz_worker(void *arg)
 		else
 			b->outlen = 0;
 		pthread_mutex_lock(&g->mu);
+		gz_hash_input(g, b);
 		b->state = SL_DONE;
 		pthread_cond_broadcast(&g->done);
 	}
@@ -351,7 +372,10 @@ static void gz_submit(struct gzip_run *run, struct slot *b)
 
 	if (run->nworkers == 0) {
 		gz_block(&run->own, b);
-		gz_set(g, b, SL_DONE);
+		pthread_mutex_lock(&g->mu);
+		gz_hash_input(g, b);
+		b->state = SL_DONE;
+		pthread_mutex_unlock(&g->mu);
 		return;
 	}
 	pthread_mutex_lock(&g->mu);
@@ -373,6 +397,8 @@ static int gz_finish(struct gzip_run *run, size_t j)
 		return -1;
 	}
 	q->out = -1;
+	/* every block is written, so every block is hashed (DONE comes after the hash) */
+	sha256_final(&q->in_hash, run->jobs[j].in_digest);
 	sha256_final(&q->sink.h, run->jobs[j].digest);
 	run->jobs[j].size = q->sink.size;
 	return 0;
@@ -413,7 +439,6 @@ static int gz_read_block(struct gzip_run *run, struct slot *b)
 		return -1;
 	if ((r = input_read(q->in, b->in, CZ_GZIP_BLOCK, &q->left, run->why, sizeof(run->why))) < 0)
 		return -1;
-	sha256_update(&q->in_hash, b->in, (size_t)r);
 	q->in_size += (uint64_t)r;
 	/* An empty input still gets its one (empty) member. */
 	if (r > 0 || q->blocks_read == 0) {
@@ -425,7 +450,6 @@ static int gz_read_block(struct gzip_run *run, struct slot *b)
 	}
 	if ((size_t)r < CZ_GZIP_BLOCK || q->left == 0) { /* this input is read */
 		q->read_done = 1;
-		sha256_final(&q->in_hash, run->jobs[j].in_digest);
 		run->jobs[j].in_size = q->in_size;
 		close(q->in);
 		q->in = -1;
@@ -473,6 +497,7 @@ static void gzip_run_init(struct gzip_run *run, struct cz_job *jobs, const size_
 	run->order = order;
 	run->n = n;
 	run->state = xcalloc(n, sizeof(*run->state));
+	run->pool.state = run->state;
 	for (i = 0; i < n; i++)
 		run->state[i].in = run->state[i].out = -1;
 	pthread_mutex_init(&run->pool.mu, NULL);
@@ -555,6 +580,7 @@ end:
 	pthread_mutex_lock(&run.pool.mu);
 	run.pool.quit = 1;
 	pthread_cond_broadcast(&run.pool.work);
+	pthread_cond_broadcast(&run.pool.done);
 	pthread_mutex_unlock(&run.pool.mu);
 	for (i = 0; i < (size_t)run.nworkers; i++)
 		pthread_join(tids[i], NULL);

@@ -253,6 +253,8 @@ static int reg_begin(void *ctx, const char *name, uint64_t size, const struct en
 	if (loc != NULL) {
 		j->ranged = 1;
 		j->fd = loc->fd;
+		j->parts = loc->parts;
+		j->bundle_size = loc->bundle_size;
 		j->off = loc->off;
 		memcpy(j->want, loc->digest, SHA256_LEN);
 		j->rg = loc->rg;

@@ -70,6 +70,8 @@ struct job {
 	int ranged, reported, short_read;
 	int verdict;     /* -1 until the whole blob is hashed, then whether it matched */
 	int fd;
+	const struct parts *parts; /* a split bundle: read through bundle_pread() */
+	uint64_t bundle_size;
 	uint64_t off;    /* where the blob starts in the bundle */
 	uint64_t hashed; /* bytes of it read and hashed, in order */
 	unsigned char want[SHA256_LEN];

@@ -51,9 +51,7 @@ static size_t range_pread(struct job *j, unsigned char *buf, size_t n, uint64_t 
 	size_t got = 0;
 
 	while (got < n && !(stoppable && fx_interrupted)) {
-		ssize_t r = pread(j->fd, buf + got, n - got, (off_t)(j->off + at + got));
-		if (r < 0 && errno == EINTR)
-			continue;
+		ssize_t r = bundle_pread(j->fd, j->parts, buf + got, n - got, j->off + at + got);
 		if (r <= 0)
 			break;
 		got += (size_t)r;
@@ -408,14 +406,13 @@ static int upload_ranged(struct reg *g, struct http *h, struct job *j, const cha
 	char *loc = NULL;
 	uint64_t have = 0; /* bytes the session holds */
 	int tries = 0, rc;
-	struct stat st;
 
 	*ok = 0;
 	memset(&rs, 0, sizeof(rs));
 	/* A bundle cut short (a copy that did not finish) is found before any byte goes:
 	 * a PATCH cut off for want of bytes would leave the registry a session it cannot
 	 * delete. */
-	if (fstat(j->fd, &st) == 0 && (uint64_t)st.st_size < j->off + b->size) {
+	if (j->bundle_size < j->off + b->size) {
 		j->short_read = 1;
 		rc = fe_set(e, FX_VERIFY, "the bundle ends inside the blob");
 		goto end;

@@ -128,6 +128,7 @@ cp imgs.ferry badbig.ferry
 $TARX flip badbig.ferry $((bigoff + bigsz / 2))
 start_registry || { fail "fourth registry: $SVC_WHY"; exit 1; }
 R4=$REG_ADDR
+R4_DATA=$REG_DATA
 expect_err 1 "${big}: checksum mismatch" "a damaged blob read by position: exit 1, the entry named" \
 	"$LOAD" load badbig.ferry --keyring "$KEYRING" --to "registry://$R4" --plain-http --jobs 3
 assert "it is named as the reason its images were not loaded" grep -q "not loaded: sha256:${big##*/}" "$T/err"
@@ -149,6 +150,31 @@ expect_err 1 "damaged or truncated" "a plain bundle cut inside a blob read by po
 	"$LOAD" load cut.ferry --keyring "$KEYRING" --to "registry://$R5" --plain-http --jobs 3
 assert "no manifest was pushed" test -z "$(curl -s "http://$R5/v2/_catalog" | jq -r '.repositories[]' | while read -r repo; do curl -s "http://$R5/v2/$repo/tags/list" | jq -r '.tags // [] | .[]'; done)"
 assert "no upload session left behind (cut bundle)" test -z "$(find "$REG_DATA" -path '*_uploads/*' -name data 2>/dev/null)"
+
+# ---------------------------------------------------------------- split bundle
+# Its blobs are read by position across the parts, like a plain file's; a load again,
+# every blob present, reads no part that holds only blob bytes (one of them is made
+# garbage here: using a byte of it would fail), and every use of a bad part still fails.
+PSZ=65536
+expect 0 "pack the same images split into 64 KiB parts" "$PACK" build -q spec.yaml -o sp.ferry --split 64k --allow-outside-paths
+cat sp.ferry.0* >spj.ferry
+spoff=$($TARX offset spj.ferry "$big")
+inner=$(( (spoff + PSZ - 1) / PSZ ))
+assert "a part lies wholly inside the largest blob" test $(( (inner + 1) * PSZ )) -le $((spoff + bigsz))
+inner_part=$(printf 'sp.ferry.%03d' "$inner")
+start_registry || { fail "split registry: $SVC_WHY"; exit 1; }
+R6=$REG_ADDR
+expect 0 "load a split bundle (blobs read by position across parts)" "$LOAD" load sp.ferry --keyring "$KEYRING" --to "registry://$R6" --plain-http --jobs 3
+assert "split: 4 images loaded, 0 failed" grep -q 'registry://.*: 4 images loaded, 0 failed' "$T/err"
+assert "split: the largest blob's image has the bundle's digest" test "$(raw_digest "$R6" "$APP_A_REF")" = "$(digest_of "$APP_A_REF")"
+head -c "$PSZ" /dev/urandom >"$inner_part"
+expect 0 "load again, every blob present: the part inside a blob is not read" "$LOAD" load sp.ferry --keyring "$KEYRING" --to "registry://$R6" --plain-http
+assert "load again pushes 0 blobs" grep -q 'blobs: 0 pushed, [1-9][0-9]* skipped, 0 mounted' "$T/err"
+expect_err 1 "part $((inner + 1)) of [0-9]* \\(.*${inner_part}\\): checksum mismatch" "verify reads that part and names it" \
+	"$LOAD" verify sp.ferry --keyring "$KEYRING"
+expect_err 1 "${big}: checksum mismatch" "a load that needs the blob in that part fails, the entry named" \
+	"$LOAD" load sp.ferry --keyring "$KEYRING" --to "registry://$R4" --plain-http --jobs 3
+assert "the damaged blob did not reach the registry" test -z "$(find "$R4_DATA" -path "*/blobs/sha256/*/${big##*/}" 2>/dev/null)"
 
 # ---------------------------------------------------------------- unreachable
 port=$(free_port)
