@@ -15,7 +15,7 @@
 static const char *const top_keys[] = {"apiVersion", "kind", "metadata", "images", "charts", "docs",
     "license", "files", NULL};
 static const char *const meta_keys[] = {"name", "version", "vendor", "description", "sequence", "expires", NULL};
-static const char *const image_keys[] = {"ref", "from", NULL};
+static const char *const image_keys[] = {"ref", "from", "cosign-key", NULL};
 static const char *const path_keys[] = {"path", NULL};
 static const char *const chart_keys[] = {"path", "prov", "from", NULL};
 static const char *const doc_keys[] = {"path", "title", "dest", NULL};
@@ -253,6 +253,25 @@ static char *from_path(const char *from)
 	return NULL;
 }
 
+/* An image's cosign-key: a public key file, inside the spec's directory like every path. */
+static int image_cosign_key(struct ydoc *d, yaml_node_t *it, const struct spec_ctx *c, struct spec_image *im,
+    struct ferr *e)
+{
+	yaml_node_t *n = ymap_get(d, it, "cosign-key");
+	char *key = NULL;
+	int rc;
+
+	if (n == NULL)
+		return FX_OK;
+	if ((rc = ymap_str(d, it, "cosign-key", 1, &key, e)) != FX_OK)
+		return rc;
+	im->cosign_key = resolve(c->dir, key);
+	free(key);
+	if ((rc = check_file(d, n, im->cosign_key, e)) != FX_OK)
+		return rc;
+	return check_inside(c, d, n, im->cosign_key, e);
+}
+
 static int parse_images(struct ydoc *d, yaml_node_t *root, const struct spec_ctx *c, struct spec *s,
     struct ferr *e)
 {
@@ -279,7 +298,7 @@ static int parse_images(struct ydoc *d, yaml_node_t *root, const struct spec_ctx
 		if (path != NULL)
 			rc = check_inside(c, d, ymap_get(d, it, "from"), path, e);
 		free(path);
-		if (rc != FX_OK)
+		if (rc != FX_OK || (rc = image_cosign_key(d, it, c, im, e)) != FX_OK)
 			return rc;
 	}
 	return FX_OK;
@@ -399,6 +418,7 @@ void spec_free(struct spec *s)
 		free(s->images[i].ref);
 		free(s->images[i].from);
 		free(s->images[i].where);
+		free(s->images[i].cosign_key);
 	}
 	free(s->images);
 	free_items(s->licenses, s->nlicenses);

@@ -19,6 +19,7 @@ struct spec_item {
 
 struct spec_image {
 	char *ref, *from, *where;
+	char *cosign_key; /* cosign-key: a public key file (resolved), or NULL */
 };
 
 struct spec {

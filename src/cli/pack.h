@@ -25,6 +25,7 @@ struct pack_opts {
 	const char **since;         /* --since OLD.ferry: a delta leaving out what these carry */
 	size_t nsince;
 	const char *keyring;        /* --keyring: the keys the --since bundles must be signed by */
+	const char *cosign_key;     /* --cosign-key PUB.pem: every image's cosign signature must verify */
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
 	struct progress *progress;  /* NULL, or the progress line (on a terminal, not -q) */
 };

@@ -11,6 +11,7 @@
 #include "util/util.h"
 
 struct progress;
+struct cosign_key;
 
 /* One `images:` item of a BundleSpec. */
 struct img_src {
@@ -18,6 +19,10 @@ struct img_src {
 	const char *from;  /* path (already resolved against the spec's directory), or
 	                      docker-daemon:REF / docker-daemon://SOCK/REF */
 	const char *where; /* "spec.yaml:12:5", for error messages */
+	/* --cosign-key or the image's cosign-key: one of its cosign signatures must
+	 * verify with it (NULL: signatures are carried unchecked); key_name for messages */
+	const struct cosign_key *cosign_key;
+	const char *cosign_key_name;
 };
 
 struct img_opts {

@@ -522,8 +522,13 @@ static int build_manifest_json(struct dsink *s, char **out, struct ferr *e)
 	int rc = FX_OK;
 
 	*out = NULL;
-	for (i = 0; i < s->plan->nimages && rc == FX_OK; i++)
+	for (i = 0; i < s->plan->nimages && rc == FX_OK; i++) {
+		if (s->plan->images[i].refused != NULL) {
+			verdict_fail(&s->verdicts[i], FX_VERIFY, "%s", s->plan->images[i].refused);
+			continue;
+		}
 		rc = image_entry(s, i, entries, e);
+	}
 	if (rc == FX_OK && (*out = json_dumps(entries, JSON_COMPACT)) == NULL)
 		rc = fe_set(e, FX_IO, "out of memory");
 	json_decref(entries);
