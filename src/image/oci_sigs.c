@@ -63,7 +63,7 @@ static void find_one(struct input *in, json_t *jd, struct sig_list *out)
 {
 	struct sig_found f;
 	struct ferr ignored = {0, ""};
-	json_t *one = json_pack("{s:[O]}", "manifests", jd);
+	json_t *one = json_pack("{s:i, s:[O]}", "schemaVersion", 2, "manifests", jd);
 	struct oci_doc doc;
 	char *text = one != NULL ? json_dumps(one, JSON_COMPACT) : NULL;
 	const char *artifact = json_string_value(json_object_get(jd, "artifactType"));

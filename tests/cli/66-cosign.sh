@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# cosign image signatures, made here in cosign's exact formats (python3-cryptography:
+# ECDSA P-256; the legacy simple-signing .sig manifest and a sigstore bundle referrer)
+# beside a fixture image in an OCI layout: packed and checked with --cosign-key,
+# re-checked by verify and load, pushed to a real docker-registry and an oci:DIR where
+# skopeo finds the .sig tag with the same digest; every forged or missing signature
+# refused.
+. "$FERRY_ROOT/tests/lib.sh"
+. "$FERRY_ROOT/tests/services.sh"
+command -v jq >/dev/null || { skip "jq not installed"; exit 0; }
+python3 -c 'import cryptography' 2>/dev/null || { skip "python3-cryptography not installed (scripts/install-deps.sh)"; exit 0; }
+need_fixtures || { skip "image fixtures: $SVC_WHY"; exit 0; }
+new_gpg_home || { fail "test key generation"; exit 1; }
+cd "$T" || exit 1
+SIGN="python3 $FERRY_ROOT/tests/tools/cosign-sign.py"
+$SIGN keygen cosign.key cosign.pub && $SIGN keygen other.key other.pub || { fail "cosign test keys"; exit 1; }
+IMG=$APP_A_OCI_DIGEST
+
+# layout NAME: the fixture image as an OCI layout directory of its own
+layout() { mkdir "$1" && tar -xf "$FX/app-a.oci.tar" -C "$1"; }
+spec() { # SPEC LAYOUT [EXTRA-IMAGE-KEYS]
+	printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: signed, version: 1.0.0}\nimages:\n  - {ref: ferry.test/signed:1, from: %s%s}\n' \
+		"$2" "${3:+, $3}" >"$1"
+}
+
+layout good
+SIG=$($SIGN simple good "$IMG" cosign.key)
+REF=$($SIGN bundle good "$IMG" cosign.key)
+spec good.yaml good
+expect 0 "pack an image with a legacy signature and a sigstore bundle, checked with --cosign-key" \
+	"$PACK" build good.yaml -o good.ferry --cosign-key cosign.pub --no-sbom
+jq_yaml() { python3 -c 'import sys, yaml, json; print(json.dumps(yaml.safe_load(sys.stdin)))'; }
+tar -xOf good.ferry bundle.yaml | jq_yaml >good.json
+assert "bundle.yaml lists both signatures against the image, verified" test \
+	"$(jq -c '.images[0] | [.cosign, [.signatures[] | .kind, .digest]]' good.json)" = \
+	"$(jq -nc --arg s "$SIG" --arg r "$REF" '["verified", ["simple-signing", $s, "sigstore-bundle", $r]]')"
+assert "the image's digest is the vendor's (the signatures are not images)" test \
+	"$(jq -r '.images[0].digest' good.json)" = "$IMG"
+expect 0 "inspect" "$LOAD" inspect good.ferry --keyring "$KEYRING"
+assert "inspect says the signatures were verified at pack" grep -q 'cosign: 2 signatures carried, verified with the key' "$T/out"
+expect 0 "verify --cosign-key re-checks offline" "$LOAD" verify good.ferry --keyring "$KEYRING" --cosign-key cosign.pub
+assert "verify says so" grep -q 'cosign: every image has a signature that verifies' "$T/out"
+expect_err 1 "ferry.test/signed:1: no cosign signature verifies with other.pub" "verify --cosign-key with another key refuses the image" \
+	"$LOAD" verify good.ferry --keyring "$KEYRING" --cosign-key other.pub
+expect_err 2 "not a PEM public key" "verify --cosign-key with a file that is no key: usage error" \
+	"$LOAD" verify good.ferry --keyring "$KEYRING" --cosign-key good.yaml
+
+# ---- unverified: carried, and inspect says so
+expect 0 "pack without --cosign-key carries the signatures unchecked" "$PACK" build good.yaml -o plain.ferry --no-sbom
+expect 0 "inspect (unverified)" "$LOAD" inspect plain.ferry --keyring "$KEYRING"
+assert "inspect says they were not verified" grep -q 'cosign: 2 signatures carried, NOT verified' "$T/out"
+
+# ---- into a real registry and an oci:DIR
+start_registry || { skip "registry: $SVC_WHY"; exit 0; }
+R=$REG_ADDR
+expect 0 "load --cosign-key into a registry" "$LOAD" load good.ferry --keyring "$KEYRING" --cosign-key cosign.pub \
+	--to "registry://$R" --plain-http
+raw() { skopeo inspect --tls-verify=false --raw "docker://$R/$1" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+assert "skopeo reads the image at its tag with the vendor's digest" test "sha256:$(raw signed:1)" = "$IMG"
+assert "skopeo finds the .sig tag with the signature's digest" test "sha256:$(raw "signed:sha256-${IMG#sha256:}.sig")" = "$SIG"
+assert "the sigstore bundle is there by digest, its subject the image" test \
+	"$(skopeo inspect --tls-verify=false --raw "docker://$R/signed@$REF" | jq -r .subject.digest)" = "$IMG"
+expect 0 "load into an oci:DIR" "$LOAD" load good.ferry --keyring "$KEYRING" --to "oci:$T/out-layout"
+assert "oci:DIR names the .sig manifest as cosign does" test "$(jq -r --arg n "ferry.test/signed:sha256-${IMG#sha256:}.sig" \
+	'.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $n) | .digest' out-layout/index.json)" = "$SIG"
+assert "skopeo reads the .sig manifest out of the oci:DIR" test \
+	"sha256:$(skopeo inspect --raw "oci:$T/out-layout:ferry.test/signed:sha256-${IMG#sha256:}.sig" | sha256sum | cut -d' ' -f1)" = "$SIG"
+spec again.yaml out-layout:ferry.test/signed:1
+expect 0 "the oci:DIR output packs again, its signatures found there" "$PACK" build again.yaml -o again.ferry \
+	--cosign-key cosign.pub --no-sbom
+
+# ---- refused at pack
+hostile() { # NAME DESC REGEX SIGN-ARGS...
+	local name=$1 desc=$2 re=$3; shift 3
+	layout "$name"
+	$SIGN simple "$name" "$IMG" "$@" >/dev/null
+	spec "$name.yaml" "$name"
+	expect_err 1 "$re" "$desc" "$PACK" build "$name.yaml" -o "$name.ferry" --cosign-key cosign.pub --no-sbom
+	assert "$desc: no bundle written" test ! -e "$name.ferry"
+}
+hostile otherkey "a signature by another key is refused" \
+	"image ferry.test/signed:1: no cosign signature verifies with cosign.pub: the signature is not the key's" other.key
+hostile otherdigest "a valid signature for another digest is refused" \
+	"no cosign signature verifies with cosign.pub: the payload signs another manifest digest" cosign.key --signs "sha256:$(printf x | sha256sum | cut -d' ' -f1)"
+hostile tampered "a payload whose digest field was changed is refused" \
+	"no cosign signature verifies with cosign.pub: the signature is not the key's" cosign.key --tamper
+hostile truncated "a truncated signature annotation is refused" \
+	"no cosign signature verifies with cosign.pub: the signature is not" cosign.key --sig MEUCIQDx
+hostile notb64 "a non-base64 signature annotation is refused" \
+	"no cosign signature verifies with cosign.pub: the signature is not base64" cosign.key --sig 'not base64!'
+layout unsigned
+spec unsigned.yaml unsigned
+expect_err 1 "image ferry.test/signed:1: no cosign signature verifies with cosign.pub: it has no cosign signature" \
+	"a missing signature is refused when a key is required" "$PACK" build unsigned.yaml -o unsigned.ferry --cosign-key cosign.pub --no-sbom
+spec perimage.yaml unsigned "cosign-key: cosign.pub"
+expect_err 1 "no cosign signature verifies with .*cosign.pub: it has no cosign signature" \
+	"cosign-key: in the spec requires a signature of that image" "$PACK" build perimage.yaml -o perimage.ferry --no-sbom
+spec perimage-good.yaml good "cosign-key: cosign.pub"
+expect 0 "cosign-key: in the spec accepts a signed image" "$PACK" build perimage-good.yaml -o perimage.ferry --no-sbom
+
+# ---- refused at load: carried unverified, then checked with the key
+layout forged
+$SIGN simple forged "$IMG" other.key >/dev/null
+spec forged.yaml forged
+expect 0 "pack a forged signature without --cosign-key (carried unchecked)" "$PACK" build forged.yaml -o forged.ferry --no-sbom
+expect_err 1 "no cosign signature verifies with cosign.pub: the signature is not the key's" \
+	"verify --cosign-key refuses it" "$LOAD" verify forged.ferry --keyring "$KEYRING" --cosign-key cosign.pub
+expect_err 1 "ferry.test/signed:1: not loaded: no cosign signature verifies with cosign.pub" \
+	"load --cosign-key refuses it (exit 1)" "$LOAD" load forged.ferry --keyring "$KEYRING" --cosign-key cosign.pub \
+	--to "registry://$R/forged" --plain-http
+assert "the refused image was not tagged in the registry" test \
+	"$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/forged/signed/manifests/1")" = 404
+expect_err 1 "ferry.test/signed:1: not loaded: no cosign signature verifies" "load --cosign-key into oci:DIR refuses it too" \
+	"$LOAD" load forged.ferry --keyring "$KEYRING" --cosign-key cosign.pub --to "oci:$T/forged-layout"
+assert "the refused image is not in the oci:DIR index" test -z "$(jq -r '.manifests[]?.annotations["org.opencontainers.image.ref.name"]' forged-layout/index.json 2>/dev/null | grep -v '^null$')"
