@@ -502,7 +502,7 @@ static void test_docker_hostile(void)
 	layer_make(&l1, "one", "1", 1000);
 	layer_make(&l2, "two", "2", 1000);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct img_src src = {"example.com/x:1", NULL, "spec.yaml:9:3"};
+		struct img_src src = {.ref = "example.com/x:1", .where = "spec.yaml:9:3"};
 		struct img_set s;
 		struct ferr e;
 		char *path = NULL, dir[16];
@@ -536,7 +536,7 @@ static void test_docker_hostile(void)
 static void test_docker_symlinked_layer(void)
 {
 	struct layer l;
-	struct img_src src = {"example.com/sym:1", NULL, "spec"};
+	struct img_src src = {.ref = "example.com/sym:1", .where = "spec"};
 	struct img_set s;
 	struct ferr e;
 	struct layer *ls[2] = {&l, &l};
@@ -710,7 +710,7 @@ static void test_compressed(void)
 {
 	struct layer l1, l2;
 	struct layer *ls[2] = {&l1, &l2};
-	struct img_src src = {"example.com/x:1", NULL, "spec.yaml:3:3"};
+	struct img_src src = {.ref = "example.com/x:1", .where = "spec.yaml:3:3"};
 	struct img_set s;
 	struct ferr e;
 	char *plain, *gz, *cfg = NULL;
@@ -771,7 +771,7 @@ static void test_oci(void)
 	struct oci_in o;
 	char *p = xasprintf("%s/oci.tar", tmp), *pd = xasprintf("%s/ocidir", tmp);
 	char *f1 = xasprintf("%s:multi", p), *f2 = xasprintf("%s:2", pd), *f3 = xasprintf("%s:nope", p);
-	struct img_src src[2] = {{"example.com/multi:1", f1, "spec:1"}, {"nginx:1.25", f2, "spec:2"}};
+	struct img_src src[2] = {{.ref = "example.com/multi:1", .from = f1, .where = "spec:1"}, {.ref = "nginx:1.25", .from = f2, .where = "spec:2"}};
 	struct img_set s;
 	struct ferr e;
 	int rc;
