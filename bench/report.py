@@ -132,6 +132,19 @@ def main(argv):
             "(informative: not the default)", None, figs=(pb, z),
             extra={"ratio": round(r, 3), "size_ratio": round(zb / bb, 4) if zb and bb else None})
 
+    # ---- pull (pack from a registry)
+    timing("pull_manual", "pack 3 images from a registry vs skopeo to oci-archive + tar + sha256sum + gpg",
+           "pull_manual_baseline", "pull_ferry", ">= 3x faster", lambda r: r >= 3)
+    timing("pull_ocidir", "pack 3 images from a registry (signed) vs skopeo copy to oci:DIR alone",
+           "pull_ocidir_baseline", "pull_ferry", "<= 0.7x its time", lambda r: r <= 0.7, invert=True)
+    pf, pbytes = F("pull_ferry"), num(meta, "ferry_pull_bytes")
+    if pf.ok() and pbytes:
+        extra_w = max(0, pf.wbytes - pbytes) / pbytes
+        row("pull_disk", "pack from a registry: disk written beyond the bundle", "", fmt_b(pf.wbytes),
+            f"{extra_w * 100:.1f} % of the bundle", "<= 1 %", extra_w <= 0.01, figs=(pf,))
+        row("pull_rss", "pack from a registry: peak RSS", "", f"{pf.rss / 1024:.1f} MiB", f"{pf.rss / 1024:.1f} MiB",
+            "<= 64 MiB", pf.rss <= 64 * 1024, figs=(pf,))
+
     # ---- verify
     timing("verify", "verify (docker bundle)", "verify_baseline", "verify_ferry", "(no target; see hashing)", lambda r: None)
     vf, vf2 = F("verify_ferry"), F("verify_ferry_x2")

@@ -10,6 +10,9 @@
 #   serve  docker pull from ferry-load serve vs from a docker-registry holding the
 #          images; bundle to a first docker pull: serve (verify + pull) vs load into
 #          a fresh registry + pull
+#   pull   ferry-pack build of three images from a loopback registry vs skopeo copy
+#          docker:// -> oci-archive: of each + tar + sha256sum + gpg, and vs skopeo
+#          copy docker:// -> oci:DIR alone
 #   delta  ferry-pack build --since v1 of version 2 of one application (its random
 #          payload changed, bench/newversion.py): its size against the changed layer,
 #          and its pack time against packing version 2 whole
@@ -35,7 +38,7 @@ results=${BENCH_OUT:-$root/bench/results.json}
 PACK=${FERRY_BIN:-$root/build}/ferry-pack
 LOAD=${FERRY_BIN:-$root/build}/ferry-load
 MEASURE=$root/bench/measure.py
-only=${BENCH_ONLY:-pack sbom zstd verify registry docker serve delta scale2}
+only=${BENCH_ONLY:-pack sbom zstd verify registry docker serve pull delta scale2}
 export FERRY_ROOT=$root
 want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 case $scale in '' | *[!0-9]* | 0) echo "bench: BENCH_SCALE must be a positive integer" >&2; exit 2 ;; esac
@@ -361,6 +364,42 @@ if want serve; then
 	else
 		skipped serve "dockerd: $SVC_WHY"
 	fi
+fi
+
+# ------------------------------------------------------------------ pull
+# Three images in a loopback registry (filled once with skopeo): ferry-pack pulls and
+# packs them signed; the baselines pull them with skopeo.
+if want pull; then
+	say "pack from a registry"
+	stop_registry
+	fresh_registry
+	PR=$REG_ADDR SVC_PID=
+	for app in app1 app2; do
+		skopeo copy -q --dest-tls-verify=false "oci-archive:$C/$app.oci.tar" "docker://$PR/bench/$app:1" >&2
+	done
+	skopeo copy -q --dest-tls-verify=false "docker-archive:$C/app1.docker.tar" "docker://$PR/bench/app3:1" >&2
+	printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: pull, version: 1.0.0, vendor: Bench}\nimages:\n' >"$T/pull.yaml"
+	for app in app1 app2 app3; do printf '  - {ref: %s/bench/%s:1}\n' "$PR" "$app" >>"$T/pull.yaml"; done
+	cat >"$T/pull-manual.sh" <<'SH'
+set -e
+reg=$1 out=$2
+rm -rf "$out" && mkdir -p "$out/a" && cd "$out/a"
+for app in app1 app2 app3; do skopeo copy -q --src-tls-verify=false "docker://$reg/bench/$app:1" "oci-archive:$app.tar"; done
+tar -cf ../bundle.tar ./*.tar && cd .. && sha256sum bundle.tar >bundle.sha256
+gpg --batch --yes -q --detach-sign -o bundle.tar.sig bundle.tar
+SH
+	cat >"$T/pull-ocidir.sh" <<'SH'
+set -e
+reg=$1 out=$2
+rm -rf "$out"
+for app in app1 app2 app3; do skopeo copy -q --src-tls-verify=false "docker://$reg/bench/$app:1" "oci:$out:$app"; done
+SH
+	repeat pull_manual_baseline : bash "$T/pull-manual.sh" "$PR" "$T/pull-manual"
+	repeat pull_ocidir_baseline : bash "$T/pull-ocidir.sh" "$PR" "$T/pull-ocidir"
+	repeat pull_ferry "rm -f '$T/pull.ferry'" "$PACK" build "$T/pull.yaml" -o "$T/pull.ferry" --plain-http "$PR" -q
+	[ ! -f "$T/pull.ferry" ] || meta ferry_pull_bytes "$(fsize "$T/pull.ferry")"
+	rm -rf "$T/pull-manual" "$T/pull-ocidir" "$T/pull.ferry"
+	stop_registry
 fi
 
 # ------------------------------------------------------------------ delta

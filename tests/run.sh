@@ -27,8 +27,10 @@ for t in "$here"/cli/*.sh; do
 	[ -f "$t" ] || continue
 	case "$(basename "$t")" in *${TESTS:-}*) ;; *) continue ;; esac
 	echo "# $(basename "$t")"
+	started=$SECONDS
 	FERRY_RESULTS=$results bash "$t"
 	rc=$?
+	echo "# $(basename "$t"): $((SECONDS - started)) s"
 	if [ $rc -ne 0 ]; then
 		echo "not ok - $(basename "$t") exited $rc"; echo fail >>"$results"
 	fi

@@ -111,6 +111,11 @@ start_registry() {
 			echo "  secret: ferry-test-secret-$port"
 			echo "  headers: {X-Content-Type-Options: [nosniff]}"
 		} >"$dir/config.yml"
+		# under http: (before auth:, which would otherwise take it)
+		if [ -n "$tls" ]; then
+			_svc_mkcert "$dir/tls" || { _svc_fail "registry: cannot make a test certificate: $(tail -2 "$dir/tls/openssl.log" | tr '\n' ' ')"; return 1; }
+			echo "  tls: {certificate: $dir/tls/server.crt, key: $dir/tls/server.key}" >>"$dir/config.yml"
+		fi
 		if [ -n "$user" ]; then
 			htpasswd -Bbc "$dir/htpasswd" "$user" "$pass" >/dev/null 2>&1 ||
 				{ _svc_fail "registry: htpasswd -B failed"; return 1; }
@@ -118,10 +123,6 @@ start_registry() {
 				echo "auth:"
 				echo "  htpasswd: {realm: ferry-test-registry, path: $dir/htpasswd}"
 			} >>"$dir/config.yml"
-		fi
-		if [ -n "$tls" ]; then
-			_svc_mkcert "$dir/tls" || { _svc_fail "registry: cannot make a test certificate: $(tail -2 "$dir/tls/openssl.log" | tr '\n' ' ')"; return 1; }
-			echo "  tls: {certificate: $dir/tls/server.crt, key: $dir/tls/server.key}" >>"$dir/config.yml"
 		fi
 		docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 </dev/null &
 		REG_PID=$!

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bundle/manifest_int.h"
+#include "util/digest.h"
 #include "util/yamlx.h"
 
 static void emit_strv(struct yout *y, const char *key, char **v, size_t n)
@@ -49,6 +50,8 @@ int manifest_emit(const struct manifest *m, char **out, size_t *len, struct ferr
 		yout_kv(&y, "ref", im->ref);
 		yout_kv(&y, "digest", im->digest);
 		yout_kv(&y, "mediaType", im->media_type);
+		if (im->upstream_index != NULL)
+			yout_kv(&y, "upstreamIndex", im->upstream_index);
 		emit_strv(&y, "platforms", im->platforms, im->nplatforms);
 		yout_key(&y, "size");
 		yout_u64(&y, im->size);
@@ -149,6 +152,7 @@ static int parse_image(struct ydoc *d, yaml_node_t *n, struct man_image *im, str
 	    (rc = ymap_str(d, n, "ref", 1, &im->ref, e)) != FX_OK ||
 	    (rc = ymap_str(d, n, "digest", 1, &im->digest, e)) != FX_OK ||
 	    (rc = ymap_str(d, n, "mediaType", 0, &im->media_type, e)) != FX_OK ||
+	    (rc = ymap_str(d, n, "upstreamIndex", 0, &im->upstream_index, e)) != FX_OK ||
 	    (rc = parse_strv(d, n, "platforms", &im->platforms, &im->nplatforms, e)) != FX_OK ||
 	    (rc = ymap_u64(d, n, "size", 0, &im->size, NULL, e)) != FX_OK ||
 	    (rc = ymap_u64(d, n, "layers", 0, &v, NULL, e)) != FX_OK ||
@@ -157,6 +161,8 @@ static int parse_image(struct ydoc *d, yaml_node_t *n, struct man_image *im, str
 	    (rc = parse_strv(d, n, "sboms", &im->sboms, &im->nsboms, e)) != FX_OK ||
 	    (rc = manifest_parse_signatures(d, n, im, e)) != FX_OK)
 		return rc;
+	if (im->upstream_index != NULL && !digest_valid(im->upstream_index))
+		return fe_set(e, d->code, "%s: 'upstreamIndex' is not a sha256 digest", ydoc_where(d, n));
 	if (v > MAN_LAYERS_MAX)
 		return fe_set(e, d->code, "%s: 'layers' out of range", ydoc_where(d, n));
 	im->layers = (int)v;
@@ -380,6 +386,7 @@ void manifest_free(struct manifest *m)
 		free(im->ref);
 		free(im->digest);
 		free(im->media_type);
+		free(im->upstream_index);
 		free_strv(im->platforms, im->nplatforms);
 		free_strv(im->blobs, im->nblobs);
 		free_strv(im->manifests, im->nmanifests);

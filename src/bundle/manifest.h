@@ -28,6 +28,7 @@ struct man_image {
 	char *ref;        /* full reference, registry.example.com/acme/api:1.2.0 */
 	char *digest;     /* sha256:<hex> of the manifest or index */
 	char *media_type; /* of that manifest or index */
+	char *upstream_index; /* platforms: kept a subset: the registry's index, "sha256:<hex>" */
 	char **platforms; /* "linux/amd64", ... */
 	size_t nplatforms;
 	uint64_t size;    /* sum of the unique blobs of the image */

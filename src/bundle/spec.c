@@ -13,9 +13,9 @@
 #include "util/yamlx.h"
 
 static const char *const top_keys[] = {"apiVersion", "kind", "metadata", "images", "charts", "docs",
-    "license", "files", NULL};
+    "license", "files", "platforms", NULL};
 static const char *const meta_keys[] = {"name", "version", "vendor", "description", "sequence", "expires", NULL};
-static const char *const image_keys[] = {"ref", "from", "cosign-key", NULL};
+static const char *const image_keys[] = {"ref", "from", "platforms", "cosign-key", NULL};
 static const char *const path_keys[] = {"path", NULL};
 static const char *const chart_keys[] = {"path", "prov", "from", NULL};
 static const char *const doc_keys[] = {"path", "title", "dest", NULL};
@@ -272,15 +272,41 @@ static int image_cosign_key(struct ydoc *d, yaml_node_t *it, const struct spec_c
 	return check_inside(c, d, n, im->cosign_key, e);
 }
 
+/* platforms: [os/arch[/variant], ...] of map (the spec, or one image). */
+static int parse_platforms(struct ydoc *d, yaml_node_t *map, char ***v, size_t *n, struct ferr *e)
+{
+	yaml_node_t *list = ymap_get(d, map, "platforms");
+	size_t i, slashes;
+	int rc;
+
+	if ((rc = ynode_strv(d, list, "platforms", v, n, e)) != FX_OK)
+		return rc;
+	if (list != NULL && *n == 0)
+		return fe_set(e, FX_USAGE, "%s: 'platforms' lists none", ydoc_where(d, list));
+	for (i = 0; i < *n; i++) {
+		const char *p = (*v)[i];
+		slashes = 0;
+		for (; *p != '\0' && (strchr("abcdefghijklmnopqrstuvwxyz0123456789_.-", *p) != NULL || *p == '/'); p++)
+			slashes += *p == '/';
+		if (*p != '\0' || (slashes != 1 && slashes != 2) || (*v)[i][0] == '/' || p[-1] == '/' ||
+		    strstr((*v)[i], "//") != NULL)
+			return fe_set(e, FX_USAGE, "%s: platform '%s': expected OS/ARCH[/VARIANT] (linux/arm64)",
+			    ydoc_where(d, list), ESC((*v)[i]));
+	}
+	return FX_OK;
+}
+
 static int parse_images(struct ydoc *d, yaml_node_t *root, const struct spec_ctx *c, struct spec *s,
     struct ferr *e)
 {
 	yaml_node_item_t *items;
-	size_t n, i;
+	char **all = NULL;
+	size_t n, i, j, nall = 0;
 	int rc;
 
-	if ((rc = ymap_seq(d, root, "images", &items, &n, e)) != FX_OK)
-		return rc;
+	if ((rc = parse_platforms(d, root, &all, &nall, e)) != FX_OK ||
+	    (rc = ymap_seq(d, root, "images", &items, &n, e)) != FX_OK)
+		goto end;
 	s->images = xcalloc(n, sizeof(*s->images));
 	for (i = 0; i < n; i++) {
 		yaml_node_t *it = yaml_document_get_node(&d->doc, items[i]);
@@ -289,19 +315,47 @@ static int parse_images(struct ydoc *d, yaml_node_t *root, const struct spec_ctx
 
 		if ((rc = ymap_check(d, it, "images", image_keys, e)) != FX_OK ||
 		    (rc = ymap_str(d, it, "ref", 1, &im->ref, e)) != FX_OK ||
-		    (rc = ymap_str(d, it, "from", 1, &from, e)) != FX_OK)
-			return rc;
+		    (rc = ymap_str(d, it, "from", 0, &from, e)) != FX_OK ||
+		    (rc = parse_platforms(d, it, &im->platforms, &im->nplatforms, e)) != FX_OK) {
+			free(from);
+			goto end;
+		}
 		im->where = xstrdup(ydoc_where(d, it));
-		im->from = strncmp(from, "docker-daemon:", 14) == 0 ? xstrdup(from) : resolve(c->dir, from);
-		path = strncmp(from, "docker-daemon:", 14) == 0 ? NULL : from_path(im->from);
+		if ((rc = image_cosign_key(d, it, c, im, e)) != FX_OK) {
+			free(from);
+			goto end;
+		}
+		if (im->platforms != NULL && from != NULL && strncmp(from, "registry://", 11) != 0) {
+			rc = fe_set(e, FX_USAGE, "%s: platforms: only for images pulled from a registry", im->where);
+			free(from);
+			goto end;
+		}
+		if (im->platforms == NULL && nall > 0 && (from == NULL || strncmp(from, "registry://", 11) == 0)) {
+			im->platforms = xcalloc(nall + 1, sizeof(char *));
+			for (j = 0; j < nall; j++)
+				im->platforms[j] = xstrdup(all[j]);
+			im->nplatforms = nall;
+		}
+		if (from == NULL) /* pulled from the registry its ref names */
+			continue;
+		if (strncmp(from, "docker-daemon:", 14) == 0 || strncmp(from, "registry://", 11) == 0)
+			im->from = xstrdup(from); /* not a path */
+		else
+			im->from = resolve(c->dir, from);
+		path = strncmp(from, "docker-daemon:", 14) != 0 &&
+		    strncmp(from, "registry://", 11) != 0 ? from_path(im->from) : NULL;
 		free(from);
 		if (path != NULL)
 			rc = check_inside(c, d, ymap_get(d, it, "from"), path, e);
 		free(path);
-		if (rc != FX_OK || (rc = image_cosign_key(d, it, c, im, e)) != FX_OK)
-			return rc;
+		if (rc != FX_OK)
+			goto end;
 	}
-	return FX_OK;
+end:
+	for (i = 0; i < nall; i++)
+		free(all[i]);
+	free(all);
+	return rc;
 }
 
 static int parse_metadata(struct ydoc *d, yaml_node_t *root, struct spec *s, struct ferr *e)
@@ -405,7 +459,7 @@ static void free_items(struct spec_item *v, size_t n)
 
 void spec_free(struct spec *s)
 {
-	size_t i;
+	size_t i, j;
 
 	free(s->path);
 	free(s->name);
@@ -419,6 +473,10 @@ void spec_free(struct spec *s)
 		free(s->images[i].from);
 		free(s->images[i].where);
 		free(s->images[i].cosign_key);
+		free(s->images[i].locked);
+		for (j = 0; j < s->images[i].nplatforms; j++)
+			free(s->images[i].platforms[j]);
+		free(s->images[i].platforms);
 	}
 	free(s->images);
 	free_items(s->licenses, s->nlicenses);

@@ -12,6 +12,7 @@
 #include "cli/license_cmd.h"
 #include "cli/pack.h"
 #include "crypto/pgp.h"
+#include "net/ref.h"
 #include "util/util.h"
 
 enum verb {
@@ -42,7 +43,11 @@ static const char usage_build[] =
     "      --detached-sig       also write OUT.sig, a detached signature of the whole file\n"
     "      --compress zstd      wrap the bundle in zstd (--zstd-level N, 1-19, default 3)\n"
     "      --layer-compression gzip|zstd   for layers converted from docker save (default gzip)\n"
-    "      --jobs N             threads for compression (default: all cores)\n"
+    "      --jobs N             threads for compression and registry downloads (default: all cores)\n"
+    "      --cacert FILE        trust this CA too for the registries images are pulled from\n"
+    "      --plain-http HOST[:PORT]  speak plain HTTP to this registry (repeatable; loopback labs)\n"
+    "      --lock FILE          write the digest of every image to FILE (after the build)\n"
+    "      --locked FILE        build exactly the digests FILE names (every image must be there)\n"
     "      --split SIZE         cut the bundle into parts (4000M fits FAT32): OUT.000, OUT.001, ...\n"
     "                           plus OUT.parts (their checksums) and OUT.parts.asc (its signature)\n"
     "      --license-pubkey PUB check license files with this key before packing them\n"
@@ -101,6 +106,10 @@ enum option_id {
 	O_ALLOW_EXPIRED,
 	O_FORCE,
 	O_ALLOW_OUTSIDE_PATHS,
+	O_CACERT,
+	O_PLAIN_HTTP,
+	O_LOCK,
+	O_LOCKED,
 	O_CHART_KEYRING,
 	O_COSIGN_KEY,
 	O_REQUIRE_CHART_PROVENANCE,
@@ -146,6 +155,10 @@ static const struct cli_option options[] = {
     {"allow-expired",     O_ALLOW_EXPIRED,     no_argument,       BUILD},
     {"force",             O_FORCE,             no_argument,       BUILD | ISSUE},
     {"allow-outside-paths", O_ALLOW_OUTSIDE_PATHS, no_argument,     BUILD},
+    {"cacert",            O_CACERT,            required_argument, BUILD},
+    {"plain-http",        O_PLAIN_HTTP,        required_argument, BUILD},
+    {"lock",              O_LOCK,              required_argument, BUILD},
+    {"locked",            O_LOCKED,            required_argument, BUILD},
     {"chart-keyring",     O_CHART_KEYRING,     required_argument, BUILD},
     {"cosign-key",        O_COSIGN_KEY,        required_argument, BUILD},
     {"require-chart-provenance", O_REQUIRE_CHART_PROVENANCE, no_argument, BUILD},
@@ -244,6 +257,15 @@ static int take_build_option(struct pack_command *c, int id, const char *value)
 	case O_ALLOW_EXPIRED: o->allow_expired = 1; break;
 	case O_FORCE: o->force = 1; break;
 	case O_ALLOW_OUTSIDE_PATHS: o->allow_outside_paths = 1; break;
+	case O_CACERT: o->cacert = value; break;
+	case O_LOCK: o->lock = value; break;
+	case O_LOCKED: o->locked = value; break;
+	case O_PLAIN_HTTP:
+		if (!ref_valid_host(value, strlen(value)))
+			return cli_usage_error(c->verb, "--plain-http: '%s': expected HOST[:PORT]", ESC(value));
+		o->plain_http = xreallocarray(o->plain_http, o->nplain_http + 1, sizeof(*o->plain_http));
+		o->plain_http[o->nplain_http++] = value;
+		break;
 	case O_CHART_KEYRING: o->chart_keyring = value; break;
 	case O_COSIGN_KEY: o->cosign_key = value; break;
 	case O_REQUIRE_CHART_PROVENANCE: o->require_chart_prov = 1; break;
@@ -442,6 +464,7 @@ int main(int argc, char **argv)
 		rc = cli_finish(rc, &e);
 	}
 	free(c.features);
+	free(c.build.plain_http);
 	free(c.build.since);
 	return rc == CLI_HELP ? 0 : rc;
 }

@@ -180,6 +180,8 @@ static int print_json(FILE *f, const char *path, const struct bundle_head *h, co
 		json_object_set_new(o, "ref", jstr(im->ref));
 		json_object_set_new(o, "digest", jstr(im->digest));
 		json_object_set_new(o, "mediaType", jstr(im->media_type));
+		if (im->upstream_index != NULL)
+			json_object_set_new(o, "upstreamIndex", jstr(im->upstream_index));
 		json_object_set_new(o, "platforms", jstrv(im->platforms, im->nplatforms));
 		json_object_set_new(o, "size", json_integer((json_int_t)im->size));
 		json_object_set_new(o, "layers", json_integer(im->layers));
@@ -286,6 +288,8 @@ int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int js
 	for (i = 0; i < m->nimages; i++) {
 		const struct man_image *im = &m->images[i];
 		fprintf(f, "  %s\n    digest %s\n    ", ESC(im->ref), ESC(im->digest));
+		if (im->upstream_index != NULL)
+			fprintf(f, "upstream index %s (platforms kept: %zu)\n    ", ESC(im->upstream_index), im->nplatforms);
 		for (j = 0; j < im->nplatforms; j++)
 			fprintf(f, "%s%s", j ? ", " : "", ESC(im->platforms[j]));
 		fprintf(f, "%s%d layers, %s\n", im->nplatforms ? "; " : "", im->layers,

@@ -21,6 +21,7 @@
 #include "crypto/pgp.h"
 #include "bundle/spec.h"
 #include "bundle/sums.h"
+#include "cli/lock.h"
 #include "cli/pack_delta.h"
 #include "cli/cli.h"
 #include "util/progress.h"
@@ -257,7 +258,7 @@ static int check_output(const struct pack_opts *o, const struct spec *s, const c
 			if (stat(lists[k][i].src, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
 				input_at = lists[k][i].where;
 	for (i = 0; i < s->nimages && input_at == NULL; i++)
-		if (stat(s->images[i].from, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
+		if (s->images[i].from != NULL && stat(s->images[i].from, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
 			input_at = s->images[i].where;
 	if (input_at != NULL)
 		rc = fe_set(e, FX_USAGE, "%s: is an input of the spec (%s); refusing to overwrite it", ESC(out), input_at);
@@ -322,6 +323,9 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		src[i].ref = s->images[i].ref;
 		src[i].from = s->images[i].from;
 		src[i].where = s->images[i].where;
+		src[i].platforms = s->images[i].platforms;
+		src[i].nplatforms = s->images[i].nplatforms;
+		src[i].locked = s->images[i].locked;
 		src[i].cosign_key_name = s->images[i].cosign_key != NULL ? s->images[i].cosign_key : o->cosign_key;
 		if (src[i].cosign_key_name != NULL &&
 		    (rc = cosign_key_load(src[i].cosign_key_name, &keys[i], e)) != FX_OK)
@@ -333,6 +337,9 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	io.jobs = o->jobs;
 	io.staging_dir = *staging;
 	io.mtime = o->created;
+	io.cacert = o->cacert;
+	io.plain_http = o->plain_http;
+	io.nplain_http = o->nplain_http;
 	if (!o->no_sbom) {
 		struct sbom_opts so = {o->jobs, NULL, o->created};
 		char *work_dir = xasprintf("%s/sbom", *staging);
@@ -600,8 +607,9 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	progress_init(&meter, progress_wanted(o->quiet), "staging");
 	with_progress.progress = &meter;
 	o = &with_progress;
-	if ((rc = spec_load(o->spec, o->allow_outside_paths, &s, e)) != FX_OK)
-		return rc;
+	if ((rc = spec_load(o->spec, o->allow_outside_paths, &s, e)) != FX_OK ||
+	    (o->locked != NULL && (rc = lock_apply(o->locked, &s, e)) != FX_OK))
+		goto end;
 	out = o->out != NULL ? xstrdup(o->out) : xasprintf("%s-%s.ferry", s.name, s.version);
 	fmt_time_utc(o->created, created);
 	for (i = 0; i < s.ncharts && !s.charts[i].chart_dir && !s.charts[i].chart_oci; i++)
@@ -643,6 +651,8 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	/* 3. the tar */
 	if ((rc = write_bundle(o, out, &h, &p, m.nimages, e)) == FX_OK)
 		report(o, out, &h, &p);
+	if (rc == FX_OK && o->lock != NULL)
+		rc = lock_write(o->lock, &m, e);
 end:
 	progress_clear(&meter);
 	if (staging != NULL) {

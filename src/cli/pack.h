@@ -27,6 +27,10 @@ struct pack_opts {
 	const char *keyring;        /* --keyring: the keys the --since bundles must be signed by */
 	const char *cosign_key;     /* --cosign-key PUB.pem: every image's cosign signature must verify */
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
+	const char *cacert;         /* --cacert FILE: registries pulled from */
+	const char **plain_http;    /* --plain-http HOST[:PORT], repeatable */
+	size_t nplain_http;
+	const char *lock, *locked;  /* --lock FILE (write), --locked FILE (read) */
 	struct progress *progress;  /* NULL, or the progress line (on a terminal, not -q) */
 };
 

@@ -182,7 +182,8 @@ int docker_plan(struct stage *st, struct input *in, const char *tag, const struc
 	for (i = 0; i < di.image->nlayers; i++) {
 		struct member *lm = di.layer_members[i];
 		struct pending_layer *p = pending_find(st, di.config.diff_ids[i]);
-		if (converted_find(st, di.config.diff_ids[i]) != NULL || p != NULL) {
+		if (converted_find(st, di.config.diff_ids[i]) != NULL || p != NULL ||
+		    pull_layer_reuse(st, di.config.diff_ids[i]) != NULL) {
 			/* Converted from another copy: this staged copy is not read again, and
 			 * every input now stays until the end, so it goes at once. */
 			if (in->dir == NULL && !lm->moved && !lm->ranged && lm != di.config_member &&

@@ -290,6 +290,11 @@ static int stage_open(struct stage *st, const struct img_src *src, const struct 
 {
 	int rc;
 
+	if (pull_wanted(src)) {
+		fx_esc(src->where ? src->where : "spec", op->label, sizeof(op->label));
+		op->in.label = op->label;
+		return input_read_registry(st, &op->in, src, ref, e);
+	}
 	if ((rc = input_open(st, src, op, e)) != FX_OK)
 		return rc;
 	if (input_find(&op->in, "index.json", e) != NULL && input_find(&op->in, "oci-layout", e) != NULL)
@@ -348,6 +353,7 @@ static int stage_one(struct stage *st, const struct img_src *src, struct opened_
 		goto end;
 	}
 	describe_image(mi, full, top, &a);
+	mi->upstream_index = xstrdup_or_null(op->in.upstream_index);
 	if ((rc = oci_sigs_stage(st, &op->in, &sigs, top, src, full, mi, e)) != FX_OK)
 		goto end;
 	/* index.json: a single manifest says its platform, an index lists its own. */
@@ -369,6 +375,7 @@ static void man_image_free(struct man_image *mi)
 	free(mi->ref);
 	free(mi->digest);
 	free(mi->media_type);
+	free(mi->upstream_index);
 	strv_free(mi->platforms, mi->nplatforms);
 	strv_free(mi->blobs, mi->nblobs);
 	strv_free(mi->manifests, mi->nmanifests);
@@ -392,8 +399,6 @@ static int check_refs(const struct img_src *srcs, size_t n, char **fulls, struct
 		for (j = 0; j < i; j++)
 			if (strcmp(fulls[i], fulls[j]) == 0)
 				return fe_set(e, FX_USAGE, "%s: image %s is listed twice", ESC(where), ESC(fulls[i]));
-		if (srcs[i].from == NULL)
-			return fe_set(e, FX_USAGE, "%s: image %s has no from", ESC(where), ESC(fulls[i]));
 	}
 	return FX_OK;
 }
@@ -403,19 +408,23 @@ static int stage_all(struct stage *st, const struct img_src *srcs, size_t n, cha
     struct opened_input *ops, struct oci_desc *tops, struct img_set *out, struct ferr *e)
 {
 	struct oci_ref r;
-	size_t i;
+	size_t i, nread = 0;
 	int rc = FX_OK;
 
 	/* Every input is read before anything is compressed, so that the layers of all
-	 * images share one compression pool. */
-	for (i = 0; i < n && rc == FX_OK; i++) {
+	 * images share one compression pool; images from registries first, so that a docker
+	 * save layer with the same content reuses theirs. */
+	for (i = 0; i < 2 * n && rc == FX_OK; i++) {
+		const struct img_src *src = &srcs[i % n];
+		if (pull_wanted(src) != (i < n))
+			continue;
 		if (fx_interrupted)
 			return fe_set(e, FX_IO, "interrupted");
-		if ((rc = oci_ref_parse(srcs[i].ref, &r, e)) != FX_OK)
+		if ((rc = oci_ref_parse(src->ref, &r, e)) != FX_OK)
 			return rc;
 		if (st->o->progress != NULL)
-			progress_item(st->o->progress, srcs[i].ref, i + 1, n);
-		rc = stage_open(st, &srcs[i], &r, &ops[i], e);
+			progress_item(st->o->progress, src->ref, ++nread, n);
+		rc = stage_open(st, src, &r, &ops[i % n], e);
 		oci_ref_free(&r);
 	}
 	if (rc == FX_OK && st->o->progress != NULL && st->npending > 0)
@@ -428,6 +437,10 @@ static int stage_all(struct stage *st, const struct img_src *srcs, size_t n, cha
 		rc = stage_one(st, &srcs[i], &ops[i], fulls[i], &r, &out->images[i], &tops[i], e);
 		oci_ref_free(&r);
 		out->nimages = i + 1; /* freed with the set, also when it failed half-way */
+		if (rc == FX_OK && srcs[i].locked != NULL && !pull_wanted(&srcs[i]) &&
+		    strcmp(out->images[i].digest, srcs[i].locked) != 0)
+			rc = fe_set(e, FX_VERIFY, "%s: image %s: the input's digest is %s, the lock file says %s", ops[i].label,
+			    ESC(fulls[i]), out->images[i].digest, srcs[i].locked);
 	}
 	return rc;
 }
@@ -467,6 +480,7 @@ end:
 	blob_list_free(&st.leaves);
 	blob_list_free(&st.manifests);
 	stage_free_conversions(&st);
+	pull_free(&st);
 	for (i = 0; i < n; i++) {
 		opened_free(&ops[i]);
 		oci_desc_free(&tops[i]);

@@ -17,12 +17,16 @@ struct cosign_key;
 struct img_src {
 	const char *ref;   /* reference the image gets in the bundle */
 	const char *from;  /* path (already resolved against the spec's directory), or
-	                      docker-daemon:REF / docker-daemon://SOCK/REF */
+	                      docker-daemon:REF / docker-daemon://SOCK/REF, or
+	                      registry://HOST[:PORT]/REPO:TAG|@DIGEST; NULL: pulled by ref */
 	const char *where; /* "spec.yaml:12:5", for error messages */
 	/* --cosign-key or the image's cosign-key: one of its cosign signatures must
 	 * verify with it (NULL: signatures are carried unchecked); key_name for messages */
 	const struct cosign_key *cosign_key;
 	const char *cosign_key_name;
+	char *const *platforms; /* registry pulls: the platforms of an index to keep (NULL: all) */
+	const char *locked;     /* --locked: the digest the image (pulls: upstream) must have */
+	size_t nplatforms;
 };
 
 struct img_opts {
@@ -30,6 +34,9 @@ struct img_opts {
 	int jobs;                /* parallel compression */
 	const char *staging_dir; /* an empty directory owned by the caller, removed by it */
 	int64_t mtime;           /* SOURCE_DATE_EPOCH / created, for anything time-stamped */
+	const char *cacert;      /* registries: an extra CA bundle, or NULL (system CAs) */
+	const char **plain_http; /* registries: HOST[:PORT]s spoken to over plain HTTP */
+	size_t nplain_http;
 	/* Optional, for the SBOM (layer_ctx is theirs): layer_tar sees each legacy layer's
 	 * uncompressed tar once it has been converted and found to be its diff_id (bytes
 	 * off..off+len-1 of path; len 0: the whole file), before that copy goes, so it is not

@@ -54,6 +54,7 @@ struct input {
 	                             is allocated on its own, so pointers to it stay valid. */
 	size_t nmembers, cap;
 	size_t ndeferred;
+	char *upstream_index; /* a registry pull cut to platforms: the index it was cut from */
 };
 
 /* Configs and layers, or manifests and indexes, recorded for the bundle. */
@@ -89,6 +90,10 @@ struct stage {
 	size_t nconverted;
 	struct pending_layer *pending;
 	size_t npending;
+	struct pulled_blob *pulled; /* blobs pulled from registries so far (pull.c) */
+	size_t npulled;
+	struct pulled_layer *pulled_layers; /* their layers by diff_id, for docker saves */
+	size_t npulled_layers;
 };
 
 /* What one image collects while it is staged. */
@@ -148,6 +153,11 @@ int member_read(struct input *in, struct member *m, char **buf, size_t *len, str
  * (0 when none is known). A member declared with two sizes is an error. */
 int member_reference(struct input *in, struct member *m, uint64_t declared, struct ferr *e);
 void input_free(struct input *in);
+/* A file its reader staged (a registry pull) as member name; takes path. Call
+ * input_sort once every member is there. */
+struct member *input_add_staged(struct input *in, const char *name, char *path,
+    const unsigned char digest[SHA256_LEN], uint64_t size);
+void input_sort(struct input *in);
 
 struct sig_list;
 
@@ -195,5 +205,32 @@ int docker_convert(struct stage *st, struct ferr *e);
 int stage_docker(struct stage *st, struct input *in, const char *tag, const struct oci_ref *ref,
     struct image_summary *a, struct oci_desc *top, struct ferr *e);
 void stage_free_conversions(struct stage *st);
+
+/* --- registries (pull.c) --- */
+/* A blob pulled for an earlier image: a later one links to it instead of pulling again. */
+struct pulled_blob {
+	unsigned char digest[SHA256_LEN];
+	char *path;
+};
+/* A compressed layer pulled from a registry and the diff_id its image's config gives
+ * it: a docker save layer with that diff_id reuses it (once it is shown to decompress
+ * to that diff_id) instead of being compressed again. */
+struct pulled_layer {
+	unsigned char diff_id[SHA256_LEN];
+	struct oci_desc desc;
+	char *path;
+	int checked; /* 1: it does decompress to diff_id, -1: it does not */
+};
+/* The registry layer with that diff_id, as a converted layer (checked now, once), or
+ * NULL when there is none that decompresses to it. */
+struct converted_layer *pull_layer_reuse(struct stage *st, const unsigned char diff_id[SHA256_LEN]);
+/* Is src pulled from a registry (no from:, or from: registry://...)? */
+int pull_wanted(const struct img_src *src);
+/* Pulls the image src names into in, as the members of an OCI layout (oci-layout,
+ * index.json naming the one image, blobs/sha256/HEX): every manifest, index, config
+ * and layer, each checked against its digest and size as it arrives. */
+int input_read_registry(struct stage *st, struct input *in, const struct img_src *src, const struct oci_ref *ref,
+    struct ferr *e);
+void pull_free(struct stage *st);
 
 #endif

@@ -420,6 +420,24 @@ end:
 	return rc;
 }
 
+struct member *input_add_staged(struct input *in, const char *name, char *path,
+    const unsigned char digest[SHA256_LEN], uint64_t size)
+{
+	struct member *m = member_push(in);
+
+	m->name = xstrdup(name);
+	m->type = MEMBER_FILE;
+	m->path = path;
+	memcpy(m->digest, digest, SHA256_LEN);
+	m->size = size;
+	return m;
+}
+
+void input_sort(struct input *in)
+{
+	qsort(in->members, in->nmembers, sizeof(*in->members), member_cmp);
+}
+
 static struct member *member_lookup(struct input *in, const char *name)
 {
 	struct member key, *kp = &key, **hit;
@@ -593,6 +611,7 @@ void input_free(struct input *in)
 	free(in->members);
 	free(in->dir);
 	free(in->archive);
+	free(in->upstream_index);
 	memset(in, 0, sizeof(*in));
 }
 

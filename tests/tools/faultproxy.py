@@ -21,6 +21,8 @@ A rule is MATCH:ACTION[:WHICH[:ARG]]
                        with the right Docker-Content-Digest, and not forwarded
           drip         forward, then send the reply's head one byte every ARG seconds
                        (default 1): a reply that never quite stalls and never ends
+          corrupt      forward, then send the reply with the last byte of its body flipped
+                       (a registry serving wrong bytes under the right digest)
           307          answer 307 Temporary Redirect to the same path under
                        /v2/ferry-redirected/ (where the registry has nothing), nothing
                        forwarded
@@ -51,7 +53,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 ACTIONS = ("reset", "reset-mid", "reset-after", "500", "502", "503", "504", "429", "slow", "truncate", "lie",
-           "drip", "307")
+           "drip", "307", "corrupt")
 HOP = ("connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "content-length")
 
 
@@ -334,6 +336,8 @@ class Handler(BaseHTTPRequestHandler):
             self.note("%d %s" % (r.status, what), rule)
             self.reset_client()
             return
+        if act == "corrupt" and data:
+            data = data[:-1] + bytes([data[-1] ^ 0xFF])
         self.send_response(r.status, r.reason)
         for k, v in hdrs:
             self.send_header(k, v)

@@ -319,7 +319,7 @@ static void test_docker_dedup_and_order(void)
 	struct layer base, a2, b2;
 	struct layer *la[2] = {&base, &a2}, *lb[2] = {&base, &b2};
 	char *cfga = NULL, *cfgb = NULL, *pa, *pb;
-	struct img_src src[2];
+	struct img_src src[2] = {{.ref = NULL}, {.ref = NULL}};
 	struct img_set s, s2;
 	struct ferr e;
 	size_t i;
@@ -502,7 +502,7 @@ static void test_docker_hostile(void)
 	layer_make(&l1, "one", "1", 1000);
 	layer_make(&l2, "two", "2", 1000);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct img_src src = {.ref = "example.com/x:1", .where = "spec.yaml:9:3"};
+		struct img_src src = {.ref = "example.com/x:1", .from = NULL, .where = "spec.yaml:9:3"};
 		struct img_set s;
 		struct ferr e;
 		char *path = NULL, dir[16];
@@ -536,7 +536,7 @@ static void test_docker_hostile(void)
 static void test_docker_symlinked_layer(void)
 {
 	struct layer l;
-	struct img_src src = {.ref = "example.com/sym:1", .where = "spec"};
+	struct img_src src = {.ref = "example.com/sym:1", .from = NULL, .where = "spec"};
 	struct img_set s;
 	struct ferr e;
 	struct layer *ls[2] = {&l, &l};
@@ -710,7 +710,7 @@ static void test_compressed(void)
 {
 	struct layer l1, l2;
 	struct layer *ls[2] = {&l1, &l2};
-	struct img_src src = {.ref = "example.com/x:1", .where = "spec.yaml:3:3"};
+	struct img_src src = {.ref = "example.com/x:1", .from = NULL, .where = "spec.yaml:3:3"};
 	struct img_set s;
 	struct ferr e;
 	char *plain, *gz, *cfg = NULL;
