@@ -193,6 +193,15 @@ void sig_list_free(struct sig_list *l);
 int oci_sigs_stage(struct stage *st, struct input *in, const struct sig_list *l, const struct oci_desc *top,
     const struct img_src *src, const char *full, struct man_image *mi, struct ferr *e);
 
+/* --- cosign signatures of pulled images (cosign_fetch.c) --- */
+struct reg_client;
+struct http;
+/* Fetches the signatures of the pulled image top from repo (the sha256-<hex>.sig tag,
+ * the referrers API; 404: none) into in's members and adds them to the layout's
+ * index.json (*index, replaced). label names the pull in messages. */
+int cosign_fetch(struct reg_client *client, struct http *conn, const char *repo, const char *label, struct stage *st,
+    struct input *in, const struct oci_desc *top, char **index, size_t *index_len, struct ferr *e);
+
 /* --- docker save (convert.c) --- */
 /* Marks every deferred config and layer manifest.json names. */
 int docker_reference(struct input *in, struct ferr *e);

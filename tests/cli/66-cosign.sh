@@ -113,3 +113,46 @@ assert "the refused image was not tagged in the registry" test \
 expect_err 1 "ferry.test/signed:1: not loaded: no cosign signature verifies" "load --cosign-key into oci:DIR refuses it too" \
 	"$LOAD" load forged.ferry --keyring "$KEYRING" --cosign-key cosign.pub --to "oci:$T/forged-layout"
 assert "the refused image is not in the oci:DIR index" test -z "$(jq -r '.manifests[]?.annotations["org.opencontainers.image.ref.name"]' forged-layout/index.json 2>/dev/null | grep -v '^null$')"
+
+# ---- from a registry: the image pushed with skopeo, its .sig manifest and blobs with
+# curl, packed by ref (the legacy tag fetched beside the image)
+# push_sig LAYOUT REPO: every blob of the .sig manifest in LAYOUT, then the manifest
+# under its tag (curl, monolithic uploads)
+push_sig() {
+	local lay=$1 repo=$2 tag digest b loc
+	tag="sha256-${IMG#sha256:}.sig"
+	digest=$(jq -r --arg t "$tag" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' "$lay/index.json")
+	for b in $(jq -r '.config.digest, .layers[].digest' "$lay/blobs/sha256/${digest#sha256:}"); do
+		loc=$(curl -sf -X POST -D - -o /dev/null "http://$R/v2/$repo/blobs/uploads/" | tr -d '\r' | awk -F': ' 'tolower($1) == "location" {print $2}')
+		case $loc in http*) ;; *) loc="http://$R$loc" ;; esac
+		case $loc in *\?*) loc="$loc&digest=$b" ;; *) loc="$loc?digest=$b" ;; esac
+		curl -sf -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$lay/blobs/sha256/${b#sha256:}" "$loc" >/dev/null || return 1
+	done
+	curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary "@$lay/blobs/sha256/${digest#sha256:}" "http://$R/v2/$repo/manifests/$tag" >/dev/null
+}
+skopeo copy -q --dest-tls-verify=false "oci:$T/good:ferry.test/app-a:1" "docker://$R/up/signed:1" &&
+	skopeo copy -q --dest-tls-verify=false "oci:$T/good:ferry.test/app-a:1" "docker://$R/up/forged:1" &&
+	push_sig good up/signed && push_sig forged up/forged || { fail "pushing the image and its signatures"; exit 1; }
+assert "the registry serves the pushed image with the vendor's digest" test "sha256:$(raw up/signed:1)" = "$IMG"
+printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: pulled, version: 1.0.0}\nimages:\n  - {ref: %s/up/signed:1}\n' "$R" >pulled.yaml
+expect 0 "pack an image pulled from a registry with --cosign-key: its .sig tag fetched and verified" \
+	"$PACK" build pulled.yaml -o pulled.ferry --plain-http "$R" --cosign-key cosign.pub --no-sbom
+assert "bundle.yaml lists the pulled signature, verified" test \
+	"$(tar -xOf pulled.ferry bundle.yaml | jq_yaml | jq -c '.images[0] | [.digest, .cosign, [.signatures[] | .kind, .digest]]')" = \
+	"$(jq -nc --arg i "$IMG" --arg s "$SIG" '[$i, "verified", ["simple-signing", $s]]')"
+expect 0 "load the pulled bundle into a second repository" "$LOAD" load pulled.ferry --keyring "$KEYRING" \
+	--cosign-key cosign.pub --to "registry://$R/second" --plain-http
+assert "skopeo finds the .sig tag there with the same digest" test \
+	"sha256:$(raw "second/$R/up/signed:sha256-${IMG#sha256:}.sig")" = "$SIG" -o \
+	"sha256:$(raw "second/up/signed:sha256-${IMG#sha256:}.sig")" = "$SIG"
+printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: pulled, version: 1.0.0}\nimages:\n  - {ref: %s/up/forged:1}\n' "$R" >pulled-forged.yaml
+expect_err 1 "up/forged:1: no cosign signature verifies with cosign.pub: the signature is not the key's" \
+	"a pulled image signed by another key is refused" "$PACK" build pulled-forged.yaml -o pulled-forged.ferry \
+	--plain-http "$R" --cosign-key cosign.pub --no-sbom
+printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: pulled, version: 1.0.0}\nimages:\n  - {ref: %s/up/nosig:1}\n' "$R" >pulled-none.yaml
+skopeo copy -q --dest-tls-verify=false "oci:$T/good:ferry.test/app-a:1" "docker://$R/up/nosig:1" || fail "push nosig"
+expect_err 1 "up/nosig:1: no cosign signature verifies with cosign.pub: it has no cosign signature" \
+	"a pulled image without a .sig tag is refused when a key is required" "$PACK" build pulled-none.yaml -o pulled-none.ferry \
+	--plain-http "$R" --cosign-key cosign.pub --no-sbom
+expect 0 "without a key it packs (no signature to carry)" "$PACK" build pulled-none.yaml -o pulled-none.ferry --plain-http "$R" --no-sbom
