@@ -131,7 +131,7 @@ static int held_blob(void *ctx, const char *digest, uint64_t size, size_t max, c
 	const struct held_blob *h = held_find(ctx, digest);
 
 	if (h == NULL || h->len != size || h->len > max)
-		return fe_set(e, FX_VERIFY, "signature blob %s is not in the bundle", ESC(digest));
+		return fe_set(e, FX_IO, "signature blob %s is not in the bundle", ESC(digest));
 	*buf = xmalloc(h->len ? h->len : 1);
 	memcpy(*buf, h->buf, h->len);
 	*len = h->len;

@@ -72,11 +72,12 @@ static void find_one(struct input *in, json_t *jd, struct sig_list *out)
 	memset(&f, 0, sizeof(f));
 	/* the one descriptor parser checks digest, size and names */
 	if (text == NULL || oci_doc_parse(text, strlen(text), OCI_MT_INDEX, "index.json", &doc, &ignored) != FX_OK ||
-	    doc.ndescs != 1 || doc.descs[0].size > SIG_MANIFEST_MAX || !oci_mt_is_manifest(doc.descs[0].media_type))
+	    doc.ndescs != 1 || !oci_mt_is_manifest(doc.descs[0].media_type))
 		goto end;
+	/* a tagged one larger than allowed is still a signature: stage_sig refuses it */
 	if (cosign_sig_tag(doc.descs[0].ref_name, f.subject))
 		f.kind = MAN_SIG_SIMPLE;
-	else if (artifact != NULL && strcmp(artifact, COSIGN_BUNDLE_MEDIA_TYPE) == 0 &&
+	else if (artifact != NULL && strcmp(artifact, COSIGN_BUNDLE_MEDIA_TYPE) == 0 && doc.descs[0].size <= SIG_MANIFEST_MAX &&
 	    referrer_subject(in, &doc.descs[0], f.subject))
 		f.kind = MAN_SIG_BUNDLE;
 	if (f.kind == NULL || sig_list_has(out, doc.descs[0].digest))
@@ -143,6 +144,8 @@ static int stage_sig(struct stage *st, struct input *in, const struct sig_found 
 
 	memset(&doc, 0, sizeof(doc));
 	snprintf(what, sizeof(what), "%s: signature sha256:%s", in->label, f->desc.hex);
+	if (f->desc.size > SIG_MANIFEST_MAX)
+		return fe_set(e, FX_VERIFY, "%s: a signature manifest larger than %zu bytes", what, SIG_MANIFEST_MAX);
 	if ((m = oci_blob(in, &f->desc, e)) == NULL)
 		return e->code;
 	if ((rc = member_read(in, m, manifest, manifest_len, e)) != FX_OK ||

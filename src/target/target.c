@@ -103,7 +103,8 @@ static void check_image(struct plan_image *pi, const struct manifest *man, const
 			return;
 		}
 		/* a target needs a manifest's bytes to tag the image: a delta always carries them */
-		if ((k >= mi->nblobs || sig_manifest) && manifest_required(man, d, NULL) != NULL) {
+		if (((k >= mi->nblobs && k < mi->nblobs + mi->nmanifests) || sig_manifest) &&
+		    manifest_required(man, d, NULL) != NULL) {
 			plan_image_bad(pi, "bundle.yaml leaves out manifest %s for a base to supply", d);
 			return;
 		}

@@ -156,3 +156,25 @@ expect_err 1 "up/nosig:1: no cosign signature verifies with cosign.pub: it has n
 	"a pulled image without a .sig tag is refused when a key is required" "$PACK" build pulled-none.yaml -o pulled-none.ferry \
 	--plain-http "$R" --cosign-key cosign.pub --no-sbom
 expect 0 "without a key it packs (no signature to carry)" "$PACK" build pulled-none.yaml -o pulled-none.ferry --plain-http "$R" --no-sbom
+
+# ---- hostile sizes: a .sig manifest over 64 KiB, in a layout and from the registry
+layout huge
+$SIGN simple huge "$IMG" cosign.key --pad 70000 >/dev/null
+spec huge.yaml huge
+expect_err 1 "signature sha256:[0-9a-f]{64}: a signature manifest larger than 65536 bytes" \
+	"a .sig manifest over 64 KiB in a layout is refused" "$PACK" build huge.yaml -o huge.ferry --no-sbom
+skopeo copy -q --dest-tls-verify=false "oci:$T/good:ferry.test/app-a:1" "docker://$R/up/huge:1" && push_sig huge up/huge ||
+	fail "push the huge signature"
+printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: pulled, version: 1.0.0}\nimages:\n  - {ref: %s/up/huge:1}\n' "$R" >pulled-huge.yaml
+expect_err 4 "up/huge:1: signatures: GET .*sha256-[0-9a-f]{64}.sig: reply larger than 65536 bytes" \
+	"a .sig manifest over 64 KiB from the registry stops the pull (exit 4, as other bad replies)" \
+	"$PACK" build pulled-huge.yaml -o pulled-huge.ferry --plain-http "$R" --no-sbom
+assert "no bundle written" test ! -e pulled-huge.ferry
+
+# ---- a delta keeps the signature manifests (a target tags them from the delta)
+expect 0 "a delta of the signed image against itself" "$PACK" build good.yaml -o delta.ferry --since good.ferry \
+	--keyring "$KEYRING" --cosign-key cosign.pub --no-sbom
+assert "the delta carries the signature manifests" test \
+	"$(tar -tf delta.ferry | grep -c -e "${SIG#sha256:}" -e "${REF#sha256:}")" = 2
+expect 0 "the delta loads with --cosign-key where its base was loaded" "$LOAD" load delta.ferry --keyring "$KEYRING" \
+	--cosign-key cosign.pub --to "registry://$R" --plain-http

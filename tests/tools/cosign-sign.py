@@ -8,7 +8,8 @@ and puts them into an OCI layout next to the image they sign.
       tagged sha256-<hex>.sig, the signature (base64) in the
       dev.cosignproject.cosign/signature annotation.
       --signs: the payload names this digest instead; --tamper: the payload's digest
-      is changed after signing; --sig: this annotation text instead of the signature.
+      is changed after signing; --sig: this annotation text instead of the signature;
+      --pad N: N bytes of padding in an annotation of the manifest (a huge one).
   cosign-sign.py bundle LAYOUT IMAGE_DIGEST KEY.pem
       a sigstore bundle v0.3 (DSSE envelope over an in-toto statement) as an OCI 1.1
       referrer: artifactType application/vnd.dev.sigstore.bundle.v0.3+json, subject
@@ -58,7 +59,7 @@ def image_size(layout, digest):
     return os.path.getsize(os.path.join(layout, "blobs", "sha256", digest[7:]))
 
 
-def simple(layout, digest, key, signs=None, tamper=False, sig_text=None):
+def simple(layout, digest, key, signs=None, tamper=False, sig_text=None, pad=0):
     payload = json.dumps({"critical": {"identity": {"docker-reference": "ferry.test/signed"},
                                        "image": {"docker-manifest-digest": signs or digest},
                                        "type": "cosign container image signature"},
@@ -79,6 +80,8 @@ def simple(layout, digest, key, signs=None, tamper=False, sig_text=None):
                 "config": dict(mediaType="application/vnd.oci.image.config.v1+json", **config),
                 "layers": [dict(mediaType="application/vnd.dev.cosign.simplesigning.v1+json", **layer,
                                 annotations={"dev.cosignproject.cosign/signature": sig})]}
+    if pad:
+        manifest["annotations"] = {"pad": "x" * pad}
     m = put_blob(layout, json.dumps(manifest, separators=(",", ":")).encode())
     add_to_index(layout, dict(mediaType=OCI_MANIFEST, **m, annotations={
         "org.opencontainers.image.ref.name": "sha256-%s.sig" % digest[7:]}))
@@ -121,7 +124,8 @@ def main(argv):
     if argv[1] == "simple":
         signs = opts[opts.index("--signs") + 1] if "--signs" in opts else None
         sig_text = opts[opts.index("--sig") + 1] if "--sig" in opts else None
-        print(simple(layout, digest, key, signs, "--tamper" in opts, sig_text))
+        pad = int(opts[opts.index("--pad") + 1]) if "--pad" in opts else 0
+        print(simple(layout, digest, key, signs, "--tamper" in opts, sig_text, pad))
     else:
         print(bundle(layout, digest, key))
     return 0
