@@ -179,3 +179,15 @@ assert "the delta carries the signature manifests" test \
 	"$(tar -tf delta.ferry | grep -c -e "${SIG#sha256:}" -e "${REF#sha256:}")" = 2
 expect 0 "the delta loads with --cosign-key where its base was loaded" "$LOAD" load delta.ferry --keyring "$KEYRING" \
 	--cosign-key cosign.pub --to "registry://$R" --plain-http
+
+# ---- docker:// holds no signatures; --cosign-key still refuses there
+if start_dockerd; then
+	expect 0 "load a signed image into a Docker daemon (its signatures left out)" "$LOAD" load good.ferry --keyring "$KEYRING" \
+		--cosign-key cosign.pub --to "docker://unix://$DOCKER_SOCK"
+	assert "the daemon holds the image" docker image inspect ferry.test/signed:1
+	expect_err 1 "ferry.test/signed:1: not loaded: no cosign signature verifies with cosign.pub" \
+		"load --cosign-key into docker:// refuses a forged signature" "$LOAD" load forged.ferry --keyring "$KEYRING" \
+		--cosign-key cosign.pub --to "docker://unix://$DOCKER_SOCK"
+else
+	skip "docker target: no Docker daemon: $SVC_WHY"
+fi
