@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # cosign image signatures, made here in cosign's exact formats (python3-cryptography:
 # ECDSA P-256; the legacy simple-signing .sig manifest and a sigstore bundle referrer)
-# beside a fixture image in an OCI layout: packed and checked with --cosign-key,
-# re-checked by verify and load, pushed to a real docker-registry and an oci:DIR where
-# skopeo finds the .sig tag with the same digest; every forged or missing signature
-# refused.
+# beside a fixture image, in an OCI layout and in a real docker-registry (image pushed
+# with skopeo, signature with curl): packed and checked with --cosign-key, re-checked
+# by verify and load, loaded into a second registry, an oci:DIR and a Docker daemon,
+# skopeo finding the .sig tag with the same digest; every forged, missing or
+# oversized signature refused.
 . "$FERRY_ROOT/tests/lib.sh"
 . "$FERRY_ROOT/tests/services.sh"
 command -v jq >/dev/null || { skip "jq not installed"; exit 0; }
