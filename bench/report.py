@@ -137,6 +137,8 @@ def main(argv):
            "pull_manual_baseline", "pull_ferry", ">= 3x faster", lambda r: r >= 3)
     timing("pull_ocidir", "pack 3 images from a registry (signed) vs skopeo copy to oci:DIR alone",
            "pull_ocidir_baseline", "pull_ferry", "<= 0.7x its time", lambda r: r <= 0.7, invert=True)
+    timing("pull_ocidir_nosbom", "the same with --no-sbom (what the SBOM catalogue adds)",
+           "pull_ocidir_baseline", "pull_ferry_nosbom", "(informative)", lambda r: None, invert=True)
     pf, pbytes = F("pull_ferry"), num(meta, "ferry_pull_bytes")
     if pf.ok() and pbytes:
         extra_w = max(0, pf.wbytes - pbytes) / pbytes

@@ -398,6 +398,7 @@ SH
 	repeat pull_ocidir_baseline : bash "$T/pull-ocidir.sh" "$PR" "$T/pull-ocidir"
 	repeat pull_ferry "rm -f '$T/pull.ferry'" "$PACK" build "$T/pull.yaml" -o "$T/pull.ferry" --plain-http "$PR" -q
 	[ ! -f "$T/pull.ferry" ] || meta ferry_pull_bytes "$(fsize "$T/pull.ferry")"
+	repeat pull_ferry_nosbom "rm -f '$T/pull.ferry'" "$PACK" build "$T/pull.yaml" -o "$T/pull.ferry" --plain-http "$PR" -q --no-sbom
 	rm -rf "$T/pull-manual" "$T/pull-ocidir" "$T/pull.ferry"
 	stop_registry
 fi

@@ -40,6 +40,10 @@ struct bw_opts {
 	int (*sign)(void *ctx, const char *text, size_t len, char **sig, size_t *siglen, struct ferr *e);
 	void *sign_ctx;
 	struct progress *progress; /* NULL, or fed the bytes bw_add_file copies */
+	/* > 0 (a multiple of 512; a plain single file only): the entries start at this
+	 * offset and the head goes into the room before them last (bw_put_head), so that
+	 * SHA256SUMS can list what is only known once the rest is written */
+	uint64_t head_room;
 };
 
 /* Opens a temporary file beside path; nothing appears at path before bw_commit. */
@@ -49,6 +53,21 @@ int bw_add_buf(struct bundle_writer *w, const char *name, const void *buf, size_
  * (a source changed since it was hashed is an error, not a silently bad bundle). */
 int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uint64_t size,
     const unsigned char want[SHA256_LEN], struct ferr *e);
+/* With head_room: the entry's header now, its size bytes left as a hole at *off of
+ * bw_fd(w) for the caller to fill (pwrite) before bw_commit. */
+int bw_add_hole(struct bundle_writer *w, const char *name, uint64_t size, uint64_t *off, struct ferr *e);
+int bw_fd(const struct bundle_writer *w);
+/* Starts writing what is there to disk without waiting, so that bw_commit's fsync has
+ * less left to wait for (the bytes filled into holes came in by pwrite). */
+void bw_start_writeback(struct bundle_writer *w);
+const char *bw_tmp_path(const struct bundle_writer *w); /* the file being written */
+/* Bytes an entry of len bytes with a short name takes in the tar (header and data
+ * padded to 512). */
+uint64_t bw_entry_span(uint64_t len);
+/* With head_room: writes the n entries (SHA256SUMS, its signature, bundle.yaml) into
+ * the room, which they must fill exactly (sum of bw_entry_span). */
+int bw_put_head(struct bundle_writer *w, const char *const *names, const char *const *bufs, const size_t *lens, size_t n,
+    struct ferr *e);
 /* Finishes the tar, fsyncs, renames into place. */
 int bw_commit(struct bundle_writer *w, struct ferr *e);
 /* Number of parts a split bundle was cut into. */

@@ -43,6 +43,9 @@ struct bundle_writer {
 	unsigned char *buf; /* COPY_BUF for file copies */
 	int io_errno;       /* errno of a failed write, reported by the caller */
 	int zstd_failed;
+	/* o.head_room: a plain single file whose head is written last (bw_put_head) */
+	uint64_t pos;       /* output offset of the next byte */
+	uint64_t hole_left; /* bytes of a hole (bw_add_hole) still to pass over */
 };
 
 static const char *base_name(const char *p)
@@ -92,8 +95,19 @@ static int out_write(struct bundle_writer *w, const void *buf, size_t n)
 {
 	const unsigned char *p = buf;
 
-	if (w->o.split == 0)
-		return write_all(w->fd, buf, n);
+	if (w->o.split == 0 && w->hole_left > 0) { /* bytes another writer puts there */
+		size_t k = w->hole_left < n ? (size_t)w->hole_left : n;
+		if (lseek(w->fd, (off_t)k, SEEK_CUR) < 0)
+			return -1;
+		w->hole_left -= k;
+		w->pos += k;
+		p += k;
+		n -= k;
+	}
+	if (w->o.split == 0) {
+		w->pos += n;
+		return write_all(w->fd, p, n);
+	}
 	while (n > 0) {
 		size_t k;
 
@@ -190,6 +204,12 @@ int bw_open(struct bundle_writer **wp, const char *path, const struct bw_opts *o
 		fx_cleanup_file(w->tmp);
 		fchmod(w->fd, 0644);
 	}
+	if (o->head_room > 0 && (o->zstd || o->split > 0 || o->head_room % 512 != 0 ||
+	    lseek(w->fd, (off_t)o->head_room, SEEK_SET) < 0)) {
+		rc = fe_set(e, FX_IO, "%s: room for the head: only in a plain single file", ESC(w->path));
+		goto end;
+	}
+	w->pos = o->head_room;
 	w->buf = xmalloc(COPY_BUF);
 	if (o->zstd) {
 		w->z = ZSTD_createCCtx();
@@ -220,7 +240,7 @@ end:
 	return rc;
 }
 
-static int header(struct bundle_writer *w, const char *name, uint64_t size, struct ferr *e)
+static int entry_header(struct archive *a, const char *name, uint64_t size, int64_t mtime)
 {
 	struct archive_entry *ent = archive_entry_new();
 	int r;
@@ -231,10 +251,15 @@ static int header(struct bundle_writer *w, const char *name, uint64_t size, stru
 	archive_entry_set_size(ent, (la_int64_t)size);
 	archive_entry_set_uid(ent, 0);
 	archive_entry_set_gid(ent, 0);
-	archive_entry_set_mtime(ent, (time_t)w->o.mtime, 0);
-	r = archive_write_header(w->a, ent);
+	archive_entry_set_mtime(ent, (time_t)mtime, 0);
+	r = archive_write_header(a, ent);
 	archive_entry_free(ent);
-	if (r != ARCHIVE_OK)
+	return r;
+}
+
+static int header(struct bundle_writer *w, const char *name, uint64_t size, struct ferr *e)
+{
+	if (entry_header(w->a, name, size, w->o.mtime) != ARCHIVE_OK)
 		return werr(w, name, e);
 	return FX_OK;
 }
@@ -289,6 +314,117 @@ int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uin
 		rc = fe_set(e, FX_IO, "%s: changed while the bundle was written (shrank)", ESC(path));
 	else if (rc == FX_OK && want != NULL && CRYPTO_memcmp(got, want, SHA256_LEN) != 0)
 		rc = fe_set(e, FX_IO, "%s: changed while the bundle was written", ESC(path));
+	return rc;
+}
+
+int bw_add_hole(struct bundle_writer *w, const char *name, uint64_t size, uint64_t *off, struct ferr *e)
+{
+	uint64_t left = size;
+	int rc;
+
+	if (w->o.head_room == 0)
+		return fe_set(e, FX_IO, "%s: %s: a hole needs a plain single file", ESC(w->path), ESC(name));
+	if ((rc = header(w, name, size, e)) != FX_OK)
+		return rc;
+	*off = w->pos;
+	w->hole_left = size;
+	memset(w->buf, 0, COPY_BUF);
+	/* libarchive counts the entry's bytes; out_write passes over them */
+	while (left > 0 && rc == FX_OK) {
+		size_t k = left < COPY_BUF ? (size_t)left : COPY_BUF;
+		if (archive_write_data(w->a, w->buf, k) != (la_ssize_t)k)
+			rc = werr(w, name, e);
+		left -= k;
+	}
+	if (rc == FX_OK && w->hole_left != 0)
+		rc = fe_set(e, FX_IO, "%s: %s: the tar writer buffered the hole", ESC(w->path), ESC(name));
+	w->hole_left = 0;
+	return rc;
+}
+
+int bw_fd(const struct bundle_writer *w)
+{
+	return w->fd;
+}
+
+void bw_start_writeback(struct bundle_writer *w)
+{
+	if (w->fd >= 0 && w->o.split == 0)
+		(void)sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint: bw_commit's fsync checks */
+}
+
+const char *bw_tmp_path(const struct bundle_writer *w)
+{
+	return w->tmp;
+}
+
+uint64_t bw_entry_span(uint64_t len)
+{
+	return 512 + (len + 511) / 512 * 512;
+}
+
+/* The head's bytes go to their room at the start of the file; anything past it (the
+ * end-of-archive blocks libarchive writes when it closes) is dropped. */
+struct head_out {
+	int fd;
+	uint64_t pos, room;
+	int err;
+};
+
+static la_ssize_t head_cb(struct archive *a, void *ctx, const void *buf, size_t n)
+{
+	struct head_out *h = ctx;
+	const unsigned char *p = buf;
+	size_t k = h->room - h->pos < n ? (size_t)(h->room - h->pos) : n;
+
+	(void)a;
+	while (k > 0 && !h->err) {
+		ssize_t r = pwrite(h->fd, p, k, (off_t)h->pos);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			h->err = r < 0 ? errno : EIO;
+			break;
+		}
+		h->pos += (uint64_t)r;
+		p += r;
+		k -= (size_t)r;
+	}
+	return (la_ssize_t)n;
+}
+
+int bw_put_head(struct bundle_writer *w, const char *const *names, const char *const *bufs, const size_t *lens, size_t n,
+    struct ferr *e)
+{
+	struct archive *a = archive_write_new();
+	struct head_out h = {w->fd, 0, w->o.head_room, 0};
+	uint64_t need = 0;
+	size_t i;
+	int rc = FX_OK;
+
+	for (i = 0; i < n; i++)
+		need += bw_entry_span(lens[i]);
+	if (need != w->o.head_room) {
+		rc = fe_set(e, FX_IO, "%s: the head takes %llu bytes, not the %llu kept for it", ESC(w->path),
+		    (unsigned long long)need, (unsigned long long)w->o.head_room);
+		goto end;
+	}
+	if (a == NULL || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK || archive_write_open(a, &h, NULL, head_cb, NULL) != ARCHIVE_OK) {
+		rc = fe_set(e, FX_IO, "libarchive: cannot start the tar writer");
+		goto end;
+	}
+	for (i = 0; i < n && rc == FX_OK; i++)
+		if (entry_header(a, names[i], lens[i], w->o.mtime) != ARCHIVE_OK ||
+		    (lens[i] > 0 && archive_write_data(a, bufs[i], lens[i]) != (la_ssize_t)lens[i]))
+			rc = fe_set(e, FX_IO, "%s: %s: %s", ESC(w->path), names[i], h.err ? strerror(h.err) : "cannot write");
+	if (rc == FX_OK && archive_write_finish_entry(a) != ARCHIVE_OK)
+		rc = fe_set(e, FX_IO, "%s: the head: cannot write", ESC(w->path));
+	if (rc == FX_OK && (h.err || h.pos != h.room))
+		rc = fe_set(e, FX_IO, "%s: the head: %s", ESC(w->path), h.err ? strerror(h.err) : "it does not fill its room");
+end:
+	if (a != NULL)
+		archive_write_free(a);
 	return rc;
 }
 

@@ -35,6 +35,7 @@ struct plan_entry {
 	unsigned char digest[SHA256_LEN];
 	const char *image;  /* a blob: the first image that uses it (for progress) */
 	size_t image_index; /* its number, from 1 */
+	struct img_blob *remote; /* a registry layer: fetched straight into the output */
 };
 
 struct plan {
@@ -142,6 +143,23 @@ static int freshness(const struct pack_opts *o, const struct spec *s, struct man
 	return FX_OK;
 }
 
+/* bundle.yaml's entries: every entry of the plan, sorted by path (again after the plan
+ * grew). */
+static void describe_entries(const struct plan *p, struct manifest *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nentries; i++)
+		free(m->entries[i].path);
+	free(m->entries);
+	m->entries = xcalloc(p->n ? p->n : 1, sizeof(*m->entries));
+	for (i = 0, m->nentries = 0; i < p->n; i++, m->nentries++) {
+		m->entries[i].path = xstrdup(p->v[i].name);
+		m->entries[i].size = p->v[i].size;
+	}
+	qsort(m->entries, m->nentries, sizeof(*m->entries), cmp_entry);
+}
+
 static int describe(const struct pack_opts *o, const struct spec *s, const struct plan *p, struct manifest *m, struct ferr *e)
 {
 	char created[32];
@@ -167,12 +185,7 @@ static int describe(const struct pack_opts *o, const struct spec *s, const struc
 		m->files[i].path = xstrdup(s->files[i].dest);
 	if ((rc = add_licenses(o, s, m, e)) != FX_OK)
 		return rc;
-	m->entries = xcalloc(p->n, sizeof(*m->entries));
-	for (i = 0; i < p->n; i++, m->nentries++) {
-		m->entries[i].path = xstrdup(p->v[i].name);
-		m->entries[i].size = p->v[i].size;
-	}
-	qsort(m->entries, m->nentries, sizeof(*m->entries), cmp_entry);
+	describe_entries(p, m);
 	return FX_OK;
 }
 
@@ -304,18 +317,27 @@ static void blob_image(const struct img_set *is, struct plan_entry *pe, const ch
 	}
 }
 
+/* A build streams its registry layers into the output (no staged copy) when the output
+ * is a plain single file: the head is then written last, into room kept for it. */
+static int streamable(const struct pack_opts *o)
+{
+	return !o->zstd && o->split == 0 && o->nsince == 0;
+}
+
 /* Stages the spec's images beside out and adds the OCI layout to the plan, after the
  * images' SBOMs (sboms, the caller's to free; none with --no-sbom). The layers are
- * catalogued while they are staged, by the hooks of images_stage. */
+ * catalogued while they are staged, by the hooks of images_stage. When registry layers
+ * are left remote (streamable), the SBOMs wait for them: *catalog gets the catalogue to
+ * finish once they are fetched (NULL with --no-sbom). */
 static int plan_images(const struct pack_opts *o, const struct spec *s, const char *out, char **staging,
-    struct img_set *is, struct sbom_set *sboms, struct plan *p, struct ferr *e)
+    struct img_set *is, struct sbom_set *sboms, struct plan *p, struct sbom_ctx **catalog_out, struct ferr *e)
 {
 	struct img_src *src = xcalloc(s->nimages, sizeof(*src));
 	struct cosign_key **keys = xcalloc(s->nimages + 1, sizeof(*keys));
 	struct img_opts io;
 	struct sbom_ctx *catalog = NULL;
 	size_t i;
-	int rc;
+	int rc, remote = 0;
 
 	if ((rc = make_staging(out, staging, e)) != FX_OK)
 		goto end;
@@ -340,6 +362,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	io.cacert = o->cacert;
 	io.plain_http = o->plain_http;
 	io.nplain_http = o->nplain_http;
+	io.stream_pulls = streamable(o);
 	if (!o->no_sbom) {
 		struct sbom_opts so = {o->jobs, NULL, o->created};
 		char *work_dir = xasprintf("%s/sbom", *staging);
@@ -351,8 +374,11 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		io.layer_ctx = catalog;
 	}
 	io.progress = o->progress;
-	if ((rc = images_stage(src, s->nimages, &io, is, e)) != FX_OK ||
-	    (catalog != NULL && (rc = sbom_build(catalog, is, sboms, e)) != FX_OK))
+	if ((rc = images_stage(src, s->nimages, &io, is, e)) != FX_OK)
+		goto end;
+	for (i = 0; i < is->nblobs; i++)
+		remote |= is->blobs[i].remote != NULL;
+	if (catalog != NULL && !remote && (rc = sbom_build(catalog, is, sboms, e)) != FX_OK)
 		goto end;
 	for (i = 0; i < sboms->ndocs; i++)
 		plan_buf(p, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len);
@@ -363,11 +389,16 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		snprintf(name, sizeof(name), "images/blobs/sha256/%s", is->blobs[i].hex);
 		pe = plan_add(p, name);
 		pe->path = is->blobs[i].path;
+		pe->remote = is->blobs[i].remote != NULL ? &is->blobs[i] : NULL;
 		pe->size = is->blobs[i].size;
 		memcpy(pe->digest, is->blobs[i].digest, SHA256_LEN);
 		blob_image(is, pe, is->blobs[i].hex);
 	}
 	plan_buf(p, "images/index.json", is->index_json, is->index_len);
+	if (remote) {
+		*catalog_out = catalog; /* its workers may still read staged layers */
+		catalog = NULL;
+	}
 end:
 	sbom_ctx_free(catalog); /* its workers stop before the staging directory goes */
 	for (i = 0; i < s->nimages; i++)
@@ -457,7 +488,9 @@ struct head {
 	struct pgp_signer who;
 };
 
-static int make_head(const struct pack_opts *o, const struct spec *s, const struct plan *p, struct manifest *m,
+/* bundle.yaml (with yaml_pad bytes of comment after it: room a streamed build kept),
+ * SHA256SUMS and its signature, from the described manifest. */
+static int head_text(const struct pack_opts *o, const struct plan *p, struct manifest *m, size_t yaml_pad,
     struct head *h, struct ferr *e)
 {
 	struct sums sums;
@@ -466,8 +499,16 @@ static int make_head(const struct pack_opts *o, const struct spec *s, const stru
 	int rc;
 
 	memset(&sums, 0, sizeof(sums));
-	if ((rc = describe(o, s, p, m, e)) != FX_OK || (rc = manifest_emit(m, &h->yaml, &h->yaml_len, e)) != FX_OK ||
-	    (rc = check_manifest_text(o->spec, h->yaml, h->yaml_len, e)) != FX_OK)
+	if ((rc = manifest_emit(m, &h->yaml, &h->yaml_len, e)) != FX_OK)
+		goto end;
+	if (yaml_pad > 0) { /* "#" and spaces: a YAML comment */
+		h->yaml = xrealloc(h->yaml, h->yaml_len + yaml_pad);
+		memset(h->yaml + h->yaml_len, ' ', yaml_pad);
+		h->yaml[h->yaml_len] = yaml_pad > 1 ? '#' : '\n';
+		h->yaml[h->yaml_len + yaml_pad - 1] = '\n';
+		h->yaml_len += yaml_pad;
+	}
+	if ((rc = check_manifest_text(o->spec, h->yaml, h->yaml_len, e)) != FX_OK)
 		goto end;
 	sha256_buf(h->yaml, h->yaml_len, yaml_digest);
 	sums_add(&sums, BUNDLE_YAML, yaml_digest);
@@ -489,6 +530,24 @@ static int make_head(const struct pack_opts *o, const struct spec *s, const stru
 end:
 	sums_free(&sums);
 	return rc;
+}
+
+static void head_free(struct head *h)
+{
+	free(h->sums_text);
+	free(h->sig);
+	free(h->yaml);
+	h->sums_text = h->sig = h->yaml = NULL;
+}
+
+static int make_head(const struct pack_opts *o, const struct spec *s, const struct plan *p, struct manifest *m,
+    struct head *h, struct ferr *e)
+{
+	int rc;
+
+	if ((rc = describe(o, s, p, m, e)) != FX_OK)
+		return rc;
+	return head_text(o, p, m, 0, h, e);
 }
 
 /* Signs the finished bundle as a whole (OUT.sig) for `gpg --verify OUT.sig OUT`. */
@@ -568,6 +627,162 @@ end:
 	return rc;
 }
 
+/* --- a build that streams registry layers into the output --- */
+
+#define SIG_GUESS 1024      /* an armoured signature: ~0.3 KiB (Ed25519), ~0.9 KiB (RSA 4096) */
+#define SBOM_SUMS_ROOM 160   /* an SBOM's SHA256SUMS line */
+#define SBOM_YAML_ROOM 400   /* its entries: line and its line in the image's sboms: */
+
+/* The room the head will take: the head as it is now (unsigned), plus the SBOMs still
+ * to come, a signature and some slack; fit_head fills it exactly at the end. */
+static int head_room(const struct pack_opts *o, const struct plan *p, struct manifest *m, size_t nsboms,
+    uint64_t *room, struct ferr *e)
+{
+	struct pack_opts unsigned_o = *o;
+	struct head est;
+	int rc;
+
+	memset(&est, 0, sizeof(est));
+	unsigned_o.no_sign = 1;
+	if ((rc = head_text(&unsigned_o, p, m, 0, &est, e)) == FX_OK)
+		*room = bw_entry_span(est.sums_len + nsboms * SBOM_SUMS_ROOM) + (o->no_sign ? 0 : bw_entry_span(SIG_GUESS)) +
+		    bw_entry_span(est.yaml_len + nsboms * SBOM_YAML_ROOM + 4096);
+	head_free(&est);
+	return rc;
+}
+
+/* The final head, filling room exactly: bundle.yaml ends in a comment of padding and
+ * the signature in blank lines after its armour (both change nothing a reader uses),
+ * so that it is signed once; again only when a signature outgrows SIG_GUESS. */
+static int fit_head(const struct pack_opts *o, const struct plan *p, struct manifest *m, uint64_t room,
+    struct head *h, struct ferr *e)
+{
+	struct pack_opts unsigned_o = *o;
+	uint64_t sig_span = o->no_sign ? 0 : bw_entry_span(SIG_GUESS), fixed;
+	size_t pad;
+	int tries, rc;
+
+	unsigned_o.no_sign = 1;
+	head_free(h);
+	if ((rc = head_text(&unsigned_o, p, m, 0, h, e)) != FX_OK) /* the sizes that do not depend on the pad */
+		return rc;
+	for (tries = 0; tries < 2; tries++) {
+		fixed = bw_entry_span(h->sums_len) + sig_span + 512;
+		if (fixed + h->yaml_len > room || (o->no_sign && tries > 0))
+			return fe_set(e, FX_IO, "%s: the head (%llu bytes) outgrew the %llu bytes kept for it", ESC(o->spec),
+			    (unsigned long long)(fixed + h->yaml_len), (unsigned long long)room);
+		pad = (size_t)(room - fixed - h->yaml_len);
+		head_free(h);
+		if ((rc = head_text(o, p, m, pad, h, e)) != FX_OK)
+			return rc;
+		if (h->sig == NULL)
+			return FX_OK;
+		if (bw_entry_span(h->sig_len) <= sig_span) {
+			size_t want = (size_t)(sig_span - 512);
+			h->sig = xrealloc(h->sig, want);
+			memset(h->sig + h->sig_len, '\n', want - h->sig_len);
+			h->sig_len = want;
+			return FX_OK;
+		}
+		sig_span = bw_entry_span(h->sig_len);
+		h->yaml_len -= pad;
+	}
+	return fe_set(e, FX_IO, "%s: the signature's length changed; the head does not fit its room", ESC(o->spec));
+}
+
+/* The entries after the head room, registry layers as holes that images_fetch fills
+ * (jobs at a time); then the SBOMs, catalogued from the layers where they now lie; then
+ * the head. */
+static int write_streamed(const struct pack_opts *o, const char *out, struct plan *p, struct manifest *m,
+    const struct img_set *is, struct sbom_ctx **catalog_owned, struct sbom_set *sboms, struct head *h, struct ferr *e)
+{
+	struct sbom_ctx *catalog = *catalog_owned;
+	struct bundle_writer *w = NULL;
+	struct bw_opts bo;
+	struct img_fetch *want = xcalloc(p->n ? p->n : 1, sizeof(*want));
+	const char *names[3], *bufs[3];
+	size_t lens[3], i, k, nwant = 0, nsboms = 0, nhead = 0;
+	uint64_t room = 0, total = 0;
+	int rc;
+
+	for (i = 0; catalog != NULL && i < m->nimages; i++)
+		nsboms += 2 * m->images[i].nmanifests;
+	memset(&bo, 0, sizeof(bo));
+	bo.jobs = o->jobs;
+	bo.mtime = o->created;
+	bo.force = o->force;
+	if ((rc = head_room(o, p, m, nsboms, &room, e)) != FX_OK)
+		goto end;
+	bo.head_room = room;
+	if ((rc = bw_open(&w, out, &bo, e)) != FX_OK)
+		goto end;
+	for (i = 0; i < p->n && rc == FX_OK; i++) {
+		struct plan_entry *pe = &p->v[i];
+		if (pe->remote != NULL) {
+			want[nwant].blob = pe->remote;
+			total += pe->size;
+			rc = bw_add_hole(w, pe->name, pe->size, &want[nwant++].off, e);
+		} else if (pe->path != NULL) {
+			rc = bw_add_file(w, pe->name, pe->path, pe->size, pe->digest, e);
+		} else {
+			rc = bw_add_buf(w, pe->name, pe->buf, pe->len, e);
+		}
+	}
+	if (rc != FX_OK)
+		goto end;
+	for (i = 0, k = 0; catalog != NULL && i < p->n; i++)
+		if (p->v[i].remote != NULL) { /* catalogued where they land, as they land */
+			char what[1200];
+			free(p->v[i].remote->path);
+			p->v[i].remote->path = xstrdup(bw_tmp_path(w));
+			p->v[i].remote->offset = want[k].off;
+			snprintf(what, sizeof(what), "%s: layer sha256:%s", p->v[i].image != NULL ? ESC(p->v[i].image) : "image",
+			    p->v[i].remote->hex);
+			sbom_layer_arriving(catalog, p->v[i].remote->digest, p->v[i].remote->path, want[k].off, want[k].blob->size,
+			    img_fetch_wait, &want[k], what);
+			k++;
+		}
+	if (o->progress != NULL) {
+		o->progress->what = "pulling";
+		progress_start(o->progress, total);
+	}
+	rc = images_fetch(want, nwant, bw_fd(w), o->jobs, o->progress, e);
+	if (o->progress != NULL)
+		progress_end(o->progress);
+	if (rc != FX_OK)
+		goto end;
+	bw_start_writeback(w); /* while the SBOMs are finished and the head signed */
+	if (catalog != NULL) {
+		struct img_set view = *is;
+		view.images = m->images;
+		view.nimages = m->nimages;
+		if ((rc = sbom_build(catalog, &view, sboms, e)) != FX_OK)
+			goto end;
+		for (i = 0; i < sboms->ndocs && rc == FX_OK; i++) {
+			plan_buf(p, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len);
+			rc = bw_add_buf(w, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len, e);
+		}
+		sbom_set_attach(sboms, m->images, m->nimages);
+		describe_entries(p, m);
+	}
+	if (rc != FX_OK || (rc = fit_head(o, p, m, room, h, e)) != FX_OK)
+		goto end;
+	names[nhead] = BUNDLE_SUMS, bufs[nhead] = h->sums_text, lens[nhead++] = h->sums_len;
+	if (h->sig != NULL)
+		names[nhead] = BUNDLE_SIG, bufs[nhead] = h->sig, lens[nhead++] = h->sig_len;
+	names[nhead] = BUNDLE_YAML, bufs[nhead] = h->yaml, lens[nhead++] = h->yaml_len;
+	if ((rc = bw_put_head(w, names, bufs, lens, nhead, e)) != FX_OK || (rc = bw_commit(w, e)) != FX_OK)
+		goto end;
+	if (o->detached_sig && !o->no_sign && (rc = detached_sig(o, out, e)) != FX_OK)
+		unlink(out); /* all or nothing */
+end:
+	sbom_ctx_free(catalog); /* its workers stop before what they read goes */
+	*catalog_owned = NULL;
+	bw_free(w);
+	free(want);
+	return rc;
+}
+
 static void report(const struct pack_opts *o, const char *out, const struct head *h, const struct plan *p)
 {
 	struct stat st;
@@ -595,9 +810,10 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	struct head h;
 	struct chart_art *charts = NULL;
 	struct sbom_set sboms;
+	struct sbom_ctx *catalog = NULL; /* streamed: the SBOMs still to make */
 	char *out = NULL, *staging = NULL, created[32];
 	size_t i;
-	int rc;
+	int rc, streamed = 0;
 
 	memset(&sboms, 0, sizeof(sboms));
 	memset(&is, 0, sizeof(is));
@@ -630,7 +846,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 			rc = plan_file(&p, charts[i].prov_entry, charts[i].prov_src, e);
 	for (i = 0; i < s.nfiles && rc == FX_OK; i++)
 		rc = plan_file(&p, s.files[i].dest, s.files[i].src, e);
-	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &sboms, &p, e)) != FX_OK))
+	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &sboms, &p, &catalog, e)) != FX_OK))
 		goto end;
 	plan_chart_blobs(&p, charts, s.ncharts);
 	progress_clear(&meter); /* signing may ask for a passphrase */
@@ -646,11 +862,16 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	sbom_set_attach(&sboms, m.images, m.nimages);
 	if (o->nsince > 0 && (rc = leave_out_since(o, &m, &p, e)) != FX_OK)
 		goto end;
-	if ((rc = make_head(o, &s, &p, &m, &h, e)) != FX_OK)
-		goto end;
-	/* 3. the tar */
-	if ((rc = write_bundle(o, out, &h, &p, m.nimages, e)) == FX_OK)
+	for (i = 0; i < p.n; i++)
+		streamed |= p.v[i].remote != NULL;
+	if (streamed) { /* registry layers straight into the output; the head last */
+		if ((rc = describe(o, &s, &p, &m, e)) == FX_OK &&
+		    (rc = write_streamed(o, out, &p, &m, &is, &catalog, &sboms, &h, e)) == FX_OK)
+			report(o, out, &h, &p);
+	} else if ((rc = make_head(o, &s, &p, &m, &h, e)) == FX_OK &&
+	    (rc = write_bundle(o, out, &h, &p, m.nimages, e)) == FX_OK) { /* 3. the tar */
 		report(o, out, &h, &p);
+	}
 	if (rc == FX_OK && o->lock != NULL)
 		rc = lock_write(o->lock, &m, e);
 end:
@@ -661,13 +882,12 @@ end:
 		free(staging);
 	}
 	sbom_set_free(&sboms);
+	sbom_ctx_free(catalog);
 	img_set_free(&is);
 	pack_charts_free(charts, s.ncharts);
 	manifest_free(&m);
 	plan_free(&p);
-	free(h.sums_text);
-	free(h.sig);
-	free(h.yaml);
+	head_free(&h);
 	free(out);
 	spec_free(&s);
 	return rc;

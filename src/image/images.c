@@ -112,6 +112,7 @@ static void blob_list_add(struct blob_list *b, const unsigned char digest[SHA256
 		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
 	}
 	x = &b->v[b->n++];
+	memset(x, 0, sizeof(*x));
 	memcpy(x->digest, digest, SHA256_LEN);
 	hex_encode(digest, SHA256_LEN, x->hex);
 	x->size = size;
@@ -169,6 +170,12 @@ int stage_member(struct stage *st, struct input *in, struct blob_list *b, struct
 		return rc;
 	if (blob_find(st, m->digest) != NULL || m->moved)
 		return FX_OK;
+	if (m->remote != NULL) { /* a registry layer: fetched into the output later */
+		blob_list_add(b, m->digest, m->size, NULL);
+		b->v[b->n - 1].remote = m->remote;
+		m->moved = 1;
+		return FX_OK;
+	}
 	if (in->dir != NULL) {
 		blob_list_add(b, m->digest, m->size, xstrdup(m->path));
 		return FX_OK;
@@ -476,6 +483,10 @@ int images_stage(const struct img_src *srcs, size_t n, const struct img_opts *o,
 	if (st.manifests.n > 0)
 		memcpy(out->blobs + st.leaves.n, st.manifests.v, st.manifests.n * sizeof(*out->blobs));
 	st.leaves.n = st.manifests.n = 0; /* paths now belong to out */
+	out->sources = st.sources; /* remote blobs point there */
+	out->nsources = st.nsources;
+	st.sources = NULL;
+	st.nsources = 0;
 end:
 	blob_list_free(&st.leaves);
 	blob_list_free(&st.manifests);
@@ -507,6 +518,9 @@ void img_set_free(struct img_set *s)
 		free(s->blobs[i].path);
 	free(s->blobs);
 	free(s->index_json);
+	for (i = 0; i < s->nsources; i++)
+		pull_source_free(s->sources[i]);
+	free(s->sources);
 	for (i = 0; s->images != NULL && i < s->nimages; i++)
 		man_image_free(&s->images[i]);
 	free(s->images);

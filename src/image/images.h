@@ -49,14 +49,23 @@ struct img_opts {
 	    struct ferr *e);
 	void *layer_ctx;
 	struct progress *progress; /* NULL, or told which image is read and staged */
+	/* Registry pulls: layers are not fetched while staging but planned (img_blob.remote);
+	 * the caller fetches them into their place in its output with images_fetch. Configs,
+	 * manifests and indexes are still fetched (they say what the layers are). */
+	int stream_pulls;
 };
+
+struct pull_source; /* a registry and repository that blobs are fetched from (pull.c) */
 
 /* A blob to put into the bundle as images/blobs/sha256/<hex>. */
 struct img_blob {
 	char hex[SHA256_HEX];
 	unsigned char digest[SHA256_LEN];
 	uint64_t size;
-	char *path; /* a staged file (or the input itself when it can be read in place) */
+	char *path; /* a staged file (or the input itself when it can be read in place);
+	               NULL for a remote blob until the caller has fetched it */
+	uint64_t offset; /* where its bytes start in path (0: path is the blob) */
+	const struct pull_source *remote; /* a layer to fetch from a registry (stream_pulls) */
 };
 
 struct img_set {
@@ -67,7 +76,29 @@ struct img_set {
 	size_t index_len;
 	struct man_image *images; /* for bundle.yaml, one per img_src, same order */
 	size_t nimages;
+	struct pull_source **sources; /* what remote blobs point to */
+	size_t nsources;
 };
+
+/* A remote blob to fetch, and where: offset off of the file fd. */
+struct img_fetch {
+	const struct img_blob *blob;
+	uint64_t off;
+	/* zero when images_fetch starts; set by it (read through img_fetch_wait) */
+	uint64_t landed; /* bytes written so far (not yet checked) */
+	int over;        /* 1: all there and checked, -1: failed or not fetched */
+};
+
+/* Fetches the blobs (jobs connections at once, largest first) each straight into its
+ * place, hashed as it arrives and checked against its digest and size (a mismatch
+ * names the image and the blob); a cut transfer resumes with Range, 429 and 5xx are
+ * waited out (Retry-After honoured). progress (NULL: none) is fed the bytes. */
+int images_fetch(struct img_fetch *want, size_t n, int fd, int jobs, struct progress *progress,
+    struct ferr *e);
+/* For a reader following a fetch (ctx: one struct img_fetch of it, from any thread):
+ * blocks until the first upto bytes of its blob have landed (0), or never will (-1).
+ * Every item is over when images_fetch returns. */
+int img_fetch_wait(void *ctx, uint64_t upto);
 
 int images_stage(const struct img_src *srcs, size_t n, const struct img_opts *o,
     struct img_set *out, struct ferr *e);

@@ -41,6 +41,7 @@ struct member {
 	int referenced;   /* a deferred member something references: read by the 2nd pass */
 	uint64_t declared; /* the size a descriptor declares for it (0: none known) */
 	int walked;       /* its references were marked (once: indexes may repeat it) */
+	const struct pull_source *remote; /* a registry layer not fetched yet (path NULL) */
 };
 
 struct stage;
@@ -94,6 +95,8 @@ struct stage {
 	size_t npulled;
 	struct pulled_layer *pulled_layers; /* their layers by diff_id, for docker saves */
 	size_t npulled_layers;
+	struct pull_source **sources; /* the registries pulled from (pull.c), for remote blobs */
+	size_t nsources;
 };
 
 /* What one image collects while it is staged. */
@@ -227,7 +230,9 @@ struct pulled_blob {
 struct pulled_layer {
 	unsigned char diff_id[SHA256_LEN];
 	struct oci_desc desc;
-	char *path;
+	char *path;  /* NULL while the layer is remote */
+	struct member *member;    /* the pulled image's member holding it */
+	struct pull_source *src;  /* where it is fetched from while remote */
 	int checked; /* 1: it does decompress to diff_id, -1: it does not */
 };
 /* The registry layer with that diff_id, as a converted layer (checked now, once), or
@@ -241,5 +246,6 @@ int pull_wanted(const struct img_src *src);
 int input_read_registry(struct stage *st, struct input *in, const struct img_src *src, const struct oci_ref *ref,
     struct ferr *e);
 void pull_free(struct stage *st);
+void pull_source_free(struct pull_source *src);
 
 #endif

@@ -39,6 +39,9 @@ struct layer_reader {
 	struct archive *a;
 	const char *what;
 	char err[256];
+	uint64_t start;    /* the layer's first byte in the file */
+	int (*wait)(void *ctx, uint64_t upto);
+	void *wait_ctx;
 };
 
 /* Reads the next piece of the layer into in[]; 0 at its end, -1 on an error. */
@@ -53,6 +56,10 @@ static ssize_t fill(struct layer_reader *lr)
 		lr->in_len = lr->in_pos = 0;
 		lr->in_eof = 1;
 		return 0;
+	}
+	if (lr->wait != NULL && lr->wait(lr->wait_ctx, lr->pos - lr->start + want) != 0) {
+		snprintf(lr->err, sizeof(lr->err), "its download failed");
+		return -1;
 	}
 	do
 		r = pread(lr->fd, lr->in, want, (off_t)lr->pos);
@@ -247,7 +254,9 @@ int layer_open(const struct layer_src *src, struct layer_reader **lrp, struct ar
 		rc = fe_set(e, FX_VERIFY, "%s: the file ends inside the layer", lr->what);
 		goto end;
 	}
-	lr->pos = src->off;
+	lr->pos = lr->start = src->off;
+	lr->wait = src->wait;
+	lr->wait_ctx = src->wait_ctx;
 	lr->chunk = PLAIN_CHUNK;
 	lr->end = src->len > 0 ? src->off + src->len : (uint64_t)st.st_size;
 	if ((rc = detect(lr, e)) != FX_OK)

@@ -16,6 +16,10 @@ struct layer_src {
 	const char *path;  /* the blob, or the archive holding it */
 	uint64_t off, len; /* its bytes: off .. off+len-1; len 0: from off to the end */
 	const char *what;  /* names the layer in messages (already escaped) */
+	/* optional: the bytes are still arriving (a layer fetched into the bundle): blocks
+	 * until the first upto bytes of the layer are there (0), or never will be (-1) */
+	int (*wait)(void *ctx, uint64_t upto);
+	void *wait_ctx;
 };
 
 enum layer_compression { LAYER_PLAIN, LAYER_GZIP, LAYER_ZSTD };

@@ -182,7 +182,8 @@ static int walk_manifest(struct stage *st, struct input *in, const struct oci_do
 			return e->code;
 		if ((rc = stage_member(st, in, &st->leaves, m, e)) != FX_OK)
 			return rc;
-		if (st->o->layer_blob != NULL && (rc = st->o->layer_blob(st->o->layer_ctx, m->digest,
+		if (st->o->layer_blob != NULL && blob_find(st, m->digest)->path != NULL &&
+		    (rc = st->o->layer_blob(st->o->layer_ctx, m->digest,
 		    blob_find(st, m->digest)->path, in->label, e)) != FX_OK)
 			return rc;
 		summary_blob(a, doc->descs[i].hex, doc->descs[i].size);

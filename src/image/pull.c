@@ -9,7 +9,7 @@
  * answers waited out (Retry-After honoured). What arrives becomes the members of an
  * OCI layout (oci-layout, index.json naming the one image, blobs/sha256/HEX), which
  * oci_input.c stages like any other: an index is kept whole and byte-exact. */
-#include "image/images_int.h"
+#include "image/pull_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,14 +23,7 @@
 #include <archive.h>
 #include <openssl/crypto.h>
 
-#include "net/ref.h"
-#include "net/registry_client.h"
-
-#define PULL_TRIES 8          /* attempts of one blob that bring no byte */
-#define PULL_TRIES_MAX 64     /* attempts of one blob in all */
-#define PULL_WAIT_MAX_MS 30000 /* longest wait before a retry (Retry-After is capped there) */
 #define PULL_BLOBS_MAX 100000 /* blobs of one image */
-#define PULL_JOBS_MAX 16
 
 static const char *const manifest_accept[] = {
 	"Accept: " OCI_MT_INDEX ", " OCI_MT_MANIFEST ", " DOCKER_MT_LIST ", " DOCKER_MT_MANIFEST, NULL};
@@ -40,16 +33,16 @@ struct pull_blob {
 	struct oci_desc desc; /* digest and size (from the manifest that names it) */
 	char *path;           /* the staged file */
 	int have;             /* already pulled: path is a link to an earlier image's copy */
+	int is_config;
+	int remote;           /* left for images_fetch (stream_pulls) */
 };
 
 struct pull {
 	struct stage *st;
 	struct input *in;
-	struct reg_client client;
-	char repo[REF_NAME_MAX + 1];
+	struct pull_source *src;
 	char reference[REF_TAG_MAX + DIGEST_STR]; /* tag or digest to ask for */
 	char pinned[DIGEST_STR];                  /* digest the image must have, or "" */
-	char name[700];                           /* "registry://HOST/REPO:TAG", escaped */
 	char *const *platforms;                   /* of an index, the ones to keep (none: all) */
 	size_t nplatforms;
 	struct pull_blob *blobs;
@@ -90,7 +83,7 @@ static int pull_source(struct pull *p, const struct img_src *src, const struct o
 		/* Docker Hub's registry answers at its own name */
 		fx_strlcpy(hostport, strcmp(ref->domain, "docker.io") == 0 ? "registry-1.docker.io" : ref->domain,
 		    hostport_size);
-		fx_strlcpy(p->repo, ref->repo, sizeof(p->repo));
+		fx_strlcpy(p->src->repo, ref->repo, sizeof(p->src->repo));
 	} else {
 		const char *rest = src->from + 11;
 		size_t hostlen;
@@ -101,7 +94,7 @@ static int pull_source(struct pull *p, const struct img_src *src, const struct o
 			return fe_set(e, FX_USAGE, "%s: name the registry as HOST[:PORT]/REPO (a host with a dot "
 			    "or a port, or localhost)", p->in->label);
 		fx_strlcpy(hostport, r.domain, hostport_size);
-		fx_strlcpy(p->repo, r.repo, sizeof(p->repo));
+		fx_strlcpy(p->src->repo, r.repo, sizeof(p->src->repo));
 		tag = r.tag[0] ? r.tag : NULL;
 		if (r.digest[0] != '\0') {
 			if (digest != NULL && strcmp(digest, r.digest) != 0)
@@ -165,22 +158,22 @@ static int get_manifest(struct pull *p, struct http *conn, const char *reference
 	struct regc_request rq;
 	struct http_resp rs;
 	struct ferr why = {0, ""};
-	char *url = xasprintf("%s/v2/%s/manifests/%s", p->client.base, p->repo, reference);
+	char *url = xasprintf("%s/v2/%s/manifests/%s", p->src->client.base, p->src->repo, reference);
 	int rc;
 
 	memset(&rq, 0, sizeof(rq));
-	rq.repo = p->repo;
+	rq.repo = p->src->repo;
 	rq.http.method = "GET";
 	rq.http.url = url;
 	rq.http.headers = manifest_accept;
 	rq.http.max_body = OCI_JSON_MAX;
 	rq.http.stop_on_interrupt = 1;
-	if ((rc = regc_request(&p->client, conn, &rq, &rs, &why)) != FX_OK) {
-		rc = fe_set(e, rc, "%s: %s", p->name, why.msg);
+	if ((rc = regc_request(&p->src->client, conn, &rq, &rs, &why)) != FX_OK) {
+		rc = fe_set(e, rc, "%s: %s", p->src->name, why.msg);
 		goto end;
 	}
 	if (rs.status != 200) {
-		rc = fe_set(e, FX_TARGET, "%s: manifest %s: HTTP %ld%s%s", p->name, ESC(reference), rs.status,
+		rc = fe_set(e, FX_TARGET, "%s: manifest %s: HTTP %ld%s%s", p->src->name, ESC(reference), rs.status,
 		    rs.status == 404 ? " (not found)" : "", http_body_snippet(&rs));
 		goto end;
 	}
@@ -240,7 +233,7 @@ static int cut_index(struct pull *p, struct http *conn, const struct oci_doc *id
 		for (i = 0, wanted = 0; i < nkeep && !wanted; i++)
 			wanted = platform_matches(p->platforms[j], keep[i].platform);
 		if (!wanted) {
-			rc = fe_set(e, FX_USAGE, "%s: platform %s is not in the index sha256:%s; it has: %s", p->name,
+			rc = fe_set(e, FX_USAGE, "%s: platform %s is not in the index sha256:%s; it has: %s", p->src->name,
 			    ESC(p->platforms[j]), upstream_hex, have[0] ? have : "none named");
 			goto end;
 		}
@@ -257,7 +250,7 @@ static int cut_index(struct pull *p, struct http *conn, const struct oci_doc *id
 		goto end;
 	free(p->in->upstream_index);
 	p->in->upstream_index = xasprintf("sha256:%s", upstream_hex);
-	fx_warn("%s: platforms: kept %s of %s: a new index sha256:%s (upstream sha256:%s)", p->name, kept, have,
+	fx_warn("%s: platforms: kept %s of %s: a new index sha256:%s (upstream sha256:%s)", p->src->name, kept, have,
 	    top->hex, upstream_hex);
 	for (i = 0; i < nkeep && rc == FX_OK; i++)
 		rc = pull_doc(p, conn, &keep[i], 1, top, e);
@@ -283,21 +276,21 @@ static int pull_doc(struct pull *p, struct http *conn, const struct oci_desc *d,
 
 	memset(&doc, 0, sizeof(doc));
 	if (depth > OCI_MAX_DEPTH)
-		return fe_set(e, FX_VERIFY, "%s: indexes nested deeper than %d", p->name, OCI_MAX_DEPTH);
+		return fe_set(e, FX_VERIFY, "%s: indexes nested deeper than %d", p->src->name, OCI_MAX_DEPTH);
 	if (d != NULL)
 		snprintf(what, sizeof(what), "sha256:%s", d->hex);
 	if ((rc = get_manifest(p, conn, d != NULL ? what : p->reference, &buf, &len, &content_type, e)) != FX_OK)
 		goto end;
 	sha256_buf(buf, len, digest);
 	hex_encode(digest, SHA256_LEN, hex);
-	snprintf(what, sizeof(what), "%s: manifest sha256:%s", p->name, hex);
+	snprintf(what, sizeof(what), "%s: manifest sha256:%s", p->src->name, hex);
 	if (d != NULL && (memcmp(digest, d->digest, SHA256_LEN) != 0 || len != d->size)) {
 		rc = fe_set(e, FX_VERIFY, "%s: manifest sha256:%s: the registry sent %zu bytes with digest sha256:%s",
-		    p->name, d->hex, len, hex);
+		    p->src->name, d->hex, len, hex);
 		goto end;
 	}
 	if (d == NULL && p->pinned[0] != '\0' && strcmp(p->pinned + 7, hex) != 0) {
-		rc = fe_set(e, FX_VERIFY, "%s: resolved to sha256:%s, not the pinned %s", p->name, hex, p->pinned);
+		rc = fe_set(e, FX_VERIFY, "%s: resolved to sha256:%s, not the pinned %s", p->src->name, hex, p->pinned);
 		goto end;
 	}
 	if ((rc = oci_doc_parse(buf, len, d != NULL ? d->media_type : NULL, what, &doc, e)) != FX_OK)
@@ -324,7 +317,7 @@ static int pull_doc(struct pull *p, struct http *conn, const struct oci_desc *d,
 		}
 	}
 	if (doc.kind == OCI_KIND_MANIFEST && doc.ndescs + 1 > PULL_BLOBS_MAX - p->nblobs) {
-		rc = fe_set(e, FX_VERIFY, "%s: more than %d blobs", p->name, PULL_BLOBS_MAX);
+		rc = fe_set(e, FX_VERIFY, "%s: more than %d blobs", p->src->name, PULL_BLOBS_MAX);
 		goto end;
 	}
 	for (i = 0; i < doc.ndescs + (doc.kind == OCI_KIND_MANIFEST) && rc == FX_OK; i++) {
@@ -337,176 +330,13 @@ static int pull_doc(struct pull *p, struct http *conn, const struct oci_desc *d,
 		}
 		p->blobs = xreallocarray(p->blobs, p->nblobs + 1, sizeof(*p->blobs));
 		memset(&p->blobs[p->nblobs], 0, sizeof(*p->blobs));
+		p->blobs[p->nblobs].is_config = doc.kind == OCI_KIND_MANIFEST && i == doc.ndescs;
 		oci_desc_copy(&p->blobs[p->nblobs++].desc, c);
 	}
 end:
 	oci_doc_free(&doc);
 	free(buf);
 	free(content_type);
-	return rc;
-}
-
-/* --- one blob --- */
-
-struct blob_sink {
-	int fd;
-	struct sha256 hash;
-	uint64_t got, want;  /* bytes written, bytes the descriptor says */
-	uint64_t pos;        /* this attempt: offset in the reply of the next byte */
-	uint64_t start;      /* this attempt: where its body starts in the blob */
-	int too_long, io_error;
-};
-
-static size_t sink_data(void *arg, long status, const void *buf, size_t n)
-{
-	struct blob_sink *s = arg;
-	const unsigned char *b = buf;
-	uint64_t at = s->start + s->pos, skip;
-
-	if (status != 200 && status != 206)
-		return n; /* a challenge, a redirect or an error: its body is not the blob */
-	s->pos += n;
-	if (at + n <= s->got)
-		return n; /* a 200 to a Range request: what is already here comes again */
-	skip = at < s->got ? s->got - at : 0;
-	if (at > s->got || s->got + (n - skip) > s->want) {
-		s->too_long = at <= s->got;
-		return 0; /* a gap, or more than the descriptor says */
-	}
-	if (write_all(s->fd, b + skip, n - skip) != 0) {
-		s->io_error = errno ? errno : EIO;
-		return 0;
-	}
-	sha256_update(&s->hash, b + skip, n - skip);
-	s->got += n - skip;
-	return n;
-}
-
-static void nap_ms(uint64_t ms)
-{
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !fx_interrupted)
-		;
-}
-
-/* One GET of the blob, from s->got on; 1: call again (after a wait), 0: done, -1: e set. */
-static int blob_attempt(struct pull *p, struct http *conn, struct pull_blob *b, struct blob_sink *s, uint64_t *wait,
-    struct ferr *e)
-{
-	struct regc_request rq;
-	struct http_resp rs;
-	struct ferr why = {0, ""};
-	char range[64], *url = xasprintf("%s/v2/%s/blobs/sha256:%s", p->client.base, p->repo, b->desc.hex);
-	const char *headers[2] = {range, NULL};
-	uint64_t ra;
-	int rc, verdict = 1;
-
-	memset(&rq, 0, sizeof(rq));
-	snprintf(range, sizeof(range), "Range: bytes=%llu-", (unsigned long long)s->got);
-	rq.repo = p->repo;
-	rq.http.method = "GET";
-	rq.http.url = url;
-	rq.http.headers = s->got > 0 ? headers : NULL;
-	rq.http.on_data = sink_data;
-	rq.http.data_arg = s;
-	rq.http.no_retry = 1; /* retried here, from where it stopped */
-	rq.http.deadline = HTTP_DEADLINE_NONE; /* as long as the blob takes; a stall still ends it */
-	rq.http.stop_on_interrupt = 1;
-	s->pos = 0;
-	s->start = s->got;
-	*wait = 0;
-	rc = regc_request_follow(&p->client, conn, &rq, &rs, &why);
-	if (s->io_error) {
-		verdict = -1;
-		fe_set(e, FX_IO, "%s: %s", ESC(b->path), strerror(s->io_error));
-	} else if (s->too_long) {
-		verdict = -1;
-		fe_set(e, FX_VERIFY, "%s: blob sha256:%s: the registry sent more than the %llu bytes its "
-		    "descriptor says", p->name, b->desc.hex, (unsigned long long)s->want);
-	} else if (rc != FX_OK) {
-		if (rs.failure == HTTP_FAIL_INTERRUPTED || fx_interrupted || regc_broken(&p->client)) {
-			verdict = -1;
-			fe_set(e, rc, "%s: blob sha256:%s: %s", p->name, b->desc.hex, why.msg);
-		} else {
-			*e = why; /* retried; said if the retries run out */
-		}
-	} else if (rs.status == 200 || rs.status == 206) {
-		if (s->got == s->want)
-			verdict = 0;
-	} else if (rs.status == 429 || (rs.status >= 500 && rs.status <= 599)) {
-		if (rs.retry_after != NULL && http_parse_retry_after(rs.retry_after, (int64_t)time(NULL), &ra) == 0)
-			*wait = ra * 1000 > PULL_WAIT_MAX_MS ? PULL_WAIT_MAX_MS : ra * 1000;
-		fe_set(e, FX_TARGET, "%s: blob sha256:%s: HTTP %ld", p->name, b->desc.hex, rs.status);
-	} else {
-		verdict = -1;
-		fe_set(e, FX_TARGET, "%s: blob sha256:%s: HTTP %ld%s%s", p->name, b->desc.hex, rs.status,
-		    rs.status == 404 ? " (not found)" : "", http_body_snippet(&rs));
-	}
-	http_resp_free(&rs);
-	free(url);
-	return verdict;
-}
-
-/* Pulls one blob into its staged file, hashed as it arrives; resumes with Range. */
-static int pull_blob(struct pull *p, struct http *conn, struct pull_blob *b, struct ferr *e)
-{
-	struct blob_sink s;
-	unsigned char digest[SHA256_LEN];
-	char hex[SHA256_HEX];
-	struct ferr last = {0, ""};
-	uint64_t wait, backoff = 250, before;
-	int verdict = 1, idle = 0, tries = 0, rc = FX_OK;
-
-	memset(&s, 0, sizeof(s));
-	s.want = b->desc.size;
-	sha256_init(&s.hash);
-	s.fd = open(b->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (s.fd < 0) {
-		rc = fe_set(e, FX_IO, "%s: %s", ESC(b->path), strerror(errno));
-		goto end;
-	}
-	while (verdict > 0) {
-		before = s.got;
-		if (fx_interrupted) {
-			rc = fe_set(e, FX_IO, "interrupted");
-			goto end;
-		}
-		last.code = 0;
-		verdict = blob_attempt(p, conn, b, &s, &wait, &last);
-		if (verdict < 0) {
-			rc = fe_set(e, last.code, "%s", last.msg);
-			goto end;
-		}
-		idle = s.got > before ? 0 : idle + 1;
-		if (verdict > 0 && (idle >= PULL_TRIES || ++tries >= PULL_TRIES_MAX)) {
-			rc = fe_set(e, FX_TARGET, "%s: blob sha256:%s: %llu of %llu bytes after %d attempts%s%s", p->name,
-			    b->desc.hex, (unsigned long long)s.got, (unsigned long long)s.want, tries,
-			    last.code ? ": last: " : "", last.code ? last.msg : "");
-			goto end;
-		}
-		if (verdict > 0) {
-			nap_ms(wait ? wait : backoff);
-			backoff = backoff * 2 > PULL_WAIT_MAX_MS ? PULL_WAIT_MAX_MS : backoff * 2;
-		}
-	}
-	if (close(s.fd) != 0) {
-		s.fd = -1;
-		rc = fe_set(e, FX_IO, "%s: %s", ESC(b->path), strerror(errno));
-		goto end;
-	}
-	s.fd = -1;
-	sha256_final(&s.hash, digest);
-	s.hash.ctx = NULL;
-	if (CRYPTO_memcmp(digest, b->desc.digest, SHA256_LEN) != 0) {
-		hex_encode(digest, SHA256_LEN, hex);
-		rc = fe_set(e, FX_VERIFY, "%s: blob sha256:%s: the registry sent bytes with digest sha256:%s", p->name,
-		    b->desc.hex, hex);
-	}
-end:
-	if (s.fd >= 0)
-		close(s.fd);
-	sha256_free(&s.hash);
 	return rc;
 }
 
@@ -562,7 +392,10 @@ static void offer_layers(struct pull *p)
 				oci_desc_copy(&pl->desc, l);
 				free(pl->desc.media_type);
 				pl->desc.media_type = xstrdup(mt);
-				pl->path = xstrdup(lm->path);
+				if (lm->path != NULL)
+					pl->path = xstrdup(lm->path);
+				pl->member = lm; /* remote: fetched if a docker save wants it */
+				pl->src = p->src;
 			}
 		}
 		oci_config_free(&cfg);
@@ -602,6 +435,29 @@ static int layer_is_diff_id(const char *path, const unsigned char diff_id[SHA256
 	return ok;
 }
 
+/* A remote layer a docker save may reuse is fetched now into the staging directory: it
+ * must be seen to decompress to the diff_id before the docker save's layer is left
+ * uncompressed, and the bundle then takes it from there. */
+static int fetch_layer_now(struct stage *st, struct pulled_layer *pl)
+{
+	struct http *conn = regc_connect(&pl->src->client);
+	struct ferr e = {0, ""};
+	char *path = stage_tmp_path(st);
+	int rc = pull_blob_file(pl->src, conn, &pl->desc, path, &e);
+
+	http_free(conn);
+	if (rc != FX_OK) {
+		fx_warn("%s", e.msg);
+		unlink(path);
+		free(path);
+		return rc;
+	}
+	pl->member->path = path;
+	pl->member->remote = NULL;
+	pl->path = xstrdup(path);
+	return FX_OK;
+}
+
 struct converted_layer *pull_layer_reuse(struct stage *st, const unsigned char diff_id[SHA256_LEN])
 {
 	struct converted_layer *c;
@@ -611,6 +467,8 @@ struct converted_layer *pull_layer_reuse(struct stage *st, const unsigned char d
 		struct pulled_layer *pl = &st->pulled_layers[i];
 		if (memcmp(pl->diff_id, diff_id, SHA256_LEN) != 0 || pl->checked < 0)
 			continue;
+		if (pl->checked == 0 && pl->path == NULL && fetch_layer_now(st, pl) != FX_OK)
+			pl->checked = -1;
 		if (pl->checked == 0)
 			pl->checked = layer_is_diff_id(pl->path, diff_id) ? 1 : -1;
 		if (pl->checked < 0) {
@@ -633,19 +491,19 @@ struct converted_layer *pull_layer_reuse(struct stage *st, const unsigned char d
 static void *pull_worker(void *arg)
 {
 	struct pull *p = arg;
-	struct http *conn = regc_connect(&p->client);
+	struct http *conn = regc_connect(&p->src->client);
 	struct ferr e = {0, ""};
 	size_t i;
 
 	for (;;) {
 		pthread_mutex_lock(&p->mu);
-		while (p->next < p->nblobs && p->blobs[p->next].have)
+		while (p->next < p->nblobs && (p->blobs[p->next].have || p->blobs[p->next].remote))
 			p->next++;
 		i = p->err.code ? p->nblobs : p->next++;
 		pthread_mutex_unlock(&p->mu);
 		if (i >= p->nblobs)
 			break;
-		if (pull_blob(p, conn, &p->blobs[i], &e) != FX_OK) {
+		if (pull_blob_file(p->src, conn, &p->blobs[i].desc, p->blobs[i].path, &e) != FX_OK) {
 			pthread_mutex_lock(&p->mu);
 			if (p->err.code == 0)
 				p->err = e;
@@ -665,31 +523,36 @@ static int cmp_blob_size(const void *a, const void *b)
 }
 
 /* Blobs an earlier image pulled are linked, the others pulled by jobs threads (largest
- * first, so the longest transfer is not the last to start). */
+ * first, so the longest transfer is not the last to start); with stream_pulls the
+ * layers are left remote: members without bytes, fetched later into the output. */
 static int pull_blobs(struct pull *p, struct ferr *e)
 {
 	pthread_t tid[PULL_JOBS_MAX];
-	size_t i, j, n = 0;
+	size_t i, j, n = 0, nfetch = 0;
 	int jobs = p->st->o->jobs, rc = FX_OK;
 
 	qsort(p->blobs, p->nblobs, sizeof(*p->blobs), cmp_blob_size);
 	for (i = 0; i < p->nblobs; i++) {
 		struct pull_blob *b = &p->blobs[i];
+		b->remote = p->st->o->stream_pulls && !b->is_config;
+		if (b->remote)
+			continue;
 		b->path = stage_tmp_path(p->st);
 		for (j = 0; j < p->st->npulled && !b->have; j++)
 			if (memcmp(p->st->pulled[j].digest, b->desc.digest, SHA256_LEN) == 0 &&
 			    link(p->st->pulled[j].path, b->path) == 0)
 				b->have = 1;
+		nfetch += !b->have;
 	}
 	if (jobs < 1)
 		jobs = 1;
 	if (jobs > PULL_JOBS_MAX)
 		jobs = PULL_JOBS_MAX;
 	pthread_mutex_init(&p->mu, NULL);
-	for (; n < (size_t)jobs && n < p->nblobs; n++)
+	for (; n < (size_t)jobs && n < nfetch; n++)
 		if (pthread_create(&tid[n], NULL, pull_worker, p) != 0)
 			break;
-	if (n == 0 && p->nblobs > 0)
+	if (n == 0 && nfetch > 0)
 		pull_worker(p);
 	for (i = 0; i < n; i++)
 		pthread_join(tid[i], NULL);
@@ -700,6 +563,10 @@ static int pull_blobs(struct pull *p, struct ferr *e)
 		struct pull_blob *b = &p->blobs[i];
 		char name[16 + SHA256_HEX];
 		snprintf(name, sizeof(name), "blobs/sha256/%s", b->desc.hex);
+		if (b->remote) {
+			input_add_staged(p->in, name, NULL, b->desc.digest, b->desc.size)->remote = p->src;
+			continue;
+		}
 		if (!b->have) {
 			p->st->pulled = xreallocarray(p->st->pulled, p->st->npulled + 1, sizeof(*p->st->pulled));
 			memcpy(p->st->pulled[p->st->npulled].digest, b->desc.digest, SHA256_LEN);
@@ -720,7 +587,7 @@ static int add_layout_files(struct pull *p, struct http *conn, const struct oci_
 	char *index = oci_index_write(top, 1, &len);
 	int rc;
 
-	if ((rc = cosign_fetch(&p->client, conn, p->repo, p->name, p->st, p->in, top, &index, &len, e)) == FX_OK &&
+	if ((rc = cosign_fetch(&p->src->client, conn, p->src->repo, p->src->name, p->st, p->in, top, &index, &len, e)) == FX_OK &&
 	    (rc = add_member_buf(p, "oci-layout", layout, sizeof(layout) - 1, e)) == FX_OK)
 		rc = add_member_buf(p, "index.json", index, len, e);
 	free(index);
@@ -742,19 +609,22 @@ int input_read_registry(struct stage *st, struct input *in, const struct img_src
 	memset(&top, 0, sizeof(top));
 	p.st = st;
 	p.in = in;
+	p.src = xcalloc(1, sizeof(*p.src));
+	st->sources = xreallocarray(st->sources, st->nsources + 1, sizeof(*st->sources));
+	st->sources[st->nsources++] = p.src; /* the stage owns it from here */
 	p.platforms = src->platforms;
 	p.nplatforms = src->nplatforms;
 	in->st = st;
 	if ((rc = pull_source(&p, src, ref, hostport, sizeof(hostport), e)) != FX_OK)
 		goto end;
 	snprintf(client_name, sizeof(client_name), "registry://%s", hostport);
-	snprintf(p.name, sizeof(p.name), "%s: registry://%s/%s%s%s", in->label, ESC(hostport), ESC(p.repo),
+	snprintf(p.src->name, sizeof(p.src->name), "%s: registry://%s/%s%s%s", in->label, ESC(hostport), ESC(p.src->repo),
 	    strncmp(p.reference, "sha256:", 7) == 0 ? "@" : ":", ESC(p.reference));
 	co = (struct regc_opts){.name = client_name, .hostport = hostport,
 	    .plain_http = plain_http_for(st->o, hostport), .cacert = st->o->cacert};
-	if ((rc = regc_init(&p.client, &co, e)) != FX_OK)
+	if ((rc = regc_init(&p.src->client, &co, e)) != FX_OK)
 		goto end;
-	conn = regc_connect(&p.client);
+	conn = regc_connect(&p.src->client);
 	if ((rc = pull_doc(&p, conn, NULL, 0, &top, e)) != FX_OK ||
 	    (rc = pull_blobs(&p, e)) != FX_OK ||
 	    (rc = add_layout_files(&p, conn, &top, e)) != FX_OK)
@@ -772,8 +642,15 @@ end:
 	free(p.blobs);
 	free(p.manifests);
 	oci_desc_free(&top);
-	regc_free(&p.client);
 	return rc;
+}
+
+void pull_source_free(struct pull_source *src)
+{
+	if (src == NULL)
+		return;
+	regc_free(&src->client);
+	free(src);
 }
 
 void pull_free(struct stage *st)
@@ -792,4 +669,9 @@ void pull_free(struct stage *st)
 	free(st->pulled_layers);
 	st->pulled_layers = NULL;
 	st->npulled_layers = 0;
+	for (i = 0; i < st->nsources; i++)
+		pull_source_free(st->sources[i]);
+	free(st->sources);
+	st->sources = NULL;
+	st->nsources = 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "image/layer_read.h"
 #include "image/oci.h"
 #include "image/sbom_catalog.h"
 #include "image/sbom_write.h"
@@ -23,6 +24,9 @@ struct cached_layer {
  * workers are done (sbom_wait). */
 struct layer_job {
 	char *path;
+	uint64_t off, len; /* the layer's bytes in path (len 0: the whole file) */
+	int (*wait)(void *ctx, uint64_t upto); /* still arriving: see layer_src */
+	void *wait_ctx;
 	unsigned char digest[SHA256_LEN];
 	char what[1200];
 	char *rpm_dir;
@@ -105,7 +109,7 @@ int sbom_layer_tar(void *ctx, const unsigned char diff_id[SHA256_LEN], const cha
 {
 	struct sbom_ctx *c = ctx;
 	struct layer_cat *cat = NULL;
-	struct layer_src src;
+	struct layer_src src = {0};
 	char hex[SHA256_HEX], what[128], *dir;
 	int rc;
 
@@ -281,9 +285,12 @@ static void *worker(void *arg)
 			break;
 		j = c->jobs[c->next++];
 		pthread_mutex_unlock(&c->mu);
+		memset(&src, 0, sizeof(src));
 		src.path = j->path;
-		src.off = 0;
-		src.len = 0;
+		src.off = j->off;
+		src.len = j->len;
+		src.wait = j->wait;
+		src.wait_ctx = j->wait_ctx;
 		src.what = j->what;
 		if (layer_catalog(&src, j->rpm_dir, &j->cat, &e) != FX_OK) {
 			pthread_mutex_lock(&c->mu);
@@ -309,7 +316,8 @@ static int queued(const struct sbom_ctx *c, const unsigned char digest[SHA256_LE
 }
 
 /* Queues a layer (once) and makes sure a worker is there to take it. */
-static void submit(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], const char *path, const char *what)
+/* Queues the layer at src (src->what names it) for a worker. */
+static void submit(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], const struct layer_src *src)
 {
 	struct layer_job *j;
 	size_t max = c->o.jobs < 1 ? 1 : c->o.jobs > MAX_WORKERS ? MAX_WORKERS : (size_t)c->o.jobs;
@@ -319,9 +327,13 @@ static void submit(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], c
 	pthread_mutex_lock(&c->mu);
 	if (!queued(c, digest)) {
 		j = xcalloc(1, sizeof(*j));
-		j->path = xstrdup(path);
+		j->path = xstrdup(src->path);
+		j->off = src->off;
+		j->len = src->len;
+		j->wait = src->wait;
+		j->wait_ctx = src->wait_ctx;
 		memcpy(j->digest, digest, SHA256_LEN);
-		fx_strlcpy(j->what, what, sizeof(j->what));
+		fx_strlcpy(j->what, src->what, sizeof(j->what));
 		j->rpm_dir = rpm_dir(c, "rpm-layer");
 		c->jobs = xreallocarray(c->jobs, c->njobs + 1, sizeof(*c->jobs));
 		c->jobs[c->njobs++] = j;
@@ -374,7 +386,15 @@ int sbom_layer_blob(void *ctx, const unsigned char digest[SHA256_LEN], const cha
 	(void)e;
 	hex_encode(digest, SHA256_LEN, hex);
 	snprintf(what, sizeof(what), "%s: layer sha256:%s", where, hex);
-	submit(c, digest, path, what);
+	submit(c, digest, &(struct layer_src){.path = path, .what = what});
+	return FX_OK;
+}
+
+int sbom_layer_arriving(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], const char *path, uint64_t off,
+    uint64_t len, int (*wait)(void *ctx, uint64_t upto), void *wait_ctx, const char *what)
+{
+	submit(c, digest, &(struct layer_src){.path = path, .off = off, .len = len, .what = what, .wait = wait,
+	    .wait_ctx = wait_ctx});
 	return FX_OK;
 }
 
@@ -397,14 +417,16 @@ static int catalog_layers(struct sbom_ctx *c, const struct img_set *is, const st
 			char what[1200];
 			if (layer_of(c, s, k) != NULL)
 				continue;
-			if (b == NULL) {
+			if (b == NULL || b->path == NULL || (b->offset > 0 && b->size == 0)) {
 				sbom_wait(c, e);
-				return fe_set(e, FX_VERIFY, "image %s: layer sha256:%s is not in the bundle",
-				    ESC(is->images[s->image].ref), s->layers[k].hex);
+				return fe_set(e, FX_VERIFY, "image %s: layer sha256:%s is %s",
+				    ESC(is->images[s->image].ref), s->layers[k].hex, b == NULL || b->path == NULL ?
+				    "not in the bundle" : "empty (no tar stream)");
 			}
 			snprintf(what, sizeof(what), "image %s: layer sha256:%s", ESC(is->images[s->image].ref),
 			    s->layers[k].hex);
-			submit(c, s->layers[k].digest, b->path, what);
+			submit(c, s->layers[k].digest, &(struct layer_src){.path = b->path, .off = b->offset,
+			    .len = b->offset > 0 ? b->size : 0, .what = what});
 		}
 	}
 	return sbom_wait(c, e);

@@ -59,6 +59,12 @@ int sbom_layer_tar(void *ctx, const unsigned char diff_id[SHA256_LEN], const cha
 int sbom_layer_blob(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, const char *where,
     struct ferr *e);
 
+/* Queues a layer whose bytes are still arriving at off..off+len-1 of path (a registry
+ * layer being fetched into the bundle): a worker catalogues it as they land, wait
+ * blocking it until they have (see layer_src.wait). */
+int sbom_layer_arriving(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], const char *path, uint64_t off,
+    uint64_t len, int (*wait)(void *ctx, uint64_t upto), void *wait_ctx, const char *what);
+
 /* Catalogues every image of the staged set and writes its SBOMs. A layer that cannot
  * be read fails (FX_VERIFY or FX_IO, naming the image and the layer). */
 int sbom_build(struct sbom_ctx *c, const struct img_set *is, struct sbom_set *out, struct ferr *e);

@@ -39,6 +39,7 @@ struct xfer {
 };
 
 #define UPLOAD_BUF (512u << 10) /* curl's buffer for a body read on demand */
+#define DOWNLOAD_BUF (256u << 10) /* curl's receive buffer for a body streamed to on_data */
 
 static uint64_t now_ms(void)
 {
@@ -467,6 +468,8 @@ static CURLcode perform(struct http *h, const struct http_req *rq, struct http_r
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, h->opts.unix_socket);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	if (rq->on_data != NULL) /* a streamed body (a blob): fewer, larger pieces */
+		curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)DOWNLOAD_BUF);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	set_body(c, rq, x, has_body);

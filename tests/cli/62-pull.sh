@@ -43,6 +43,14 @@ assert "the multi-platform index is kept whole (the fixture's own digest)" test 
 assert "its arm64 manifest is in the bundle" sh -c "tar -tf plain.ferry | grep -q 'images/blobs/sha256/${MULTI_ARM64_DIGEST#sha256:}'"
 expect 0 "the pulled bundle verifies" "$LOAD" verify plain.ferry --keyring "$KEYRING"
 assert "stock tools verify it too" sh -c "mkdir -p x && tar -xf plain.ferry -C x && cd x && sha256sum -c --strict --quiet SHA256SUMS"
+assert "...gpg too (the signature padded to the room kept for the head)" gpg -q --verify x/SHA256SUMS.asc x/SHA256SUMS
+expect 0 "the same build staged (--compress zstd: no streaming)" "$PACK" build plain.yaml -o plain.zst.ferry --plain-http "$U" --compress zstd -q
+assert "streamed and staged builds hold the same entries" \
+	bash -c "diff <(tar -tf plain.ferry | sort) <(zstd -dcq plain.zst.ferry | tar -tf - | sort)"
+assert "...the streamed one its SBOMs last (made from the layers where they landed)" \
+	sh -c "tar -tf plain.ferry | tail -1 | grep -q '^sboms/'"
+assert "...and the same SBOM packages" bash -c "mkdir -p z && zstd -dcq plain.zst.ferry | tar -xf - -C z && \
+	for f in x/sboms/*.spdx.json; do diff <(jq -S .packages \$f) <(jq -S .packages z/\${f#x/}) || exit 1; done"
 assert "no staging directory left beside the output" sh -c "! ls -d plain.ferry.images.* 2>/dev/null"
 
 start_registry || { fail "second registry: $SVC_WHY"; exit 1; }

@@ -110,7 +110,7 @@ static void layer(const uint8_t *buf, size_t len)
 {
 	int fd = memfd_create("layer", MFD_CLOEXEC);
 	char path[64];
-	struct layer_src src;
+	struct layer_src src = {0};
 	struct layer_cat *lc = NULL;
 	struct image_cat c;
 	struct ferr e = {0, ""};

@@ -265,7 +265,7 @@ static char *layer_file(const char *name, const struct ent *v, size_t n, const c
 
 static struct layer_cat *catalog(const char *path, struct ferr *e)
 {
-	struct layer_src src = {path, 0, 0, "layer"};
+	struct layer_src src = {.path = path, .what = "layer"};
 	struct layer_cat *lc = NULL;
 	char *rpm = xasprintf("%s/rpm", tmp);
 

@@ -1,0 +1,180 @@
+/* test_bundle_write.c - the writer's head room (a streamed build): entries after the
+ * room, one left as a hole that the caller fills with pwrite, the head put into the
+ * room last; the reader must see an ordinary bundle. A hole never filled, a head that
+ * does not fill its room and a room asked of a zstd bundle fail. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle/bundle.h"
+#include "bundle/sums.h"
+#include "check.h"
+#include "util/digest.h"
+
+static char tmp[4096];
+
+static const char yaml_fmt[] = "apiVersion: ferry/v1\nkind: Bundle\nmetadata: {name: t, version: '1'}\n"
+                               "docs: [{path: docs/a.txt}]\nentries:\n  - {path: docs/a.txt, size: 5}\n"
+                               "  - {path: files/blob, size: %zu}\n";
+
+struct head {
+	char *sums, *yaml;
+	size_t sums_len, yaml_len;
+};
+
+/* SHA256SUMS and bundle.yaml for docs/a.txt ("hello") and files/blob (blob). */
+static void make_head(const unsigned char *blob, size_t blob_len, struct head *h)
+{
+	struct sums sums;
+	unsigned char d[SHA256_LEN];
+
+	memset(&sums, 0, sizeof(sums));
+	h->yaml = xasprintf(yaml_fmt, blob_len);
+	h->yaml_len = strlen(h->yaml);
+	sha256_buf(h->yaml, h->yaml_len, d);
+	sums_add(&sums, BUNDLE_YAML, d);
+	sha256_buf("hello", 5, d);
+	sums_add(&sums, "docs/a.txt", d);
+	sha256_buf(blob, blob_len, d);
+	sums_add(&sums, "files/blob", d);
+	sums_sort(&sums);
+	h->sums = sums_format(&sums, &h->sums_len);
+	sums_free(&sums);
+}
+
+/* Writes the bundle with the blob as a hole (filled unless fill is 0) and the head put
+ * into room + extra bytes; the head's rc in *head_rc. */
+static int write_streamed(const char *path, const unsigned char *blob, size_t blob_len, int fill, uint64_t extra,
+    int *head_rc, struct ferr *e)
+{
+	struct bundle_writer *w = NULL;
+	struct bw_opts o;
+	struct head h;
+	const char *names[2] = {BUNDLE_SUMS, BUNDLE_YAML}, *bufs[2];
+	size_t lens[2];
+	uint64_t off = 0;
+	int rc;
+
+	make_head(blob, blob_len, &h);
+	memset(&o, 0, sizeof(o));
+	o.force = 1;
+	o.head_room = bw_entry_span(h.sums_len) + bw_entry_span(h.yaml_len) + extra;
+	bufs[0] = h.sums, lens[0] = h.sums_len;
+	bufs[1] = h.yaml, lens[1] = h.yaml_len;
+	*head_rc = -1;
+	if ((rc = bw_open(&w, path, &o, e)) != FX_OK || (rc = bw_add_buf(w, "docs/a.txt", "hello", 5, e)) != FX_OK ||
+	    (rc = bw_add_hole(w, "files/blob", blob_len, &off, e)) != FX_OK)
+		goto end;
+	if (fill && pwrite(bw_fd(w), blob, blob_len, (off_t)off) != (ssize_t)blob_len) {
+		rc = FX_IO;
+		goto end;
+	}
+	if ((rc = *head_rc = bw_put_head(w, names, bufs, lens, 2, e)) != FX_OK)
+		goto end;
+	rc = bw_commit(w, e);
+end:
+	bw_free(w);
+	free(h.sums);
+	free(h.yaml);
+	return rc;
+}
+
+static int verify(const char *path, struct read_report *rep)
+{
+	struct read_opts ro;
+	struct bundle_head h;
+	struct ferr e = {0, ""};
+	int rc;
+
+	memset(&ro, 0, sizeof(ro));
+	memset(&h, 0, sizeof(h));
+	memset(rep, 0, sizeof(*rep));
+	ro.allow_unsigned = 1;
+	rc = bundle_read(path, &ro, NULL, &h, rep, &e);
+	bundle_head_free(&h);
+	return rc;
+}
+
+static void test_hole_filled(void)
+{
+	char *path = xasprintf("%s/ok.ferry", tmp);
+	unsigned char *blob = xmalloc(300000);
+	struct read_report rep;
+	struct ferr e = {0, ""};
+	int head_rc;
+	size_t i;
+
+	for (i = 0; i < 300000; i++)
+		blob[i] = (unsigned char)(i * 7 + 3);
+	CHECK(write_streamed(path, blob, 300000, 1, 0, &head_rc, &e) == FX_OK);
+	CHECK(verify(path, &rep) == FX_OK);
+	CHECK_MSG(rep.entries_ok == 2 && rep.entries_bad == 0 && rep.missing == 0 && rep.extra == 0, "ok %zu bad %zu missing %zu extra %zu",
+	    rep.entries_ok, rep.entries_bad, rep.missing, rep.extra);
+	/* the same with a blob of 0 and of 1 byte (a hole with no block, one of one byte) */
+	CHECK(write_streamed(path, blob, 0, 1, 0, &head_rc, &e) == FX_OK && verify(path, &rep) == FX_OK);
+	CHECK(write_streamed(path, blob, 1, 1, 0, &head_rc, &e) == FX_OK && verify(path, &rep) == FX_OK);
+	free(blob);
+	free(path);
+}
+
+static void test_hole_unfilled(void)
+{
+	char *path = xasprintf("%s/zeros.ferry", tmp);
+	unsigned char blob[4096];
+	struct read_report rep;
+	struct ferr e = {0, ""};
+	int head_rc;
+
+	memset(blob, 'x', sizeof(blob));
+	CHECK(write_streamed(path, blob, sizeof(blob), 0, 0, &head_rc, &e) == FX_OK);
+	CHECK(verify(path, &rep) == FX_VERIFY); /* zeros where the blob should be */
+	CHECK(rep.entries_bad == 1);
+	free(path);
+}
+
+static void test_room_mismatch(void)
+{
+	char *path = xasprintf("%s/room.ferry", tmp);
+	unsigned char blob[10] = "0123456789";
+	struct bundle_writer *w = NULL;
+	struct bw_opts o;
+	struct ferr e = {0, ""};
+	int head_rc;
+
+	CHECK(write_streamed(path, blob, sizeof(blob), 1, 512, &head_rc, &e) == FX_IO && head_rc == FX_IO);
+	CHECK_MSG(strstr(e.msg, "not the") != NULL, "%s", e.msg);
+	CHECK(access(path, F_OK) != 0); /* nothing at the path */
+	memset(&o, 0, sizeof(o));
+	o.zstd = 1;
+	o.head_room = 1024;
+	CHECK(bw_open(&w, path, &o, &e) != FX_OK && w == NULL);
+	o.zstd = 0;
+	o.head_room = 1000; /* not a multiple of 512 */
+	CHECK(bw_open(&w, path, &o, &e) != FX_OK && w == NULL);
+	o.head_room = 0;
+	CHECK(bw_open(&w, path, &o, &e) == FX_OK);
+	{
+		uint64_t off;
+		CHECK(bw_add_hole(w, "files/x", 10, &off, &e) != FX_OK); /* no room: no holes */
+	}
+	bw_free(w);
+	CHECK(access(path, F_OK) != 0);
+	free(path);
+}
+
+int main(void)
+{
+	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	fx_progname = "test_bundle_write";
+	snprintf(tmp, sizeof(tmp), "%s/ferry-test-bw.XXXXXX", base);
+	if (mkdtemp(tmp) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_hole_filled();
+	test_hole_unfilled();
+	test_room_mismatch();
+	rm_tree(tmp);
+	return check_report("test_bundle_write");
+}
