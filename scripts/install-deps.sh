@@ -24,6 +24,7 @@ pkgs=(
 	skopeo                          # independent reader of OCI layouts/archives
 	docker-compose                  # checks and runs Compose files that ferry-load rewrite pointed at a registry
 	python3-yaml                    # reads the YAML image map back in the tests
+	python3-cryptography            # makes cosign signatures in cosign's formats (66-cosign.sh)
 	apache2-utils                   # htpasswd -B: bcrypt users for the auth registry
 	busybox-static                  # static /bin/busybox: the rootfs of the base test image
 	debootstrap debian-archive-keyring  # the real Debian image (tests/fixtures/mkdebian.sh)

@@ -61,6 +61,7 @@ int manifest_emit(const struct manifest *m, char **out, size_t *len, struct ferr
 		emit_strv(&y, "manifests", im->manifests, im->nmanifests);
 		if (im->nsboms > 0)
 			emit_strv(&y, "sboms", im->sboms, im->nsboms);
+		manifest_emit_signatures(&y, im);
 		yout_map_end(&y);
 	}
 	yout_seq_end(&y);
@@ -157,7 +158,8 @@ static int parse_image(struct ydoc *d, yaml_node_t *n, struct man_image *im, str
 	    (rc = ymap_u64(d, n, "layers", 0, &v, NULL, e)) != FX_OK ||
 	    (rc = parse_strv(d, n, "blobs", &im->blobs, &im->nblobs, e)) != FX_OK ||
 	    (rc = parse_strv(d, n, "manifests", &im->manifests, &im->nmanifests, e)) != FX_OK ||
-	    (rc = parse_strv(d, n, "sboms", &im->sboms, &im->nsboms, e)) != FX_OK)
+	    (rc = parse_strv(d, n, "sboms", &im->sboms, &im->nsboms, e)) != FX_OK ||
+	    (rc = manifest_parse_signatures(d, n, im, e)) != FX_OK)
 		return rc;
 	if (im->upstream_index != NULL && !digest_valid(im->upstream_index))
 		return fe_set(e, d->code, "%s: 'upstreamIndex' is not a sha256 digest", ydoc_where(d, n));
@@ -389,6 +391,7 @@ void manifest_free(struct manifest *m)
 		free_strv(im->blobs, im->nblobs);
 		free_strv(im->manifests, im->nmanifests);
 		free_strv(im->sboms, im->nsboms);
+		manifest_free_signatures(im);
 	}
 	free(m->images);
 	for (i = 0; i < m->ncharts; i++) {

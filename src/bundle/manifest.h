@@ -10,6 +10,20 @@
 /* Most layers an image may declare: a reader refuses more (and pack never writes more). */
 #define MAN_LAYERS_MAX 1000000
 
+/* A cosign signature carried with its image (format.md, "Image signatures"): the
+ * legacy `sha256-<hex>.sig` manifest (kind "simple-signing") or an OCI 1.1 referrer
+ * holding a sigstore bundle (kind "sigstore-bundle"). */
+#define MAN_SIG_SIMPLE "simple-signing"
+#define MAN_SIG_BUNDLE "sigstore-bundle"
+#define MAN_SIGS_MAX 16 /* signatures carried per image; pack and reader refuse more */
+
+struct man_signature {
+	char *kind;    /* MAN_SIG_SIMPLE or MAN_SIG_BUNDLE */
+	char *digest;  /* its manifest, sha256:<hex> */
+	char **blobs;  /* its config and layers, "sha256:<hex>" */
+	size_t nblobs;
+};
+
 struct man_image {
 	char *ref;        /* full reference, registry.example.com/acme/api:1.2.0 */
 	char *digest;     /* sha256:<hex> of the manifest or index */
@@ -31,6 +45,11 @@ struct man_image {
 	 * none in a bundle packed with --no-sbom. */
 	char **sboms;
 	size_t nsboms;
+	/* Its cosign signatures, and what pack made of them: "verified" (with
+	 * --cosign-key), "unverified" (carried unchecked), NULL when it has none. */
+	struct man_signature *signatures;
+	size_t nsignatures;
+	char *cosign;
 };
 
 struct man_chart {
@@ -124,6 +143,8 @@ void manifest_free(struct manifest *m);
 /* The blob a delta requires with this digest, and (base) the index of its base; NULL
  * when the manifest does not require it. */
 const struct man_required *manifest_required(const struct manifest *m, const char *digest, size_t *base);
+/* Frees an image's signatures and cosign verdict (the rest of it stays). */
+void manifest_free_signatures(struct man_image *im);
 /* Frees the strings of one license summary and resets it (seats unknown). */
 void man_license_free(struct man_license *l);
 

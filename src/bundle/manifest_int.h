@@ -12,4 +12,8 @@ void manifest_emit_bases(struct yout *y, const struct manifest *m);
 int manifest_parse_bases(struct ydoc *d, yaml_node_t *root, struct manifest *m, struct ferr *e);
 void manifest_free_bases(struct manifest *m);
 
+/* An image's signatures: and cosign: keys, written only when it has signatures. */
+void manifest_emit_signatures(struct yout *y, const struct man_image *im);
+int manifest_parse_signatures(struct ydoc *d, yaml_node_t *n, struct man_image *im, struct ferr *e);
+
 #endif

@@ -15,7 +15,7 @@
 static const char *const top_keys[] = {"apiVersion", "kind", "metadata", "images", "charts", "docs",
     "license", "files", "platforms", NULL};
 static const char *const meta_keys[] = {"name", "version", "vendor", "description", "sequence", "expires", NULL};
-static const char *const image_keys[] = {"ref", "from", "platforms", NULL};
+static const char *const image_keys[] = {"ref", "from", "platforms", "cosign-key", NULL};
 static const char *const path_keys[] = {"path", NULL};
 static const char *const chart_keys[] = {"path", "prov", "from", NULL};
 static const char *const doc_keys[] = {"path", "title", "dest", NULL};
@@ -253,6 +253,25 @@ static char *from_path(const char *from)
 	return NULL;
 }
 
+/* An image's cosign-key: a public key file, inside the spec's directory like every path. */
+static int image_cosign_key(struct ydoc *d, yaml_node_t *it, const struct spec_ctx *c, struct spec_image *im,
+    struct ferr *e)
+{
+	yaml_node_t *n = ymap_get(d, it, "cosign-key");
+	char *key = NULL;
+	int rc;
+
+	if (n == NULL)
+		return FX_OK;
+	if ((rc = ymap_str(d, it, "cosign-key", 1, &key, e)) != FX_OK)
+		return rc;
+	im->cosign_key = resolve(c->dir, key);
+	free(key);
+	if ((rc = check_file(d, n, im->cosign_key, e)) != FX_OK)
+		return rc;
+	return check_inside(c, d, n, im->cosign_key, e);
+}
+
 /* platforms: [os/arch[/variant], ...] of map (the spec, or one image). */
 static int parse_platforms(struct ydoc *d, yaml_node_t *map, char ***v, size_t *n, struct ferr *e)
 {
@@ -302,6 +321,10 @@ static int parse_images(struct ydoc *d, yaml_node_t *root, const struct spec_ctx
 			goto end;
 		}
 		im->where = xstrdup(ydoc_where(d, it));
+		if ((rc = image_cosign_key(d, it, c, im, e)) != FX_OK) {
+			free(from);
+			goto end;
+		}
 		if (im->platforms != NULL && from != NULL && strncmp(from, "registry://", 11) != 0) {
 			rc = fe_set(e, FX_USAGE, "%s: platforms: only for images pulled from a registry", im->where);
 			free(from);
@@ -449,6 +472,7 @@ void spec_free(struct spec *s)
 		free(s->images[i].ref);
 		free(s->images[i].from);
 		free(s->images[i].where);
+		free(s->images[i].cosign_key);
 		free(s->images[i].locked);
 		for (j = 0; j < s->images[i].nplatforms; j++)
 			free(s->images[i].platforms[j]);

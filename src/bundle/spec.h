@@ -19,6 +19,7 @@ struct spec_item {
 
 struct spec_image {
 	char *ref, *from, *where;
+	char *cosign_key; /* cosign-key: a public key file (resolved), or NULL */
 	char **platforms; /* platforms: of the image, else of the spec (registry pulls) */
 	char *locked;     /* --locked FILE: the digest it must have (sha256:HEX) */
 	size_t nplatforms;

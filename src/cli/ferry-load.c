@@ -14,6 +14,7 @@
 #include "bundle/parts.h"
 #include "bundle/state.h"
 #include "cli/cli.h"
+#include "cli/cosign_check.h"
 #include "cli/extract.h"
 #include "cli/imagemap.h"
 #include "cli/inspect.h"
@@ -80,7 +81,9 @@ static const char usage_verify[] = "usage: ferry-load verify BUNDLE --keyring KE
     "Checks the signature on SHA256SUMS against the given keys only (a throw-away GnuPG home;\n"
     "your own keyring is neither used nor changed), then every entry in one read.\n"
     "BUNDLE may be a split bundle: its first part, its .parts list or its base name.\n\n"
-    "  --parts-only           split bundles: check only each part against the signed .parts list\n";
+    "  --parts-only           split bundles: check only each part against the signed .parts list\n"
+    "  --cosign-key PUB.pem   also check each image's cosign signatures offline: an image none of\n"
+    "                         whose signatures verifies with this key fails (exit 1)\n";
 static const char usage_inspect[] = "usage: ferry-load inspect BUNDLE [--json] [--keyring KEYS.asc] [--state FILE] [--now TIME]\n"
     "                          [--charts-path P]\n"
     "       ferry-load inspect BUNDLE --image-map --to TARGET [--to TARGET]... [--image REF]...\n"
@@ -108,6 +111,8 @@ static const char usage_load[] = "usage: ferry-load load BUNDLE --keyring KEYS.a
     "  --jobs N               parallel uploads (default 4)\n"
     "  --timeout SECONDS      the longest one registry or Docker request may take (default 300)\n"
     "  --dry-run              say what would be pushed, push nothing\n"
+    "  --cosign-key PUB.pem   load only images with a cosign signature that verifies with this key\n"
+    "                         offline; the others are refused (exit 1) and nothing names them\n"
     "  --base OLD.ferry       a delta bundle: take the blobs the target lacks from OLD (verified\n"
     "                         like BUNDLE; repeatable). Without it a delta needs a target that\n"
     "                         holds its base's blobs already\n"
@@ -228,6 +233,7 @@ enum option_id {
 	O_KEEP_REGISTRY_HOST,
 	O_JOBS,
 	O_DRY_RUN,
+	O_COSIGN_KEY,
 	O_PLATFORM,
 	O_FORMAT,
 	O_AGAINST,
@@ -294,6 +300,7 @@ static const struct cli_option options[] = {
     {"no-charts",          O_NO_CHARTS,          no_argument,       LOAD},
     {"jobs",               O_JOBS,               required_argument, LOAD},
     {"dry-run",            O_DRY_RUN,            no_argument,       LOAD},
+    {"cosign-key",         O_COSIGN_KEY,         required_argument, VERIFY | LOAD},
     {"base",               O_BASE,               required_argument, LOAD},
     /* a file to write for load, a flag for inspect (the map goes to stdout) */
     {"image-map",          O_IMAGE_MAP,          required_argument, LOAD},
@@ -401,6 +408,7 @@ static int take_option(void *ctx, int id, char *value)
 		c->load.jobs = (int)number;
 		break;
 	case O_DRY_RUN: c->load.dry_run = 1; break;
+	case O_COSIGN_KEY: c->load.cosign_key_name = value; break;
 	case O_BASE: push(&c->load.bases, &c->load.nbases, value); break;
 	case O_IMAGE_MAP: c->image_map = value; break;
 	case O_IMAGE_MAP_PRINT: c->image_map_print = 1; break;
@@ -529,9 +537,28 @@ static int check_command(struct load_command *c, int nargs, char **args)
 	return FX_OK;
 }
 
+/* verify --cosign-key: every image that fails is named; FX_VERIFY when any does. */
+static int verify_cosign(struct cosign_check *cosign, const struct manifest *man, struct ferr *e)
+{
+	size_t i, failed = 0;
+
+	for (i = 0; i < man->nimages; i++) {
+		const char *why = cosign_check_image(cosign, i);
+		if (why != NULL) {
+			fprintf(stderr, "%s: %s: %s\n", fx_progname, ESC(man->images[i].ref), why);
+			failed++;
+		}
+	}
+	if (failed > 0)
+		return fe_set(e, FX_VERIFY, "%zu of %zu images have no cosign signature that verifies", failed, man->nimages);
+	return FX_OK;
+}
+
 /* verify: the bundle read once, every entry checked; one summary on success. */
 static int run_verify(struct load_command *c, struct ferr *e)
 {
+	struct cosign_check *cosign = NULL;
+	struct sink cosign_sink;
 	struct bundle_head head;
 	struct read_report report;
 	struct progress meter;
@@ -540,10 +567,16 @@ static int run_verify(struct load_command *c, struct ferr *e)
 
 	if (c->parts_only)
 		return parts_verify_all(c->bundle, &c->read, c->quiet, e);
+	if (c->load.cosign_key != NULL) {
+		cosign = cosign_check_new(c->load.cosign_key, c->load.cosign_key_name);
+		cosign_check_sink(cosign, &cosign_sink);
+	}
 	progress_init(&meter, progress_wanted(c->quiet), "verifying");
 	c->read.progress = &meter;
-	rc = bundle_read(c->bundle, &c->read, NULL, &head, &report, e);
+	rc = bundle_read(c->bundle, &c->read, cosign != NULL ? &cosign_sink : NULL, &head, &report, e);
 	c->read.progress = NULL;
+	if (rc == FX_OK && cosign != NULL)
+		rc = verify_cosign(cosign, &head.man, e);
 	if (rc == FX_OK && !c->quiet && !c->json) {
 		printf("%s: OK\n", ESC(c->bundle));
 		if (head.sig_checked)
@@ -553,7 +586,10 @@ static int run_verify(struct load_command *c, struct ferr *e)
 		printf("  %s %s: %zu entries, %s checked\n", ESC(head.man.name), ESC(head.man.version),
 		    report.entries_ok + 1, fmt_bytes(report.bytes, size, sizeof(size)));
 		delta_describe(stdout, &head.man, "  ", 1);
+		if (cosign != NULL)
+			printf("  cosign: every image has a signature that verifies with %s\n", ESC(c->load.cosign_key_name));
 	}
+	cosign_check_free(cosign);
 	bundle_head_free(&head);
 	return rc;
 }
@@ -591,7 +627,26 @@ static void setup_fresh(struct load_command *c)
 		c->read.fresh = &c->fresh;
 }
 
+static int run_verb(struct load_command *c, struct ferr *e);
+
+/* Loads --cosign-key (a usage error when it is no cosign key), then runs the verb. */
 static int run(struct load_command *c, struct ferr *e)
+{
+	struct cosign_key *key = NULL;
+	int rc;
+
+	if (c->load.cosign_key_name != NULL) {
+		if ((rc = cosign_key_load(c->load.cosign_key_name, &key, e)) != FX_OK)
+			return rc;
+		c->load.cosign_key = key;
+	}
+	rc = run_verb(c, e);
+	c->load.cosign_key = NULL;
+	cosign_key_free(key);
+	return rc;
+}
+
+static int run_verb(struct load_command *c, struct ferr *e)
 {
 	if (c->read.allow_unsigned && c->read.keyring == NULL && !c->quiet && c->verb->id != V_LICENSE_VERIFY)
 		fx_warn("--allow-unsigned without --keyring: no signature is checked; only the checksums are");

@@ -57,6 +57,8 @@ static const char usage_build[] =
     "      --allow-outside-paths  pack files from outside the spec's directory (refused by default)\n"
     "      --chart-keyring KEYS.asc  verify every chart's provenance file (.prov) against these keys\n"
     "      --require-chart-provenance  refuse a chart without a provenance file\n"
+    "      --cosign-key PUB.pem every image needs a cosign signature that verifies with this key\n"
+    "                           (spec: cosign-key: per image); without it signatures are carried unchecked\n"
     "      --since OLD.ferry    a delta: leave out the layers and configs OLD carries (repeatable)\n"
     "      --keyring KEYS.asc   with --since: OLD must be signed by one of these keys\n"
     "  -q, --quiet              print nothing on success, no progress line on a terminal\n"
@@ -109,6 +111,7 @@ enum option_id {
 	O_LOCK,
 	O_LOCKED,
 	O_CHART_KEYRING,
+	O_COSIGN_KEY,
 	O_REQUIRE_CHART_PROVENANCE,
 	O_NO_SBOM,
 	O_SINCE,
@@ -157,6 +160,7 @@ static const struct cli_option options[] = {
     {"lock",              O_LOCK,              required_argument, BUILD},
     {"locked",            O_LOCKED,            required_argument, BUILD},
     {"chart-keyring",     O_CHART_KEYRING,     required_argument, BUILD},
+    {"cosign-key",        O_COSIGN_KEY,        required_argument, BUILD},
     {"require-chart-provenance", O_REQUIRE_CHART_PROVENANCE, no_argument, BUILD},
     {"no-sbom",           O_NO_SBOM,           no_argument,       BUILD},
     {"since",             O_SINCE,             required_argument, BUILD},
@@ -263,6 +267,7 @@ static int take_build_option(struct pack_command *c, int id, const char *value)
 		o->plain_http[o->nplain_http++] = value;
 		break;
 	case O_CHART_KEYRING: o->chart_keyring = value; break;
+	case O_COSIGN_KEY: o->cosign_key = value; break;
 	case O_REQUIRE_CHART_PROVENANCE: o->require_chart_prov = 1; break;
 	case O_NO_SBOM: o->no_sbom = 1; break;
 	case O_SINCE:

@@ -116,6 +116,16 @@ static int chart_reference(const struct man_chart *c, const char *charts_path, c
 	return 1;
 }
 
+/* What the bundle says of an image's cosign signatures. */
+static const char *cosign_verdict(const struct man_image *im)
+{
+	if (im->nsignatures == 0)
+		return "no signatures";
+	if (im->cosign != NULL && strcmp(im->cosign, "verified") == 0)
+		return "signatures carried, verified with the key at pack (--cosign-key)";
+	return "signatures carried, NOT verified (packed without --cosign-key)";
+}
+
 static const char *prov_verdict(const char *provenance)
 {
 	if (provenance != NULL && strcmp(provenance, "verified") == 0)
@@ -175,6 +185,8 @@ static int print_json(FILE *f, const char *path, const struct bundle_head *h, co
 		json_object_set_new(o, "platforms", jstrv(im->platforms, im->nplatforms));
 		json_object_set_new(o, "size", json_integer((json_int_t)im->size));
 		json_object_set_new(o, "layers", json_integer(im->layers));
+		json_object_set_new(o, "cosignSignatures", json_integer((json_int_t)im->nsignatures));
+		json_object_set_new(o, "cosign", jstr(im->cosign));
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(root, "images", a);
@@ -282,6 +294,8 @@ int inspect_print(FILE *f, const char *path, const struct bundle_head *h, int js
 			fprintf(f, "%s%s", j ? ", " : "", ESC(im->platforms[j]));
 		fprintf(f, "%s%d layers, %s\n", im->nplatforms ? "; " : "", im->layers,
 		    fmt_bytes(im->size, sz, sizeof(sz)));
+		if (im->nsignatures > 0)
+			fprintf(f, "    cosign: %zu %s\n", im->nsignatures, cosign_verdict(im));
 	}
 	fprintf(f, "Charts:      %zu\n", m->ncharts);
 	for (i = 0; i < m->ncharts; i++) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/load.h"
+#include "cli/cosign_check.h"
 #include "cli/load_delta.h"
 #include "bundle/state.h"
 #include "net/http.h"
@@ -91,6 +92,8 @@ struct tee {
 	int finished;
 	struct progress meter;   /* on a terminal: the images' bytes */
 	uint64_t cur_size;       /* the current entry's, when it is an image's */
+	struct cosign_check *cosign; /* --cosign-key: keeps the signatures as they stream past */
+	int cosign_wants;        /* it takes the current entry's data */
 };
 
 static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
@@ -98,7 +101,7 @@ static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 	struct tee *tee = ctx;
 	const struct manifest *m = &h->man;
 	struct plan_select sel = {tee->lo->images, tee->lo->nimages, tee->lo->charts_only, !tee->lo->no_charts,
-	    tee->lo->charts_path};
+	    tee->lo->charts_path, 1};
 	uint64_t total = 0;
 	size_t i;
 	int rc;
@@ -106,6 +109,7 @@ static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 	if ((rc = target_plan_select(&tee->plan, m, &h->sums, &sel, e)) != FX_OK)
 		return rc;
 	sel.charts = 0;
+	sel.signatures = 0; /* docker:// has no place for them */
 	if ((rc = target_plan_select(&tee->image_plan, m, &h->sums, &sel, e)) != FX_OK)
 		return rc;
 	tee->image_plan.charts_left_out = tee->plan.ncharts;
@@ -118,6 +122,8 @@ static int tee_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 		if (tee->plan.blobs[i].base != PLAN_NONE)
 			total += tee->plan.blobs[i].size; /* may come from a --base */
 	progress_start(&tee->meter, total);
+	if (tee->cosign != NULL)
+		cosign_check_head(tee->cosign, m);
 	for (i = 0; i < tee->ntargets; i++) {
 		if (tee->targets[i].sink.head != NULL && (rc = tee->targets[i].sink.head(tee->targets[i].sink.ctx, h, e)) != FX_OK)
 			return rc;
@@ -137,9 +143,10 @@ static int tee_begin(void *ctx, const char *name, uint64_t size, const struct en
 	int rc, any = 0, all_present = tee->ntargets > 0;
 
 	tee->cur_size = strncmp(name, "images/", 7) == 0 ? size : 0;
+	tee->cosign_wants = tee->cosign != NULL && cosign_check_begin(tee->cosign, name, size);
 	/* With one target, it may read a large entry itself by position (in parallel with
-	 * the stream); several targets share the one stream. */
-	if (tee->ntargets != 1 || tee->targets[0].sink.drain == NULL)
+	 * the stream); several targets share the one stream (and so does the cosign check). */
+	if (tee->ntargets != 1 || tee->targets[0].sink.drain == NULL || tee->cosign_wants)
 		loc = NULL;
 	for (i = 0; i < tee->ntargets; i++) {
 		int target_want = 0;
@@ -156,7 +163,8 @@ static int tee_begin(void *ctx, const char *name, uint64_t size, const struct en
 		all_present &= target_want == SINK_PRESENT;
 	}
 	/* the entry is left unread only when every target holds it already */
-	*want = all_present ? SINK_PRESENT : any;
+	all_present &= !tee->cosign_wants;
+	*want = all_present ? SINK_PRESENT : any || tee->cosign_wants;
 	if (all_present)
 		progress_add(&tee->meter, tee->cur_size); /* no end() comes for it */
 	return FX_OK;
@@ -168,6 +176,8 @@ static int tee_data(void *ctx, const void *buf, size_t n, struct ferr *e)
 	size_t i;
 	int rc;
 
+	if (tee->cosign_wants)
+		cosign_check_data(tee->cosign, buf, n);
 	for (i = 0; i < tee->ntargets; i++)
 		if (tee->want[i] && (rc = tee->targets[i].sink.data(tee->targets[i].sink.ctx, buf, n, e)) != FX_OK)
 			return rc;
@@ -180,6 +190,9 @@ static int tee_end(void *ctx, const char *name, int ok, struct ferr *e)
 	size_t i;
 	int rc = FX_OK, r;
 
+	if (tee->cosign_wants)
+		cosign_check_end(tee->cosign, ok);
+	tee->cosign_wants = 0;
 	for (i = 0; i < tee->ntargets; i++)
 		if ((r = tee->targets[i].sink.end(tee->targets[i].sink.ctx, name, ok, e)) != FX_OK && rc == FX_OK)
 			rc = r;
@@ -197,6 +210,17 @@ static void tee_drain(void *ctx)
 			tee->targets[i].sink.drain(tee->targets[i].sink.ctx);
 }
 
+/* --cosign-key: the images of plan none of whose signatures verifies are refused
+ * before any target pushes their manifests. */
+static void refuse_unsigned(struct target_plan *plan, struct cosign_check *cc)
+{
+	size_t i;
+
+	for (i = 0; i < plan->nimages; i++)
+		if (plan->images[i].chart == NULL)
+			plan->images[i].refused = cosign_check_image(cc, (size_t)(plan->images[i].mi - plan->man->images));
+}
+
 static int tee_finish(void *ctx, int all_ok, struct ferr *e)
 {
 	struct tee *tee = ctx;
@@ -204,6 +228,10 @@ static int tee_finish(void *ctx, int all_ok, struct ferr *e)
 	int rc = FX_OK, r;
 
 	progress_end(&tee->meter);
+	if (tee->cosign != NULL) {
+		refuse_unsigned(&tee->plan, tee->cosign);
+		refuse_unsigned(&tee->image_plan, tee->cosign);
+	}
 	for (i = 0; i < tee->ntargets; i++)
 		if ((r = tee->targets[i].sink.finish(tee->targets[i].sink.ctx, all_ok, e)) != FX_OK && rc == FX_OK)
 			rc = r;
@@ -274,6 +302,8 @@ int load_run(const char *bundle, const struct read_opts *ro, const struct load_o
 	progress_init(&tee.meter, progress_wanted(lo->quiet), "loading images");
 	http_global_init(); /* before any thread */
 	tee.targets = xcalloc(lo->ntargets ? lo->ntargets : 1, sizeof(*tee.targets));
+	if (lo->cosign_key != NULL)
+		tee.cosign = cosign_check_new(lo->cosign_key, lo->cosign_key_name);
 	tee.want = xcalloc(lo->ntargets ? lo->ntargets : 1, 1);
 	if ((rc = open_targets(&tee, lo, e)) != FX_OK)
 		goto end;
@@ -301,6 +331,7 @@ end:
 	free(tee.want);
 	target_plan_free(&tee.plan);
 	target_plan_free(&tee.image_plan);
+	cosign_check_free(tee.cosign);
 	bundle_head_free(&head);
 	return rc;
 }

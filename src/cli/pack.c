@@ -13,6 +13,7 @@
 
 #include "bundle/bundle.h"
 #include "cli/pack_charts.h"
+#include "crypto/cosign.h"
 #include "image/images.h"
 #include "image/sbom.h"
 #include "crypto/license.h"
@@ -334,6 +335,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
     struct img_set *is, struct sbom_set *sboms, struct plan *p, struct sbom_ctx **catalog_out, struct ferr *e)
 {
 	struct img_src *src = xcalloc(s->nimages, sizeof(*src));
+	struct cosign_key **keys = xcalloc(s->nimages + 1, sizeof(*keys));
 	struct img_opts io;
 	struct sbom_ctx *catalog = NULL;
 	size_t i;
@@ -348,6 +350,11 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		src[i].platforms = s->images[i].platforms;
 		src[i].nplatforms = s->images[i].nplatforms;
 		src[i].locked = s->images[i].locked;
+		src[i].cosign_key_name = s->images[i].cosign_key != NULL ? s->images[i].cosign_key : o->cosign_key;
+		if (src[i].cosign_key_name != NULL &&
+		    (rc = cosign_key_load(src[i].cosign_key_name, &keys[i], e)) != FX_OK)
+			goto end;
+		src[i].cosign_key = keys[i];
 	}
 	memset(&io, 0, sizeof(io));
 	io.layer_zstd = o->layer_zstd;
@@ -398,6 +405,9 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	}
 end:
 	sbom_ctx_free(catalog); /* its workers stop before the staging directory goes */
+	for (i = 0; i < s->nimages; i++)
+		cosign_key_free(keys[i]);
+	free(keys);
 	free(src);
 	return rc;
 }

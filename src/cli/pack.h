@@ -25,6 +25,7 @@ struct pack_opts {
 	const char **since;         /* --since OLD.ferry: a delta leaving out what these carry */
 	size_t nsince;
 	const char *keyring;        /* --keyring: the keys the --since bundles must be signed by */
+	const char *cosign_key;     /* --cosign-key PUB.pem: every image's cosign signature must verify */
 	int64_t created;            /* SOURCE_DATE_EPOCH or now */
 	const char *cacert;         /* --cacert FILE: registries pulled from */
 	const char **plain_http;    /* --plain-http HOST[:PORT], repeatable */

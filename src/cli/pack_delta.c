@@ -11,15 +11,26 @@
 #include "cli/load_delta.h"
 #include "target/target.h"
 
-/* An image's or a chart's manifest: always kept, a target pushes it from its entry. */
+/* An image's or a chart's manifest: always kept, a target pushes it from its entry.
+ * So is every blob of a cosign signature (a few KiB): --cosign-key checks them at load
+ * from the bundle itself. */
 static int is_manifest(const struct manifest *m, const char *digest)
 {
-	size_t i, k;
+	size_t i, k, b;
 
-	for (i = 0; i < m->nimages; i++)
+	for (i = 0; i < m->nimages; i++) {
 		for (k = 0; k < m->images[i].nmanifests; k++)
 			if (strcmp(m->images[i].manifests[k], digest) == 0)
 				return 1;
+		for (k = 0; k < m->images[i].nsignatures; k++) {
+			const struct man_signature *sig = &m->images[i].signatures[k];
+			if (strcmp(sig->digest, digest) == 0)
+				return 1;
+			for (b = 0; b < sig->nblobs; b++)
+				if (strcmp(sig->blobs[b], digest) == 0)
+					return 1;
+		}
+	}
 	for (i = 0; i < m->ncharts; i++)
 		if (m->charts[i].digest != NULL && strcmp(m->charts[i].digest, digest) == 0)
 			return 1;

@@ -338,18 +338,20 @@ static void describe_image(struct man_image *mi, const char *full, const struct 
 }
 
 /* Second pass: stages an image read by stage_open (its layers already converted). */
-static int stage_one(struct stage *st, struct opened_input *op, const char *full, const struct oci_ref *ref,
-    struct man_image *mi, struct oci_desc *top, struct ferr *e)
+static int stage_one(struct stage *st, const struct img_src *src, struct opened_input *op, const char *full,
+    const struct oci_ref *ref, struct man_image *mi, struct oci_desc *top, struct ferr *e)
 {
 	struct image_summary a;
+	struct sig_list sigs;
 	char *have = NULL;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
+	memset(&sigs, 0, sizeof(sigs));
 	if (op->docker)
 		rc = stage_docker(st, &op->in, op->tag, ref, &a, top, e);
-	else
-		rc = stage_oci(st, &op->in, op->tag, ref, &a, top, e);
+	else if ((rc = oci_sigs_find(&op->in, &sigs, e)) == FX_OK)
+		rc = stage_oci(st, &op->in, op->tag, ref, &sigs, &a, top, e);
 	if (rc != FX_OK)
 		goto end;
 	have = xasprintf("sha256:%s", top->hex);
@@ -359,6 +361,8 @@ static int stage_one(struct stage *st, struct opened_input *op, const char *full
 	}
 	describe_image(mi, full, top, &a);
 	mi->upstream_index = xstrdup_or_null(op->in.upstream_index);
+	if ((rc = oci_sigs_stage(st, &op->in, &sigs, top, src, full, mi, e)) != FX_OK)
+		goto end;
 	/* index.json: a single manifest says its platform, an index lists its own. */
 	free(top->platform);
 	top->platform = oci_mt_is_manifest(top->media_type) && a.platform != NULL ? xstrdup(a.platform) : NULL;
@@ -369,6 +373,7 @@ static int stage_one(struct stage *st, struct opened_input *op, const char *full
 end:
 	free(have);
 	summary_free(&a);
+	sig_list_free(&sigs);
 	return rc;
 }
 
@@ -381,6 +386,7 @@ static void man_image_free(struct man_image *mi)
 	strv_free(mi->platforms, mi->nplatforms);
 	strv_free(mi->blobs, mi->nblobs);
 	strv_free(mi->manifests, mi->nmanifests);
+	manifest_free_signatures(mi);
 	memset(mi, 0, sizeof(*mi));
 }
 
@@ -435,10 +441,9 @@ static int stage_all(struct stage *st, const struct img_src *srcs, size_t n, cha
 	for (i = 0; i < n && rc == FX_OK; i++) {
 		if ((rc = oci_ref_parse(srcs[i].ref, &r, e)) != FX_OK)
 			return rc;
-		rc = stage_one(st, &ops[i], fulls[i], &r, &out->images[i], &tops[i], e);
+		rc = stage_one(st, &srcs[i], &ops[i], fulls[i], &r, &out->images[i], &tops[i], e);
 		oci_ref_free(&r);
-		if (rc == FX_OK)
-			out->nimages = i + 1;
+		out->nimages = i + 1; /* freed with the set, also when it failed half-way */
 		if (rc == FX_OK && srcs[i].locked != NULL && !pull_wanted(&srcs[i]) &&
 		    strcmp(out->images[i].digest, srcs[i].locked) != 0)
 			rc = fe_set(e, FX_VERIFY, "%s: image %s: the input's digest is %s, the lock file says %s", ops[i].label,

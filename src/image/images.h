@@ -11,6 +11,7 @@
 #include "util/util.h"
 
 struct progress;
+struct cosign_key;
 
 /* One `images:` item of a BundleSpec. */
 struct img_src {
@@ -19,6 +20,10 @@ struct img_src {
 	                      docker-daemon:REF / docker-daemon://SOCK/REF, or
 	                      registry://HOST[:PORT]/REPO:TAG|@DIGEST; NULL: pulled by ref */
 	const char *where; /* "spec.yaml:12:5", for error messages */
+	/* --cosign-key or the image's cosign-key: one of its cosign signatures must
+	 * verify with it (NULL: signatures are carried unchecked); key_name for messages */
+	const struct cosign_key *cosign_key;
+	const char *cosign_key_name;
 	char *const *platforms; /* registry pulls: the platforms of an index to keep (NULL: all) */
 	const char *locked;     /* --locked: the digest the image (pulls: upstream) must have */
 	size_t nplatforms;

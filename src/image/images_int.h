@@ -162,12 +162,48 @@ struct member *input_add_staged(struct input *in, const char *name, char *path,
     const unsigned char digest[SHA256_LEN], uint64_t size);
 void input_sort(struct input *in);
 
+struct sig_list;
+
 /* --- OCI inputs (oci_input.c) --- */
+/* A blob of an OCI input, checked against the descriptor that names it (size, then
+ * digest) and staged for reading; NULL with e set. */
+struct member *oci_blob(struct input *in, const struct oci_desc *d, struct ferr *e);
 /* Marks every deferred blob that index.json reaches, with its declared size. */
 int oci_reference(struct input *in, struct ferr *e);
 /* Stages the image tag (or ref) names in an OCI layout input; top gets its descriptor. */
 int stage_oci(struct stage *st, struct input *in, const char *tag, const struct oci_ref *ref,
-    struct image_summary *a, struct oci_desc *top, struct ferr *e);
+    const struct sig_list *sigs, struct image_summary *a, struct oci_desc *top, struct ferr *e);
+
+/* --- cosign signatures in OCI inputs (oci_sigs.c) --- */
+/* A manifest of index.json that is a cosign signature of the image subject. */
+struct sig_found {
+	struct oci_desc desc;
+	const char *kind;          /* MAN_SIG_SIMPLE or MAN_SIG_BUNDLE */
+	char subject[SHA256_HEX];  /* hex of the image it signs */
+};
+struct sig_list {
+	struct sig_found *v;
+	size_t n;
+};
+/* The signatures index.json lists: manifests tagged sha256-<hex>.sig, and manifests
+ * whose descriptor has the sigstore bundle artifactType and whose subject is set. */
+int oci_sigs_find(struct input *in, struct sig_list *out, struct ferr *e);
+int sig_list_has(const struct sig_list *l, const unsigned char digest[SHA256_LEN]);
+void sig_list_free(struct sig_list *l);
+/* Stages the signatures of the image top from l (config, layers, then the manifest)
+ * into mi->signatures; with key, one of them must verify (FX_VERIFY naming the image,
+ * key_name and why otherwise). */
+int oci_sigs_stage(struct stage *st, struct input *in, const struct sig_list *l, const struct oci_desc *top,
+    const struct img_src *src, const char *full, struct man_image *mi, struct ferr *e);
+
+/* --- cosign signatures of pulled images (cosign_fetch.c) --- */
+struct reg_client;
+struct http;
+/* Fetches the signatures of the pulled image top from repo (the sha256-<hex>.sig tag,
+ * the referrers API; 404: none) into in's members and adds them to the layout's
+ * index.json (*index, replaced). label names the pull in messages. */
+int cosign_fetch(struct reg_client *client, struct http *conn, const char *repo, const char *label, struct stage *st,
+    struct input *in, const struct oci_desc *top, char **index, size_t *index_len, struct ferr *e);
 
 /* --- docker save (convert.c) --- */
 /* Marks every deferred config and layer manifest.json names. */

@@ -16,7 +16,7 @@ static void blob_name(const struct oci_desc *d, char name[16 + SHA256_HEX])
 
 /* A blob of an OCI input, checked against the descriptor that names it: the size
  * before anything is copied, the digest as it is. */
-static struct member *oci_blob(struct input *in, const struct oci_desc *d, struct ferr *e)
+struct member *oci_blob(struct input *in, const struct oci_desc *d, struct ferr *e)
 {
 	char name[16 + SHA256_HEX], got[SHA256_HEX];
 	struct member *m;
@@ -282,16 +282,22 @@ static int oci_name_matches(const struct oci_desc *d, const char *tag, const str
 }
 
 /* Which image of index.json: the only one, else the one named tag (or ref). */
-static int oci_pick(const struct oci_doc *idx, const char *tag, const struct oci_ref *ref, const char *what,
-    size_t *pick, struct ferr *e)
+static int oci_pick(const struct oci_doc *idx, const char *tag, const struct oci_ref *ref,
+    const struct sig_list *sigs, const char *what, size_t *pick, struct ferr *e)
 {
-	size_t i, hits = 0;
+	size_t i, hits = 0, images = 0;
 
 	*pick = 0;
-	if (idx->ndescs == 1 && tag == NULL)
+	/* cosign signatures listed beside the image are not images to pick */
+	for (i = 0; i < idx->ndescs; i++)
+		if (!sig_list_has(sigs, idx->descs[i].digest)) {
+			if (images++ == 0)
+				*pick = i;
+		}
+	if (images == 1 && tag == NULL)
 		return FX_OK;
 	for (i = 0; i < idx->ndescs; i++) {
-		if (!oci_name_matches(&idx->descs[i], tag, ref))
+		if (sig_list_has(sigs, idx->descs[i].digest) || !oci_name_matches(&idx->descs[i], tag, ref))
 			continue;
 		if (hits == 0 || memcmp(idx->descs[i].digest, idx->descs[*pick].digest, SHA256_LEN) != 0)
 			hits++;
@@ -303,11 +309,11 @@ static int oci_pick(const struct oci_doc *idx, const char *tag, const struct oci
 	if (tag != NULL)
 		return fe_set(e, FX_USAGE, "%s: %s image named %s", what, hits ? "more than one" : "no", ESC(tag));
 	return fe_set(e, FX_USAGE, "%s: holds %zu images and none is named as the ref; name one with from: PATH:TAG",
-	    what, idx->ndescs);
+	    what, images);
 }
 
 int stage_oci(struct stage *st, struct input *in, const char *tag, const struct oci_ref *ref,
-    struct image_summary *a, struct oci_desc *top, struct ferr *e)
+    const struct sig_list *sigs, struct image_summary *a, struct oci_desc *top, struct ferr *e)
 {
 	struct oci_doc idx;
 	struct member *m;
@@ -336,7 +342,7 @@ int stage_oci(struct stage *st, struct input *in, const char *tag, const struct 
 		rc = fe_set(e, FX_VERIFY, "%s: not an image index with images", what);
 		goto end;
 	}
-	if ((rc = oci_pick(&idx, tag, ref, what, &pick, e)) != FX_OK ||
+	if ((rc = oci_pick(&idx, tag, ref, sigs, what, &pick, e)) != FX_OK ||
 	    (rc = oci_walk(st, in, &idx.descs[pick], 0, a, &a->layers, e)) != FX_OK)
 		goto end;
 	oci_desc_copy(top, &idx.descs[pick]);

@@ -578,15 +578,17 @@ static int pull_blobs(struct pull *p, struct ferr *e)
 	return rc;
 }
 
-/* The layout's own files: oci-layout and an index.json that names the one image. */
-static int add_layout_files(struct pull *p, const struct oci_desc *top, struct ferr *e)
+/* The layout's own files: oci-layout and an index.json that names the one image (and
+ * its cosign signatures, fetched on conn). */
+static int add_layout_files(struct pull *p, struct http *conn, const struct oci_desc *top, struct ferr *e)
 {
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 	size_t len;
 	char *index = oci_index_write(top, 1, &len);
 	int rc;
 
-	if ((rc = add_member_buf(p, "oci-layout", layout, sizeof(layout) - 1, e)) == FX_OK)
+	if ((rc = cosign_fetch(&p->src->client, conn, p->src->repo, p->src->name, p->st, p->in, top, &index, &len, e)) == FX_OK &&
+	    (rc = add_member_buf(p, "oci-layout", layout, sizeof(layout) - 1, e)) == FX_OK)
 		rc = add_member_buf(p, "index.json", index, len, e);
 	free(index);
 	return rc;
@@ -625,7 +627,7 @@ int input_read_registry(struct stage *st, struct input *in, const struct img_src
 	conn = regc_connect(&p.src->client);
 	if ((rc = pull_doc(&p, conn, NULL, 0, &top, e)) != FX_OK ||
 	    (rc = pull_blobs(&p, e)) != FX_OK ||
-	    (rc = add_layout_files(&p, &top, e)) != FX_OK)
+	    (rc = add_layout_files(&p, conn, &top, e)) != FX_OK)
 		goto end;
 	input_sort(in);
 	offer_layers(&p);

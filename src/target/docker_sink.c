@@ -522,8 +522,13 @@ static int build_manifest_json(struct dsink *s, char **out, struct ferr *e)
 	int rc = FX_OK;
 
 	*out = NULL;
-	for (i = 0; i < s->plan->nimages && rc == FX_OK; i++)
+	for (i = 0; i < s->plan->nimages && rc == FX_OK; i++) {
+		if (s->plan->images[i].refused != NULL) {
+			verdict_fail(&s->verdicts[i], FX_VERIFY, "%s", s->plan->images[i].refused);
+			continue;
+		}
 		rc = image_entry(s, i, entries, e);
+	}
 	if (rc == FX_OK && (*out = json_dumps(entries, JSON_COMPACT)) == NULL)
 		rc = fe_set(e, FX_IO, "out of memory");
 	json_decref(entries);
@@ -559,6 +564,25 @@ static int check_loaded(struct dsink *s, struct ferr *e)
 	return rc;
 }
 
+/* Images the load refused (--cosign-key) fail; when none is left the daemon gets
+ * nothing. FX_VERIFY then, else FX_OK. */
+static int refuse_images(struct dsink *s)
+{
+	size_t i, left = 0;
+
+	for (i = 0; i < s->plan->nimages; i++) {
+		if (s->plan->images[i].refused != NULL)
+			verdict_fail(&s->verdicts[i], FX_VERIFY, "%s", s->plan->images[i].refused);
+		else
+			left++;
+	}
+	if (left > 0)
+		return FX_OK;
+	dsink_abort(s);
+	s->abort_why = "every image was refused: nothing is loaded into the daemon";
+	return FX_VERIFY;
+}
+
 static int ds_finish(void *ctx, int all_ok, struct ferr *e)
 {
 	struct dsink *s = ctx;
@@ -576,7 +600,7 @@ static int ds_finish(void *ctx, int all_ok, struct ferr *e)
 		s->abort_why = "the bundle did not verify: nothing is loaded into the daemon";
 		return FX_OK;
 	}
-	if (s->dry_run)
+	if ((rc = refuse_images(s)) != FX_OK || s->dry_run)
 		return FX_OK;
 	if (s->up == NULL && stream_open(s, &err) != FX_OK)
 		return FX_OK;

@@ -18,6 +18,8 @@
 #include <openssl/crypto.h>
 
 #include "target/ocidir.h"
+#include "crypto/cosign.h"
+#include "image/oci.h"
 #include "util/digest.h"
 #include "util/file.h"
 
@@ -467,6 +469,51 @@ static void index_image(struct oci *o, json_t *manifests, size_t i)
 		verdict_fail(&o->verdicts[i], FX_TARGET, "cannot describe the image in index.json");
 }
 
+/* Puts image i's cosign signatures into the index: a legacy one named REPO:sha256-<hex>.sig
+ * (the tag cosign looks up, one of the same name replaced), a sigstore bundle by its
+ * digest with its artifactType (a referrer of the image through its subject). */
+static void index_signatures(struct oci *o, json_t *manifests, size_t i)
+{
+	const struct plan_image *pi = &o->plan->images[i];
+	char repo[1024], name[1024 + 80], *cut;
+	size_t k, j;
+
+	fx_strlcpy(repo, pi->mi->ref, sizeof(repo));
+	if ((cut = strchr(repo, '@')) != NULL)
+		*cut = '\0';
+	if ((cut = strrchr(repo, ':')) != NULL && strchr(cut, '/') == NULL)
+		*cut = '\0';
+	snprintf(name, sizeof(name), "%s:sha256-%s.sig", repo, pi->mi->digest + 7);
+	for (k = 0; k < pi->nsigs && !o->verdicts[i].failed; k++) {
+		const char *digest = o->plan->blobs[pi->sigs[k]].digest;
+		int simple = strcmp(pi->mi->signatures[k].kind, MAN_SIG_SIMPLE) == 0;
+		struct stat st;
+		json_t *desc;
+
+		if (fstatat(o->blobs_fd, digest + 7, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+			verdict_fail(&o->verdicts[i], FX_TARGET, "%s/blobs/sha256/%s: missing", ESC(o->dir), digest + 7);
+			return;
+		}
+		for (j = json_array_size(manifests); j-- > 0;) {
+			json_t *old = json_array_get(manifests, j);
+			const char *ref_name = json_string_value(json_object_get(json_object_get(old, "annotations"), REF_ANNOTATION));
+			const char *old_digest = json_string_value(json_object_get(old, "digest"));
+
+			if ((simple && ref_name != NULL && strcmp(ref_name, name) == 0) ||
+			    (!simple && ref_name == NULL && old_digest != NULL && strcmp(old_digest, digest) == 0))
+				json_array_remove(manifests, j);
+		}
+		if (simple)
+			desc = json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType", OCI_MT_MANIFEST, "digest", digest, "size",
+			    (json_int_t)st.st_size, "annotations", REF_ANNOTATION, name);
+		else
+			desc = json_pack("{s:s, s:s, s:I, s:s}", "mediaType", OCI_MT_MANIFEST, "digest", digest, "size",
+			    (json_int_t)st.st_size, "artifactType", COSIGN_BUNDLE_MEDIA_TYPE);
+		if (desc == NULL || json_array_append_new(manifests, desc) != 0)
+			verdict_fail(&o->verdicts[i], FX_TARGET, "cannot describe a signature in index.json");
+	}
+}
+
 /* Under the layout's lock: index.json read again (another load may have changed it),
  * the loaded images merged in, written beside and renamed over it. */
 static void update_index(struct oci *o)
@@ -490,6 +537,7 @@ static void update_index(struct oci *o)
 		if (o->verdicts[i].failed)
 			continue;
 		index_image(o, json_object_get(root, "manifests"), i);
+		index_signatures(o, json_object_get(root, "manifests"), i);
 		changed |= !o->verdicts[i].failed;
 	}
 	if (!changed)
@@ -521,6 +569,8 @@ static int oci_finish(void *ctx, int all_ok, struct ferr *e)
 	for (i = 0; i < o->plan->nimages; i++) {
 		const struct plan_image *pi = &o->plan->images[i];
 
+		if (pi->refused != NULL)
+			verdict_fail(&o->verdicts[i], FX_VERIFY, "%s", pi->refused);
 		for (k = 0; k < pi->nblobs; k++)
 			verdict_blob(&o->verdicts[i], o->plan->blobs[pi->blobs[k]].digest, o->blobs[pi->blobs[k]].state,
 			    o->blobs[pi->blobs[k]].why);

@@ -378,9 +378,10 @@ static char *manifest_media_type(const unsigned char *buf, size_t len)
 	return out;
 }
 
-/* Pushes one manifest or index of image i (top: the image's own, under its tag)
- * unless the registry holds it already; a failure goes into the image's verdict. */
-static void push_manifest(struct reg *g, size_t i, const struct rblob *b, int top)
+/* Pushes one manifest or index of image i (top: the image's own, under its tag; tag:
+ * a signature's, under that tag) unless the registry holds it already; a failure goes
+ * into the image's verdict. */
+static void push_manifest(struct reg *g, size_t i, const struct rblob *b, int top, const char *tag)
 {
 	const struct man_image *mi = g->plan->images[i].mi;
 	const struct rimg *im = &g->imgs[i];
@@ -399,12 +400,12 @@ static void push_manifest(struct reg *g, size_t i, const struct rblob *b, int to
 	}
 	/* Already there: a child by its digest; the image's own manifest when its tag
 	 * already names this digest (a load done before). */
-	url = xasprintf("%s/v2/%s/manifests/%s", g->client.base, im->repo, top ? im->ref : b->digest);
+	url = xasprintf("%s/v2/%s/manifests/%s", g->client.base, im->repo, top ? im->ref : tag != NULL ? tag : b->digest);
 	accept = xasprintf("Accept: %s", media_type);
 	headers[0] = accept;
 	request = (struct regc_request){.repo = im->repo, .http = {.method = "HEAD", .url = url, .headers = headers}};
 	if (regc_request(&g->client, g->reader_conn, &request, &rs, &e) == FX_OK && rs.status == 200 &&
-	    (!top || (rs.digest != NULL && strcmp(rs.digest, b->digest) == 0))) {
+	    ((!top && tag == NULL) || (rs.digest != NULL && strcmp(rs.digest, b->digest) == 0))) {
 		g->manifests_there += top;
 		goto end;
 	}
@@ -443,10 +444,21 @@ static void push_image(struct reg *g, size_t i)
 	struct image_verdict *v = &g->verdicts[i];
 	size_t k;
 
+	if (pi->refused != NULL)
+		verdict_fail(v, FX_VERIFY, "%s", pi->refused);
 	for (k = 0; k < pi->nblobs; k++)
 		verdict_blob(v, g->blobs[pi->blobs[k]].digest, g->blobs[pi->blobs[k]].state, g->blobs[pi->blobs[k]].why);
 	for (k = 0; k < pi->nmanifests && !v->failed; k++)
-		push_manifest(g, i, &g->blobs[pi->manifests[k]], k + 1 == pi->nmanifests);
+		push_manifest(g, i, &g->blobs[pi->manifests[k]], k + 1 == pi->nmanifests, NULL);
+	/* then its cosign signatures: the legacy ones under the tag cosign looks up,
+	 * sigstore bundles by digest (their subject makes them referrers) */
+	for (k = 0; k < pi->nsigs && !v->failed; k++) {
+		const struct man_signature *sig = &pi->mi->signatures[k];
+		char tag[7 + SHA256_HEX + 4];
+
+		snprintf(tag, sizeof(tag), "sha256-%s.sig", pi->mi->digest + 7);
+		push_manifest(g, i, &g->blobs[pi->sigs[k]], 0, strcmp(sig->kind, MAN_SIG_SIMPLE) == 0 ? tag : NULL);
+	}
 }
 
 /* Every blob is uploaded (or failed) when this returns: the reader may then close the

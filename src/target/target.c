@@ -48,20 +48,52 @@ static const char *image_digest(const struct man_image *mi, size_t k)
 	return k < mi->nblobs ? mi->blobs[k] : mi->manifests[k - mi->nblobs];
 }
 
+/* How many digests its signatures add (their blobs and manifests), with sigs. */
+static size_t sig_digests(const struct man_image *mi, int sigs)
+{
+	size_t n = 0, i;
+
+	for (i = 0; sigs && i < mi->nsignatures; i++)
+		n += mi->signatures[i].nblobs + 1;
+	return n;
+}
+
+/* The k-th digest of its signatures: each one's blobs, then its manifest (*is_manifest). */
+static const char *sig_digest(const struct man_image *mi, size_t k, int *is_manifest)
+{
+	size_t i;
+
+	for (i = 0; i < mi->nsignatures; i++) {
+		const struct man_signature *s = &mi->signatures[i];
+		if (k < s->nblobs) {
+			*is_manifest = 0;
+			return s->blobs[k];
+		}
+		if (k == s->nblobs) {
+			*is_manifest = 1;
+			return s->digest;
+		}
+		k -= s->nblobs + 1;
+	}
+	return NULL;
+}
+
 /* Is the image described well enough to load? Every digest well-formed, its own
  * manifest listed last, and the SHA256SUMS line of each blob entry its own name (so
  * the bytes the reader verified are the blob the name promises). */
-static void check_image(struct plan_image *pi, const struct manifest *man, const struct sums *sums)
+static void check_image(struct plan_image *pi, const struct manifest *man, const struct sums *sums, int sigs)
 {
 	const struct man_image *mi = pi->mi;
-	size_t k;
+	size_t k, nsig = sig_digests(mi, sigs);
 
 	if (!digest_valid(mi->digest) || mi->nmanifests == 0 || strcmp(mi->manifests[mi->nmanifests - 1], mi->digest) != 0) {
 		plan_image_bad(pi, "bundle.yaml does not list its manifest");
 		return;
 	}
-	for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
-		const char *d = image_digest(mi, k);
+	for (k = 0; k < mi->nblobs + mi->nmanifests + nsig; k++) {
+		int sig_manifest = 0;
+		const char *d = k < mi->nblobs + mi->nmanifests ? image_digest(mi, k) :
+		    sig_digest(mi, k - mi->nblobs - mi->nmanifests, &sig_manifest);
 		unsigned char bytes[SHA256_LEN];
 		char entry[sizeof(BLOB_ENTRY_PREFIX) + SHA256_HEX];
 		const struct sum_line *line;
@@ -71,7 +103,8 @@ static void check_image(struct plan_image *pi, const struct manifest *man, const
 			return;
 		}
 		/* a target needs a manifest's bytes to tag the image: a delta always carries them */
-		if (k >= mi->nblobs && manifest_required(man, d, NULL) != NULL) {
+		if (((k >= mi->nblobs && k < mi->nblobs + mi->nmanifests) || sig_manifest) &&
+		    manifest_required(man, d, NULL) != NULL) {
 			plan_image_bad(pi, "bundle.yaml leaves out manifest %s for a base to supply", d);
 			return;
 		}
@@ -114,22 +147,27 @@ end:
 }
 
 /* Index lists of one image, from the sorted blob table. */
-static void link_image(struct target_plan *p, struct plan_image *pi)
+static void link_image(struct target_plan *p, struct plan_image *pi, int sigs)
 {
 	const struct man_image *mi = pi->mi;
-	size_t k, j;
+	size_t k, j, nsig = sig_digests(mi, sigs);
 
-	pi->blobs = xcalloc(mi->nblobs + mi->nmanifests, sizeof(*pi->blobs));
+	pi->blobs = xcalloc(mi->nblobs + mi->nmanifests + nsig, sizeof(*pi->blobs));
 	pi->manifests = xcalloc(mi->nmanifests, sizeof(*pi->manifests));
-	for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
-		size_t b = target_plan_find(p, image_digest(mi, k));
+	pi->sigs = xcalloc(nsig + 1, sizeof(*pi->sigs));
+	for (k = 0; k < mi->nblobs + mi->nmanifests + nsig; k++) {
+		int sig_manifest = 0;
+		size_t b = target_plan_find(p, k < mi->nblobs + mi->nmanifests ? image_digest(mi, k) :
+		    sig_digest(mi, k - mi->nblobs - mi->nmanifests, &sig_manifest));
 
 		for (j = 0; j < pi->nblobs && pi->blobs[j] != b; j++)
 			;
 		if (j == pi->nblobs)
 			pi->blobs[pi->nblobs++] = b;
-		if (k >= mi->nblobs)
+		if (k >= mi->nblobs && k < mi->nblobs + mi->nmanifests)
 			pi->manifests[pi->nmanifests++] = b;
+		if (sig_manifest)
+			pi->sigs[pi->nsigs++] = b;
 	}
 }
 
@@ -211,17 +249,22 @@ int target_plan_select(struct target_plan *p, const struct manifest *m, const st
 	for (i = 0; i < p->nimages; i++) {
 		const struct man_image *mi = p->images[i].mi;
 
-		check_image(&p->images[i], m, sums);
+		size_t nsig;
+
+		check_image(&p->images[i], m, sums, sel->signatures);
 		if (p->images[i].unusable)
 			continue;
-		for (k = 0; k < mi->nblobs + mi->nmanifests; k++) {
+		nsig = sig_digests(mi, sel->signatures);
+		for (k = 0; k < mi->nblobs + mi->nmanifests + nsig; k++) {
+			int sig_manifest = 0;
 			if (nuses == cap) {
 				cap = cap ? cap * 2 : 64;
 				uses = xreallocarray(uses, cap, sizeof(*uses));
 			}
-			uses[nuses].digest = image_digest(mi, k);
+			uses[nuses].digest = k < mi->nblobs + mi->nmanifests ? image_digest(mi, k) :
+			    sig_digest(mi, k - mi->nblobs - mi->nmanifests, &sig_manifest);
 			uses[nuses].image = i;
-			uses[nuses].is_manifest = k >= mi->nblobs;
+			uses[nuses].is_manifest = (k >= mi->nblobs && k < mi->nblobs + mi->nmanifests) || sig_manifest;
 			nuses++;
 		}
 	}
@@ -255,7 +298,7 @@ int target_plan_select(struct target_plan *p, const struct manifest *m, const st
 	free(uses);
 	for (i = 0; i < p->nimages; i++)
 		if (!p->images[i].unusable)
-			link_image(p, &p->images[i]);
+			link_image(p, &p->images[i], sel->signatures);
 	return FX_OK;
 }
 
@@ -266,6 +309,7 @@ void target_plan_free(struct target_plan *p)
 	for (i = 0; i < p->nimages; i++) {
 		free(p->images[i].blobs);
 		free(p->images[i].manifests);
+		free(p->images[i].sigs);
 		free(p->images[i].chart_repo);
 	}
 	for (i = 0; i < p->ncharts; i++) {

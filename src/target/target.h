@@ -13,6 +13,7 @@
 #include "util/util.h"
 
 struct target_report;
+struct cosign_key;
 
 struct load_opts {
 	char **targets;        /* --to: registry://HOST[:PORT][/PREFIX], docker://..., oci:DIR */
@@ -40,6 +41,9 @@ struct load_opts {
 	 * code it returns; NULL when nobody asks. */
 	void (*on_report)(void *ctx, const struct target_report *r, int code);
 	void *on_report_ctx;
+	/* --cosign-key: images none of whose cosign signatures verifies are refused */
+	const struct cosign_key *cosign_key;
+	const char *cosign_key_name;
 };
 
 /* ---- the plan */
@@ -67,6 +71,14 @@ struct plan_image {
 	size_t nblobs;
 	size_t *manifests;       /* its manifests and indexes, children first, its own last */
 	size_t nmanifests;
+	/* its cosign signature manifests (plan blob indexes, in mi->signatures order; their
+	 * blobs are among blobs): only in a plan made with signatures */
+	size_t *sigs;
+	size_t nsigs;
+	/* set by the load pipeline once the stream is over, before finish(): why the image
+	 * is refused (--cosign-key); a target fails it with FX_VERIFY and pushes nothing of it
+	 * that names it (manifests, tags, index entries). NULL: not refused. */
+	const char *refused;
 	/* bundle.yaml describes the image wrongly (a malformed digest, its own manifest not
 	 * listed last, a blob whose SHA256SUMS line is not its name): it has no blobs in the
 	 * plan and fails on every target with why (FX_VERIFY) */
@@ -107,6 +119,7 @@ struct plan_select {
 	int no_images;
 	int charts;
 	const char *charts_path; /* NULL: "charts" */
+	int signatures;          /* the images' cosign signatures go in (registry, oci:DIR) */
 };
 int target_plan_select(struct target_plan *p, const struct manifest *m, const struct sums *sums,
     const struct plan_select *sel, struct ferr *e);
