@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "util/base64.h"
 #include "util/digest.h"
 
 struct cosign_key {
@@ -69,49 +70,6 @@ void cosign_key_free(struct cosign_key *key)
 	free(key);
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-unsigned char *cosign_b64_decode(const char *s, size_t len, size_t *out_len)
-{
-	unsigned char *out;
-	size_t i, n = 0, pad = 0;
-
-	if (len == 0 || len % 4 != 0)
-		return NULL;
-	if (s[len - 1] == '=')
-		pad = s[len - 2] == '=' ? 2 : 1;
-	out = xmalloc(len / 4 * 3 + 1);
-	for (i = 0; i < len; i += 4) {
-		int v[4], k;
-		for (k = 0; k < 4; k++) {
-			int last = i + 4 == len;
-			v[k] = (last && k >= 4 - (int)pad) ? 0 : b64_value((unsigned char)s[i + k]);
-			if (v[k] < 0) {
-				free(out);
-				return NULL;
-			}
-		}
-		out[n++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		out[n++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-		out[n++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-	}
-	*out_len = n - pad;
-	return out;
-}
-
 /* The key's signature sig over msg. */
 static int signature_good(const struct cosign_key *key, const unsigned char *msg, size_t msg_len,
     const unsigned char *sig, size_t sig_len)
@@ -133,7 +91,7 @@ static int signature_b64_good(const struct cosign_key *key, const unsigned char 
 	int good;
 
 	if (b64_len == 0 || b64_len > COSIGN_SIG_MAX ||
-	    (sig = cosign_b64_decode(sig_b64, b64_len, &sig_len)) == NULL) {
+	    (sig = b64_decode(B64_STD, sig_b64, b64_len, &sig_len)) == NULL) {
 		*why = "the signature is not base64";
 		return 0;
 	}
@@ -249,7 +207,7 @@ int cosign_verify_bundle(const struct cosign_key *key, const char *digest, const
 		*why = "the envelope's payloadType is not application/vnd.in-toto+json";
 		goto end;
 	}
-	if (payload_b64 == NULL || (body = cosign_b64_decode(payload_b64, strlen(payload_b64), &body_len)) == NULL) {
+	if (payload_b64 == NULL || (body = b64_decode(B64_STD, payload_b64, strlen(payload_b64), &body_len)) == NULL) {
 		*why = "the envelope's payload is not base64";
 		goto end;
 	}

@@ -42,8 +42,4 @@ int cosign_verify_simple(const struct cosign_key *key, const char *digest, const
 int cosign_verify_bundle(const struct cosign_key *key, const char *digest, const char *bundle, size_t len,
     const char **why);
 
-/* Strict standard base64 (padding required, no whitespace): a malloc'd buffer, or
- * NULL when s is not base64. */
-unsigned char *cosign_b64_decode(const char *s, size_t len, size_t *out_len);
-
 #endif

@@ -25,6 +25,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "util/base64.h"
 #include "util/digest.h"
 
 #define MAX_TIME 253402300799LL /* 9999-12-31T23:59:59Z */
@@ -75,88 +76,6 @@ static void set_reason(char *reason, size_t reasonlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, reasonlen, fmt, ap);
 	va_end(ap);
-}
-
-/* --- base64url (RFC 4648 section 5, no padding) --- */
-
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static char *b64url_encode(const unsigned char *in, size_t n, size_t *outlen)
-{
-	char *out = xmalloc(n / 3 * 4 + 4 + 1);
-	size_t i, o = 0;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-		out[o++] = b64url[v >> 6 & 63];
-		out[o++] = b64url[v & 63];
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-		out[o++] = b64url[v >> 6 & 63];
-	}
-	out[o] = '\0';
-	if (outlen != NULL)
-		*outlen = o;
-	return out;
-}
-
-static int b64url_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-/* Strict decoding: only the url-safe alphabet, no padding, no whitespace, and the unused
- * low bits of the last character must be zero (one encoding per byte string). Returns a
- * malloc'd buffer (NUL-terminated for convenience) or NULL. */
-static unsigned char *b64url_decode(const char *in, size_t n, size_t *outlen)
-{
-	unsigned char *out;
-	size_t i, o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	if (n % 4 == 1)
-		return NULL;
-	out = xmalloc(n / 4 * 3 + 3 + 1);
-	for (i = 0; i < n; i++) {
-		int v = b64url_val((unsigned char)in[i]);
-		if (v < 0)
-			goto bad;
-		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits & 0xff);
-		}
-	}
-	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
-		goto bad; /* non-canonical trailing bits */
-	out[o] = '\0';
-	*outlen = o;
-	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
 /* --- keys --- */
@@ -384,7 +303,7 @@ static json_t *decode_json(const char *seg, size_t n)
 	json_t *j;
 	json_error_t jerr;
 
-	raw = b64url_decode(seg, n, &rawlen);
+	raw = b64_decode(B64_URL, seg, n, &rawlen);
 	if (raw == NULL)
 		return NULL;
 	/* Duplicate keys are refused: two "exp" could be read differently by two parsers. */
@@ -490,7 +409,7 @@ static int token_parse(const char *tok, size_t len, struct lic_token *t, char *r
 			len--;
 	}
 	for (i = 0; i < len; i++) {
-		if (tok[i] != '.' && b64url_val((unsigned char)tok[i]) < 0) {
+		if (tok[i] != '.' && b64_value(B64_URL, (unsigned char)tok[i]) < 0) {
 			set_reason(reason, reason_len, "byte 0x%02x at offset %zu is not base64url",
 			    (unsigned char)tok[i], i);
 			return -1;
@@ -514,7 +433,7 @@ static int token_parse(const char *tok, size_t len, struct lic_token *t, char *r
 	t->signing_len = (size_t)(dot2 - tok);
 	t->header = decode_json(tok, header_len);
 	t->claims = t->header != NULL ? decode_json(dot1 + 1, payload_len) : NULL;
-	t->sig = t->claims != NULL ? b64url_decode(dot2 + 1, sig_len, &t->siglen) : NULL;
+	t->sig = t->claims != NULL ? b64_decode(B64_URL, dot2 + 1, sig_len, &t->siglen) : NULL;
 	if (t->sig == NULL)
 		set_reason(reason, reason_len, "%s", t->header == NULL ? "header is not base64url of a JSON object" :
 		    t->claims == NULL ? "payload is not base64url of a JSON object" : "signature is not base64url");
@@ -619,14 +538,14 @@ int license_sign(EVP_PKEY *key, const char *payload, size_t payloadlen, char **t
 		rc = fe_set(e, FX_IO, "license header: out of memory");
 		goto end;
 	}
-	h64 = b64url_encode((const unsigned char *)hjson, strlen(hjson), NULL);
-	p64 = b64url_encode((const unsigned char *)payload, payloadlen, NULL);
+	h64 = b64_encode(B64_URL, (const unsigned char *)hjson, strlen(hjson), NULL);
+	p64 = b64_encode(B64_URL, (const unsigned char *)payload, payloadlen, NULL);
 	tok = xasprintf("%s.%s", h64, p64); /* the JWS signing input */
 	if (sig_sign(key, alg, (const unsigned char *)tok, strlen(tok), &sig, &slen) != 0) {
 		rc = fe_set(e, FX_IO, "license: signing with the %s key failed", alg_name(alg));
 		goto end;
 	}
-	s64 = b64url_encode(sig, slen, NULL);
+	s64 = b64_encode(B64_URL, sig, slen, NULL);
 	free(tok);
 	tok = xasprintf("%s.%s.%s", h64, p64, s64);
 	*tokenlen = strlen(tok);

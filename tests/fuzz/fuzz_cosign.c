@@ -11,6 +11,7 @@
 
 #include "bundle/manifest.h"
 #include "crypto/cosign.h"
+#include "util/base64.h"
 #include "image/cosign_sig.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -79,10 +80,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		load_key();
 	if (cosign_verify_bundle(key, digest, (const char *)data, size, &why) != FX_VERIFY || why == NULL)
 		abort();
-	dec = cosign_b64_decode((const char *)data, size, &n);
-	if (dec != NULL && n > size)
-		abort();
-	free(dec);
+	for (int a = B64_STD; a <= B64_URL; a++) { /* what decodes encodes back to the same text */
+		dec = b64_decode((enum b64_alphabet)a, (const char *)data, size, &n);
+		if (dec != NULL) {
+			size_t back_len;
+			char *back = b64_encode((enum b64_alphabet)a, dec, n, &back_len);
+			if (n > size || back_len != size || memcmp(back, data, size) != 0)
+				abort();
+			free(back);
+		}
+		free(dec);
+	}
 	sig = strndup((const char *)data, size > 200 ? 200 : size);
 	if (sig != NULL && cosign_verify_simple(key, digest, data, size, sig, &why) != FX_VERIFY)
 		abort();

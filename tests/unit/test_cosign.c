@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include "crypto/cosign.h"
+#include "util/base64.h"
 #include "util/util.h"
 
 #include "check.h"
@@ -165,19 +166,30 @@ static void test_kinds(void)
 static void test_base64(void)
 {
 	static const struct {
+		enum b64_alphabet a;
 		const char *in, *out;
 	} cases[] = {
-		{"Zm9vYmFy", "foobar"}, {"Zm9vYg==", "foob"}, {"Zm9vYmE=", "fooba"}, {"Zg==", "f"},
-		{"Zm9vY", NULL}, {"Zm9v\nYmFy", NULL}, {"Zg=a", NULL}, {"=Zg=", NULL}, {"Zm9v YmFy", NULL}, {"", NULL},
+		{B64_STD, "Zm9vYmFy", "foobar"}, {B64_STD, "Zm9vYg==", "foob"}, {B64_STD, "Zm9vYmE=", "fooba"},
+		{B64_STD, "Zg==", "f"}, {B64_STD, "+/8=", "\xfb\xff"}, {B64_STD, "Zm9vY", NULL},
+		{B64_STD, "Zm9v\nYmFy", NULL}, {B64_STD, "Zg=a", NULL}, {B64_STD, "=Zg=", NULL},
+		{B64_STD, "Zm9v YmFy", NULL}, {B64_STD, "", NULL}, {B64_STD, "Zg", NULL}, {B64_STD, "Zh==", NULL},
+		{B64_STD, "====", NULL}, {B64_STD, "-_8=", NULL}, {B64_URL, "-_8", "\xfb\xff"},
+		{B64_URL, "Zm9vYg", "foob"}, {B64_URL, "", ""}, {B64_URL, "Zg==", NULL}, {B64_URL, "+/8", NULL},
+		{B64_URL, "Zh", NULL}, {B64_URL, "Zm9vY", NULL},
 	};
 	size_t i, n;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		unsigned char *got = cosign_b64_decode(cases[i].in, strlen(cases[i].in), &n);
-		if (cases[i].out == NULL)
+		unsigned char *got = b64_decode(cases[i].a, cases[i].in, strlen(cases[i].in), &n);
+		if (cases[i].out == NULL) {
 			CHECK_MSG(got == NULL, "b64 case %zu accepted", i);
-		else
+		} else {
+			char *back;
 			CHECK_MSG(got != NULL && n == strlen(cases[i].out) && memcmp(got, cases[i].out, n) == 0, "b64 case %zu", i);
+			back = b64_encode(cases[i].a, (const unsigned char *)cases[i].out, strlen(cases[i].out), NULL);
+			CHECK_MSG(strcmp(back, cases[i].in) == 0, "b64 case %zu encodes back as %s", i, back);
+			free(back);
+		}
 		free(got);
 	}
 }
