@@ -17,13 +17,6 @@
 
 #define CHART_MANIFEST_MAX (1u << 20)
 
-/* Plain HTTP is used for a registry on loopback only (a test registry, or a local
- * mirror); any other host is spoken to over TLS. */
-static int loopback_host(const char *host)
-{
-	return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 || strncmp(host, "[::1]", 5) == 0;
-}
-
 /* GETs one blob of repo and checks it is digest, size bytes. */
 static int get_blob(struct reg_client *c, struct http *conn, const char *repo, const char *digest, uint64_t size,
     uint64_t max, char **body, size_t *len, struct ferr *e)
@@ -49,7 +42,7 @@ static int get_blob(struct reg_client *c, struct http *conn, const char *repo, c
 	if ((rc = regc_request_follow(c, conn, &rq, &rs, e)) != FX_OK)
 		goto end;
 	if (rs.status != 200) {
-		rc = fe_set(e, FX_IO, "GET %s: HTTP %ld", ESC(url), rs.status);
+		rc = fe_set(e, FX_TARGET, "GET %s: HTTP %ld", ESC(url), rs.status);
 		goto end;
 	}
 	sha256_buf(rs.body, rs.body_len, got);
@@ -88,7 +81,7 @@ static int get_manifest(struct reg_client *c, struct http *conn, const struct im
 	if ((rc = regc_request(c, conn, &rq, &rs, e)) != FX_OK)
 		goto end;
 	if (rs.status != 200) {
-		rc = fe_set(e, FX_IO, "GET %s: HTTP %ld", ESC(url), rs.status);
+		rc = fe_set(e, FX_TARGET, "GET %s: HTTP %ld", ESC(url), rs.status);
 		goto end;
 	}
 	*out = json_loadb(rs.body, rs.body_len, JSON_REJECT_DUPLICATES, NULL);
@@ -128,7 +121,8 @@ static int save_layer(struct reg_client *c, struct http *conn, const char *repo,
 	return FX_OK;
 }
 
-int chart_pull(const char *from, const char *staging, long timeout, char **tgz_path, char **prov_path, struct ferr *e)
+int chart_pull(const char *from, const char *staging, const struct pack_opts *o, char **tgz_path, char **prov_path,
+    struct ferr *e)
 {
 	struct image_ref r;
 	struct reg_client c;
@@ -152,8 +146,8 @@ int chart_pull(const char *from, const char *staging, long timeout, char **tgz_p
 	memset(&ro, 0, sizeof(ro));
 	ro.name = from;
 	ro.hostport = r.domain;
-	ro.plain_http = loopback_host(r.domain);
-	ro.timeout = timeout;
+	ro.plain_http = regc_host_listed(o->plain_http, o->nplain_http, r.domain);
+	ro.cacert = o->cacert;
 	if ((rc = regc_init(&c, &ro, e)) != FX_OK)
 		goto end;
 	conn = regc_connect(&c);

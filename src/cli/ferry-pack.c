@@ -44,7 +44,7 @@ static const char usage_build[] =
     "      --compress zstd      wrap the bundle in zstd (--zstd-level N, 1-19, default 3)\n"
     "      --layer-compression gzip|zstd   for layers converted from docker save (default gzip)\n"
     "      --jobs N             threads for compression and registry downloads (default: all cores)\n"
-    "      --cacert FILE        trust this CA too for the registries images are pulled from\n"
+    "      --cacert FILE        trust this CA too for the registries images and charts come from\n"
     "      --plain-http HOST[:PORT]  speak plain HTTP to this registry (repeatable; loopback labs)\n"
     "      --lock FILE          write the digest of every image to FILE (after the build)\n"
     "      --locked FILE        build exactly the digests FILE names (every image must be there)\n"

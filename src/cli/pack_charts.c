@@ -46,7 +46,7 @@ static int prepare_one(const struct pack_opts *o, const struct spec_item *si, co
 		a->src = a->packaged;
 		a->dest = xasprintf("charts/%s", base_name(a->packaged));
 	} else if (si->chart_oci) {
-		if ((rc = chart_pull(si->src, staging, 0, &a->packaged, &a->pulled_prov, &why)) != FX_OK)
+		if ((rc = chart_pull(si->src, staging, o, &a->packaged, &a->pulled_prov, &why)) != FX_OK)
 			return fe_set(e, rc, "%s: %s", si->where, why.msg);
 		a->src = a->packaged;
 		if (a->prov_src == NULL)

@@ -60,16 +60,6 @@ int pull_wanted(const struct img_src *src)
 	return src->from == NULL || strncmp(src->from, "registry://", 11) == 0;
 }
 
-static int plain_http_for(const struct img_opts *o, const char *hostport)
-{
-	size_t i;
-
-	for (i = 0; i < o->nplain_http; i++)
-		if (strcasecmp(o->plain_http[i], hostport) == 0)
-			return 1;
-	return 0;
-}
-
 /* Where to pull from: the ref's own registry, or the from: registry://... mirror. */
 static int pull_source(struct pull *p, const struct img_src *src, const struct oci_ref *ref, char *hostport,
     size_t hostport_size, struct ferr *e)
@@ -621,7 +611,7 @@ int input_read_registry(struct stage *st, struct input *in, const struct img_src
 	snprintf(p.src->name, sizeof(p.src->name), "%s: registry://%s/%s%s%s", in->label, ESC(hostport), ESC(p.src->repo),
 	    strncmp(p.reference, "sha256:", 7) == 0 ? "@" : ":", ESC(p.reference));
 	co = (struct regc_opts){.name = client_name, .hostport = hostport,
-	    .plain_http = plain_http_for(st->o, hostport), .cacert = st->o->cacert};
+	    .plain_http = regc_host_listed(st->o->plain_http, st->o->nplain_http, hostport), .cacert = st->o->cacert};
 	if ((rc = regc_init(&p.src->client, &co, e)) != FX_OK)
 		goto end;
 	conn = regc_connect(&p.src->client);

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -18,6 +19,16 @@ struct regc_token {
 	int push;      /* the scope grants push */
 	char *header;  /* "Authorization: Bearer ..." */
 };
+
+int regc_host_listed(const char *const *hosts, size_t n, const char *hostport)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(hosts[i], hostport) == 0)
+			return 1;
+	return 0;
+}
 
 int regc_init(struct reg_client *c, const struct regc_opts *o, struct ferr *e)
 {

@@ -51,6 +51,9 @@ struct reg_client {
 
 /* FX_OK, or FX_USAGE with e set when o->creds is not USER:PASS. Nothing is contacted. */
 int regc_init(struct reg_client *c, const struct regc_opts *o, struct ferr *e);
+/* 1 when hostport is one of the n HOST[:PORT]s of hosts (case-insensitive): the
+ * registries ferry-pack --plain-http names, for image and chart pulls alike. */
+int regc_host_listed(const char *const *hosts, size_t n, const char *hostport);
 /* Frees what c holds (secrets wiped); a zeroed client that regc_init never saw too. */
 void regc_free(struct reg_client *c);
 /* A connection for one thread (http_free it). */

@@ -218,7 +218,11 @@ expect_err 2 "--charts-only: not with --no-charts" "--charts-only and --no-chart
 # ---------------------------------------------------------------- from: oci:// (a pull at pack time)
 mkdir pull
 spec pull/s.yaml "{from: \"oci://$REG_ADDR/corp/charts/acme:1.2.3+build.5\"}"
-expect 0 "from: oci:// pulls the chart and its provenance, verified" "$PACK" build pull/s.yaml -o pull.ferry --chart-keyring "$KEYRING" -q
+expect_err 4 "$REG_ADDR" "from: oci:// speaks TLS unless --plain-http names the registry: a plain one fails, named" \
+	"$PACK" build pull/s.yaml -o pull.ferry --chart-keyring "$KEYRING" -q
+assert "nothing written when the chart pull failed" test ! -e pull.ferry
+expect 0 "from: oci:// pulls the chart and its provenance, verified" "$PACK" build pull/s.yaml -o pull.ferry --chart-keyring "$KEYRING" -q \
+	--plain-http "$REG_ADDR"
 expect 0 "inspect the pulled chart" "$LOAD" inspect pull.ferry --keyring "$KEYRING" --json
 assert "pulled: the same archive, its provenance verified, named NAME-VERSION.tgz" jq -e --arg d "sha256:$(sha256sum acme-1.2.3+build.5.tgz | cut -d' ' -f1)" \
 	'.charts[0].provenance == "verified" and .charts[0].path == "charts/acme-1.2.3+build.5.tgz"' "$T/out"
@@ -233,9 +237,9 @@ printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+js
 curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @notchart.json "http://$REG_ADDR/v2/corp/notchart/manifests/1.0.0" -o /dev/null
 spec pull/s2.yaml "{from: \"oci://$REG_ADDR/corp/notchart:1.0.0\"}"
 expect_err 1 "not a Helm chart \\(no manifest with config application/vnd.cncf.helm.config.v1\\+json\\)" \
-	"from: oci:// naming an image, not a chart, is refused" "$PACK" build pull/s2.yaml -o pull2.ferry --no-sign
+	"from: oci:// naming an image, not a chart, is refused" "$PACK" build pull/s2.yaml -o pull2.ferry --no-sign --plain-http "$REG_ADDR"
 spec pull/s3.yaml "{from: \"oci://$REG_ADDR/corp/charts/acme:9.9.9\"}"
-expect_err 3 "HTTP 404" "from: oci:// naming a missing tag" "$PACK" build pull/s3.yaml -o pull2.ferry --no-sign
+expect_err 4 "HTTP 404" "from: oci:// naming a missing tag: exit 4, as for images" "$PACK" build pull/s3.yaml -o pull2.ferry --no-sign --plain-http "$REG_ADDR"
 assert "nothing written for a failed pull" sh -c "test ! -e pull2.ferry && ! ls -d pull2.ferry.images.* 2>/dev/null"
 
 # ---------------------------------------------------------------- oci:DIR and docker://
