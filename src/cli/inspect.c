@@ -1,6 +1,7 @@
 /* inspect.c - prints a bundle's head (signer, metadata, contents) as text or JSON. */
 #include "cli/inspect.h"
 #include "cli/load_delta.h"
+#include "cli/result.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,7 @@ static int print_json(FILE *f, const char *path, const struct bundle_head *h, co
 	char when[32];
 	size_t i;
 
+	json_object_set_new(root, "schema", json_integer(RESULT_SCHEMA));
 	json_object_set_new(root, "file", json_string(path));
 	json_object_set_new(root, "state", json_string(state(h)));
 	json_object_set_new(root, "verified", json_boolean(h->sig_checked));

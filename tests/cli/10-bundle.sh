@@ -41,7 +41,7 @@ expect 0 "inspect without keyring" "$LOAD" inspect "$B"
 assert "inspect says UNVERIFIED without --keyring" grep -q UNVERIFIED "$T/out"
 assert "inspect lists the chart" grep -q "demo-chart 0.3.1" "$T/out"
 expect 0 "inspect --json with keyring" "$LOAD" inspect "$B" --json --keyring "$KEY1"
-assert "inspect --json parses and is verified" jq -e '.verified == true and .bundle.name == "demo" and (.docs|length) == 2 and .charts[0].version == "0.3.1"' "$T/out"
+assert "inspect --json parses and is verified" jq -e '.schema == 1 and .verified == true and .bundle.name == "demo" and (.docs|length) == 2 and .charts[0].version == "0.3.1"' "$T/out"
 assert "inspect --json: signer fingerprint" jq -e --arg f "$FPR1" '.signer.fingerprint == $f' "$T/out"
 expect 0 "inspect --json without keyring" "$LOAD" inspect "$B" --json
 assert "inspect --json says unverified" jq -e '.verified == false and .state == "unverified"' "$T/out"
