@@ -42,6 +42,8 @@ struct layer_reader {
 	uint64_t start;    /* the layer's first byte in the file */
 	int (*wait)(void *ctx, uint64_t upto);
 	void *wait_ctx;
+	struct sha256 plain_hash; /* compressed: of the bytes handed to libarchive */
+	int hashing;
 };
 
 /* Reads the next piece of the layer into in[]; 0 at its end, -1 on an error. */
@@ -165,6 +167,7 @@ static la_ssize_t read_gzip(struct archive *a, void *ctx, const void **buf)
 			lr->member_open = 0;
 		if (lr->gz->avail_out < OUT_BUF) {
 			*buf = lr->out;
+			sha256_update(&lr->plain_hash, lr->out, OUT_BUF - lr->gz->avail_out);
 			return (la_ssize_t)(OUT_BUF - lr->gz->avail_out);
 		}
 	}
@@ -201,6 +204,7 @@ static la_ssize_t read_zstd(struct archive *a, void *ctx, const void **buf)
 		lr->frame_left = r;
 		if (out.pos > 0) {
 			*buf = lr->out;
+			sha256_update(&lr->plain_hash, lr->out, out.pos);
 			return (la_ssize_t)out.pos;
 		}
 	}
@@ -231,6 +235,8 @@ static int detect(struct layer_reader *lr, struct ferr *e)
 	if (lr->kind != LAYER_PLAIN) {
 		lr->out = xmalloc(OUT_BUF);
 		lr->chunk = IN_BUF;
+		sha256_init(&lr->plain_hash);
+		lr->hashing = 1;
 	}
 	return FX_OK;
 }
@@ -286,6 +292,26 @@ enum layer_compression layer_compression(const struct layer_reader *lr)
 	return lr->kind;
 }
 
+int layer_finish(struct layer_reader *lr, unsigned char diff_id[SHA256_LEN], int *known, struct ferr *e)
+{
+	const void *buf;
+	la_ssize_t r;
+
+	*known = 0;
+	if (lr->kind == LAYER_PLAIN)
+		return FX_OK;
+	/* libarchive stops at the tar's end marker; the stream may go on (padding) */
+	do
+		r = lr->kind == LAYER_GZIP ? read_gzip(lr->a, lr, &buf) : read_zstd(lr->a, lr, &buf);
+	while (r > 0);
+	if (r < 0)
+		return fe_set(e, fx_interrupted ? FX_IO : FX_VERIFY, "%s: %s", lr->what, lr->err);
+	sha256_final(&lr->plain_hash, diff_id);
+	lr->hashing = 0;
+	*known = 1;
+	return FX_OK;
+}
+
 const char *layer_error(const struct layer_reader *lr)
 {
 	const char *s;
@@ -304,6 +330,8 @@ void layer_close(struct layer_reader *lr)
 		archive_read_free(lr->a);
 	if (lr->fd >= 0)
 		close(lr->fd);
+	if (lr->hashing)
+		sha256_free(&lr->plain_hash);
 	free(lr->gz);
 	ZSTD_freeDCtx(lr->zd);
 	free(lr->in);

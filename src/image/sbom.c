@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
+
 #include "image/layer_read.h"
 #include "image/oci.h"
 #include "image/sbom_catalog.h"
@@ -398,11 +400,38 @@ int sbom_layer_arriving(struct sbom_ctx *c, const unsigned char digest[SHA256_LE
 	return FX_OK;
 }
 
+/* The layer's catalogue: the one read from its blob, else (a docker save layer ferry
+ * compressed itself) the one read from the uncompressed tar its diff_id names. The
+ * blob comes first: a config's diff_id is a claim, checked by check_diff_ids. */
 static struct layer_cat *layer_of(struct sbom_ctx *c, const struct subject *s, size_t i)
 {
-	struct layer_cat *cat = s->diff_ids != NULL ? cache_get(c, s->diff_ids[i]) : NULL;
+	struct layer_cat *cat = cache_get(c, s->layers[i].digest);
 
-	return cat != NULL ? cat : cache_get(c, s->layers[i].digest);
+	return cat != NULL || s->diff_ids == NULL ? cat : cache_get(c, s->diff_ids[i]);
+}
+
+/* Every layer read from its blob must be what the config's diff_id says: the sha256 of
+ * its decompressed bytes, hashed while it was catalogued (a plain tar: its digest). */
+static int check_diff_ids(struct sbom_ctx *c, const struct img_set *is, const struct subject *s, struct ferr *e)
+{
+	unsigned char got[SHA256_LEN];
+	char got_hex[SHA256_HEX], want_hex[SHA256_HEX];
+	size_t i;
+
+	for (i = 0; s->diff_ids != NULL && i < s->nlayers; i++) {
+		struct layer_cat *cat = cache_get(c, s->layers[i].digest);
+		if (cat == NULL)
+			continue; /* read from the tar its diff_id names (converted, checked then) */
+		if (!layer_cat_diff_id(cat, got))
+			memcpy(got, s->layers[i].digest, SHA256_LEN);
+		if (CRYPTO_memcmp(got, s->diff_ids[i], SHA256_LEN) == 0)
+			continue;
+		hex_encode(got, SHA256_LEN, got_hex);
+		hex_encode(s->diff_ids[i], SHA256_LEN, want_hex);
+		return fe_set(e, FX_VERIFY, "image %s: layer sha256:%s decompresses to sha256:%s, not to the "
+		    "config's diff_id sha256:%s", ESC(is->images[s->image].ref), s->layers[i].hex, got_hex, want_hex);
+	}
+	return FX_OK;
 }
 
 static int catalog_layers(struct sbom_ctx *c, const struct img_set *is, const struct subjects *subs,
@@ -470,6 +499,8 @@ static int describe(struct sbom_ctx *c, const struct img_set *is, const struct s
 	    s->platform ? ESC(s->platform) : "");
 	for (i = 0; i < s->nlayers; i++)
 		cats[i] = layer_of(c, s, i);
+	if ((rc = check_diff_ids(c, is, s, e)) != FX_OK)
+		goto end;
 	if (!has_doc(out, spdx_path)) {
 		if ((rc = image_catalog(cats, s->nlayers, dir, what, &cat, e)) != FX_OK)
 			goto end;

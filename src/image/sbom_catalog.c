@@ -51,6 +51,8 @@ struct layer_cat {
 	char **notes;
 	size_t nnotes;
 	unsigned rpm_serial;
+	unsigned char diff_id[SHA256_LEN]; /* of its decompressed bytes, when it was compressed */
+	int has_diff_id;
 };
 
 static const char *const rpmdb_dirs[] = {"var/lib/rpm", "usr/lib/sysimage/rpm"};
@@ -417,12 +419,22 @@ int layer_catalog(const struct layer_src *src, const char *rpm_dir, struct layer
 		    fx_interrupted ? "interrupted" : layer_error(lr));
 		goto end;
 	}
+	if ((rc = layer_finish(lr, lc->diff_id, &lc->has_diff_id, e)) != FX_OK)
+		goto end;
 	*out = lc;
 	lc = NULL;
 end:
 	layer_close(lr);
 	layer_cat_free(lc);
 	return rc;
+}
+
+int layer_cat_diff_id(const struct layer_cat *lc, unsigned char diff_id[SHA256_LEN])
+{
+	if (!lc->has_diff_id)
+		return 0;
+	memcpy(diff_id, lc->diff_id, SHA256_LEN);
+	return 1;
 }
 
 void layer_cat_free(struct layer_cat *lc)

@@ -42,6 +42,9 @@ struct image_cat {
  * be read, FX_VERIFY when its bytes are not a valid tar layer or a database in it
  * exceeds its limit; e names the layer (src->what). */
 int layer_catalog(const struct layer_src *src, const char *rpm_dir, struct layer_cat **out, struct ferr *e);
+/* The sha256 of the layer's decompressed bytes (its diff_id), hashed while it was read:
+ * 1 when the layer was compressed, 0 when it was a plain tar (its digest is that). */
+int layer_cat_diff_id(const struct layer_cat *lc, unsigned char diff_id[SHA256_LEN]);
 void layer_cat_free(struct layer_cat *lc);
 
 /* Applies layers[0..n) in order (whiteouts and opaque directories hide what lower

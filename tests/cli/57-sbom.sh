@@ -188,6 +188,44 @@ printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: cut, version: "
 expect_err 1 "cut.oci.tar: layer sha256:[0-9a-f]{64}: .*(truncated|invalid)" "a layer that cannot be read fails the build, naming the input and the layer" "$PACK" build cut.yaml -o cut.ferry
 assert "... and no bundle is written" test ! -e cut.ferry
 
+# the same pass checks each layer's diff_id: a config naming another content's diff_id
+# is refused (gzip and plain layers), the right one packs; --no-sbom copies unchecked
+python3 - l1 <<'PY'
+import gzip, hashlib, io, json, sys, tarfile
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w") as t:
+    t.add(sys.argv[1], arcname=".")
+raw = buf.getvalue() + b"\0" * 10240
+sha = lambda b: hashlib.sha256(b).hexdigest()
+def archive(out, blob, mt, diff_id):
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+    man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + sha(cfg), "size": len(cfg)},
+        "layers": [{"mediaType": mt, "digest": "sha256:" + sha(blob), "size": len(blob)}]}).encode()
+    idx = json.dumps({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": "sha256:" + sha(man), "size": len(man), "annotations": {"org.opencontainers.image.ref.name": "1"}}]}).encode()
+    with tarfile.open(out, "w") as t:
+        for name, data in (("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("blobs/sha256/" + sha(blob), blob),
+                           ("blobs/sha256/" + sha(cfg), cfg), ("blobs/sha256/" + sha(man), man), ("index.json", idx)):
+            ti = tarfile.TarInfo(name); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+gz = gzip.compress(raw, mtime=0)
+other = "sha256:" + sha(raw + b"\0" * 512)
+archive("did-ok.oci.tar", gz, "application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + sha(raw))
+archive("did-gz.oci.tar", gz, "application/vnd.oci.image.layer.v1.tar+gzip", other)
+archive("did-plain.oci.tar", raw, "application/vnd.oci.image.layer.v1.tar", other)
+PY
+for k in ok gz plain; do
+	printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: did, version: "1"}\nimages: [{ref: ferry.test/did:1, from: did-%s.oci.tar}]\n' $k >did-$k.yaml
+done
+expect 0 "an oci-archive whose gzip layer decompresses to its diff_id packs" "$PACK" build did-ok.yaml -o did-ok.ferry --no-sign
+expect_err 1 "image ferry.test/did:1: layer sha256:[0-9a-f]{64} decompresses to sha256:[0-9a-f]{64}, not to the config's diff_id sha256:[0-9a-f]{64}" \
+	"an oci-archive gzip layer that is not its config's diff_id is refused, naming image and layer" "$PACK" build did-gz.yaml -o did-gz.ferry --no-sign
+assert "... and no bundle is written" test ! -e did-gz.ferry
+expect_err 1 "image ferry.test/did:1: layer sha256:[0-9a-f]{64} decompresses to .*not to the config's diff_id" \
+	"an uncompressed oci-archive layer whose digest is not its diff_id is refused" "$PACK" build did-plain.yaml -o did-plain.ferry --no-sign
+expect 0 "with --no-sbom the layers are not read: the oci-archive is copied, checked by its digests only" \
+	"$PACK" build did-gz.yaml -o did-gz.ferry --no-sign --no-sbom
+
 # ---- the bundle: --no-sbom, reproducible bytes, a tampered SBOM
 expect 0 "--no-sbom" "$PACK" build deb.yaml -o nosbom.ferry --no-sbom --allow-outside-paths
 assert "--no-sbom: no sboms/ entries and no sboms: in bundle.yaml" sh -c "! tar -tf nosbom.ferry | grep -q '^sboms/' && ! tar -xOf nosbom.ferry bundle.yaml | grep -q 'sboms:'"

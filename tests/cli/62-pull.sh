@@ -282,7 +282,11 @@ jq -c --arg d "sha256:$new" --argjson s "$(stat -c %s "liar/$new")" '.config.dig
 mv liar/m.json liar/manifest.json
 assert "skopeo pushes the lying image" skopeo copy -q --dest-tls-verify=false "dir:$T/liar" "docker://$D/ferry/liar:1"
 spec liar.yaml "{ref: ferry.test/app-b:1, from: $FX/app-b.docker.tar}" "{ref: ferry.test/liar:1, from: \"registry://$D/ferry/liar:1\"}"
-expect 0 "a registry config naming a wrong diff_id" "$PACK" build liar.yaml -o liar.ferry --plain-http "$D" --allow-outside-paths
+expect_err 1 "image ferry.test/liar:1: layer sha256:[0-9a-f]{64} decompresses to sha256:[0-9a-f]{64}, not to the config's diff_id" \
+	"a registry config naming a wrong diff_id: refused by the SBOM's pass over the layers" "$PACK" build liar.yaml -o liar.ferry --plain-http "$D" --allow-outside-paths
+assert "... and no bundle is written" test ! -e liar.ferry
+# without SBOMs the pulled layers are not read: the reuse rule alone keeps app-b whole
+expect 0 "a registry config naming a wrong diff_id, --no-sbom" "$PACK" build liar.yaml -o liar.ferry --plain-http "$D" --allow-outside-paths --no-sbom
 assert "the lying layer is named and not reused" grep -q "does not decompress to the diff_id its config names: not reused" "$T/err"
 rm -rf dd && mkdir -p dd && tar -xf liar.ferry -C dd
 layers_in() { jq -r '.layers[].digest' "dd/images/blobs/sha256/$(yaml_digest liar.ferry "$1" | cut -d: -f2)"; }

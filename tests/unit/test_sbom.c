@@ -278,6 +278,35 @@ static struct layer_cat *catalog(const char *path, struct ferr *e)
 #define ST(name, ver) "Package: " name "\nStatus: install ok installed\nVersion: " ver "\nArchitecture: all\n\n"
 #define DEP5(l) "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: " l "\n"
 
+/* The diff_id hashed while a compressed layer was catalogued is the sha256 of its tar
+ * (gzip in two members, zstd); a plain layer has none; data after the last gzip
+ * member is refused (the stream is read to its end). */
+static void test_layer_diff_ids(const struct ent *gz_ents, size_t ngz, const struct layer_cat *gz,
+    const struct ent *zst_ents, const struct layer_cat *zst, const struct layer_cat *plain)
+{
+	char *p_gz = layer_file("gz-plain.tar", gz_ents, ngz, "plain"), *p_zst = layer_file("zst-plain.tar", zst_ents, 2, "plain");
+	char *p_tail = layer_file("tail.tar.gz", gz_ents, ngz, "gzip");
+	unsigned char want[SHA256_LEN], got[SHA256_LEN];
+	struct ferr e = {0, ""};
+	FILE *f;
+
+	if (gz != NULL && zst != NULL && plain != NULL) {
+		CHECK(sha256_file(p_gz, want, NULL, &e) == FX_OK && layer_cat_diff_id(gz, got) == 1 &&
+		    memcmp(want, got, SHA256_LEN) == 0);
+		CHECK(sha256_file(p_zst, want, NULL, &e) == FX_OK && layer_cat_diff_id(zst, got) == 1 &&
+		    memcmp(want, got, SHA256_LEN) == 0);
+		CHECK(layer_cat_diff_id(plain, got) == 0);
+	}
+	if ((f = fopen(p_tail, "ab")) != NULL) {
+		fputs("trailing bytes", f);
+		fclose(f);
+	}
+	CHECK(catalog(p_tail, &e) == NULL && e.code == FX_VERIFY && strstr(e.msg, "data after the last member") != NULL);
+	free(p_gz);
+	free(p_zst);
+	free(p_tail);
+}
+
 static void test_layers(void)
 {
 	const struct ent base[] = {
@@ -336,6 +365,7 @@ static void test_layers(void)
 	}
 	memset(&e, 0, sizeof(e));
 	CHECK(catalog(p5, &e) == NULL && e.code == FX_VERIFY && strstr(e.msg, "truncated") != NULL);
+	test_layer_diff_ids(base, sizeof(base) / sizeof(base[0]), l1, rm_gone, l2, l3);
 	layer_cat_free(l1);
 	layer_cat_free(l2);
 	layer_cat_free(l3);
