@@ -118,64 +118,6 @@ expect_err 1 "ferry.test/signed:1: not loaded: no cosign signature verifies" "lo
 	"$LOAD" load forged.ferry --keyring "$KEYRING" --cosign-key cosign.pub --to "oci:$T/forged-layout"
 assert "the refused image is not in the oci:DIR index" test -z "$(jq -r '.manifests[]?.annotations["org.opencontainers.image.ref.name"]' forged-layout/index.json 2>/dev/null | grep -v '^null$')"
 
-# ---- ferry-load serve answers them where cosign looks: the .sig tag, the sigstore
-# bundle by digest and as a referrer of the image. Served with the forged bundle (the
-# same image, another .sig manifest: the first bundle's keeps the tag) and the image
-# unsigned under another name (whose repository serves none of the signatures).
-printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: nosig, version: 1.0.0}\nimages:\n  - {ref: ferry.test/nosig:1, from: unsigned}\n' >nosig.yaml
-expect 0 "pack the image unsigned under another name" "$PACK" build nosig.yaml -o nosig.ferry --no-sbom
-port=$(free_port)
-"$LOAD" serve good.ferry forged.ferry nosig.ferry --keyring "$KEYRING" --listen "127.0.0.1:$port" >serve.log 2>&1 &
-sv_pid=$!
-at_exit "_svc_stop $sv_pid 5"
-S=http://127.0.0.1:$port
-for ((n = 0; n < 300; n++)); do
-	kill -0 "$sv_pid" 2>/dev/null || break
-	curl -sf -o /dev/null --max-time 2 "$S/v2/" && break
-	sleep 0.1
-done
-assert "serve answers with the three bundles" curl -sf -o /dev/null "$S/v2/"
-STAG=sha256-${IMG#sha256:}.sig
-sha() { curl -sf "$@" | sha256sum | cut -d' ' -f1; }
-code() { curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$@"; }
-assert "serve: tags/list holds the image's tag and its .sig tag" test \
-	"$(curl -sf "$S/v2/signed/tags/list" | jq -c .tags)" = "$(jq -nc --arg t "$STAG" '["1", $t]')"
-assert "serve: skopeo reads the .sig tag with the digest bundle.yaml names" test \
-	"sha256:$(skopeo inspect --tls-verify=false --raw "docker://127.0.0.1:$port/signed:$STAG" | sha256sum | cut -d' ' -f1)" = "$SIG"
-assert "serve: HEAD of the .sig tag names that digest" bash -c "curl -sfI '$S/v2/signed/manifests/$STAG' | tr -d '\r' | grep -qix 'docker-content-digest: $SIG'"
-assert "serve: the .sig manifest by its digest" test "sha256:$(sha "$S/v2/signed/manifests/$SIG")" = "$SIG"
-SIG_LAYER=$(curl -sf "$S/v2/signed/manifests/$SIG" | jq -r '.layers[0].digest')
-assert "serve: the signature's payload layer is served, its bytes its digest" test \
-	"sha256:$(sha "$S/v2/signed/blobs/$SIG_LAYER")" = "$SIG_LAYER"
-assert "serve: the sigstore bundle by its digest" test "sha256:$(sha "$S/v2/signed/manifests/$REF")" = "$REF"
-REF_LAYER=$(curl -sf "$S/v2/signed/manifests/$REF" | jq -r '.layers[0].digest')
-assert "serve: the sigstore bundle's layer is served" test "sha256:$(sha "$S/v2/signed/blobs/$REF_LAYER")" = "$REF_LAYER"
-assert "serve: referrers of the image list the sigstore bundle with its artifactType" test \
-	"$(curl -sf "$S/v2/signed/referrers/$IMG" | jq -c '[.mediaType, [.manifests[] | .digest, .artifactType]]')" = \
-	"$(jq -nc --arg r "$REF" '["application/vnd.oci.image.index.v1+json", [$r, "application/vnd.dev.sigstore.bundle.v0.3+json"]]')"
-assert "serve: referrers filtered by another artifactType: an empty index, the filter named" bash -c \
-	"curl -sfD '$T/hdr' '$S/v2/signed/referrers/$IMG?artifactType=application/x-other' | jq -e '.manifests == []' &&
-	tr -d '\r' <'$T/hdr' | grep -qix 'oci-filters-applied: artifactType'"
-assert "serve: referrers of a repository without any: 200 and an empty index" test \
-	"$(code "$S/v2/nosig/referrers/$IMG"):$(jq -c .manifests "$T/body")" = "200:[]"
-assert "serve: referrers of a tag, not a digest: 400 DIGEST_INVALID" test \
-	"$(code "$S/v2/signed/referrers/1"):$(jq -r '.errors[0].code' "$T/body")" = "400:DIGEST_INVALID"
-assert "serve: a signature's blob from a repository that does not list it: 404 BLOB_UNKNOWN" test \
-	"$(code "$S/v2/nosig/blobs/$SIG_LAYER"):$(jq -r '.errors[0].code' "$T/body")" = "404:BLOB_UNKNOWN"
-assert "serve: nor its .sig tag, nor the manifest by digest there: 404 MANIFEST_UNKNOWN" test \
-	"$(code "$S/v2/nosig/manifests/$STAG"):$(code "$S/v2/nosig/manifests/$SIG")" = "404:404"
-FSIG=$(tar -xOf forged.ferry bundle.yaml | jq_yaml | jq -r '.images[0].signatures[0].digest')
-assert "serve: another bundle's .sig manifest of the same image is said at start, served by digest only" bash -c \
-	"grep -q 'signed:$STAG is $SIG already .* $FSIG is served by its digest only' '$T/serve.log' &&
-	test \"sha256:\$(curl -sf '$S/v2/signed/manifests/$FSIG' | sha256sum | cut -d' ' -f1)\" = '$FSIG'"
-printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: served, version: 1.0.0}\nimages:\n  - {ref: 127.0.0.1:%s/signed:1}\n' "$port" >served.yaml
-expect 0 "serve: pack pulls the image back from it with --cosign-key (the .sig tag and the referrers API)" \
-	"$PACK" build served.yaml -o served.ferry --plain-http "127.0.0.1:$port" --cosign-key cosign.pub --no-sbom
-assert "serve: both signatures came back, the same digests" test \
-	"$(tar -xOf served.ferry bundle.yaml | jq_yaml | jq -c '.images[0] | [.digest, .cosign, [.signatures[] | .kind, .digest]]')" = \
-	"$(jq -nc --arg i "$IMG" --arg s "$SIG" --arg r "$REF" '[$i, "verified", ["simple-signing", $s, "sigstore-bundle", $r]]')"
-_svc_stop "$sv_pid" 5
-
 # ---- from a registry: the image pushed with skopeo, its .sig manifest and blobs with
 # curl, packed by ref (the legacy tag fetched beside the image)
 # push_sig LAYOUT REPO: every blob of the .sig manifest in LAYOUT, then the manifest
@@ -219,6 +161,62 @@ expect_err 1 "up/nosig:1: no cosign signature verifies with cosign.pub: it has n
 	"a pulled image without a .sig tag is refused when a key is required" "$PACK" build pulled-none.yaml -o pulled-none.ferry \
 	--plain-http "$R" --cosign-key cosign.pub --no-sbom
 expect 0 "without a key it packs (no signature to carry)" "$PACK" build pulled-none.yaml -o pulled-none.ferry --plain-http "$R" --no-sbom
+
+# ---- ferry-load serve answers them where cosign looks: the .sig tag, the sigstore
+# bundle by digest and as a referrer of the image. Served with the forged bundle (the
+# same image, another .sig manifest: the first bundle's keeps the tag) and the image
+# packed unsigned under another name (whose repository serves none of the signatures).
+port=$(free_port)
+"$LOAD" serve good.ferry forged.ferry pulled-none.ferry --keyring "$KEYRING" --listen "127.0.0.1:$port" >serve.log 2>&1 &
+sv_pid=$!
+at_exit "_svc_stop $sv_pid 5"
+S=http://127.0.0.1:$port
+for ((n = 0; n < 300; n++)); do
+	kill -0 "$sv_pid" 2>/dev/null || break
+	curl -sf -o /dev/null --max-time 2 "$S/v2/" && break
+	sleep 0.1
+done
+assert "serve answers with the three bundles" curl -sf -o /dev/null "$S/v2/"
+STAG=sha256-${IMG#sha256:}.sig
+sha() { curl -sf "$@" | sha256sum | cut -d' ' -f1; }
+code() { curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$@"; }
+assert "serve: tags/list holds the image's tag and its .sig tag" test \
+	"$(curl -sf "$S/v2/signed/tags/list" | jq -c .tags)" = "$(jq -nc --arg t "$STAG" '["1", $t]')"
+assert "serve: skopeo reads the .sig tag with the digest bundle.yaml names" test \
+	"sha256:$(skopeo inspect --tls-verify=false --raw "docker://127.0.0.1:$port/signed:$STAG" | sha256sum | cut -d' ' -f1)" = "$SIG"
+assert "serve: HEAD of the .sig tag names that digest" bash -c "curl -sfI '$S/v2/signed/manifests/$STAG' | tr -d '\r' | grep -qix 'docker-content-digest: $SIG'"
+assert "serve: the .sig manifest by its digest" test "sha256:$(sha "$S/v2/signed/manifests/$SIG")" = "$SIG"
+SIG_LAYER=$(curl -sf "$S/v2/signed/manifests/$SIG" | jq -r '.layers[0].digest')
+assert "serve: the signature's payload layer is served, its bytes its digest" test \
+	"sha256:$(sha "$S/v2/signed/blobs/$SIG_LAYER")" = "$SIG_LAYER"
+assert "serve: the sigstore bundle by its digest" test "sha256:$(sha "$S/v2/signed/manifests/$REF")" = "$REF"
+REF_LAYER=$(curl -sf "$S/v2/signed/manifests/$REF" | jq -r '.layers[0].digest')
+assert "serve: the sigstore bundle's layer is served" test "sha256:$(sha "$S/v2/signed/blobs/$REF_LAYER")" = "$REF_LAYER"
+assert "serve: referrers of the image list the sigstore bundle with its artifactType" test \
+	"$(curl -sf "$S/v2/signed/referrers/$IMG" | jq -c '[.mediaType, [.manifests[] | .digest, .artifactType]]')" = \
+	"$(jq -nc --arg r "$REF" '["application/vnd.oci.image.index.v1+json", [$r, "application/vnd.dev.sigstore.bundle.v0.3+json"]]')"
+assert "serve: referrers filtered by another artifactType: an empty index, the filter named" bash -c \
+	"curl -sfD '$T/hdr' '$S/v2/signed/referrers/$IMG?artifactType=application/x-other' | jq -e '.manifests == []' &&
+	tr -d '\r' <'$T/hdr' | grep -qix 'oci-filters-applied: artifactType'"
+assert "serve: referrers of a repository without any: 200 and an empty index" test \
+	"$(code "$S/v2/up/nosig/referrers/$IMG"):$(jq -c .manifests "$T/body")" = "200:[]"
+assert "serve: referrers of a tag, not a digest: 400 DIGEST_INVALID" test \
+	"$(code "$S/v2/signed/referrers/1"):$(jq -r '.errors[0].code' "$T/body")" = "400:DIGEST_INVALID"
+assert "serve: a signature's blob from a repository that does not list it: 404 BLOB_UNKNOWN" test \
+	"$(code "$S/v2/up/nosig/blobs/$SIG_LAYER"):$(jq -r '.errors[0].code' "$T/body")" = "404:BLOB_UNKNOWN"
+assert "serve: nor its .sig tag, nor the manifest by digest there: 404 MANIFEST_UNKNOWN" test \
+	"$(code "$S/v2/up/nosig/manifests/$STAG"):$(code "$S/v2/up/nosig/manifests/$SIG")" = "404:404"
+FSIG=$(tar -xOf forged.ferry bundle.yaml | jq_yaml | jq -r '.images[0].signatures[0].digest')
+assert "serve: another bundle's .sig manifest of the same image is said at start, served by digest only" bash -c \
+	"grep -q 'signed:$STAG is $SIG already .* $FSIG is served by its digest only' '$T/serve.log' &&
+	test \"sha256:\$(curl -sf '$S/v2/signed/manifests/$FSIG' | sha256sum | cut -d' ' -f1)\" = '$FSIG'"
+printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: served, version: 1.0.0}\nimages:\n  - {ref: 127.0.0.1:%s/signed:1}\n' "$port" >served.yaml
+expect 0 "serve: pack pulls the image back from it with --cosign-key (the .sig tag and the referrers API)" \
+	"$PACK" build served.yaml -o served.ferry --plain-http "127.0.0.1:$port" --cosign-key cosign.pub --no-sbom
+assert "serve: both signatures came back, the same digests" test \
+	"$(tar -xOf served.ferry bundle.yaml | jq_yaml | jq -c '.images[0] | [.digest, .cosign, [.signatures[] | .kind, .digest]]')" = \
+	"$(jq -nc --arg i "$IMG" --arg s "$SIG" --arg r "$REF" '[$i, "verified", ["simple-signing", $s, "sigstore-bundle", $r]]')"
+_svc_stop "$sv_pid" 5
 
 # ---- hostile sizes: a .sig manifest over 64 KiB, in a layout and from the registry
 layout huge
