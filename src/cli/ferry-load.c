@@ -514,6 +514,8 @@ static int check_command(struct load_command *c, int nargs, char **args)
 	if (c->parts_only && c->read.license_pubkey != NULL)
 		return cli_usage_error(c->verb,
 		    "--parts-only conflicts with --license-pubkey (the license is inside the bundle)");
+	if (c->parts_only && c->load.cosign_key_name != NULL)
+		return cli_usage_error(c->verb, "--parts-only checks no entries, so no cosign signature; leave out --cosign-key");
 	if (c->verb->id == V_EXTRACT && c->extract.dir == NULL)
 		return cli_usage_error(c->verb, "extract: -C DIR is required");
 	if (c->verb->id == V_INSPECT && !c->image_map_print &&

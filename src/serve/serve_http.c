@@ -1,7 +1,7 @@
 /* serve_http.c - the pull side of the OCI distribution API, read-only, answered by
  * libmicrohttpd from the verified index: /v2/, manifests by tag and digest (the stored
  * media type; an index only to a client that takes one), blobs with Range, tags/list,
- * _catalog. Blobs are read from the bundle files by position and every block is
+ * _catalog, referrers. Blobs are read from the bundle files by position and every block is
  * checked before it is sent; a block that no longer matches cuts the response.
  *
  * Bounds: an event loop on a few threads (an idle or slow client holds a socket, not a
@@ -280,6 +280,33 @@ static enum MHD_Result reply_manifest(struct MHD_Connection *c, struct req *rq, 
 	return reply_error(c, rq, MHD_HTTP_NOT_FOUND, "MANIFEST_UNKNOWN", msg);
 }
 
+/* OCI 1.1 referrers: an image index of the manifests whose subject is the digest (an
+ * empty one when there are none: never 404 for a known repository), filtered by
+ * ?artifactType= when given. */
+static enum MHD_Result reply_referrers(struct MHD_Connection *c, struct req *rq, const struct serve_repo *r,
+    const char *ref)
+{
+	const char *filter = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "artifactType");
+	unsigned char d[SHA256_LEN];
+	struct serve_blob **found;
+	struct MHD_Response *resp;
+	json_t *list;
+	size_t i;
+
+	if (serve_ref_kind(ref) != REF_DIGEST || digest_parse(ref, d, NULL) != 0)
+		return reply_error(c, rq, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID", "not a sha256 digest");
+	found = serve_repo_referrers(r, d, filter);
+	list = json_array();
+	for (i = 0; found[i] != NULL; i++)
+		json_array_append_new(list, json_loads(found[i]->referrer, 0, NULL));
+	free(found);
+	resp = json_response(rq, json_pack("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType", MT_OCI_INDEX,
+	    "manifests", list));
+	if (resp != NULL && filter != NULL)
+		MHD_add_response_header(resp, "OCI-Filters-Applied", "artifactType");
+	return reply(c, rq, MHD_HTTP_OK, resp, MT_OCI_INDEX);
+}
+
 /* ---------------------------------------------------------------- blobs */
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -469,6 +496,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	case ROUTE_TAGS:
 	case ROUTE_MANIFEST:
 	case ROUTE_BLOB:
+	case ROUTE_REFERRERS:
 		break;
 	}
 	if (!rt.name_ok)
@@ -479,6 +507,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply_list(c, rq, r);
 	if (rt.kind == ROUTE_MANIFEST)
 		return reply_manifest(c, rq, r, rt.ref);
+	if (rt.kind == ROUTE_REFERRERS)
+		return reply_referrers(c, rq, r, rt.ref);
 	return reply_blob(c, rq, r, rt.ref);
 }
 

@@ -72,11 +72,14 @@ static int vs_head(void *ctx, const struct bundle_head *h, struct ferr *e)
 		    "Load it with --base into a registry or oci: directory instead", ESC(vs->path), ESC(m->bases[0].name),
 		    ESC(m->bases[0].version));
 	for (i = 0; i < m->nimages; i++)
-		n += m->images[i].nmanifests;
+		n += m->images[i].nmanifests + m->images[i].nsignatures;
 	vs->manifests = xcalloc(n ? n : 1, sizeof(*vs->manifests));
-	for (i = 0; i < m->nimages; i++)
+	for (i = 0; i < m->nimages; i++) {
 		for (j = 0; j < m->images[i].nmanifests; j++)
 			vs->manifests[vs->nmanifests++] = m->images[i].manifests[j];
+		for (j = 0; j < m->images[i].nsignatures; j++) /* kept too: served by tag and as referrers */
+			vs->manifests[vs->nmanifests++] = m->images[i].signatures[j].digest;
+	}
 	qsort(vs->manifests, vs->nmanifests, sizeof(*vs->manifests), cmp_str);
 	return FX_OK;
 }
@@ -322,7 +325,7 @@ static int cmp_blob_digest(const void *key, const void *elt)
 	return memcmp(key, ((const struct serve_blob *)elt)->digest, SHA256_LEN);
 }
 
-static struct serve_blob *find_blob(const struct serve_index *ix, const unsigned char d[SHA256_LEN])
+struct serve_blob *serve_index_blob(const struct serve_index *ix, const unsigned char d[SHA256_LEN])
 {
 	return ix->nblobs ? bsearch(d, ix->blobs, ix->nblobs, sizeof(*ix->blobs), cmp_blob_digest) : NULL;
 }
@@ -364,8 +367,9 @@ static void build_blobs(struct serve_index *ix, struct vblob *all, size_t nall)
 	}
 }
 
-/* A manifest's media type (its own mediaType, else what its shape says) and, for an
- * index, its linux/amd64 manifest: what a client that takes no index is given. */
+/* A manifest's media type (its own mediaType, else what its shape says), its subject
+ * when it is a referrer, and, for an index, its linux/amd64 manifest: what a client
+ * that takes no index is given. */
 static int describe_manifest(struct serve_index *ix, struct serve_blob *b, struct ferr *e)
 {
 	json_error_t je;
@@ -387,6 +391,7 @@ static int describe_manifest(struct serve_index *ix, struct serve_blob *b, struc
 		goto end;
 	}
 	b->media_type = xstrdup(mt);
+	serve_describe_referrer(b, doc);
 	if (strcmp(mt, MT_OCI_INDEX) != 0 && strcmp(mt, MT_DOCKER_LIST) != 0)
 		goto end;
 	json_array_foreach(list, i, m) {
@@ -399,7 +404,7 @@ static int describe_manifest(struct serve_index *ix, struct serve_blob *b, struc
 		if (os == NULL || arch == NULL || strcmp(os, "linux") != 0 || strcmp(arch, "amd64") != 0 ||
 		    digest_parse(json_string_value(json_object_get(m, "digest")), d, NULL) != 0)
 			continue;
-		child = find_blob(ix, d);
+		child = serve_index_blob(ix, d);
 		if (child != NULL && child->bytes != NULL && child != b) {
 			b->amd64 = child;
 			break;
@@ -460,7 +465,7 @@ static int add_images(struct serve_index *ix, const struct manifest *man, const 
 		if (reg_repo_name(mi->ref, prefix, 0, repo, tag) != 0)
 			return fe_set(e, FX_USAGE, "%s: image %s: its repository name under prefix '%s' is not valid",
 			    ESC(path), ESC(mi->ref), ESC(prefix));
-		if (digest_parse(mi->digest, d, NULL) != 0 || (top = find_blob(ix, d)) == NULL || top->bytes == NULL ||
+		if (digest_parse(mi->digest, d, NULL) != 0 || (top = serve_index_blob(ix, d)) == NULL || top->bytes == NULL ||
 		    mi->nmanifests == 0 || strcmp(mi->manifests[mi->nmanifests - 1], mi->digest) != 0)
 			return fe_set(e, FX_VERIFY, "%s: image %s: bundle.yaml does not list its manifest", ESC(path),
 			    ESC(mi->ref));
@@ -469,13 +474,15 @@ static int add_images(struct serve_index *ix, const struct manifest *man, const 
 			const char *ds = k < mi->nblobs ? mi->blobs[k] : mi->manifests[k - mi->nblobs];
 			struct serve_blob *b;
 
-			if (digest_parse(ds, d, NULL) != 0 || (b = find_blob(ix, d)) == NULL ||
+			if (digest_parse(ds, d, NULL) != 0 || (b = serve_index_blob(ix, d)) == NULL ||
 			    (k >= mi->nblobs && b->bytes == NULL))
 				return fe_set(e, FX_VERIFY, "%s: image %s: bundle.yaml lists %s, which the bundle does not hold",
 				    ESC(path), ESC(mi->ref), ESC(ds));
 			r->blobs = xreallocarray(r->blobs, r->nblobs + 1, sizeof(*r->blobs));
 			r->blobs[r->nblobs++] = b;
 		}
+		if ((rc = serve_add_signatures(ix, r, mi, path, e)) != FX_OK)
+			return rc;
 		if (tag[0] != '\0' && (rc = add_tag(r, tag, top, path, e)) != FX_OK)
 			return rc;
 		ix->nimages++;
@@ -576,6 +583,8 @@ void serve_index_free(struct serve_index *ix)
 		free(ix->blobs[i].blocks);
 		free(ix->blobs[i].bytes);
 		free(ix->blobs[i].media_type);
+		free(ix->blobs[i].artifact_type);
+		free(ix->blobs[i].referrer);
 	}
 	free(ix->blobs);
 	for (i = 0; i < ix->nrepos; i++) {

@@ -1,6 +1,7 @@
 /* serve_int.h - the parts of `ferry-load serve`, between themselves:
  *   serve_index.c  verifies the bundles once and builds the index (blobs by digest,
  *                  repositories, tags), recording where every blob lies;
+ *   serve_sigs.c   an image's cosign signatures in that index: the .sig tag, referrers;
  *   serve_blob.c   reads a blob back by position, block by block, each block checked;
  *   serve_req.c    parsers of what a client sends (untrusted: unit-tested and fuzzed);
  *   serve_auth.c   htpasswd (bcrypt) users;
@@ -57,6 +58,13 @@ struct serve_blob {
 	unsigned char *bytes;
 	char *media_type;
 	struct serve_blob *amd64;
+	/* a manifest with a `subject` (an OCI 1.1 referrer, e.g. a sigstore bundle): the
+	 * digest it refers to, and its descriptor in a referrers index (compact JSON) with
+	 * the artifactType it is filtered by */
+	int has_subject;
+	unsigned char subject[SHA256_LEN];
+	char *artifact_type;
+	char *referrer;
 	atomic_int bad;           /* a block did not match: never served again */
 };
 
@@ -90,8 +98,24 @@ int serve_index_build(struct serve_index *ix, char **bundles, size_t n, const st
     const char *prefix, int quiet, struct ferr *e);
 void serve_index_free(struct serve_index *ix);
 const struct serve_repo *serve_find_repo(const struct serve_index *ix, const char *name);
+struct serve_blob *serve_index_blob(const struct serve_index *ix, const unsigned char digest[SHA256_LEN]);
 struct serve_blob *serve_repo_blob(const struct serve_repo *r, const unsigned char digest[SHA256_LEN]);
 struct serve_blob *serve_repo_tag(const struct serve_repo *r, const char *tag);
+/* ---- serve_sigs.c */
+
+struct json_t;
+/* A manifest (doc: its JSON, b->media_type set) that names a subject is a referrer:
+ * records its subject, artifactType and descriptor in b. */
+void serve_describe_referrer(struct serve_blob *b, struct json_t *doc);
+/* An image's signatures into its repository r: their blobs and manifests, the legacy
+ * one under the tag sha256-<hex>.sig. FX_VERIFY when the bundle lacks one they list. */
+int serve_add_signatures(struct serve_index *ix, struct serve_repo *r, const struct man_image *mi, const char *path,
+    struct ferr *e);
+/* The referrers of subject in r: the manifests of r whose `subject` is it, sorted by
+ * digest (a NULL-terminated array to free; with artifact_type non-NULL only those of
+ * that artifactType). */
+struct serve_blob **serve_repo_referrers(const struct serve_repo *r, const unsigned char subject[SHA256_LEN],
+    const char *artifact_type);
 
 /* ---- serve_blob.c */
 
@@ -112,6 +136,7 @@ enum serve_route_kind {
 	ROUTE_TAGS,     /* /v2/NAME/tags/list */
 	ROUTE_MANIFEST, /* /v2/NAME/manifests/REF */
 	ROUTE_BLOB,     /* /v2/NAME/blobs/DIGEST */
+	ROUTE_REFERRERS, /* /v2/NAME/referrers/DIGEST (OCI 1.1) */
 	ROUTE_UPLOAD    /* /v2/NAME/blobs/uploads/... (push: unsupported) */
 };
 
@@ -119,7 +144,7 @@ struct serve_route {
 	enum serve_route_kind kind;
 	int name_ok;              /* name follows the distribution grammar */
 	char name[REPO_NAME_MAX];
-	char ref[DIGEST_STR];     /* a tag or digest; "" when too long */
+	char ref[REPO_TAG_MAX];   /* a tag (128 at most) or a digest; "" when too long */
 };
 
 /* Splits a request path (already unescaped) into its route. */

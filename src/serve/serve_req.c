@@ -60,8 +60,9 @@ void serve_parse_route(const char *path, struct serve_route *r)
 		set_name(r, p, n - 10);
 		return;
 	}
-	/* NAME/manifests/REF, NAME/blobs/DIGEST, NAME/blobs/uploads[/ID]: a reference holds
-	 * no "/", so the last one ends the rest (a name may itself hold "manifests") */
+	/* NAME/manifests/REF, NAME/blobs/DIGEST, NAME/blobs/uploads[/ID],
+	 * NAME/referrers/DIGEST: a reference holds no "/", so the last one ends the rest
+	 * (a name may itself hold "manifests") */
 	slash = strrchr(p, '/');
 	if (slash == NULL)
 		return;
@@ -79,6 +80,10 @@ void serve_parse_route(const char *path, struct serve_route *r)
 	} else if (ends_with(p, head, "/blobs")) {
 		r->kind = ROUTE_BLOB;
 		set_name(r, p, head - 6);
+		set_ref(r, slash + 1);
+	} else if (ends_with(p, head, "/referrers")) {
+		r->kind = ROUTE_REFERRERS;
+		set_name(r, p, head - 10);
 		set_ref(r, slash + 1);
 	}
 }

@@ -4,8 +4,8 @@
 # beside a fixture image, in an OCI layout and in a real docker-registry (image pushed
 # with skopeo, signature with curl): packed and checked with --cosign-key, re-checked
 # by verify and load, loaded into a second registry, an oci:DIR and a Docker daemon,
-# skopeo finding the .sig tag with the same digest; every forged, missing or
-# oversized signature refused.
+# skopeo finding the .sig tag with the same digest; served by ferry-load serve (the
+# .sig tag, the referrers API); every forged, missing or oversized signature refused.
 . "$FERRY_ROOT/tests/lib.sh"
 . "$FERRY_ROOT/tests/services.sh"
 command -v jq >/dev/null || { skip "jq not installed"; exit 0; }
@@ -45,6 +45,9 @@ expect_err 1 "ferry.test/signed:1: no cosign signature verifies with other.pub" 
 	"$LOAD" verify good.ferry --keyring "$KEYRING" --cosign-key other.pub
 expect_err 2 "not a PEM public key" "verify --cosign-key with a file that is no key: usage error" \
 	"$LOAD" verify good.ferry --keyring "$KEYRING" --cosign-key good.yaml
+expect_err 2 "--parts-only checks no entries, so no cosign signature; leave out --cosign-key" \
+	"verify --parts-only --cosign-key: usage error (the key would be ignored)" \
+	"$LOAD" verify good.ferry --keyring "$KEYRING" --parts-only --cosign-key cosign.pub
 
 # ---- unverified: carried, and inspect says so
 expect 0 "pack without --cosign-key carries the signatures unchecked" "$PACK" build good.yaml -o plain.ferry --no-sbom
@@ -158,6 +161,62 @@ expect_err 1 "up/nosig:1: no cosign signature verifies with cosign.pub: it has n
 	"a pulled image without a .sig tag is refused when a key is required" "$PACK" build pulled-none.yaml -o pulled-none.ferry \
 	--plain-http "$R" --cosign-key cosign.pub --no-sbom
 expect 0 "without a key it packs (no signature to carry)" "$PACK" build pulled-none.yaml -o pulled-none.ferry --plain-http "$R" --no-sbom
+
+# ---- ferry-load serve answers them where cosign looks: the .sig tag, the sigstore
+# bundle by digest and as a referrer of the image. Served with the forged bundle (the
+# same image, another .sig manifest: the first bundle's keeps the tag) and the image
+# packed unsigned under another name (whose repository serves none of the signatures).
+port=$(free_port)
+"$LOAD" serve good.ferry forged.ferry pulled-none.ferry --keyring "$KEYRING" --listen "127.0.0.1:$port" >serve.log 2>&1 &
+sv_pid=$!
+at_exit "_svc_stop $sv_pid 5"
+S=http://127.0.0.1:$port
+for ((n = 0; n < 300; n++)); do
+	kill -0 "$sv_pid" 2>/dev/null || break
+	curl -sf -o /dev/null --max-time 2 "$S/v2/" && break
+	sleep 0.1
+done
+assert "serve answers with the three bundles" curl -sf -o /dev/null "$S/v2/"
+STAG=sha256-${IMG#sha256:}.sig
+sha() { curl -sf "$@" | sha256sum | cut -d' ' -f1; }
+code() { curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$@"; }
+assert "serve: tags/list holds the image's tag and its .sig tag" test \
+	"$(curl -sf "$S/v2/signed/tags/list" | jq -c .tags)" = "$(jq -nc --arg t "$STAG" '["1", $t]')"
+assert "serve: skopeo reads the .sig tag with the digest bundle.yaml names" test \
+	"sha256:$(skopeo inspect --tls-verify=false --raw "docker://127.0.0.1:$port/signed:$STAG" | sha256sum | cut -d' ' -f1)" = "$SIG"
+assert "serve: HEAD of the .sig tag names that digest" bash -c "curl -sfI '$S/v2/signed/manifests/$STAG' | tr -d '\r' | grep -qix 'docker-content-digest: $SIG'"
+assert "serve: the .sig manifest by its digest" test "sha256:$(sha "$S/v2/signed/manifests/$SIG")" = "$SIG"
+SIG_LAYER=$(curl -sf "$S/v2/signed/manifests/$SIG" | jq -r '.layers[0].digest')
+assert "serve: the signature's payload layer is served, its bytes its digest" test \
+	"sha256:$(sha "$S/v2/signed/blobs/$SIG_LAYER")" = "$SIG_LAYER"
+assert "serve: the sigstore bundle by its digest" test "sha256:$(sha "$S/v2/signed/manifests/$REF")" = "$REF"
+REF_LAYER=$(curl -sf "$S/v2/signed/manifests/$REF" | jq -r '.layers[0].digest')
+assert "serve: the sigstore bundle's layer is served" test "sha256:$(sha "$S/v2/signed/blobs/$REF_LAYER")" = "$REF_LAYER"
+assert "serve: referrers of the image list the sigstore bundle with its artifactType" test \
+	"$(curl -sf "$S/v2/signed/referrers/$IMG" | jq -c '[.mediaType, [.manifests[] | .digest, .artifactType]]')" = \
+	"$(jq -nc --arg r "$REF" '["application/vnd.oci.image.index.v1+json", [$r, "application/vnd.dev.sigstore.bundle.v0.3+json"]]')"
+assert "serve: referrers filtered by another artifactType: an empty index, the filter named" bash -c \
+	"curl -sfD '$T/hdr' '$S/v2/signed/referrers/$IMG?artifactType=application/x-other' | jq -e '.manifests == []' &&
+	tr -d '\r' <'$T/hdr' | grep -qix 'oci-filters-applied: artifactType'"
+assert "serve: referrers of a repository without any: 200 and an empty index" test \
+	"$(code "$S/v2/up/nosig/referrers/$IMG"):$(jq -c .manifests "$T/body")" = "200:[]"
+assert "serve: referrers of a tag, not a digest: 400 DIGEST_INVALID" test \
+	"$(code "$S/v2/signed/referrers/1"):$(jq -r '.errors[0].code' "$T/body")" = "400:DIGEST_INVALID"
+assert "serve: a signature's blob from a repository that does not list it: 404 BLOB_UNKNOWN" test \
+	"$(code "$S/v2/up/nosig/blobs/$SIG_LAYER"):$(jq -r '.errors[0].code' "$T/body")" = "404:BLOB_UNKNOWN"
+assert "serve: nor its .sig tag, nor the manifest by digest there: 404 MANIFEST_UNKNOWN" test \
+	"$(code "$S/v2/up/nosig/manifests/$STAG"):$(code "$S/v2/up/nosig/manifests/$SIG")" = "404:404"
+FSIG=$(tar -xOf forged.ferry bundle.yaml | jq_yaml | jq -r '.images[0].signatures[0].digest')
+assert "serve: another bundle's .sig manifest of the same image is said at start, served by digest only" bash -c \
+	"grep -q 'signed:$STAG is $SIG already .* $FSIG is served by its digest only' '$T/serve.log' &&
+	test \"sha256:\$(curl -sf '$S/v2/signed/manifests/$FSIG' | sha256sum | cut -d' ' -f1)\" = '$FSIG'"
+printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: served, version: 1.0.0}\nimages:\n  - {ref: 127.0.0.1:%s/signed:1}\n' "$port" >served.yaml
+expect 0 "serve: pack pulls the image back from it with --cosign-key (the .sig tag and the referrers API)" \
+	"$PACK" build served.yaml -o served.ferry --plain-http "127.0.0.1:$port" --cosign-key cosign.pub --no-sbom
+assert "serve: both signatures came back, the same digests" test \
+	"$(tar -xOf served.ferry bundle.yaml | jq_yaml | jq -c '.images[0] | [.digest, .cosign, [.signatures[] | .kind, .digest]]')" = \
+	"$(jq -nc --arg i "$IMG" --arg s "$SIG" --arg r "$REF" '[$i, "verified", ["simple-signing", $s, "sigstore-bundle", $r]]')"
+_svc_stop "$sv_pid" 5
 
 # ---- hostile sizes: a .sig manifest over 64 KiB, in a layout and from the registry
 layout huge

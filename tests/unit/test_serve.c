@@ -40,7 +40,10 @@ static void test_routes(void)
 	    {"/v2/a%2fb/manifests/1", ROUTE_MANIFEST, 0, "a%2fb", "1"},
 	    {"/v2/a/manifests/", ROUTE_MANIFEST, 1, "a", ""},
 	    {"/v2/manifests/1", ROUTE_NONE, 0, "", ""},
-	    {"/v2/a/referrers/sha256:00", ROUTE_NONE, 0, "", ""},
+	    {"/v2/a/referrers/sha256:00", ROUTE_REFERRERS, 1, "a", "sha256:00"},
+	    {"/v2/a/b/referrers/x", ROUTE_REFERRERS, 1, "a/b", "x"},
+	    {"/v2/referrers/sha256:00", ROUTE_NONE, 0, "", ""},
+	    {"/v2/../x/referrers/sha256:00", ROUTE_REFERRERS, 0, "../x", "sha256:00"},
 	    {"/v3/a/manifests/1", ROUTE_NONE, 0, "", ""},
 	    {"/v2x/a/manifests/1", ROUTE_NONE, 0, "", ""},
 	    {"", ROUTE_NONE, 0, "", ""},
@@ -64,6 +67,15 @@ static void test_routes(void)
 	memcpy(longname + 304, "/manifests/1", sizeof("/manifests/1"));
 	serve_parse_route(longname, &r);
 	CHECK(r.kind == ROUTE_MANIFEST && !r.name_ok);
+	/* a tag of 128 characters (cosign's sha256-<hex>.sig is 75) is kept; one longer is not */
+	memcpy(longname, "/v2/a/manifests/", 16);
+	memset(longname + 16, 't', 128);
+	longname[16 + 128] = '\0';
+	serve_parse_route(longname, &r);
+	CHECK(r.kind == ROUTE_MANIFEST && strlen(r.ref) == 128 && serve_ref_kind(r.ref) == REF_TAG);
+	memcpy(longname + 16 + 128, "t", 2);
+	serve_parse_route(longname, &r);
+	CHECK(r.kind == ROUTE_MANIFEST && r.ref[0] == '\0');
 	CHECK(serve_ref_kind("1.2.0") == REF_TAG);
 	CHECK(serve_ref_kind("_x") == REF_TAG);
 	CHECK(serve_ref_kind("-x") == REF_BAD);
