@@ -490,6 +490,7 @@ struct head {
 	char *yaml, *sums_text, *sig;
 	size_t yaml_len, sums_len, sig_len;
 	struct pgp_signer who;
+	struct pgp_sign_key *signing_key; /* looked up while the build goes on (not owned) */
 };
 
 /* bundle.yaml (with yaml_pad bytes of comment after it: room a streamed build kept),
@@ -528,8 +529,10 @@ static int head_text(const struct pack_opts *o, const struct plan *p, struct man
 	if ((rc = pack_head_limits(o->spec, h->yaml_len, h->sums_len, 0, e)) != FX_OK)
 		goto end;
 	if (!o->no_sign &&
-	    ((rc = pgp_sign(h->sums_text, h->sums_len, o->sign_key, o->passphrase_file, &h->sig, &h->sig_len, &h->who,
-	    e)) != FX_OK || (rc = pack_head_limits(o->spec, h->yaml_len, h->sums_len, h->sig_len, e)) != FX_OK))
+	    ((rc = h->signing_key != NULL ?
+	    pgp_sign_with(h->signing_key, h->sums_text, h->sums_len, o->passphrase_file, &h->sig, &h->sig_len, &h->who, e) :
+	    pgp_sign(h->sums_text, h->sums_len, o->sign_key, o->passphrase_file, &h->sig, &h->sig_len, &h->who, e)) != FX_OK ||
+	    (rc = pack_head_limits(o->spec, h->yaml_len, h->sums_len, h->sig_len, e)) != FX_OK))
 		goto end;
 end:
 	sums_free(&sums);
@@ -840,6 +843,8 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	    (rc = pack_charts_prepare(o, &s, created, staging, &charts, e)) != FX_OK)
 		goto end;
 	manifest_free(&m); /* checked early; describe() fills it again */
+	if (!o->no_sign) /* gpg and its agent start while the inputs are read */
+		h.signing_key = pgp_sign_key_start(o->sign_key);
 	/* 1. every input hashed, in bundle order */
 	for (i = 0; i < s.nlicenses && rc == FX_OK; i++)
 		rc = plan_file(&p, s.licenses[i].dest, s.licenses[i].src, e);
@@ -892,6 +897,7 @@ end:
 	manifest_free(&m);
 	plan_free(&p);
 	head_free(&h);
+	pgp_sign_key_free(h.signing_key);
 	free(out);
 	spec_free(&s);
 	return rc;

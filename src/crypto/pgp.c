@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,23 +17,34 @@
 #include <gpgme.h>
 #include <openssl/crypto.h>
 
-static int pgp_init(struct ferr *e)
-{
-	static int done;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static struct ferr init_err; /* written once, inside init_once */
 
-	if (done)
-		return FX_OK;
+static void pgp_init_once(void)
+{
 	setlocale(LC_CTYPE, "");
 	/* Before gpgme_check_version: find gpg on PATH rather than asking gpgconf, which
 	 * saves three process starts per signature check (each ferry run starts GPGME
 	 * afresh). */
 	gpgme_set_global_flag("disable-gpgconf", "1");
-	if (gpgme_check_version(NULL) == NULL)
-		return fe_set(e, FX_IO, "GPGME: library initialisation failed");
+	if (gpgme_check_version(NULL) == NULL) {
+		fe_set(&init_err, FX_IO, "GPGME: library initialisation failed");
+		return;
+	}
 	gpgme_set_locale(NULL, LC_CTYPE, setlocale(LC_CTYPE, NULL));
 	if (gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP) != GPG_ERR_NO_ERROR)
-		return fe_set(e, FX_IO, "GnuPG engine not found (install gnupg)");
-	done = 1;
+		fe_set(&init_err, FX_IO, "GnuPG engine not found (install gnupg)");
+}
+
+/* Once per process, whichever thread comes first (a signing key may be looked up on a
+ * thread of its own while the main thread goes on); every GPGME call comes after it. */
+static int pgp_init(struct ferr *e)
+{
+	pthread_once(&init_once, pgp_init_once);
+	if (init_err.code != FX_OK) {
+		*e = init_err;
+		return e->code;
+	}
 	return FX_OK;
 }
 
@@ -91,12 +103,51 @@ static gpgme_error_t passphrase_cb(void *hook, const char *uid_hint, const char 
 	return rc;
 }
 
-static int sign_data(gpgme_data_t in, const char *fpr, const char *passfile,
+/* The secret key fpr names (NULL: the first one), if it may sign. */
+static int find_signing_key(const char *fpr, gpgme_key_t *key, struct ferr *e)
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_error_t ge;
+	int rc;
+
+	*key = NULL;
+	if ((rc = new_ctx(&ctx, NULL, e)) != FX_OK)
+		goto end;
+	if (fpr != NULL) {
+		ge = gpgme_get_key(ctx, fpr, key, 1);
+		if (ge != GPG_ERR_NO_ERROR) {
+			rc = fe_set(e, FX_IO, "signing key %s: %s", ESC(fpr), gpgme_strerror(ge));
+			goto end;
+		}
+	} else {
+		ge = gpgme_op_keylist_start(ctx, NULL, 1);
+		if (ge == GPG_ERR_NO_ERROR)
+			ge = gpgme_op_keylist_next(ctx, key);
+		gpgme_op_keylist_end(ctx);
+		if (ge != GPG_ERR_NO_ERROR || *key == NULL) {
+			rc = fe_set(e, FX_IO, "no secret key in %s (use --sign-key, ferry-pack keygen, or --no-sign)",
+			    getenv("GNUPGHOME") ? ESC(getenv("GNUPGHOME")) : "~/.gnupg");
+			goto end;
+		}
+	}
+	if ((*key)->revoked || (*key)->expired || (*key)->disabled || !(*key)->can_sign)
+		rc = fe_set(e, FX_IO, "signing key %s cannot sign (revoked, expired or no signing capability)",
+		    (*key)->fpr ? (*key)->fpr : "?");
+end:
+	if (rc != FX_OK && *key != NULL) {
+		gpgme_key_unref(*key);
+		*key = NULL;
+	}
+	if (ctx != NULL)
+		gpgme_release(ctx);
+	return rc;
+}
+
+static int sign_with_key(gpgme_data_t in, gpgme_key_t key, const char *passfile,
     char **sig, size_t *siglen, struct pgp_signer *who, struct ferr *e)
 {
 	gpgme_ctx_t ctx = NULL;
 	gpgme_data_t out = NULL;
-	gpgme_key_t key = NULL;
 	gpgme_error_t ge;
 	gpgme_sign_result_t res;
 	char *p;
@@ -106,28 +157,6 @@ static int sign_data(gpgme_data_t in, const char *fpr, const char *passfile,
 	if ((rc = new_ctx(&ctx, NULL, e)) != FX_OK)
 		goto end;
 	gpgme_set_armor(ctx, 1);
-	if (fpr != NULL) {
-		ge = gpgme_get_key(ctx, fpr, &key, 1);
-		if (ge != GPG_ERR_NO_ERROR) {
-			rc = fe_set(e, FX_IO, "signing key %s: %s", ESC(fpr), gpgme_strerror(ge));
-			goto end;
-		}
-	} else {
-		ge = gpgme_op_keylist_start(ctx, NULL, 1);
-		if (ge == GPG_ERR_NO_ERROR)
-			ge = gpgme_op_keylist_next(ctx, &key);
-		gpgme_op_keylist_end(ctx);
-		if (ge != GPG_ERR_NO_ERROR || key == NULL) {
-			rc = fe_set(e, FX_IO, "no secret key in %s (use --sign-key, ferry-pack keygen, or --no-sign)",
-			    getenv("GNUPGHOME") ? ESC(getenv("GNUPGHOME")) : "~/.gnupg");
-			goto end;
-		}
-	}
-	if (key->revoked || key->expired || key->disabled || !key->can_sign) {
-		rc = fe_set(e, FX_IO, "signing key %s cannot sign (revoked, expired or no signing capability)",
-		    key->fpr ? key->fpr : "?");
-		goto end;
-	}
 	gpgme_signers_clear(ctx);
 	if ((ge = gpgme_signers_add(ctx, key)) != GPG_ERR_NO_ERROR) {
 		rc = fe_set(e, FX_IO, "signing key: %s", gpgme_strerror(ge));
@@ -165,10 +194,21 @@ static int sign_data(gpgme_data_t in, const char *fpr, const char *passfile,
 end:
 	if (out != NULL)
 		gpgme_data_release(out);
-	if (key != NULL)
-		gpgme_key_unref(key);
 	if (ctx != NULL)
 		gpgme_release(ctx);
+	return rc;
+}
+
+static int sign_data(gpgme_data_t in, const char *fpr, const char *passfile,
+    char **sig, size_t *siglen, struct pgp_signer *who, struct ferr *e)
+{
+	gpgme_key_t key = NULL;
+	int rc;
+
+	if ((rc = find_signing_key(fpr, &key, e)) == FX_OK)
+		rc = sign_with_key(in, key, passfile, sig, siglen, who, e);
+	if (key != NULL)
+		gpgme_key_unref(key);
 	return rc;
 }
 
@@ -206,6 +246,75 @@ int pgp_sign_file(const char *path, const char *fpr, const char *passfile, char 
 	gpgme_data_release(in);
 	close(fd);
 	return rc;
+}
+
+/* A signing key looked up on a thread of its own: the engine check and the key listing
+ * (two gpg processes, and gpg-agent started if it is not running) overlap the work
+ * before the signature, which then starts only the signing process. */
+struct pgp_sign_key {
+	char *fpr;         /* as asked (NULL: the first secret key) */
+	gpgme_key_t key;   /* found, once joined */
+	struct ferr err;   /* why not */
+	pthread_t thread;
+	int running;       /* the thread is to be joined */
+	int done;          /* the lookup has finished (on the thread or in place) */
+};
+
+static void *find_key_thread(void *arg)
+{
+	struct pgp_sign_key *k = arg;
+
+	find_signing_key(k->fpr, &k->key, &k->err);
+	return NULL;
+}
+
+struct pgp_sign_key *pgp_sign_key_start(const char *fpr)
+{
+	struct pgp_sign_key *k = xcalloc(1, sizeof(*k));
+
+	k->fpr = fpr != NULL ? xstrdup(fpr) : NULL;
+	k->running = pthread_create(&k->thread, NULL, find_key_thread, k) == 0;
+	return k;
+}
+
+static void sign_key_join(struct pgp_sign_key *k)
+{
+	if (k->running)
+		pthread_join(k->thread, NULL);
+	else if (!k->done)
+		find_signing_key(k->fpr, &k->key, &k->err); /* no thread: look it up now */
+	k->running = 0;
+	k->done = 1;
+}
+
+int pgp_sign_with(struct pgp_sign_key *k, const void *buf, size_t len, const char *passfile,
+    char **sig, size_t *siglen, struct pgp_signer *who, struct ferr *e)
+{
+	gpgme_data_t in = NULL;
+	int rc;
+
+	sign_key_join(k);
+	if (k->key == NULL) {
+		*e = k->err;
+		return e->code != FX_OK ? e->code : fe_set(e, FX_IO, "no signing key");
+	}
+	if (gpgme_data_new_from_mem(&in, buf, len, 0) != GPG_ERR_NO_ERROR)
+		return fe_set(e, FX_IO, "GPGME: out of memory");
+	rc = sign_with_key(in, k->key, passfile, sig, siglen, who, e);
+	gpgme_data_release(in);
+	return rc;
+}
+
+void pgp_sign_key_free(struct pgp_sign_key *k)
+{
+	if (k == NULL)
+		return;
+	if (k->running)
+		pthread_join(k->thread, NULL);
+	if (k->key != NULL)
+		gpgme_key_unref(k->key);
+	free(k->fpr);
+	free(k);
 }
 
 /* Upper-case hex without spaces; -1 if it is not 40 or 64 hex digits. */

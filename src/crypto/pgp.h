@@ -20,6 +20,14 @@ int pgp_sign(const void *buf, size_t len, const char *fpr, const char *passfile,
 /* The same for a whole file, streamed (bundles are large). */
 int pgp_sign_file(const char *path, const char *fpr, const char *passfile, char **sig,
     size_t *siglen, struct ferr *e);
+/* The signing key (as pgp_sign takes it) looked up on a thread while the caller goes
+ * on; pgp_sign_with waits for it and signs as pgp_sign does (its errors too). Never
+ * NULL; free with pgp_sign_key_free. */
+struct pgp_sign_key;
+struct pgp_sign_key *pgp_sign_key_start(const char *fpr);
+int pgp_sign_with(struct pgp_sign_key *k, const void *buf, size_t len, const char *passfile,
+    char **sig, size_t *siglen, struct pgp_signer *who, struct ferr *e);
+void pgp_sign_key_free(struct pgp_sign_key *k);
 /* Checks sig (named what in messages) over buf against the public keys in keyring only, in a throw-away
  * GnuPG home. fprs (optional): the signer's primary fingerprint must be one of them.
  * FX_OK when good; FX_VERIFY for a bad, unknown or untrusted signature; FX_IO when the
