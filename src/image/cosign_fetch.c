@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "image/cosign_sig.h"
 #include "net/registry_client.h"
@@ -72,7 +73,7 @@ static int keep(struct fetch *f, const struct oci_desc *d, const char *buf, size
 	int fd, rc = FX_OK;
 
 	sha256_buf(buf, len, got);
-	if (len != d->size || memcmp(got, d->digest, SHA256_LEN) != 0)
+	if (len != d->size || CRYPTO_memcmp(got, d->digest, SHA256_LEN) != 0)
 		return fe_set(e, FX_VERIFY, "%s: signature blob sha256:%s: the registry sent other bytes", f->label, d->hex);
 	snprintf(name, sizeof(name), "blobs/sha256/%s", d->hex);
 	for (i = 0; i < f->in->nmembers; i++) /* not sorted yet: looked through */
