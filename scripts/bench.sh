@@ -61,6 +61,9 @@ cp "$PACK" "$LOAD" "$T/bin/"
 PACK=$T/bin/ferry-pack LOAD=$T/bin/ferry-load
 say() { printf '\n== %s\n' "$*" >&2; }
 RUNS=$T/runs.jsonl META=$T/meta.env
+# Loads keep their rollback state here, not in /var/lib/ferry of the machine (a
+# bundle of the same name and version is loaded again and again).
+export FERRY_STATE=$T/state.json
 : >"$RUNS"
 : >"$META"
 meta() { printf '%s=%s\n' "$1" "$2" >>"$META"; }
