@@ -26,7 +26,8 @@ static void check_route(char *s)
 		if (!ref_valid_repo(r.name) || strstr(r.name, "..") != NULL || r.name[0] == '/' ||
 		    strstr(r.name, "//") != NULL || r.name[strlen(r.name) - 1] == '/')
 			abort();
-		if (r.kind != ROUTE_TAGS && r.kind != ROUTE_MANIFEST && r.kind != ROUTE_BLOB && r.kind != ROUTE_UPLOAD)
+		if (r.kind != ROUTE_TAGS && r.kind != ROUTE_MANIFEST && r.kind != ROUTE_BLOB && r.kind != ROUTE_REFERRERS &&
+		    r.kind != ROUTE_UPLOAD)
 			abort();
 	}
 	if (strchr(r.ref, '/') != NULL)
