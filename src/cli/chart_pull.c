@@ -21,25 +21,19 @@
 static int get_blob(struct reg_client *c, struct http *conn, const char *repo, const char *digest, uint64_t size,
     uint64_t max, char **body, size_t *len, struct ferr *e)
 {
-	struct regc_request rq;
 	struct http_resp rs;
 	unsigned char want[SHA256_LEN], got[SHA256_LEN];
 	char *url = xasprintf("%s/v2/%s/blobs/%s", c->base, repo, digest);
 	int rc;
 
-	memset(&rq, 0, sizeof(rq));
 	memset(&rs, 0, sizeof(rs));
 	*body = NULL;
-	rq.repo = repo;
-	rq.http.method = "GET";
-	rq.http.url = url;
-	rq.http.max_body = (size_t)max;
 	if (digest_parse(digest, want, NULL) != 0 || size > max) {
 		rc = fe_set(e, FX_VERIFY, "%s: the manifest names blob %s of %llu bytes (over %llu, or not a digest)",
 		    ESC(c->name), ESC(digest), (unsigned long long)size, (unsigned long long)max);
 		goto end;
 	}
-	if ((rc = regc_request_follow(c, conn, &rq, &rs, e)) != FX_OK)
+	if ((rc = regc_get(c, conn, repo, url, NULL, (size_t)max, 1, &rs, e)) != FX_OK)
 		goto end;
 	if (rs.status != 200) {
 		rc = fe_set(e, FX_TARGET, "GET %s: HTTP %ld", ESC(url), rs.status);
@@ -64,21 +58,13 @@ static int get_manifest(struct reg_client *c, struct http *conn, const struct im
     struct ferr *e)
 {
 	static const char *const headers[] = {"Accept: application/vnd.oci.image.manifest.v1+json", NULL};
-	struct regc_request rq;
 	struct http_resp rs;
 	char *url = xasprintf("%s/v2/%s/manifests/%s", c->base, r->repo, r->tag);
 	const char *config_type;
 	int rc;
 
-	memset(&rq, 0, sizeof(rq));
-	memset(&rs, 0, sizeof(rs));
 	*out = NULL;
-	rq.repo = r->repo;
-	rq.http.method = "GET";
-	rq.http.url = url;
-	rq.http.headers = headers;
-	rq.http.max_body = CHART_MANIFEST_MAX;
-	if ((rc = regc_request(c, conn, &rq, &rs, e)) != FX_OK)
+	if ((rc = regc_get(c, conn, r->repo, url, headers, CHART_MANIFEST_MAX, 0, &rs, e)) != FX_OK)
 		goto end;
 	if (rs.status != 200) {
 		rc = fe_set(e, FX_TARGET, "GET %s: HTTP %ld", ESC(url), rs.status);

@@ -34,22 +34,12 @@ struct fetch {
 static int get(struct fetch *f, const char *path, size_t max, int blob, long *status, char **buf, size_t *len,
     struct ferr *e)
 {
-	struct regc_request rq;
 	struct http_resp rs;
 	struct ferr why = {0, ""};
 	char *url = xasprintf("%s/v2/%s/%s", f->client->base, f->repo, path);
 	int rc;
 
-	memset(&rq, 0, sizeof(rq));
-	memset(&rs, 0, sizeof(rs));
-	rq.repo = f->repo;
-	rq.http.method = "GET";
-	rq.http.url = url;
-	rq.http.headers = blob ? NULL : sig_accept;
-	rq.http.max_body = max;
-	rq.http.stop_on_interrupt = 1;
-	rc = blob ? regc_request_follow(f->client, f->conn, &rq, &rs, &why) : regc_request(f->client, f->conn, &rq, &rs, &why);
-	if (rc != FX_OK) {
+	if ((rc = regc_get(f->client, f->conn, f->repo, url, blob ? NULL : sig_accept, max, blob, &rs, &why)) != FX_OK) {
 		rc = fe_set(e, rc, "%s: signatures: %s", f->label, why.msg);
 		goto end;
 	}

@@ -145,20 +145,12 @@ static int have_member(struct pull *p, const char *hex)
 static int get_manifest(struct pull *p, struct http *conn, const char *reference, char **buf, size_t *len,
     char **content_type, struct ferr *e)
 {
-	struct regc_request rq;
 	struct http_resp rs;
 	struct ferr why = {0, ""};
 	char *url = xasprintf("%s/v2/%s/manifests/%s", p->src->client.base, p->src->repo, reference);
 	int rc;
 
-	memset(&rq, 0, sizeof(rq));
-	rq.repo = p->src->repo;
-	rq.http.method = "GET";
-	rq.http.url = url;
-	rq.http.headers = manifest_accept;
-	rq.http.max_body = OCI_JSON_MAX;
-	rq.http.stop_on_interrupt = 1;
-	if ((rc = regc_request(&p->src->client, conn, &rq, &rs, &why)) != FX_OK) {
+	if ((rc = regc_get(&p->src->client, conn, p->src->repo, url, manifest_accept, OCI_JSON_MAX, 0, &rs, &why)) != FX_OK) {
 		rc = fe_set(e, rc, "%s: %s", p->src->name, why.msg);
 		goto end;
 	}

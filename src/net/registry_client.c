@@ -408,3 +408,19 @@ end:
 	free(url);
 	return verdict;
 }
+
+int regc_get(struct reg_client *c, struct http *conn, const char *repo, const char *url, const char *const *headers,
+    size_t max, int follow, struct http_resp *rs, struct ferr *e)
+{
+	struct regc_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	memset(rs, 0, sizeof(*rs));
+	rq.repo = repo;
+	rq.http.method = "GET";
+	rq.http.url = url;
+	rq.http.headers = headers;
+	rq.http.max_body = max;
+	rq.http.stop_on_interrupt = 1;
+	return follow ? regc_request_follow(c, conn, &rq, rs, e) : regc_request(c, conn, &rq, rs, e);
+}

@@ -83,6 +83,13 @@ int regc_request(struct reg_client *c, struct http *conn, const struct regc_requ
 int regc_request_follow(struct reg_client *c, struct http *conn, const struct regc_request *rq,
     struct http_resp *rs, struct ferr *e);
 
+/* GET url of repo into memory (rs->body, at most max bytes), the pack side's small
+ * reads (manifests, configs, signatures, charts): with headers (NULL-terminated, or
+ * NULL), redirects followed when follow, an interrupt stopping the transfer. *rs is
+ * the answer, whatever its status; http_resp_free it. */
+int regc_get(struct reg_client *c, struct http *conn, const char *repo, const char *url, const char *const *headers,
+    size_t max, int follow, struct http_resp *rs, struct ferr *e);
+
 /* Is the blob in repo? HEAD, redirects followed: 1 when the final answer is 200 and
  * its Docker-Content-Digest (when given) is digest and its Content-Length (when given)
  * is size (REGC_SIZE_UNKNOWN: not compared); 0 for 404 and for any other answer that
