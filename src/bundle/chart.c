@@ -127,13 +127,23 @@ static void put_str(json_t *o, struct ydoc *d, yaml_node_t *map, const char *key
 		json_object_set_new(o, key, helm_string(v));
 }
 
-static void put_strv(json_t *o, struct ydoc *d, yaml_node_t *map, const char *key)
+/* The sequence under key of map when it has items (Helm leaves out empty lists), or NULL. */
+static yaml_node_t *nonempty_seq(struct ydoc *d, yaml_node_t *map, const char *key)
 {
 	yaml_node_t *seq = ymap_get(d, map, key);
+
+	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE || seq->data.sequence.items.start == seq->data.sequence.items.top)
+		return NULL;
+	return seq;
+}
+
+static void put_strv(json_t *o, struct ydoc *d, yaml_node_t *map, const char *key)
+{
+	yaml_node_t *seq = nonempty_seq(d, map, key);
 	yaml_node_item_t *it;
 	json_t *a;
 
-	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE || seq->data.sequence.items.start == seq->data.sequence.items.top)
+	if (seq == NULL)
 		return;
 	a = json_array();
 	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
@@ -195,11 +205,11 @@ static json_t *chart_annotations(struct ydoc *d, yaml_node_t *root)
 /* chart.Metadata's maintainers and dependencies: lists of maps of known fields. */
 static void put_list_of_maps(json_t *o, struct ydoc *d, yaml_node_t *root, const char *key, int dependencies)
 {
-	yaml_node_t *seq = ymap_get(d, root, key);
+	yaml_node_t *seq = nonempty_seq(d, root, key);
 	yaml_node_item_t *it;
 	json_t *a;
 
-	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE || seq->data.sequence.items.start == seq->data.sequence.items.top)
+	if (seq == NULL)
 		return;
 	a = json_array();
 	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
