@@ -8,6 +8,10 @@
       data:NAME=TEXT    a regular entry NAME holding TEXT
       symlink:NAME=TARGET, hardlink:NAME=TARGET, chardev:NAME, fifo:NAME, dir:NAME
       big:NAME=SIZE     a regular entry of SIZE zero bytes (streamed, for bombs)
+  tarx.py zbuild OUT [ITEM...]        the same tar as one zstd frame, written
+                                      without compressing it: raw blocks, and RLE
+                                      blocks for the zeros of big: entries, so a
+                                      bomb of gigabytes takes a moment to make
 """
 import io
 import sys
@@ -33,9 +37,19 @@ def flip(path, off):
     return 0
 
 
+ZERO_CHUNK = bytes(1 << 20)
+
+
 class Zeros(io.RawIOBase):
+    """SIZE zero bytes, read as slices of one shared buffer (ZstdRle knows it)"""
+
     def __init__(self, n):
         self.left = n
+
+    def read(self, n=-1):
+        k = min(len(ZERO_CHUNK) if n is None or n < 0 else n, self.left, len(ZERO_CHUNK))
+        self.left -= k
+        return ZERO_CHUNK if k == len(ZERO_CHUNK) else bytes(k)
 
     def readinto(self, b):
         k = min(len(b), self.left)
@@ -44,8 +58,64 @@ class Zeros(io.RawIOBase):
         return k
 
 
-def build(out, items):
-    with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+class ZstdRle(io.RawIOBase):
+    """A file object that writes what it is given as one zstd frame (RFC 8878):
+    raw blocks for data, RLE blocks for runs of ZERO_CHUNK; no compression."""
+
+    BLOCK = 128 << 10
+
+    def __init__(self, f):
+        self.f = f
+        self.pending = bytearray()
+        self.zeros = 0
+        # magic; descriptor 0 (no content size, no checksum); window 2^17
+        f.write(b"\x28\xb5\x2f\xfd\x00\x38")
+
+    def writable(self):
+        return True
+
+    def tell(self):
+        return 0
+
+    def _block(self, kind, size, body, last=False):
+        h = (int(last) | kind << 1 | size << 3).to_bytes(3, "little")
+        self.f.write(h + body)
+
+    def _flush_data(self):
+        p = self.pending
+        for i in range(0, len(p), self.BLOCK):
+            self._block(0, len(p[i:i + self.BLOCK]), bytes(p[i:i + self.BLOCK]))
+        self.pending = bytearray()
+
+    def _flush_zeros(self):
+        while self.zeros > 0:
+            k = min(self.zeros, self.BLOCK)
+            self._block(1, k, b"\x00")
+            self.zeros -= k
+
+    def write(self, b):
+        if b is ZERO_CHUNK:
+            self._flush_data()
+            self.zeros += len(b)
+        else:
+            self._flush_zeros()
+            self.pending += b
+        return len(b)
+
+    def finish(self):
+        self._flush_zeros()
+        self._flush_data()
+        self._block(0, 0, b"", last=True)
+
+
+def build(out, items, zstd=False):
+    if zstd:
+        sink = ZstdRle(open(out, "wb"))
+        t = tarfile.open(fileobj=sink, mode="w", format=tarfile.PAX_FORMAT, copybufsize=len(ZERO_CHUNK))
+    else:
+        sink = None
+        t = tarfile.open(out, "w", format=tarfile.PAX_FORMAT)
+    with t:
         for it in items:
             kind, _, rest = it.partition(":")
             name, _, arg = rest.partition("=")
@@ -79,6 +149,9 @@ def build(out, items):
                 t.addfile(ti, io.BytesIO(data))
             else:
                 t.addfile(ti)
+    if sink is not None:
+        sink.finish()
+        sink.f.close()
     return 0
 
 
@@ -89,6 +162,8 @@ def main(argv):
         return flip(argv[2], int(argv[3]))
     if len(argv) >= 3 and argv[1] == "build":
         return build(argv[2], argv[3:])
+    if len(argv) >= 3 and argv[1] == "zbuild":
+        return build(argv[2], argv[3:], zstd=True)
     print(__doc__, file=sys.stderr)
     return 2
 
