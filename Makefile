@@ -111,8 +111,11 @@ tsan: $(BT)/ferry-pack $(BT)/ferry-load
 
 # The whole suite runs against the ASan+UBSan build, and the registry tests once more
 # against the ThreadSanitizer build (tests/cli/95-tsan.sh); the release build is built
-# too so that all three compile warning-free.
-check: all asan tsan
+# too so that all three compile warning-free. The three builds run on every core unless
+# make was given -j itself.
+CHECK_JOBS = $(if $(findstring -j,$(MAKEFLAGS))$(findstring jobserver,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
+check:
+	$(MAKE) $(CHECK_JOBS) all asan tsan
 	FERRY_BIN=$(CURDIR)/$(BA) FERRY_UNIT=$(CURDIR)/$(BA)/unit FERRY_TSAN_BIN=$(CURDIR)/$(BT) bash tests/run.sh
 
 deps:
