@@ -23,18 +23,48 @@ for u in "$FERRY_UNIT"/test_*; do
 	fi
 done
 
+# The CLI scripts run FERRY_TEST_JOBS at a time (default: one per core; each brings its
+# own temporary directory, services on free ports and private daemons), the slowest
+# first; each one's output is printed whole when it ends.
+jobs=${FERRY_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case "$jobs" in '' | *[!0-9]* | 0) jobs=1 ;; esac
+slow_first="95-tsan.sh 80-faults.sh 90-fuzz.sh 10-bundle.sh 60-registry.sh 57-sbom.sh 95-deb.sh 65-serve.sh 70-docker.sh"
+scripts=()
+for n in $slow_first; do [ -f "$here/cli/$n" ] && scripts+=("$here/cli/$n"); done
 for t in "$here"/cli/*.sh; do
-	[ -f "$t" ] || continue
-	case "$(basename "$t")" in *${TESTS:-}*) ;; *) continue ;; esac
-	echo "# $(basename "$t")"
-	started=$SECONDS
-	FERRY_RESULTS=$results bash "$t"
-	rc=$?
-	echo "# $(basename "$t"): $((SECONDS - started)) s"
-	if [ $rc -ne 0 ]; then
-		echo "not ok - $(basename "$t") exited $rc"; echo fail >>"$results"
-	fi
+	case " $slow_first " in *" $(basename "$t") "*) continue ;; esac
+	scripts+=("$t")
 done
+logs=$(mktemp -d)
+trap 'rm -f "$results"; rm -rf "$logs"; kill $(jobs -p) 2>/dev/null' EXIT
+declare -A name_of=() start_of=()
+running=0
+
+# finish: waits for one script, prints its output, its time and its exit status
+finish() {
+	local pid rc n
+	wait -n -p pid
+	rc=$?
+	n=${name_of[$pid]}
+	cat "$logs/$n.log"
+	echo "# $n: $((SECONDS - ${start_of[$pid]})) s"
+	if [ $rc -ne 0 ]; then
+		echo "not ok - $n exited $rc"; echo fail >>"$results"
+	fi
+	running=$((running - 1))
+}
+
+for t in "${scripts[@]}"; do
+	[ -f "$t" ] || continue
+	n=$(basename "$t")
+	case "$n" in *${TESTS:-}*) ;; *) continue ;; esac
+	while [ "$running" -ge "$jobs" ]; do finish; done
+	{ echo "# $n"; FERRY_RESULTS=$results bash "$t"; } >"$logs/$n.log" 2>&1 </dev/null &
+	name_of[$!]=$n
+	start_of[$!]=$SECONDS
+	running=$((running + 1))
+done
+while [ "$running" -gt 0 ]; do finish; done
 
 p=$(grep -c '^pass$' "$results"); f=$(grep -c '^fail$' "$results"); s=$(grep -c '^skip$' "$results")
 if [ $((p + f)) -eq 0 ]; then
