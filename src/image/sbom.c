@@ -32,6 +32,8 @@ struct layer_job {
 	void *wait_ctx;
 	unsigned char digest[SHA256_LEN];
 	int unchecked;
+	uint64_t size;     /* its bytes (compressed): the largest waiting job goes first */
+	int taken;         /* a worker has it */
 	char what[1200];
 	char *rpm_dir;
 	struct layer_cat *cat;
@@ -49,7 +51,7 @@ struct sbom_ctx {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct layer_job **jobs;
-	size_t njobs, next;
+	size_t njobs, next;          /* next: how many a worker has taken */
 	pthread_t workers[MAX_WORKERS];
 	size_t nworkers;
 	int closing;
@@ -295,6 +297,19 @@ static void subjects_free(struct subjects *s)
 
 /* ---- cataloguing layers on worker threads */
 
+/* The largest layer no worker has taken yet: it is the longest to inflate, and the one
+ * a pull fetches first. With c->mu held, and one waiting. */
+static struct layer_job *largest_waiting(struct sbom_ctx *c)
+{
+	struct layer_job *best = NULL;
+	size_t i;
+
+	for (i = 0; i < c->njobs; i++)
+		if (!c->jobs[i]->taken && (best == NULL || c->jobs[i]->size > best->size))
+			best = c->jobs[i];
+	return best;
+}
+
 static void *worker(void *arg)
 {
 	struct sbom_ctx *c = arg;
@@ -309,7 +324,9 @@ static void *worker(void *arg)
 			pthread_cond_wait(&c->cv, &c->mu);
 		if (c->next == c->njobs || c->err.code != 0)
 			break;
-		j = c->jobs[c->next++];
+		j = largest_waiting(c);
+		j->taken = 1;
+		c->next++;
 		pthread_mutex_unlock(&c->mu);
 		memset(&src, 0, sizeof(src));
 		src.path = j->path;
@@ -347,6 +364,7 @@ static void submit(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], c
     int unchecked)
 {
 	struct layer_job *j;
+	struct stat st;
 	size_t max = c->o.jobs < 1 ? 1 : c->o.jobs > MAX_WORKERS ? MAX_WORKERS : (size_t)c->o.jobs;
 
 	if (cache_get(c, digest) != NULL)
@@ -361,6 +379,9 @@ static void submit(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], c
 		j->wait_ctx = src->wait_ctx;
 		memcpy(j->digest, digest, SHA256_LEN);
 		j->unchecked = unchecked;
+		j->size = src->len;
+		if (j->size == 0 && stat(src->path, &st) == 0 && st.st_size > 0)
+			j->size = (uint64_t)st.st_size;
 		fx_strlcpy(j->what, src->what, sizeof(j->what));
 		j->rpm_dir = rpm_dir(c, "rpm-layer");
 		c->jobs = xreallocarray(c->jobs, c->njobs + 1, sizeof(*c->jobs));
