@@ -41,6 +41,7 @@ struct hasher {
 	uint64_t filled, hashed;  /* blocks handed over; blocks hashed */
 	size_t len[OUT_SLOTS];
 	int stop;
+	int hasher_waits, inflater_waits; /* who sleeps on cv: the other wakes it, else not */
 };
 
 struct layer_reader {
@@ -75,8 +76,11 @@ static void *hash_blocks(void *arg)
 	for (;;) {
 		uint64_t n;
 
-		while (h->hashed == h->filled && !h->stop)
+		while (h->hashed == h->filled && !h->stop) {
+			h->hasher_waits = 1;
 			pthread_cond_wait(&h->cv, &h->mu);
+			h->hasher_waits = 0;
+		}
 		if (h->hashed == h->filled)
 			break;
 		n = h->hashed;
@@ -84,7 +88,8 @@ static void *hash_blocks(void *arg)
 		sha256_update(&lr->plain_hash, lr->out + (n % OUT_SLOTS) * OUT_BUF, h->len[n % OUT_SLOTS]);
 		pthread_mutex_lock(&h->mu);
 		h->hashed = n + 1;
-		pthread_cond_broadcast(&h->cv);
+		if (h->inflater_waits)
+			pthread_cond_signal(&h->cv);
 	}
 	pthread_mutex_unlock(&h->mu);
 	return NULL;
@@ -97,8 +102,11 @@ static unsigned char *next_block(struct layer_reader *lr)
 	unsigned char *block;
 
 	pthread_mutex_lock(&h->mu);
-	while (h->filled - h->hashed >= OUT_SLOTS)
+	while (h->filled - h->hashed >= OUT_SLOTS) {
+		h->inflater_waits = 1;
 		pthread_cond_wait(&h->cv, &h->mu);
+		h->inflater_waits = 0;
+	}
 	block = lr->out + (h->filled % OUT_SLOTS) * OUT_BUF;
 	pthread_mutex_unlock(&h->mu);
 	return block;
@@ -116,7 +124,8 @@ static void block_filled(struct layer_reader *lr, size_t len)
 		sha256_update(&lr->plain_hash, lr->out + ((h->filled - 1) % OUT_SLOTS) * OUT_BUF, len);
 		h->hashed = h->filled;
 	}
-	pthread_cond_broadcast(&h->cv);
+	if (h->hasher_waits)
+		pthread_cond_signal(&h->cv);
 	pthread_mutex_unlock(&h->mu);
 }
 
