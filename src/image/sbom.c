@@ -20,7 +20,7 @@
 struct cached_layer {
 	unsigned char digest[SHA256_LEN];
 	struct layer_cat *cat;
-	int unchecked; /* read from the input before its digest was checked (see trusted) */
+	int unchecked; /* read from the input before its digest was checked (cache_drop_unchecked) */
 };
 
 /* A layer to catalogue on a worker thread; its result joins the cache when the
@@ -31,7 +31,7 @@ struct layer_job {
 	int (*wait)(void *ctx, uint64_t upto); /* still arriving: see layer_src */
 	void *wait_ctx;
 	unsigned char digest[SHA256_LEN];
-	int unchecked;
+	int unchecked;     /* its bytes are the input's, not yet checked against digest */
 	uint64_t size;     /* its bytes (compressed): the largest waiting job goes first */
 	int taken;         /* a worker has it */
 	char what[1200];
