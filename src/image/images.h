@@ -40,13 +40,14 @@ struct img_opts {
 	/* Optional, for the SBOM (layer_ctx is theirs): layer_tar sees each legacy layer's
 	 * uncompressed tar once it has been converted and found to be its diff_id (bytes
 	 * off..off+len-1 of path; len 0: the whole file), before that copy goes, so it is not
-	 * inflated again; layer_blob sees each layer blob of an OCI input as soon as it is
-	 * staged at path (it stays there), so that it can be read while the rest is staged.
-	 * where names the input. */
+	 * inflated again; layer_blob sees each layer blob of an OCI input as soon as its
+	 * manifest is read, where it lies in an archive (bytes off..off+len-1 of path, len > 0,
+	 * its digest not checked yet), and again once it is staged at path (len 0; it stays
+	 * there), so that it can be read while the rest is staged. where names the input. */
 	int (*layer_tar)(void *ctx, const unsigned char diff_id[SHA256_LEN], const char *path, uint64_t off,
 	    uint64_t len, struct ferr *e);
-	int (*layer_blob)(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, const char *where,
-	    struct ferr *e);
+	int (*layer_blob)(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, uint64_t off,
+	    uint64_t len, const char *where, struct ferr *e);
 	void *layer_ctx;
 	struct progress *progress; /* NULL, or told which image is read and staged */
 	/* Registry pulls: layers are not fetched while staging but planned (img_blob.remote);

@@ -161,6 +161,19 @@ end:
 	return rc;
 }
 
+/* The SBOM hook sees a layer of a plain archive where it lies, before it is copied. */
+static int offer_layer(struct stage *st, struct input *in, const struct oci_desc *d, struct ferr *e)
+{
+	char name[16 + SHA256_HEX];
+	struct ferr ignored = {0, ""};
+	struct member *m;
+
+	blob_name(d, name);
+	if (in->dir != NULL || (m = input_find(in, name, &ignored)) == NULL || !m->ranged || m->size != d->size)
+		return FX_OK; /* staged first: offered from there (oci_blob reports what is wrong) */
+	return st->o->layer_blob(st->o->layer_ctx, d->digest, m->path, m->offset, m->size, in->label, e);
+}
+
 /* A manifest: its config and layers, in that order. */
 static int walk_manifest(struct stage *st, struct input *in, const struct oci_doc *doc, int depth,
     struct image_summary *a, int *layers, struct ferr *e)
@@ -177,6 +190,9 @@ static int walk_manifest(struct stage *st, struct input *in, const struct oci_do
 	if ((rc = stage_member(st, in, &st->leaves, m, e)) != FX_OK)
 		return rc;
 	summary_blob(a, doc->config.hex, doc->config.size);
+	for (i = 0; st->o->layer_blob != NULL && i < doc->ndescs; i++)
+		if ((rc = offer_layer(st, in, &doc->descs[i], e)) != FX_OK)
+			return rc;
 	for (i = 0; i < doc->ndescs; i++) {
 		if ((m = oci_blob(in, &doc->descs[i], e)) == NULL)
 			return e->code;
@@ -184,7 +200,7 @@ static int walk_manifest(struct stage *st, struct input *in, const struct oci_do
 			return rc;
 		if (st->o->layer_blob != NULL && blob_find(st, m->digest)->path != NULL &&
 		    (rc = st->o->layer_blob(st->o->layer_ctx, m->digest,
-		    blob_find(st, m->digest)->path, in->label, e)) != FX_OK)
+		    blob_find(st, m->digest)->path, 0, 0, in->label, e)) != FX_OK)
 			return rc;
 		summary_blob(a, doc->descs[i].hex, doc->descs[i].size);
 	}

@@ -20,6 +20,7 @@
 struct cached_layer {
 	unsigned char digest[SHA256_LEN];
 	struct layer_cat *cat;
+	int unchecked; /* read from the input before its digest was checked (cache_drop_unchecked) */
 };
 
 /* A layer to catalogue on a worker thread; its result joins the cache when the
@@ -30,6 +31,9 @@ struct layer_job {
 	int (*wait)(void *ctx, uint64_t upto); /* still arriving: see layer_src */
 	void *wait_ctx;
 	unsigned char digest[SHA256_LEN];
+	int unchecked;     /* its bytes are the input's, not yet checked against digest */
+	uint64_t size;     /* its bytes (compressed): the largest waiting job goes first */
+	int taken;         /* a worker has it */
 	char what[1200];
 	char *rpm_dir;
 	struct layer_cat *cat;
@@ -47,7 +51,7 @@ struct sbom_ctx {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct layer_job **jobs;
-	size_t njobs, next;
+	size_t njobs, next;          /* next: how many a worker has taken */
 	pthread_t workers[MAX_WORKERS];
 	size_t nworkers;
 	int closing;
@@ -74,6 +78,10 @@ void sbom_ctx_free(struct sbom_ctx *c)
 
 	if (c == NULL)
 		return;
+	pthread_mutex_lock(&c->mu);
+	if (c->err.code == 0) /* the workers take no further layer */
+		fe_set(&c->err, FX_IO, "stopped");
+	pthread_mutex_unlock(&c->mu);
 	sbom_wait(c, &ignored); /* a failed pack still stops its workers first */
 	for (i = 0; i < c->nlayers; i++)
 		layer_cat_free(c->layers[i].cat);
@@ -94,11 +102,29 @@ static struct layer_cat *cache_get(const struct sbom_ctx *c, const unsigned char
 	return NULL;
 }
 
-static void cache_put(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], struct layer_cat *cat)
+static void cache_put(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], struct layer_cat *cat,
+    int unchecked)
 {
 	c->layers = xreallocarray(c->layers, c->nlayers + 1, sizeof(*c->layers));
 	memcpy(c->layers[c->nlayers].digest, digest, SHA256_LEN);
+	c->layers[c->nlayers].unchecked = unchecked;
 	c->layers[c->nlayers++].cat = cat;
+}
+
+/* A catalogue read from the input before the blob's digest was checked describes the
+ * blob only through the config's diff_id (check_diff_ids); a layer without one is read
+ * again from its staged copy. This forgets such a catalogue. */
+static void cache_drop_unchecked(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < c->nlayers; i++) {
+		if (memcmp(c->layers[i].digest, digest, SHA256_LEN) != 0 || !c->layers[i].unchecked)
+			continue;
+		layer_cat_free(c->layers[i].cat);
+		c->layers[i] = c->layers[--c->nlayers];
+		return;
+	}
 }
 
 static char *rpm_dir(struct sbom_ctx *c, const char *kind)
@@ -127,7 +153,7 @@ int sbom_layer_tar(void *ctx, const unsigned char diff_id[SHA256_LEN], const cha
 	rc = layer_catalog(&src, dir, &cat, e);
 	free(dir);
 	if (rc == FX_OK)
-		cache_put(c, diff_id, cat);
+		cache_put(c, diff_id, cat, 0);
 	return rc;
 }
 
@@ -271,6 +297,19 @@ static void subjects_free(struct subjects *s)
 
 /* ---- cataloguing layers on worker threads */
 
+/* The largest layer no worker has taken yet: it is the longest to inflate, and the one
+ * a pull fetches first. With c->mu held, and one waiting. */
+static struct layer_job *largest_waiting(struct sbom_ctx *c)
+{
+	struct layer_job *best = NULL;
+	size_t i;
+
+	for (i = 0; i < c->njobs; i++)
+		if (!c->jobs[i]->taken && (best == NULL || c->jobs[i]->size > best->size))
+			best = c->jobs[i];
+	return best;
+}
+
 static void *worker(void *arg)
 {
 	struct sbom_ctx *c = arg;
@@ -285,7 +324,9 @@ static void *worker(void *arg)
 			pthread_cond_wait(&c->cv, &c->mu);
 		if (c->next == c->njobs || c->err.code != 0)
 			break;
-		j = c->jobs[c->next++];
+		j = largest_waiting(c);
+		j->taken = 1;
+		c->next++;
 		pthread_mutex_unlock(&c->mu);
 		memset(&src, 0, sizeof(src));
 		src.path = j->path;
@@ -317,11 +358,13 @@ static int queued(const struct sbom_ctx *c, const unsigned char digest[SHA256_LE
 	return 0;
 }
 
-/* Queues a layer (once) and makes sure a worker is there to take it. */
-/* Queues the layer at src (src->what names it) for a worker. */
-static void submit(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], const struct layer_src *src)
+/* Queues the layer at src (src->what names it) for a worker, once, and makes sure a
+ * worker is there to take it. unchecked: its bytes are not yet known to be the blob. */
+static void submit(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], const struct layer_src *src,
+    int unchecked)
 {
 	struct layer_job *j;
+	struct stat st;
 	size_t max = c->o.jobs < 1 ? 1 : c->o.jobs > MAX_WORKERS ? MAX_WORKERS : (size_t)c->o.jobs;
 
 	if (cache_get(c, digest) != NULL)
@@ -335,6 +378,10 @@ static void submit(struct sbom_ctx *c, const unsigned char digest[SHA256_LEN], c
 		j->wait = src->wait;
 		j->wait_ctx = src->wait_ctx;
 		memcpy(j->digest, digest, SHA256_LEN);
+		j->unchecked = unchecked;
+		j->size = src->len;
+		if (j->size == 0 && stat(src->path, &st) == 0 && st.st_size > 0)
+			j->size = (uint64_t)st.st_size;
 		fx_strlcpy(j->what, src->what, sizeof(j->what));
 		j->rpm_dir = rpm_dir(c, "rpm-layer");
 		c->jobs = xreallocarray(c->jobs, c->njobs + 1, sizeof(*c->jobs));
@@ -367,7 +414,7 @@ static int sbom_wait(struct sbom_ctx *c, struct ferr *e)
 	first = c->err;
 	for (i = 0; i < c->njobs; i++) {
 		if (c->jobs[i]->cat != NULL)
-			cache_put(c, c->jobs[i]->digest, c->jobs[i]->cat);
+			cache_put(c, c->jobs[i]->digest, c->jobs[i]->cat, c->jobs[i]->unchecked);
 		free(c->jobs[i]->path);
 		free(c->jobs[i]->rpm_dir);
 		free(c->jobs[i]);
@@ -379,8 +426,8 @@ static int sbom_wait(struct sbom_ctx *c, struct ferr *e)
 	return first.code != 0 ? fe_set(e, first.code, "%s", first.msg) : FX_OK;
 }
 
-int sbom_layer_blob(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, const char *where,
-    struct ferr *e)
+int sbom_layer_blob(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, uint64_t off, uint64_t len,
+    const char *where, struct ferr *e)
 {
 	struct sbom_ctx *c = ctx;
 	char hex[SHA256_HEX], what[1200];
@@ -388,7 +435,7 @@ int sbom_layer_blob(void *ctx, const unsigned char digest[SHA256_LEN], const cha
 	(void)e;
 	hex_encode(digest, SHA256_LEN, hex);
 	snprintf(what, sizeof(what), "%s: layer sha256:%s", where, hex);
-	submit(c, digest, &(struct layer_src){.path = path, .what = what});
+	submit(c, digest, &(struct layer_src){.path = path, .off = off, .len = len, .what = what}, len > 0);
 	return FX_OK;
 }
 
@@ -396,7 +443,7 @@ int sbom_layer_arriving(struct sbom_ctx *c, const unsigned char digest[SHA256_LE
     uint64_t len, int (*wait)(void *ctx, uint64_t upto), void *wait_ctx, const char *what)
 {
 	submit(c, digest, &(struct layer_src){.path = path, .off = off, .len = len, .what = what, .wait = wait,
-	    .wait_ctx = wait_ctx});
+	    .wait_ctx = wait_ctx}, 0);
 	return FX_OK;
 }
 
@@ -444,6 +491,8 @@ static int catalog_layers(struct sbom_ctx *c, const struct img_set *is, const st
 		for (k = 0; k < s->nlayers; k++) {
 			const struct img_blob *b = blob_of(is, s->layers[k].hex);
 			char what[1200];
+			if (s->diff_ids == NULL)
+				cache_drop_unchecked(c, s->layers[k].digest);
 			if (layer_of(c, s, k) != NULL)
 				continue;
 			if (b == NULL || b->path == NULL || (b->offset > 0 && b->size == 0)) {
@@ -455,7 +504,7 @@ static int catalog_layers(struct sbom_ctx *c, const struct img_set *is, const st
 			snprintf(what, sizeof(what), "image %s: layer sha256:%s", ESC(is->images[s->image].ref),
 			    s->layers[k].hex);
 			submit(c, s->layers[k].digest, &(struct layer_src){.path = b->path, .off = b->offset,
-			    .len = b->offset > 0 ? b->size : 0, .what = what});
+			    .len = b->offset > 0 ? b->size : 0, .what = what}, 0);
 		}
 	}
 	return sbom_wait(c, e);

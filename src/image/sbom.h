@@ -4,9 +4,10 @@
  * (CycloneDX 1.5).
  *
  * Layers are catalogued where reading them is cheapest: a legacy docker save layer from
- * its uncompressed tar while the pack converts it (sbom_layer_tar), an OCI layer from its
- * staged blob on worker threads as soon as it is staged, while the pack stages the rest
- * (sbom_layer_blob); both are images_stage hooks. Any layer not seen by them is read
+ * its uncompressed tar while the pack converts it (sbom_layer_tar), an OCI layer on
+ * worker threads from where it lies in the archive as soon as its manifest is read, or
+ * from its staged blob, while the pack stages the rest (sbom_layer_blob); both are
+ * images_stage hooks. Any layer not seen by them is read
  * from its blob at the end. Each distinct layer is read once. */
 #ifndef FERRY_SBOM_H
 #define FERRY_SBOM_H
@@ -54,10 +55,13 @@ void sbom_ctx_free(struct sbom_ctx *c);
 int sbom_layer_tar(void *ctx, const unsigned char diff_id[SHA256_LEN], const char *path, uint64_t off,
     uint64_t len, struct ferr *e);
 
-/* The images_stage hook (img_opts.layer_blob): queues an OCI layer blob, staged at
- * path, to be catalogued on a worker thread while staging goes on. */
-int sbom_layer_blob(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, const char *where,
-    struct ferr *e);
+/* The images_stage hook (img_opts.layer_blob): queues an OCI layer blob to be
+ * catalogued on a worker thread while staging goes on: where it lies in the input
+ * (bytes off..off+len-1 of path, len > 0; not checked against digest yet: such a
+ * catalogue counts only through the config's diff_id, else the layer is read again
+ * from its staged copy), or its staged copy at path (len 0). Each digest once. */
+int sbom_layer_blob(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, uint64_t off, uint64_t len,
+    const char *where, struct ferr *e);
 
 /* Queues a layer whose bytes are still arriving at off..off+len-1 of path (a registry
  * layer being fetched into the bundle): a worker catalogues it as they land, wait

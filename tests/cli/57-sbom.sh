@@ -198,7 +198,8 @@ with tarfile.open(fileobj=buf, mode="w") as t:
 raw = buf.getvalue() + b"\0" * 10240
 sha = lambda b: hashlib.sha256(b).hexdigest()
 def archive(out, blob, mt, diff_id):
-    cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+    rootfs = {"type": "layers", "diff_ids": [diff_id]} if diff_id else {"type": "layers", "diff_ids": []}
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": rootfs}).encode()
     man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + sha(cfg), "size": len(cfg)},
         "layers": [{"mediaType": mt, "digest": "sha256:" + sha(blob), "size": len(blob)}]}).encode()
@@ -213,8 +214,9 @@ other = "sha256:" + sha(raw + b"\0" * 512)
 archive("did-ok.oci.tar", gz, "application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + sha(raw))
 archive("did-gz.oci.tar", gz, "application/vnd.oci.image.layer.v1.tar+gzip", other)
 archive("did-plain.oci.tar", raw, "application/vnd.oci.image.layer.v1.tar", other)
+archive("did-none.oci.tar", gz, "application/vnd.oci.image.layer.v1.tar+gzip", None)
 PY
-for k in ok gz plain; do
+for k in ok gz plain none; do
 	printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: did, version: "1"}\nimages: [{ref: ferry.test/did:1, from: did-%s.oci.tar}]\n' $k >did-$k.yaml
 done
 expect 0 "an oci-archive whose gzip layer decompresses to its diff_id packs" "$PACK" build did-ok.yaml -o did-ok.ferry --no-sign
@@ -225,6 +227,12 @@ expect_err 1 "image ferry.test/did:1: layer sha256:[0-9a-f]{64} decompresses to 
 	"an uncompressed oci-archive layer whose digest is not its diff_id is refused" "$PACK" build did-plain.yaml -o did-plain.ferry --no-sign
 expect 0 "with --no-sbom the layers are not read: the oci-archive is copied, checked by its digests only" \
 	"$PACK" build did-gz.yaml -o did-gz.ferry --no-sign --no-sbom
+# a layer is catalogued from where it lies in the archive before its digest is checked;
+# without a diff_id to bind it, it is read again from its checked copy: same packages
+expect 0 "a config without diff_ids packs (its layer catalogued from the checked copy)" \
+	"$PACK" build did-none.yaml -o did-none.ferry --no-sign
+assert "... and its SBOM lists the packages of the one with diff_ids" sh -c \
+	"[ \"\$(tar -xOf did-none.ferry --wildcards 'sboms/*.cdx.json' | grep -o 'pkg:deb/[^\"]*' | sort)\" = \"\$(tar -xOf did-ok.ferry --wildcards 'sboms/*.cdx.json' | grep -o 'pkg:deb/[^\"]*' | sort)\" ] && tar -xOf did-none.ferry --wildcards 'sboms/*.cdx.json' | grep -q 'pkg:deb/debian/keep@1.0-1'"
 
 # ---- the bundle: --no-sbom, reproducible bytes, a tampered SBOM
 expect 0 "--no-sbom" "$PACK" build deb.yaml -o nosbom.ferry --no-sbom --allow-outside-paths
