@@ -1,5 +1,6 @@
 /* cli.c - the parts of a command line both mains share; see cli.h. */
 #include "cli/cli.h"
+#include "crypto/pgp.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -49,6 +50,7 @@ int cli_start(const char *name, int argc, char **argv, const struct cli_verb *ma
 {
 	fx_progname = name;
 	fx_install_signal_handlers();
+	pgp_locale_init(); /* before any thread */
 	if (argc < 2) {
 		print_usage(stderr, main_usage);
 		return FX_USAGE;

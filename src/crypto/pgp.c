@@ -19,10 +19,24 @@
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static struct ferr init_err; /* written once, inside init_once */
+static char ctype_locale[128]; /* pgp_locale_init's, before any thread */
+static int locale_set;
+
+void pgp_locale_init(void)
+{
+	const char *name = setlocale(LC_CTYPE, "");
+
+	locale_set = 1;
+	if (name != NULL && strlen(name) < sizeof(ctype_locale))
+		memcpy(ctype_locale, name, strlen(name) + 1);
+}
 
 static void pgp_init_once(void)
 {
-	setlocale(LC_CTYPE, "");
+	/* setlocale is not thread-safe: the programs set it before their first thread
+	 * (pgp_locale_init); a caller that did not is single-threaded here */
+	if (!locale_set)
+		pgp_locale_init();
 	/* Before gpgme_check_version: find gpg on PATH rather than asking gpgconf, which
 	 * saves three process starts per signature check (each ferry run starts GPGME
 	 * afresh). */
@@ -31,7 +45,7 @@ static void pgp_init_once(void)
 		fe_set(&init_err, FX_IO, "GPGME: library initialisation failed");
 		return;
 	}
-	gpgme_set_locale(NULL, LC_CTYPE, setlocale(LC_CTYPE, NULL));
+	gpgme_set_locale(NULL, LC_CTYPE, ctype_locale[0] != '\0' ? ctype_locale : NULL);
 	if (gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP) != GPG_ERR_NO_ERROR)
 		fe_set(&init_err, FX_IO, "GnuPG engine not found (install gnupg)");
 }

@@ -7,6 +7,10 @@
 
 #include "util/util.h"
 
+/* LC_CTYPE from the environment, for GnuPG's messages: called once by a program
+ * before it starts any thread (setlocale is not thread-safe). */
+void pgp_locale_init(void);
+
 struct pgp_signer {
 	char fpr[64];   /* primary key fingerprint, upper-case hex */
 	char uid[256];  /* first user id, as the key says (untrusted text: escape it) */
