@@ -349,8 +349,8 @@ static int layers_open(void *ctx, const struct img_bound *bound, const struct cz
 /* Stages the spec's images beside out and adds the OCI layout to the plan, after the
  * images' SBOMs (sboms, the caller's to free; none with --no-sbom). The layers are
  * catalogued while they are staged, by the hooks of images_stage. A streamed build
- * (streamable) compresses converted layers straight into the output (layers_open, so)
- * and leaves registry layers remote; its SBOMs follow the blobs: *catalog gets the
+ * (streamable) compresses converted layers straight into the output (layers_open, with
+ * out_stream) and leaves registry layers remote; its SBOMs follow the blobs: *catalog gets the
  * catalogue to finish once they are written (NULL with --no-sbom). */
 static int plan_images(const struct pack_opts *o, const struct spec *s, const char *out, char **staging,
     struct img_set *is, struct sbom_set *sboms, struct plan *p, struct sbom_ctx **catalog_out, struct stream_out *out_stream,
@@ -734,13 +734,12 @@ static int bound_room(const struct stream_out *so, const struct img_bound *bound
 	struct pack_opts quiet_o = *so->o;
 	struct manifest m;
 	struct head est;
-	uint64_t blobs = bound->blobs + 4 * so->s->ncharts + 2, sboms = 2 * (uint64_t)bound->manifests, images = 0;
+	uint64_t blobs = bound->blobs + 4 * so->s->ncharts + 2, sboms = 2 * (uint64_t)bound->manifests, image_yaml = 0;
 	size_t i;
 	int rc;
 
-	for (i = 0; i < so->s->nimages; i++) /* bound->images of them */
-		images += IMAGE_YAML_ROOM + 2 * strlen(so->s->images[i].ref) + so->s->ncharts * 256;
-
+	for (i = 0; i < bound->images && i < so->s->nimages; i++) /* a chart may name each image */
+		image_yaml += IMAGE_YAML_ROOM + 2 * strlen(so->s->images[i].ref) + so->s->ncharts * 256;
 	memset(&m, 0, sizeof(m));
 	memset(&est, 0, sizeof(est));
 	quiet_o.license_pubkey = NULL; /* checked (and warned about) once, by the final describe */
@@ -754,7 +753,7 @@ static int bound_room(const struct stream_out *so, const struct img_bound *bound
 		goto end;
 	*room = bw_entry_span(est.sums_len + (blobs + sboms) * SUMS_LINE_ROOM) +
 	    (so->o->no_sign ? 0 : bw_entry_span(SIG_GUESS)) +
-	    bw_entry_span(est.yaml_len + images + blobs * BLOB_YAML_ROOM + sboms * SBOM_YAML_ROOM + 1024);
+	    bw_entry_span(est.yaml_len + image_yaml + blobs * BLOB_YAML_ROOM + sboms * SBOM_YAML_ROOM + 1024);
 end:
 	head_free(&est);
 	manifest_free(&m);
