@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2154,SC2153 # sourced by scripts/bench.sh: its variables
 # bench/big.sh: the large-corpus part of scripts/bench.sh (BENCH_BIG=1), sourced by it
 # after its set-up (repeat, measure, meta, fresh_registry, $C, $T, $B, $PACK, $LOAD,
-# $KEYRING, baseline-pack.sh). Two docker-save images of 1.6 and 1.2 GB
+# $KEYRING, baseline-pack.sh). Two docker-save images of 1.7 and 1.2 GB
 # (bench/mkcorpus.sh OUTDIR big):
 #   pack     ferry-pack build  vs  tar -czf + sha256sum + gpg --detach-sign
 #   floor    openssl dgst -sha256 of the inputs and of the bundle, the deflate of the

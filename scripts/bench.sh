@@ -26,9 +26,10 @@
 # corpus twice as large), BENCH_CORPUS=DIR (default bench/corpus), BENCH_ONLY="pack
 # sbom zstd verify registry docker serve delta scale2" (a subset, for working on one figure; pack
 # always runs, the other parts need its bundles). BENCH_BIG=1: instead, the large corpus
-# (two docker-save images of 1.6 and 1.2 GB, bench/big.sh): pack against the manual
-# procedure and against a floor measured in the same run, CPU per input GB, split
-# against plain load and a load again (BENCH_RUNS defaults to 3 there).
+# (two docker-save images of 1.7 and 1.2 GB, 500 MB of `seq` text in one,
+# bench/big.sh): pack against the manual procedure and against a floor measured in
+# the same run, CPU per input GB, split against plain load and a load again
+# (BENCH_RUNS defaults to 3 there).
 # Everything runs warm (inputs in the page cache) on private services: a
 # docker-registry on loopback and a dockerd on a unix socket (tests/services.sh).
 set -eu

@@ -59,6 +59,13 @@ int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uin
 /* With head_room: the entry's header now, its size bytes left as a hole at *off of
  * bw_fd(w) for the caller to fill (pwrite) before bw_commit. */
 int bw_add_hole(struct bundle_writer *w, const char *name, uint64_t size, uint64_t *off, struct ferr *e);
+/* With head_room: an entry whose size is known only once its data is written (a layer
+ * compressed on its way in). bw_begin_entry keeps one block for its header at the end
+ * of the file and leaves the file offset of bw_fd(w) at *data_off, where the caller
+ * write()s the data; bw_end_entry then names it, writes its header and padding, and
+ * moves the file offset past them. Nothing else is added in between. */
+int bw_begin_entry(struct bundle_writer *w, uint64_t *data_off, struct ferr *e);
+int bw_end_entry(struct bundle_writer *w, const char *name, uint64_t size, struct ferr *e);
 int bw_fd(const struct bundle_writer *w);
 /* Starts writing what is there to disk without waiting, so that bw_commit's fsync has
  * less left to wait for (the bytes filled into holes came in by pwrite). */

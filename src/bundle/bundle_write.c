@@ -46,7 +46,28 @@ struct bundle_writer {
 	/* o.head_room: a plain single file whose head is written last (bw_put_head) */
 	uint64_t pos;       /* output offset of the next byte */
 	uint64_t hole_left; /* bytes of a hole (bw_add_hole) still to pass over */
+	uint64_t open_entry; /* bw_begin_entry: where its header goes (0: none open) */
 };
+
+static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
+{
+	const unsigned char *p = buf;
+
+	while (n > 0) {
+		ssize_t r = pwrite(fd, p, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
 
 static const char *base_name(const char *p)
 {
@@ -342,6 +363,88 @@ int bw_add_hole(struct bundle_writer *w, const char *name, uint64_t size, uint64
 	if (rc == FX_OK && w->hole_left != 0)
 		rc = fe_set(e, FX_IO, "%s: %s: the tar writer buffered the hole", ESC(w->path), ESC(name));
 	w->hole_left = 0;
+	return rc;
+}
+
+int bw_begin_entry(struct bundle_writer *w, uint64_t *data_off, struct ferr *e)
+{
+	if (w->o.head_room == 0 || w->open_entry != 0)
+		return fe_set(e, FX_IO, "%s: an entry of unknown size needs a plain single file, one at a time", ESC(w->path));
+	/* the padding of the entry before is written now, not with the next header */
+	if (archive_write_finish_entry(w->a) != ARCHIVE_OK)
+		return werr(w, "finishing an entry", e);
+	if (w->pos % 512 != 0 || lseek(w->fd, (off_t)(w->pos + 512), SEEK_SET) < 0) {
+		w->io_errno = w->pos % 512 != 0 ? EIO : errno;
+		return werr(w, "keeping room for a header", e);
+	}
+	w->open_entry = w->pos;
+	*data_off = w->pos + 512;
+	return FX_OK;
+}
+
+/* The ustar header of an entry as libarchive writes it: one block, or more (a name or
+ * size that needs a pax header), which does not fit the room kept and is refused. */
+struct header_buf {
+	unsigned char b[512];
+	size_t len;
+	int over;
+	int done; /* the header is written */
+};
+
+static la_ssize_t header_cb(struct archive *a, void *ctx, const void *buf, size_t n)
+{
+	struct header_buf *h = ctx;
+
+	if (h->done) { /* what closing writes (the entry's data, the end blocks): stopped at once */
+		archive_set_error(a, EFBIG, "header only");
+		return -1;
+	}
+	if (h->len + n > sizeof(h->b))
+		h->over = 1;
+	else
+		memcpy(h->b + h->len, buf, n);
+	h->len += n;
+	return (la_ssize_t)n;
+}
+
+int bw_end_entry(struct bundle_writer *w, const char *name, uint64_t size, struct ferr *e)
+{
+	static const unsigned char zeros[512];
+	struct archive *a = archive_write_new();
+	struct header_buf hdr;
+	uint64_t data_off = w->open_entry + 512, pad = (512 - size % 512) % 512;
+	int rc = FX_OK;
+
+	memset(&hdr, 0, sizeof(hdr));
+	if (w->open_entry == 0) {
+		rc = fe_set(e, FX_IO, "%s: %s: no entry is open", ESC(w->path), ESC(name));
+		goto end;
+	}
+	if (a == NULL || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK || archive_write_open(a, &hdr, NULL, header_cb, NULL) != ARCHIVE_OK ||
+	    entry_header(a, name, size, w->o.mtime) != ARCHIVE_OK) {
+		rc = fe_set(e, FX_IO, "libarchive: cannot make the header of %s", ESC(name));
+		goto end;
+	}
+	hdr.done = 1;
+	if (hdr.over || hdr.len != sizeof(hdr.b)) {
+		rc = fe_set(e, FX_IO, "%s: %s: its tar header does not fit one block (%llu bytes)", ESC(w->path), ESC(name),
+		    (unsigned long long)size);
+		goto end;
+	}
+	if (pwrite_all(w->fd, hdr.b, sizeof(hdr.b), w->open_entry) != 0 ||
+	    (pad > 0 && pwrite_all(w->fd, zeros, (size_t)pad, data_off + size) != 0) ||
+	    lseek(w->fd, (off_t)(data_off + size + pad), SEEK_SET) < 0) {
+		w->io_errno = errno;
+		rc = werr(w, name, e);
+		goto end;
+	}
+	w->pos = data_off + size + pad;
+	w->open_entry = 0;
+end:
+	hdr.done = 1;
+	if (a != NULL)
+		archive_write_free(a);
 	return rc;
 }
 

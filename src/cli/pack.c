@@ -14,6 +14,7 @@
 #include "bundle/bundle.h"
 #include "cli/pack_charts.h"
 #include "crypto/cosign.h"
+#include "image/compress.h"
 #include "image/images.h"
 #include "image/sbom.h"
 #include "crypto/license.h"
@@ -38,6 +39,7 @@ struct plan_entry {
 	const char *image;  /* a blob: the first image that uses it (for progress) */
 	size_t image_index; /* its number, from 1 */
 	struct img_blob *remote; /* a registry layer: fetched straight into the output */
+	int written;        /* already in the output (a layer compressed into it) */
 };
 
 struct plan {
@@ -319,27 +321,47 @@ static void blob_image(const struct img_set *is, struct plan_entry *pe, const ch
 	}
 }
 
-/* A build streams its registry layers into the output (no staged copy) when the output
- * is a plain single file: the head is then written last, into room kept for it. */
+/* A build streams its images into the output (no staged copy of a registry layer or a
+ * converted one) when the output is a plain single file: the head is then written
+ * last, into room kept for it. */
 static int streamable(const struct pack_opts *o)
 {
 	return !o->zstd && o->split == 0 && o->nsince == 0;
 }
 
+/* The output of a streamed build, opened by the first layer to compress (layers_open)
+ * or, when there is none, by write_streamed. */
+struct stream_out {
+	const struct pack_opts *o;
+	const struct spec *s;
+	const char *out;
+	const struct chart_art *charts;
+	struct plan *p;
+	struct bundle_writer *w;
+	uint64_t room;      /* kept for the head */
+	size_t nwritten;    /* the plan's first entries, written before the layers */
+	struct cz_stream layers;
+};
+
+static int layers_open(void *ctx, const struct img_bound *bound, const struct cz_stream **stream, const char **path,
+    struct ferr *e);
+
 /* Stages the spec's images beside out and adds the OCI layout to the plan, after the
  * images' SBOMs (sboms, the caller's to free; none with --no-sbom). The layers are
- * catalogued while they are staged, by the hooks of images_stage. When registry layers
- * are left remote (streamable), the SBOMs wait for them: *catalog gets the catalogue to
- * finish once they are fetched (NULL with --no-sbom). */
+ * catalogued while they are staged, by the hooks of images_stage. A streamed build
+ * (streamable) compresses converted layers straight into the output (layers_open, with
+ * out_stream) and leaves registry layers remote; its SBOMs follow the blobs: *catalog gets the
+ * catalogue to finish once they are written (NULL with --no-sbom). */
 static int plan_images(const struct pack_opts *o, const struct spec *s, const char *out, char **staging,
-    struct img_set *is, struct sbom_set *sboms, struct plan *p, struct sbom_ctx **catalog_out, struct ferr *e)
+    struct img_set *is, struct sbom_set *sboms, struct plan *p, struct sbom_ctx **catalog_out, struct stream_out *out_stream,
+    struct ferr *e)
 {
 	struct img_src *src = xcalloc(s->nimages, sizeof(*src));
 	struct cosign_key **keys = xcalloc(s->nimages + 1, sizeof(*keys));
 	struct img_opts io;
 	struct sbom_ctx *catalog = NULL;
 	size_t i;
-	int rc, remote = 0;
+	int rc;
 
 	if ((rc = make_staging(out, staging, e)) != FX_OK)
 		goto end;
@@ -365,6 +387,10 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	io.plain_http = o->plain_http;
 	io.nplain_http = o->nplain_http;
 	io.stream_pulls = streamable(o);
+	if (streamable(o)) {
+		io.layers_out = layers_open;
+		io.layers_out_ctx = out_stream;
+	}
 	if (!o->no_sbom) {
 		struct sbom_opts so = {o->jobs, NULL, o->created};
 		char *work_dir = xasprintf("%s/sbom", *staging);
@@ -378,9 +404,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	io.progress = o->progress;
 	if ((rc = images_stage(src, s->nimages, &io, is, e)) != FX_OK)
 		goto end;
-	for (i = 0; i < is->nblobs; i++)
-		remote |= is->blobs[i].remote != NULL;
-	if (catalog != NULL && !remote && (rc = sbom_build(catalog, is, sboms, e)) != FX_OK)
+	if (catalog != NULL && !streamable(o) && (rc = sbom_build(catalog, is, sboms, e)) != FX_OK)
 		goto end;
 	for (i = 0; i < sboms->ndocs; i++)
 		plan_buf(p, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len);
@@ -395,11 +419,12 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		pe->staged = pe->path != NULL && strncmp(pe->path, *staging, strlen(*staging)) == 0 &&
 		    pe->path[strlen(*staging)] == '/';
 		pe->size = is->blobs[i].size;
+		pe->written = is->blobs[i].in_output;
 		memcpy(pe->digest, is->blobs[i].digest, SHA256_LEN);
 		blob_image(is, pe, is->blobs[i].hex);
 	}
 	plan_buf(p, "images/index.json", is->index_json, is->index_len);
-	if (remote) {
+	if (streamable(o)) { /* the SBOMs follow the blobs, catalogued while they are written */
 		*catalog_out = catalog; /* its workers may still read staged layers */
 		catalog = NULL;
 	}
@@ -697,20 +722,161 @@ static int fit_head(const struct pack_opts *o, const struct plan *p, struct mani
 	return fe_set(e, FX_IO, "%s: the signature's length changed; the head does not fit its room", ESC(o->spec));
 }
 
-/* The entries after the head room, registry layers as holes that images_fetch fills
- * (jobs at a time); then the SBOMs, catalogued from the layers where they now lie; then
- * the head. */
-static int write_streamed(const struct pack_opts *o, const char *out, struct plan *p, struct manifest *m,
+#define SUMS_LINE_ROOM 160   /* a blob's SHA256SUMS line */
+#define BLOB_YAML_ROOM 256   /* its lines in bundle.yaml (entries, an image's blobs): about 190 bytes */
+#define IMAGE_YAML_ROOM 1024 /* an image's own lines, besides its reference (twice) */
+
+/* The room a head can take at most, once every input is read but before any layer is
+ * compressed: the head of the plan so far (licenses, docs, charts, files), plus what
+ * the images can add (bound). Too much is harmless (bundle.yaml's padding comment). */
+static int bound_room(const struct stream_out *so, const struct img_bound *bound, uint64_t *room, struct ferr *e)
+{
+	struct pack_opts quiet_o = *so->o;
+	struct manifest m;
+	struct head est;
+	uint64_t blobs = bound->blobs + 4 * so->s->ncharts + 2, sboms = 2 * (uint64_t)bound->manifests, image_yaml = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < bound->images && i < so->s->nimages; i++) /* a chart may name each image */
+		image_yaml += IMAGE_YAML_ROOM + 2 * strlen(so->s->images[i].ref) + so->s->ncharts * 256;
+	memset(&m, 0, sizeof(m));
+	memset(&est, 0, sizeof(est));
+	quiet_o.license_pubkey = NULL; /* checked (and warned about) once, by the final describe */
+	quiet_o.no_sign = 1;
+	if ((rc = describe(&quiet_o, so->s, so->p, &m, e)) != FX_OK)
+		goto end;
+	m.charts = xcalloc(so->s->ncharts ? so->s->ncharts : 1, sizeof(*m.charts));
+	for (m.ncharts = 0; m.ncharts < so->s->ncharts; m.ncharts++)
+		pack_chart_describe(&so->charts[m.ncharts], &m.charts[m.ncharts]);
+	if ((rc = head_text(&quiet_o, so->p, &m, 0, &est, e)) != FX_OK)
+		goto end;
+	*room = bw_entry_span(est.sums_len + (blobs + sboms) * SUMS_LINE_ROOM) +
+	    (so->o->no_sign ? 0 : bw_entry_span(SIG_GUESS)) +
+	    bw_entry_span(est.yaml_len + image_yaml + blobs * BLOB_YAML_ROOM + sboms * SBOM_YAML_ROOM + 1024);
+end:
+	head_free(&est);
+	manifest_free(&m);
+	return rc;
+}
+
+static int layer_begin(void *ctx, const struct cz_job *j, int *fd, uint64_t *off, char *why, size_t whyl)
+{
+	struct stream_out *so = ctx;
+	struct ferr e = {0, ""};
+
+	(void)j;
+	if (bw_begin_entry(so->w, off, &e) != FX_OK) {
+		fx_strlcpy(why, e.msg, whyl);
+		return -1;
+	}
+	*fd = bw_fd(so->w);
+	return 0;
+}
+
+static int layer_end(void *ctx, const struct cz_job *j, char *why, size_t whyl)
+{
+	struct stream_out *so = ctx;
+	struct ferr e = {0, ""};
+	char name[sizeof("images/blobs/sha256/") + SHA256_HEX];
+
+	memcpy(name, "images/blobs/sha256/", 20);
+	hex_encode(j->digest, SHA256_LEN, name + 20);
+	if (bw_end_entry(so->w, name, j->size, &e) != FX_OK) {
+		fx_strlcpy(why, e.msg, whyl);
+		return -1;
+	}
+	return 0;
+}
+
+/* img_opts.layers_out: opens the output with room for the head, writes the plan so far
+ * (licenses first, as format.md has them: a loader checks them before any image), and
+ * gives images_stage the stream its layers go to. */
+static int layers_open(void *ctx, const struct img_bound *bound, const struct cz_stream **stream, const char **path,
+    struct ferr *e)
+{
+	struct stream_out *so = ctx;
+	struct bw_opts bo;
+	size_t i;
+	int rc;
+
+	memset(&bo, 0, sizeof(bo));
+	bo.jobs = so->o->jobs;
+	bo.mtime = so->o->created;
+	bo.force = so->o->force;
+	if ((rc = bound_room(so, bound, &so->room, e)) != FX_OK)
+		return rc;
+	bo.head_room = so->room;
+	if ((rc = bw_open(&so->w, so->out, &bo, e)) != FX_OK)
+		return rc;
+	for (i = 0; i < so->p->n && rc == FX_OK; i++) {
+		const struct plan_entry *pe = &so->p->v[i];
+		rc = pe->path != NULL ? bw_add_file(so->w, pe->name, pe->path, pe->size, pe->digest, e) :
+		    bw_add_buf(so->w, pe->name, pe->buf, pe->len, e);
+	}
+	so->nwritten = so->p->n;
+	so->layers.ctx = so;
+	so->layers.begin = layer_begin;
+	so->layers.end = layer_end;
+	so->layers.progress = so->o->progress;
+	*stream = &so->layers;
+	*path = bw_tmp_path(so->w);
+	return rc;
+}
+
+/* The entries of the plan not yet written, with the progress line of each image;
+ * registry layers as holes (want gets them, *total their bytes). */
+static int write_rest(const struct pack_opts *o, struct stream_out *so, size_t nimages, struct img_fetch *want,
+    size_t *nwant, uint64_t *total, struct ferr *e)
+{
+	const struct plan *p = so->p;
+	uint64_t bytes = 0;
+	size_t i;
+	int rc = FX_OK;
+
+	for (i = so->nwritten; i < p->n; i++)
+		bytes += p->v[i].written || p->v[i].remote != NULL ? 0 : p->v[i].size;
+	if (o->progress != NULL) {
+		o->progress->what = "writing";
+		progress_start(o->progress, bytes);
+	}
+	for (i = so->nwritten; i < p->n && rc == FX_OK; i++) {
+		const struct plan_entry *pe = &p->v[i];
+		if (pe->written)
+			continue;
+		if (o->progress != NULL)
+			progress_item(o->progress, pe->image != NULL ? pe->image : pe->name, pe->image_index,
+			    pe->image != NULL ? nimages : 0);
+		if (pe->remote != NULL) {
+			want[*nwant].blob = pe->remote;
+			*total += pe->size;
+			rc = bw_add_hole(so->w, pe->name, pe->size, &want[(*nwant)++].off, e);
+		} else if (pe->path != NULL) {
+			rc = bw_add_file(so->w, pe->name, pe->path, pe->size, pe->staged ? NULL : pe->digest, e);
+		} else if ((rc = bw_add_buf(so->w, pe->name, pe->buf, pe->len, e)) == FX_OK && o->progress != NULL) {
+			progress_add(o->progress, pe->len);
+		}
+	}
+	so->nwritten = p->n;
+	if (o->progress != NULL)
+		progress_end(o->progress);
+	return rc;
+}
+
+/* The entries after the head room that are not there yet (converted layers are: layers_open),
+ * registry layers as holes that images_fetch fills (jobs at a time); then the SBOMs,
+ * catalogued from the layers where they now lie; then the head. */
+static int write_streamed(const struct pack_opts *o, struct stream_out *so, struct manifest *m,
     const struct img_set *is, struct sbom_ctx **catalog_owned, struct sbom_set *sboms, struct head *h, struct ferr *e)
 {
 	struct sbom_ctx *catalog = *catalog_owned;
-	struct bundle_writer *w = NULL;
+	struct plan *p = so->p;
 	struct bw_opts bo;
 	struct img_fetch *want = xcalloc(p->n ? p->n : 1, sizeof(*want));
 	const char *names[3], *bufs[3];
 	size_t lens[3], i, k, nwant = 0, nsboms = 0, nhead = 0;
-	uint64_t room = 0, total = 0;
-	int rc;
+	uint64_t total = 0;
+	int rc = FX_OK;
 
 	for (i = 0; catalog != NULL && i < m->nimages; i++)
 		nsboms += 2 * m->images[i].nmanifests;
@@ -718,30 +884,16 @@ static int write_streamed(const struct pack_opts *o, const char *out, struct pla
 	bo.jobs = o->jobs;
 	bo.mtime = o->created;
 	bo.force = o->force;
-	if ((rc = head_room(o, p, m, nsboms, &room, e)) != FX_OK)
+	if (so->w == NULL && ((rc = head_room(o, p, m, nsboms, &so->room, e)) != FX_OK ||
+	    (bo.head_room = so->room, rc = bw_open(&so->w, so->out, &bo, e)) != FX_OK))
 		goto end;
-	bo.head_room = room;
-	if ((rc = bw_open(&w, out, &bo, e)) != FX_OK)
-		goto end;
-	for (i = 0; i < p->n && rc == FX_OK; i++) {
-		struct plan_entry *pe = &p->v[i];
-		if (pe->remote != NULL) {
-			want[nwant].blob = pe->remote;
-			total += pe->size;
-			rc = bw_add_hole(w, pe->name, pe->size, &want[nwant++].off, e);
-		} else if (pe->path != NULL) {
-			rc = bw_add_file(w, pe->name, pe->path, pe->size, pe->staged ? NULL : pe->digest, e);
-		} else {
-			rc = bw_add_buf(w, pe->name, pe->buf, pe->len, e);
-		}
-	}
-	if (rc != FX_OK)
+	if ((rc = write_rest(o, so, m->nimages, want, &nwant, &total, e)) != FX_OK)
 		goto end;
 	for (i = 0, k = 0; catalog != NULL && i < p->n; i++)
 		if (p->v[i].remote != NULL) { /* catalogued where they land, as they land */
 			char what[1200];
 			free(p->v[i].remote->path);
-			p->v[i].remote->path = xstrdup(bw_tmp_path(w));
+			p->v[i].remote->path = xstrdup(bw_tmp_path(so->w));
 			p->v[i].remote->offset = want[k].off;
 			snprintf(what, sizeof(what), "%s: layer sha256:%s", p->v[i].image != NULL ? ESC(p->v[i].image) : "image",
 			    p->v[i].remote->hex);
@@ -749,16 +901,16 @@ static int write_streamed(const struct pack_opts *o, const char *out, struct pla
 			    img_fetch_wait, &want[k], what);
 			k++;
 		}
-	if (o->progress != NULL) {
+	if (o->progress != NULL && nwant > 0) {
 		o->progress->what = "pulling";
 		progress_start(o->progress, total);
 	}
-	rc = images_fetch(want, nwant, bw_fd(w), o->jobs, o->progress, e);
-	if (o->progress != NULL)
+	rc = images_fetch(want, nwant, bw_fd(so->w), o->jobs, nwant > 0 ? o->progress : NULL, e);
+	if (o->progress != NULL && nwant > 0)
 		progress_end(o->progress);
 	if (rc != FX_OK)
 		goto end;
-	bw_start_writeback(w); /* while the SBOMs are finished and the head signed */
+	bw_start_writeback(so->w); /* while the SBOMs are finished and the head signed */
 	if (catalog != NULL) {
 		struct img_set view = *is;
 		view.images = m->images;
@@ -767,25 +919,24 @@ static int write_streamed(const struct pack_opts *o, const char *out, struct pla
 			goto end;
 		for (i = 0; i < sboms->ndocs && rc == FX_OK; i++) {
 			plan_buf(p, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len);
-			rc = bw_add_buf(w, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len, e);
+			rc = bw_add_buf(so->w, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len, e);
 		}
 		sbom_set_attach(sboms, m->images, m->nimages);
 		describe_entries(p, m);
 	}
-	if (rc != FX_OK || (rc = fit_head(o, p, m, room, h, e)) != FX_OK)
+	if (rc != FX_OK || (rc = fit_head(o, p, m, so->room, h, e)) != FX_OK)
 		goto end;
 	names[nhead] = BUNDLE_SUMS, bufs[nhead] = h->sums_text, lens[nhead++] = h->sums_len;
 	if (h->sig != NULL)
 		names[nhead] = BUNDLE_SIG, bufs[nhead] = h->sig, lens[nhead++] = h->sig_len;
 	names[nhead] = BUNDLE_YAML, bufs[nhead] = h->yaml, lens[nhead++] = h->yaml_len;
-	if ((rc = bw_put_head(w, names, bufs, lens, nhead, e)) != FX_OK || (rc = bw_commit(w, e)) != FX_OK)
+	if ((rc = bw_put_head(so->w, names, bufs, lens, nhead, e)) != FX_OK || (rc = bw_commit(so->w, e)) != FX_OK)
 		goto end;
-	if (o->detached_sig && !o->no_sign && (rc = detached_sig(o, out, e)) != FX_OK)
-		unlink(out); /* all or nothing */
+	if (o->detached_sig && !o->no_sign && (rc = detached_sig(o, so->out, e)) != FX_OK)
+		unlink(so->out); /* all or nothing */
 end:
 	sbom_ctx_free(catalog); /* its workers stop before what they read goes */
 	*catalog_owned = NULL;
-	bw_free(w);
 	free(want);
 	return rc;
 }
@@ -818,15 +969,17 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	struct chart_art *charts = NULL;
 	struct sbom_set sboms;
 	struct sbom_ctx *catalog = NULL; /* streamed: the SBOMs still to make */
+	struct stream_out so;
 	char *out = NULL, *staging = NULL, created[32];
 	size_t i;
-	int rc, streamed = 0;
+	int rc;
 
 	memset(&sboms, 0, sizeof(sboms));
 	memset(&is, 0, sizeof(is));
 	memset(&m, 0, sizeof(m));
 	memset(&p, 0, sizeof(p));
 	memset(&h, 0, sizeof(h));
+	memset(&so, 0, sizeof(so));
 	progress_init(&meter, progress_wanted(o->quiet), "staging");
 	with_progress.progress = &meter;
 	o = &with_progress;
@@ -845,6 +998,11 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	manifest_free(&m); /* checked early; describe() fills it again */
 	if (!o->no_sign) /* gpg and its agent start while the inputs are read */
 		h.signing_key = pgp_sign_key_start(o->sign_key);
+	so.o = o;
+	so.s = &s;
+	so.out = out;
+	so.charts = charts;
+	so.p = &p;
 	/* 1. every input hashed, in bundle order */
 	for (i = 0; i < s.nlicenses && rc == FX_OK; i++)
 		rc = plan_file(&p, s.licenses[i].dest, s.licenses[i].src, e);
@@ -855,7 +1013,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 			rc = plan_file(&p, charts[i].prov_entry, charts[i].prov_src, e);
 	for (i = 0; i < s.nfiles && rc == FX_OK; i++)
 		rc = plan_file(&p, s.files[i].dest, s.files[i].src, e);
-	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &sboms, &p, &catalog, e)) != FX_OK))
+	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &sboms, &p, &catalog, &so, e)) != FX_OK))
 		goto end;
 	plan_chart_blobs(&p, charts, s.ncharts);
 	progress_clear(&meter); /* signing may ask for a passphrase */
@@ -871,11 +1029,9 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	sbom_set_attach(&sboms, m.images, m.nimages);
 	if (o->nsince > 0 && (rc = leave_out_since(o, &m, &p, e)) != FX_OK)
 		goto end;
-	for (i = 0; i < p.n; i++)
-		streamed |= p.v[i].remote != NULL;
-	if (streamed) { /* registry layers straight into the output; the head last */
+	if (streamable(o) && s.nimages > 0) { /* images straight into the output; the head last */
 		if ((rc = describe(o, &s, &p, &m, e)) == FX_OK &&
-		    (rc = write_streamed(o, out, &p, &m, &is, &catalog, &sboms, &h, e)) == FX_OK)
+		    (rc = write_streamed(o, &so, &m, &is, &catalog, &sboms, &h, e)) == FX_OK)
 			report(o, out, &h, &p);
 	} else if ((rc = make_head(o, &s, &p, &m, &h, e)) == FX_OK &&
 	    (rc = write_bundle(o, out, &h, &p, m.nimages, e)) == FX_OK) { /* 3. the tar */
@@ -885,13 +1041,14 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 		rc = lock_write(o->lock, &m, e);
 end:
 	progress_clear(&meter);
+	sbom_ctx_free(catalog); /* its workers stop before what they read goes */
 	if (staging != NULL) {
 		rm_tree(staging);
 		fx_cleanup_forget();
 		free(staging);
 	}
+	bw_free(so.w); /* the output's temporary file, unless committed */
 	sbom_set_free(&sboms);
-	sbom_ctx_free(catalog);
 	img_set_free(&is);
 	pack_charts_free(charts, s.ncharts);
 	manifest_free(&m);

@@ -11,6 +11,7 @@
  * blocks in order (largest layer first) and writes finished ones in order, workers
  * compress. */
 #include "image/compress.h"
+#include "util/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -194,6 +195,8 @@ struct gzip_job_state {
 	uint64_t left;   /* bytes still to read (UINT64_MAX: to EOF) */
 	int read_done;
 	int hashing;     /* in_hash and sink.h initialised */
+	int started;     /* a stream: begin() was called (its first block is being written) */
+	int finished;    /* digest and size set (and end() called) */
 };
 
 /* The blocks in flight and the workers that compress them. */
@@ -361,6 +364,7 @@ struct gzip_run {
 	int nworkers;
 	size_t next_job;       /* index into order */
 	size_t failed;         /* the job a failure is reported for */
+	const struct cz_stream *stream; /* NULL: each job to its out file */
 	uint64_t read_seq, write_seq;
 	char why[256];
 };
@@ -389,9 +393,10 @@ static int gz_finish(struct gzip_run *run, size_t j)
 {
 	struct gzip_job_state *q = &run->state[j];
 
-	if (!q->read_done || q->blocks_written != q->blocks_read || q->out < 0)
+	if (!q->read_done || q->blocks_written != q->blocks_read || q->finished)
 		return 0;
-	if (close(q->out) != 0) {
+	q->finished = 1;
+	if (run->stream == NULL && close(q->out) != 0) {
 		q->out = -1;
 		snprintf(run->why, sizeof(run->why), "close: %s", strerror(errno));
 		return -1;
@@ -401,6 +406,8 @@ static int gz_finish(struct gzip_run *run, size_t j)
 	sha256_final(&q->in_hash, run->jobs[j].in_digest);
 	sha256_final(&q->sink.h, run->jobs[j].digest);
 	run->jobs[j].size = q->sink.size;
+	if (run->stream != NULL)
+		return run->stream->end(run->stream->ctx, &run->jobs[j], run->why, sizeof(run->why));
 	return 0;
 }
 
@@ -411,8 +418,11 @@ static int gz_open_job(struct gzip_run *run, size_t j)
 
 	if ((q->in = open_input(&run->jobs[j], &q->left, run->why, sizeof(run->why))) < 0)
 		return -1;
-	q->out = open(run->jobs[j].out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (q->out < 0) {
+	if (run->stream != NULL) /* its output is opened by its first block's write */
+		q->out = -1;
+	else
+		q->out = open(run->jobs[j].out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (run->stream == NULL && q->out < 0) {
 		snprintf(run->why, sizeof(run->why), "%s", strerror(errno));
 		return -1;
 	}
@@ -475,10 +485,20 @@ static int gz_write_block(struct gzip_run *run)
 		fx_strlcpy(run->why, "deflate failed", sizeof(run->why));
 		return -1;
 	}
+	if (run->stream != NULL && !q->started) {
+		struct cz_job *j = &run->jobs[b->job];
+		if (run->stream->begin(run->stream->ctx, j, &q->sink.fd, &j->out_off, run->why, sizeof(run->why)) != 0)
+			return -1;
+		q->started = 1;
+		if (run->stream->progress != NULL && j->item != NULL)
+			progress_item(run->stream->progress, j->item, j->item_index, j->item_count);
+	}
 	if (sink_write(&q->sink, b->out, b->outlen) != 0) {
 		snprintf(run->why, sizeof(run->why), "write: %s", strerror(errno));
 		return -1;
 	}
+	if (run->stream != NULL && run->stream->progress != NULL)
+		progress_add(run->stream->progress, b->len);
 	q->blocks_written++;
 	if (gz_finish(run, b->job) != 0)
 		return -1;
@@ -526,7 +546,7 @@ static void gzip_run_free(struct gzip_run *run)
 		}
 		if (q->in >= 0)
 			close(q->in);
-		if (q->out >= 0)
+		if (q->out >= 0 && run->stream == NULL)
 			close(q->out);
 	}
 	for (i = 0; i < run->pool.nslots; i++) {
@@ -541,7 +561,8 @@ static void gzip_run_free(struct gzip_run *run)
 	pthread_mutex_destroy(&run->pool.mu);
 }
 
-static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int threads, struct ferr *e)
+static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int threads, const struct cz_stream *stream,
+    struct ferr *e)
 {
 	struct gzip_run run;
 	pthread_t *tids = NULL;
@@ -549,6 +570,7 @@ static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int th
 	int rc = FX_OK;
 
 	gzip_run_init(&run, jobs, order, n, threads);
+	run.stream = stream;
 	if (deflaters_init(&run.own) != 0) {
 		rc = fe_set(e, FX_IO, "compressing: cannot allocate a deflate compressor");
 		goto end;
@@ -701,7 +723,7 @@ int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads
 	pthread_mutex_init(&p.mu, NULL);
 	order_jobs(&p);
 	if (algo == CZ_GZIP) {
-		int rc = gzip_files(jobs, p.order, n, threads, e);
+		int rc = gzip_files(jobs, p.order, n, threads, NULL, e);
 		free(p.order);
 		pthread_mutex_destroy(&p.mu);
 		return rc;
@@ -725,4 +747,20 @@ int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads
 	if (p.err.code != 0)
 		return fe_set(e, p.err.code, "%s", p.err.msg);
 	return FX_OK;
+}
+
+int compress_stream(struct cz_job *jobs, size_t n, int threads, const struct cz_stream *stream, struct ferr *e)
+{
+	struct pool p;
+	int rc;
+
+	if (n == 0)
+		return FX_OK;
+	memset(&p, 0, sizeof(p));
+	p.jobs = jobs;
+	p.n = n;
+	order_jobs(&p);
+	rc = gzip_files(jobs, p.order, n, threads, stream, e);
+	free(p.order);
+	return rc;
 }

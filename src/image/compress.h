@@ -27,6 +27,23 @@ struct cz_job {
 	uint64_t size;                    /* size of out */
 	unsigned char in_digest[SHA256_LEN]; /* sha256 of what was read from in */
 	uint64_t in_size;
+	uint64_t out_off;                 /* with a cz_stream: where its bytes start there */
+	const char *item;                 /* with a cz_stream's progress: what the job is part */
+	size_t item_index, item_count;    /* of (an image, index of count) */
+};
+
+struct progress;
+
+/* Instead of files (gzip only): every job's output goes into one file, one job after
+ * the other in the order they are written. begin() is called when a job's first byte
+ * is ready and gives the file, whose current offset *off is where its bytes are
+ * write()n; end() once the last is written and j->digest and j->size are set. They
+ * return -1 with why set on failure. */
+struct cz_stream {
+	void *ctx;
+	int (*begin)(void *ctx, const struct cz_job *j, int *fd, uint64_t *off, char *why, size_t whyl);
+	int (*end)(void *ctx, const struct cz_job *j, char *why, size_t whyl);
+	struct progress *progress; /* NULL, or fed each block's input bytes once written */
 };
 
 /* Compresses every job, largest input first, with up to threads worker threads (gzip:
@@ -35,5 +52,7 @@ struct cz_job {
  * caller's staging directory cleanup. */
 int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads,
     struct ferr *e);
+/* The same with gzip, the outputs going to stream (out is not used). */
+int compress_stream(struct cz_job *jobs, size_t n, int threads, const struct cz_stream *stream, struct ferr *e);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "image/compress.h"
 #include "image/docker_archive.h"
+#include "util/progress.h"
 
 /* An image of a docker save, read and checked. */
 struct docker_image {
@@ -198,6 +199,8 @@ int docker_plan(struct stage *st, struct input *in, const char *tag, const struc
 		p->src = lm;
 		p->src_staged = in->dir == NULL && !lm->ranged;
 		p->out = stage_tmp_path(st);
+		p->image = st->image;
+		p->image_index = st->image_index;
 	}
 	docker_image_free(&di);
 	return FX_OK;
@@ -206,6 +209,7 @@ int docker_plan(struct stage *st, struct input *in, const char *tag, const struc
 int docker_convert(struct stage *st, struct ferr *e)
 {
 	struct cz_job *jobs;
+	uint64_t total = 0;
 	size_t i;
 	int rc;
 
@@ -221,13 +225,28 @@ int docker_convert(struct stage *st, struct ferr *e)
 			jobs[i].in_off = src->offset;
 			jobs[i].in_len = src->size;
 		}
+		jobs[i].item = st->pending[i].image;
+		jobs[i].item_index = st->pending[i].image_index;
+		jobs[i].item_count = st->nimages;
+		total += src->size;
 	}
-	rc = compress_files(jobs, st->npending, st->o->layer_zstd ? CZ_ZSTD : CZ_GZIP, st->o->jobs, e);
+	if (st->out != NULL) { /* into the output, each layer where the one before ended */
+		if (st->out->progress != NULL) {
+			st->out->progress->what = "writing";
+			progress_start(st->out->progress, total);
+		}
+		rc = compress_stream(jobs, st->npending, st->o->jobs, st->out, e);
+		if (st->out->progress != NULL)
+			progress_end(st->out->progress);
+	} else {
+		rc = compress_files(jobs, st->npending, st->o->layer_zstd ? CZ_ZSTD : CZ_GZIP, st->o->jobs, e);
+	}
 	for (i = 0; rc == FX_OK && i < st->npending; i++) {
 		struct pending_layer *p = &st->pending[i];
 		memcpy(p->digest, jobs[i].digest, SHA256_LEN);
 		memcpy(p->in_digest, jobs[i].in_digest, SHA256_LEN);
 		p->size = jobs[i].size;
+		p->out_off = jobs[i].out_off;
 		if (st->o->layer_tar != NULL && memcmp(p->in_digest, p->diff_id, SHA256_LEN) == 0)
 			rc = st->o->layer_tar(st->o->layer_ctx, p->diff_id, p->src->path,
 			    p->src->ranged ? p->src->offset : 0, p->src->ranged ? p->src->size : 0, e);
@@ -261,7 +280,8 @@ static int converted_layer(struct stage *st, struct input *in, const struct dock
 	} else if (memcmp(p->in_digest, diff_id, SHA256_LEN) != 0) {
 		return fe_set(e, FX_VERIFY, "%s: layer %s changed while it was compressed", in->label, ESC(layer));
 	}
-	if ((rc = stage_tmp(st, &st->leaves, p->out, p->digest, p->size, NULL, e)) != FX_OK)
+	if ((rc = st->out != NULL ? stage_written(st, &st->leaves, st->out_path, p->out_off, p->digest, p->size, e) :
+	    stage_tmp(st, &st->leaves, p->out, p->digest, p->size, NULL, e)) != FX_OK)
 		return rc;
 	st->converted = xreallocarray(st->converted, st->nconverted + 1, sizeof(*st->converted));
 	c = &st->converted[st->nconverted++];

@@ -161,6 +161,26 @@ end:
 	return rc;
 }
 
+int stage_written(struct stage *st, struct blob_list *b, const char *path, uint64_t off,
+    const unsigned char digest[SHA256_LEN], uint64_t size, struct ferr *e)
+{
+	struct img_blob *x = blob_find(st, digest);
+
+	if (x != NULL && x->size != size)
+		return fe_set(e, FX_VERIFY, "blob sha256:%s seen with two sizes", x->hex);
+	if (x == NULL) {
+		blob_list_add(b, digest, size, NULL);
+		x = &b->v[b->n - 1];
+	}
+	/* a copy staged from another input is now not written again */
+	free(x->path);
+	x->path = xstrdup(path);
+	x->offset = off;
+	x->remote = NULL;
+	x->in_output = 1;
+	return FX_OK;
+}
+
 int stage_member(struct stage *st, struct input *in, struct blob_list *b, struct member *m, struct ferr *e)
 {
 	char *final = NULL;
@@ -410,6 +430,29 @@ static int check_refs(const struct img_src *srcs, size_t n, char **fulls, struct
 	return FX_OK;
 }
 
+/* A layer this large is staged, not written into the output as it is compressed: its
+ * compressed size could reach what a tar header of one block can say (8 GiB). */
+#define LAYERS_OUT_MAX (((uint64_t)8 << 30) - ((uint64_t)64 << 20))
+
+/* Once every input is read: the caller's output for the layers to convert, if it
+ * takes them (img_opts.layers_out), told at most what the head will list. */
+static int layers_out_open(struct stage *st, const struct opened_input *ops, size_t n, struct ferr *e)
+{
+	struct img_bound bound = {n, 0, 0};
+	size_t i;
+
+	if (st->o->layers_out == NULL || st->o->layer_zstd || st->npending == 0)
+		return FX_OK;
+	for (i = 0; i < st->npending; i++)
+		if (st->pending[i].src->size > LAYERS_OUT_MAX)
+			return FX_OK;
+	for (i = 0; i < n; i++) { /* every blob is a member of an input, or made for it */
+		bound.blobs += ops[i].in.nmembers + 2;
+		bound.manifests += ops[i].docker ? 1 : ops[i].in.nmembers + 1;
+	}
+	return st->o->layers_out(st->o->layers_out_ctx, &bound, &st->out, &st->out_path, e);
+}
+
 /* Reads every input (first pass), converts, then stages every image (second pass). */
 static int stage_all(struct stage *st, const struct img_src *srcs, size_t n, char **fulls,
     struct opened_input *ops, struct oci_desc *tops, struct img_set *out, struct ferr *e)
@@ -431,12 +474,15 @@ static int stage_all(struct stage *st, const struct img_src *srcs, size_t n, cha
 			return rc;
 		if (st->o->progress != NULL)
 			progress_item(st->o->progress, src->ref, ++nread, n);
+		st->image = fulls[i % n];
+		st->image_index = i % n + 1;
+		st->nimages = n;
 		rc = stage_open(st, src, &r, &ops[i % n], e);
 		oci_ref_free(&r);
 	}
 	if (rc == FX_OK && st->o->progress != NULL && st->npending > 0)
 		progress_item(st->o->progress, "compressing layers", 0, 0);
-	if (rc != FX_OK || (rc = docker_convert(st, e)) != FX_OK)
+	if (rc != FX_OK || (rc = layers_out_open(st, ops, n, e)) != FX_OK || (rc = docker_convert(st, e)) != FX_OK)
 		return rc;
 	for (i = 0; i < n && rc == FX_OK; i++) {
 		if ((rc = oci_ref_parse(srcs[i].ref, &r, e)) != FX_OK)

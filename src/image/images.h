@@ -12,6 +12,15 @@
 
 struct progress;
 struct cosign_key;
+struct cz_stream;
+
+/* At most what the images add to a bundle's head (img_opts.layers_out). */
+struct img_bound {
+	size_t images;
+	size_t blobs;     /* configs, layers, manifests, signatures: also bounds how many
+	                     each image lists */
+	size_t manifests; /* image manifests (each gets its SBOMs) */
+};
 
 /* One `images:` item of a BundleSpec. */
 struct img_src {
@@ -54,6 +63,14 @@ struct img_opts {
 	 * the caller fetches them into their place in its output with images_fetch. Configs,
 	 * manifests and indexes are still fetched (they say what the layers are). */
 	int stream_pulls;
+	/* Optional (gzip layers only): the layers converted from docker save inputs go
+	 * straight into the caller's output instead of staged files. Called once every input
+	 * is read, before the first layer is compressed, with a bound of what the head will
+	 * list; it gives the stream that lays each layer out (compress.h) and the file's
+	 * path (where img_blob.in_output blobs lie), or leaves *stream NULL to stage them. */
+	int (*layers_out)(void *ctx, const struct img_bound *bound, const struct cz_stream **stream, const char **path,
+	    struct ferr *e);
+	void *layers_out_ctx;
 };
 
 struct pull_source; /* a registry and repository that blobs are fetched from (pull.c) */
@@ -66,6 +83,8 @@ struct img_blob {
 	char *path; /* a staged file (or the input itself when it can be read in place);
 	               NULL for a remote blob until the caller has fetched it */
 	uint64_t offset; /* where its bytes start in path (0: path is the blob) */
+	int in_output;   /* already written into the caller's output (layers_out): path is
+	                    that file, offset where its data starts */
 	const struct pull_source *remote; /* a layer to fetch from a registry (stream_pulls) */
 };
 

@@ -79,6 +79,9 @@ struct pending_layer {
 	char *out;          /* temporary compressed file */
 	unsigned char digest[SHA256_LEN], in_digest[SHA256_LEN];
 	uint64_t size;
+	uint64_t out_off;   /* layers_out: where its data lies in the output */
+	const char *image;  /* the image that queued it (for progress), and its number */
+	size_t image_index;
 };
 
 struct stage {
@@ -97,6 +100,11 @@ struct stage {
 	size_t npulled_layers;
 	struct pull_source **sources; /* the registries pulled from (pull.c), for remote blobs */
 	size_t nsources;
+	/* layers_out: converted layers go to this stream, into the file at out_path */
+	const struct cz_stream *out;
+	const char *out_path;
+	const char *image;  /* the image being read (first pass), for pending layers */
+	size_t image_index, nimages;
 };
 
 /* What one image collects while it is staged. */
@@ -130,6 +138,9 @@ int stage_tmp(struct stage *st, struct blob_list *b, const char *tmp,
 /* Puts an input member into list b (archive: moved; directory: read in place). */
 int stage_member(struct stage *st, struct input *in, struct blob_list *b, struct member *m,
     struct ferr *e);
+/* Records a blob the caller's output already holds (layers_out) at offset off of path. */
+int stage_written(struct stage *st, struct blob_list *b, const char *path, uint64_t off,
+    const unsigned char digest[SHA256_LEN], uint64_t size, struct ferr *e);
 /* Writes buf as a new blob of list b; digest gets its sha256. */
 int stage_buf(struct stage *st, struct blob_list *b, const char *buf, size_t len,
     unsigned char digest[SHA256_LEN], struct ferr *e);

@@ -46,8 +46,17 @@ assert "docker-save app-a: image ID (config digest) unchanged" test "$(cfg "$APP
 assert "docker-save app-b: image ID (config digest) unchanged" test "$(cfg "$APP_B_REF")" = "$APP_B_ID"
 assert "converted layers are gzip (default)" test "$(skopeo inspect --raw "oci:x/images:$APP_A_REF" | jq -r '.layers[0].mediaType')" = application/vnd.oci.image.layer.v1.tar+gzip
 assert "stock audit of the image bundle" sh -c "cd x && gpg --verify SHA256SUMS.asc SHA256SUMS 2>/dev/null && sha256sum -c --strict --quiet SHA256SUMS"
-assert "index.json is the last entry" test "$(tar -tf all.ferry | tail -1)" = images/index.json
-assert "oci-layout comes before the first blob" test "$(tar -tf all.ferry | grep -n '^images/' | head -1 | cut -d: -f2)" = images/oci-layout
+# a plain single file is streamed (format.md): converted layers straight after the spec's
+# files, then images/oci-layout, the other blobs and images/index.json, the SBOMs last
+tar -tf all.ferry >entries.txt
+assert "streamed: the SBOMs are the last entries, images/index.json right before them" \
+	test "$(grep -v '^sboms/' entries.txt | tail -1)" = images/index.json -a \
+	"$(grep -n '^sboms/' entries.txt | head -1 | cut -d: -f1)" -gt "$(grep -n '^images/index.json$' entries.txt | cut -d: -f1)" -a \
+	"$(tail -1 entries.txt | cut -d/ -f1)" = sboms
+assert "streamed: the first image entry is a converted layer, before images/oci-layout" \
+	sh -c "grep '^images/' entries.txt | head -1 | grep -q '^images/blobs/sha256/' && grep -q '^images/oci-layout$' entries.txt"
+assert "streamed: the spec's files come before the layers" test "$(grep -n '^docs/expected.txt$' entries.txt | cut -d: -f1)" -lt \
+	"$(grep -n '^images/' entries.txt | head -1 | cut -d: -f1)"
 
 # blob order: every blob a manifest references comes before that manifest
 python3 - all.ferry <<'PY' >order.out 2>&1
@@ -168,4 +177,14 @@ expect_err 1 "bomb2\.oci\.tar\.zst: member blobs/sha256/$layer is 209715200 byte
 	"a compressed input whose layer is larger than its descriptor: refused before it is staged, naming archive and member" \
 	limited "$PACK" build bomb2.yaml -o bomb2.ferry --no-sign
 assert "and no bundle" test ! -e bomb2.ferry
+# A streamed pack that fails midway: the file-size limit (256 KiB) is reached while a
+# converted layer is written into the output (SIGXFSZ ignored, so write() fails with
+# EFBIG). Nothing is left beside the output: no bundle, temporary file or staging.
+mkdir efbig
+printf 'apiVersion: ferry/v1\nkind: BundleSpec\nmetadata: {name: efbig, version: "1"}\nimages: [{ref: %s, from: fx/app-a.docker.tar}]\n' \
+	"$APP_A_REF" >efbig.yaml
+expect_err 3 "compressing .*app-a\.docker\.tar: write: File too large$" \
+	"a streamed pack that fails while writing a layer: exit 3 naming the input and the cause" \
+	bash -c "trap '' XFSZ; ulimit -f 256 && exec \"\$@\"" efbig "$PACK" build efbig.yaml -o efbig/out.ferry --no-sign
+assert "and leaves nothing behind (no bundle, no temporary file, no staging directory)" test -z "$(ls -A efbig)"
 exit 0

@@ -1,7 +1,8 @@
 /* test_bundle_write.c - the writer's head room (a streamed build): entries after the
  * room, one left as a hole that the caller fills with pwrite, the head put into the
- * room last; the reader must see an ordinary bundle. A hole never filled, a head that
- * does not fill its room and a room asked of a zstd bundle fail. */
+ * room last; the reader must see an ordinary bundle. The same with the blob as an entry
+ * of unknown size (bw_begin_entry: data first, header last). A hole never filled, a head
+ * that does not fill its room and a room asked of a zstd bundle fail. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,8 +43,9 @@ static void make_head(const unsigned char *blob, size_t blob_len, struct head *h
 	sums_free(&sums);
 }
 
-/* Writes the bundle with the blob as a hole (filled unless fill is 0) and the head put
- * into room + extra bytes; the head's rc in *head_rc. */
+/* Writes the bundle with the blob as a hole (filled unless fill is 0; fill 2: as an
+ * entry of unknown size instead) and the head put into room + extra bytes; the head's
+ * rc in *head_rc. */
 static int write_streamed(const char *path, const unsigned char *blob, size_t blob_len, int fill, uint64_t extra,
     int *head_rc, struct ferr *e)
 {
@@ -62,10 +64,24 @@ static int write_streamed(const char *path, const unsigned char *blob, size_t bl
 	bufs[0] = h.sums, lens[0] = h.sums_len;
 	bufs[1] = h.yaml, lens[1] = h.yaml_len;
 	*head_rc = -1;
-	if ((rc = bw_open(&w, path, &o, e)) != FX_OK || (rc = bw_add_buf(w, "docs/a.txt", "hello", 5, e)) != FX_OK ||
-	    (rc = bw_add_hole(w, "files/blob", blob_len, &off, e)) != FX_OK)
+	if ((rc = bw_open(&w, path, &o, e)) != FX_OK)
 		goto end;
-	if (fill && pwrite(bw_fd(w), blob, blob_len, (off_t)off) != (ssize_t)blob_len) {
+	if (fill == 2) { /* the blob first, then an ordinary entry after it */
+		uint64_t again;
+		if ((rc = bw_begin_entry(w, &off, e)) != FX_OK)
+			goto end;
+		if (bw_begin_entry(w, &again, e) == FX_OK || write(bw_fd(w), blob, blob_len) != (ssize_t)blob_len) {
+			rc = FX_IO; /* one entry at a time */
+			goto end;
+		}
+		if ((rc = bw_end_entry(w, "files/blob", blob_len, e)) != FX_OK ||
+		    (rc = bw_add_buf(w, "docs/a.txt", "hello", 5, e)) != FX_OK)
+			goto end;
+	} else if ((rc = bw_add_buf(w, "docs/a.txt", "hello", 5, e)) != FX_OK ||
+	    (rc = bw_add_hole(w, "files/blob", blob_len, &off, e)) != FX_OK) {
+		goto end;
+	}
+	if (fill == 1 && pwrite(bw_fd(w), blob, blob_len, (off_t)off) != (ssize_t)blob_len) {
 		rc = FX_IO;
 		goto end;
 	}
@@ -113,6 +129,48 @@ static void test_hole_filled(void)
 	/* the same with a blob of 0 and of 1 byte (a hole with no block, one of one byte) */
 	CHECK(write_streamed(path, blob, 0, 1, 0, &head_rc, &e) == FX_OK && verify(path, &rep) == FX_OK);
 	CHECK(write_streamed(path, blob, 1, 1, 0, &head_rc, &e) == FX_OK && verify(path, &rep) == FX_OK);
+	free(blob);
+	free(path);
+}
+
+/* Entries of unknown size: 0 bytes, one block exactly, and padding; a name that needs
+ * more than one header block is refused. */
+static void test_entry_unknown_size(void)
+{
+	char *path = xasprintf("%s/entry.ferry", tmp);
+	unsigned char *blob = xmalloc(300000);
+	struct bundle_writer *w = NULL;
+	struct bw_opts o;
+	struct read_report rep;
+	struct ferr e = {0, ""};
+	char long_name[200];
+	uint64_t off;
+	int head_rc;
+	size_t i, sizes[4] = {300000, 0, 512, 1};
+
+	for (i = 0; i < 300000; i++)
+		blob[i] = (unsigned char)(i * 13 + 1);
+	for (i = 0; i < 4; i++) {
+		CHECK_MSG(write_streamed(path, blob, sizes[i], 2, 0, &head_rc, &e) == FX_OK, "%zu: %s", sizes[i], e.msg);
+		CHECK_MSG(verify(path, &rep) == FX_OK && rep.entries_ok == 2 && rep.extra == 0 && rep.missing == 0, "%zu bytes",
+		    sizes[i]);
+	}
+	memset(&o, 0, sizeof(o));
+	o.head_room = 1024;
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	free(path);
+	path = xasprintf("%s/long.ferry", tmp);
+	CHECK(bw_open(&w, path, &o, &e) == FX_OK);
+	CHECK(bw_end_entry(w, "files/x", 0, &e) != FX_OK); /* none open */
+	CHECK(bw_begin_entry(w, &off, &e) == FX_OK && off == 1024 + 512);
+	memset(&e, 0, sizeof(e));
+	CHECK_MSG(bw_end_entry(w, long_name, 10, &e) != FX_OK && strstr(e.msg, "one block") != NULL, "%s", e.msg);
+	bw_free(w);
+	CHECK(access(path, F_OK) != 0);
+	o.head_room = 0; /* only with room for the head */
+	CHECK(bw_open(&w, path, &o, &e) == FX_OK && bw_begin_entry(w, &off, &e) != FX_OK);
+	bw_free(w);
 	free(blob);
 	free(path);
 }
@@ -173,6 +231,7 @@ int main(void)
 		return 1;
 	}
 	test_hole_filled();
+	test_entry_unknown_size();
 	test_hole_unfilled();
 	test_room_mismatch();
 	rm_tree(tmp);
