@@ -1,6 +1,6 @@
-/* pack.c - builds a bundle: hash every input, describe them in bundle.yaml, list them
+/* pack.c - builds a bundle: hash every input, pack_describe them in bundle.yaml, list them
  * in SHA256SUMS, sign that, then stream everything into the tar in format.md order. */
-#include "cli/pack.h"
+#include "cli/pack_int.h"
 #include "util/file.h"
 
 #include <errno.h>
@@ -27,25 +27,6 @@
 #include "cli/cli.h"
 #include "util/progress.h"
 
-struct plan_entry {
-	char *name;
-	const char *path; /* source file, or NULL for buf */
-	const char *buf;
-	size_t len;
-	uint64_t size;
-	unsigned char digest[SHA256_LEN];
-	int staged;         /* path is a file ferry wrote into its staging directory and hashed
-	                       as it wrote it: copied into the bundle without hashing it again */
-	const char *image;  /* a blob: the first image that uses it (for progress) */
-	size_t image_index; /* its number, from 1 */
-	struct img_blob *remote; /* a registry layer: fetched straight into the output */
-	int written;        /* already in the output (a layer compressed into it) */
-};
-
-struct plan {
-	struct plan_entry *v;
-	size_t n, cap;
-};
 
 static struct plan_entry *plan_add(struct plan *p, const char *name)
 {
@@ -66,7 +47,7 @@ static int plan_file(struct plan *p, const char *name, const char *path, struct 
 	return sha256_file(path, pe->digest, &pe->size, e);
 }
 
-static void plan_buf(struct plan *p, const char *name, const char *buf, size_t len)
+void pack_plan_buf(struct plan *p, const char *name, const char *buf, size_t len)
 {
 	struct plan_entry *pe = plan_add(p, name);
 
@@ -149,7 +130,7 @@ static int freshness(const struct pack_opts *o, const struct spec *s, struct man
 
 /* bundle.yaml's entries: every entry of the plan, sorted by path (again after the plan
  * grew). */
-static void describe_entries(const struct plan *p, struct manifest *m)
+void pack_describe_entries(const struct plan *p, struct manifest *m)
 {
 	size_t i;
 
@@ -164,7 +145,7 @@ static void describe_entries(const struct plan *p, struct manifest *m)
 	qsort(m->entries, m->nentries, sizeof(*m->entries), cmp_entry);
 }
 
-static int describe(const struct pack_opts *o, const struct spec *s, const struct plan *p, struct manifest *m, struct ferr *e)
+int pack_describe(const struct pack_opts *o, const struct spec *s, const struct plan *p, struct manifest *m, struct ferr *e)
 {
 	char created[32];
 	size_t i;
@@ -189,7 +170,7 @@ static int describe(const struct pack_opts *o, const struct spec *s, const struc
 		m->files[i].path = xstrdup(s->files[i].dest);
 	if ((rc = add_licenses(o, s, m, e)) != FX_OK)
 		return rc;
-	describe_entries(p, m);
+	pack_describe_entries(p, m);
 	return FX_OK;
 }
 
@@ -329,27 +310,10 @@ static int streamable(const struct pack_opts *o)
 	return !o->zstd && o->split == 0 && o->nsince == 0;
 }
 
-/* The output of a streamed build, opened by the first layer to compress (layers_open)
- * or, when there is none, by write_streamed. */
-struct stream_out {
-	const struct pack_opts *o;
-	const struct spec *s;
-	const char *out;
-	const struct chart_art *charts;
-	struct plan *p;
-	struct bundle_writer *w;
-	uint64_t room;      /* kept for the head */
-	size_t nwritten;    /* the plan's first entries, written before the layers */
-	struct cz_stream layers;
-};
-
-static int layers_open(void *ctx, const struct img_bound *bound, const struct cz_stream **stream, const char **path,
-    struct ferr *e);
-
 /* Stages the spec's images beside out and adds the OCI layout to the plan, after the
  * images' SBOMs (sboms, the caller's to free; none with --no-sbom). The layers are
  * catalogued while they are staged, by the hooks of images_stage. A streamed build
- * (streamable) compresses converted layers straight into the output (layers_open, with
+ * (streamable) compresses converted layers straight into the output (pack_layers_open, with
  * out_stream) and leaves registry layers remote; its SBOMs follow the blobs: *catalog gets the
  * catalogue to finish once they are written (NULL with --no-sbom). */
 static int plan_images(const struct pack_opts *o, const struct spec *s, const char *out, char **staging,
@@ -388,7 +352,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	io.nplain_http = o->nplain_http;
 	io.stream_pulls = streamable(o);
 	if (streamable(o)) {
-		io.layers_out = layers_open;
+		io.layers_out = pack_layers_open;
 		io.layers_out_ctx = out_stream;
 	}
 	if (!o->no_sbom) {
@@ -407,8 +371,8 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	if (catalog != NULL && !streamable(o) && (rc = sbom_build(catalog, is, sboms, e)) != FX_OK)
 		goto end;
 	for (i = 0; i < sboms->ndocs; i++)
-		plan_buf(p, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len);
-	plan_buf(p, "images/oci-layout", oci_layout, sizeof(oci_layout) - 1);
+		pack_plan_buf(p, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len);
+	pack_plan_buf(p, "images/oci-layout", oci_layout, sizeof(oci_layout) - 1);
 	for (i = 0; i < is->nblobs; i++) {
 		char name[64 + 32];
 		struct plan_entry *pe;
@@ -423,7 +387,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		memcpy(pe->digest, is->blobs[i].digest, SHA256_LEN);
 		blob_image(is, pe, is->blobs[i].hex);
 	}
-	plan_buf(p, "images/index.json", is->index_json, is->index_len);
+	pack_plan_buf(p, "images/index.json", is->index_json, is->index_len);
 	if (streamable(o)) { /* the SBOMs follow the blobs, catalogued while they are written */
 		*catalog_out = catalog; /* its workers may still read staged layers */
 		catalog = NULL;
@@ -461,7 +425,7 @@ static void plan_chart_blobs(struct plan *p, const struct chart_art *arts, size_
 			if (j < p->n)
 				continue;
 			if (k == 0 || k == 3) {
-				plan_buf(p, name, k == 0 ? a->info.config_json : a->manifest_json,
+				pack_plan_buf(p, name, k == 0 ? a->info.config_json : a->manifest_json,
 				    k == 0 ? a->info.config_len : a->manifest_len);
 				continue;
 			}
@@ -509,18 +473,10 @@ end:
 	return rc;
 }
 
-/* The signed head: bundle.yaml, SHA256SUMS and its signature, each within what a
- * loader reads. */
-struct head {
-	char *yaml, *sums_text, *sig;
-	size_t yaml_len, sums_len, sig_len;
-	struct pgp_signer who;
-	struct pgp_sign_key *signing_key; /* looked up while the build goes on (not owned) */
-};
 
 /* bundle.yaml (with yaml_pad bytes of comment after it: room a streamed build kept),
  * SHA256SUMS and its signature, from the described manifest. */
-static int head_text(const struct pack_opts *o, const struct plan *p, struct manifest *m, size_t yaml_pad,
+int pack_head_text(const struct pack_opts *o, const struct plan *p, struct manifest *m, size_t yaml_pad,
     struct head *h, struct ferr *e)
 {
 	struct sums sums;
@@ -564,7 +520,7 @@ end:
 	return rc;
 }
 
-static void head_free(struct head *h)
+void pack_head_free(struct head *h)
 {
 	free(h->sums_text);
 	free(h->sig);
@@ -577,13 +533,13 @@ static int make_head(const struct pack_opts *o, const struct spec *s, const stru
 {
 	int rc;
 
-	if ((rc = describe(o, s, p, m, e)) != FX_OK)
+	if ((rc = pack_describe(o, s, p, m, e)) != FX_OK)
 		return rc;
-	return head_text(o, p, m, 0, h, e);
+	return pack_head_text(o, p, m, 0, h, e);
 }
 
 /* Signs the finished bundle as a whole (OUT.sig) for `gpg --verify OUT.sig OUT`. */
-static int detached_sig(const struct pack_opts *o, const char *out, struct ferr *e)
+int pack_detached_sig(const struct pack_opts *o, const char *out, struct ferr *e)
 {
 	char *sigpath = xasprintf("%s.sig", out), *sig = NULL;
 	size_t siglen;
@@ -652,292 +608,10 @@ static int write_bundle(const struct pack_opts *o, const char *out, const struct
 	if (o->split && !o->quiet)
 		fprintf(stderr, "%s: wrote %zu parts %s.000 ... and %s.parts%s\n", fx_progname, bw_parts(w), ESC(out),
 		    ESC(out), o->no_sign ? "" : " (+ .parts.asc)");
-	if (o->detached_sig && !o->no_sign && (rc = detached_sig(o, out, e)) != FX_OK)
+	if (o->detached_sig && !o->no_sign && (rc = pack_detached_sig(o, out, e)) != FX_OK)
 		unlink(out); /* all or nothing */
 end:
 	bw_free(w);
-	return rc;
-}
-
-/* --- a build that streams registry layers into the output --- */
-
-#define SIG_GUESS 1024      /* an armoured signature: ~0.3 KiB (Ed25519), ~0.9 KiB (RSA 4096) */
-#define SBOM_SUMS_ROOM 160   /* an SBOM's SHA256SUMS line */
-#define SBOM_YAML_ROOM 400   /* its entries: line and its line in the image's sboms: */
-
-/* The room the head will take: the head as it is now (unsigned), plus the SBOMs still
- * to come, a signature and some slack; fit_head fills it exactly at the end. */
-static int head_room(const struct pack_opts *o, const struct plan *p, struct manifest *m, size_t nsboms,
-    uint64_t *room, struct ferr *e)
-{
-	struct pack_opts unsigned_o = *o;
-	struct head est;
-	int rc;
-
-	memset(&est, 0, sizeof(est));
-	unsigned_o.no_sign = 1;
-	if ((rc = head_text(&unsigned_o, p, m, 0, &est, e)) == FX_OK)
-		*room = bw_entry_span(est.sums_len + nsboms * SBOM_SUMS_ROOM) + (o->no_sign ? 0 : bw_entry_span(SIG_GUESS)) +
-		    bw_entry_span(est.yaml_len + nsboms * SBOM_YAML_ROOM + 4096);
-	head_free(&est);
-	return rc;
-}
-
-/* The final head, filling room exactly: bundle.yaml ends in a comment of padding and
- * the signature in blank lines after its armour (both change nothing a reader uses),
- * so that it is signed once; again only when a signature outgrows SIG_GUESS. */
-static int fit_head(const struct pack_opts *o, const struct plan *p, struct manifest *m, uint64_t room,
-    struct head *h, struct ferr *e)
-{
-	struct pack_opts unsigned_o = *o;
-	uint64_t sig_span = o->no_sign ? 0 : bw_entry_span(SIG_GUESS), fixed;
-	size_t pad;
-	int tries, rc;
-
-	unsigned_o.no_sign = 1;
-	head_free(h);
-	if ((rc = head_text(&unsigned_o, p, m, 0, h, e)) != FX_OK) /* the sizes that do not depend on the pad */
-		return rc;
-	for (tries = 0; tries < 2; tries++) {
-		fixed = bw_entry_span(h->sums_len) + sig_span + 512;
-		if (fixed + h->yaml_len > room || (o->no_sign && tries > 0))
-			return fe_set(e, FX_IO, "%s: the head (%llu bytes) outgrew the %llu bytes kept for it", ESC(o->spec),
-			    (unsigned long long)(fixed + h->yaml_len), (unsigned long long)room);
-		pad = (size_t)(room - fixed - h->yaml_len);
-		head_free(h);
-		if ((rc = head_text(o, p, m, pad, h, e)) != FX_OK)
-			return rc;
-		if (h->sig == NULL)
-			return FX_OK;
-		if (bw_entry_span(h->sig_len) <= sig_span) {
-			size_t want = (size_t)(sig_span - 512);
-			h->sig = xrealloc(h->sig, want);
-			memset(h->sig + h->sig_len, '\n', want - h->sig_len);
-			h->sig_len = want;
-			return FX_OK;
-		}
-		sig_span = bw_entry_span(h->sig_len);
-		h->yaml_len -= pad;
-	}
-	return fe_set(e, FX_IO, "%s: the signature's length changed; the head does not fit its room", ESC(o->spec));
-}
-
-#define SUMS_LINE_ROOM 160   /* a blob's SHA256SUMS line */
-#define BLOB_YAML_ROOM 256   /* its lines in bundle.yaml (entries, an image's blobs): about 190 bytes */
-#define IMAGE_YAML_ROOM 1024 /* an image's own lines, besides its reference (twice) */
-
-/* The room a head can take at most, once every input is read but before any layer is
- * compressed: the head of the plan so far (licenses, docs, charts, files), plus what
- * the images can add (bound). Too much is harmless (bundle.yaml's padding comment). */
-static int bound_room(const struct stream_out *so, const struct img_bound *bound, uint64_t *room, struct ferr *e)
-{
-	struct pack_opts quiet_o = *so->o;
-	struct manifest m;
-	struct head est;
-	uint64_t blobs = bound->blobs + 4 * so->s->ncharts + 2, sboms = 2 * (uint64_t)bound->manifests, image_yaml = 0;
-	size_t i;
-	int rc;
-
-	for (i = 0; i < bound->images && i < so->s->nimages; i++) /* a chart may name each image */
-		image_yaml += IMAGE_YAML_ROOM + 2 * strlen(so->s->images[i].ref) + so->s->ncharts * 256;
-	memset(&m, 0, sizeof(m));
-	memset(&est, 0, sizeof(est));
-	quiet_o.license_pubkey = NULL; /* checked (and warned about) once, by the final describe */
-	quiet_o.no_sign = 1;
-	if ((rc = describe(&quiet_o, so->s, so->p, &m, e)) != FX_OK)
-		goto end;
-	m.charts = xcalloc(so->s->ncharts ? so->s->ncharts : 1, sizeof(*m.charts));
-	for (m.ncharts = 0; m.ncharts < so->s->ncharts; m.ncharts++)
-		pack_chart_describe(&so->charts[m.ncharts], &m.charts[m.ncharts]);
-	if ((rc = head_text(&quiet_o, so->p, &m, 0, &est, e)) != FX_OK)
-		goto end;
-	*room = bw_entry_span(est.sums_len + (blobs + sboms) * SUMS_LINE_ROOM) +
-	    (so->o->no_sign ? 0 : bw_entry_span(SIG_GUESS)) +
-	    bw_entry_span(est.yaml_len + image_yaml + blobs * BLOB_YAML_ROOM + sboms * SBOM_YAML_ROOM + 1024);
-end:
-	head_free(&est);
-	manifest_free(&m);
-	return rc;
-}
-
-static int layer_begin(void *ctx, const struct cz_job *j, int *fd, uint64_t *off, char *why, size_t whyl)
-{
-	struct stream_out *so = ctx;
-	struct ferr e = {0, ""};
-
-	(void)j;
-	if (bw_begin_entry(so->w, off, &e) != FX_OK) {
-		fx_strlcpy(why, e.msg, whyl);
-		return -1;
-	}
-	*fd = bw_fd(so->w);
-	return 0;
-}
-
-static int layer_end(void *ctx, const struct cz_job *j, char *why, size_t whyl)
-{
-	struct stream_out *so = ctx;
-	struct ferr e = {0, ""};
-	char name[sizeof("images/blobs/sha256/") + SHA256_HEX];
-
-	memcpy(name, "images/blobs/sha256/", 20);
-	hex_encode(j->digest, SHA256_LEN, name + 20);
-	if (bw_end_entry(so->w, name, j->size, &e) != FX_OK) {
-		fx_strlcpy(why, e.msg, whyl);
-		return -1;
-	}
-	return 0;
-}
-
-/* img_opts.layers_out: opens the output with room for the head, writes the plan so far
- * (licenses first, as format.md has them: a loader checks them before any image), and
- * gives images_stage the stream its layers go to. */
-static int layers_open(void *ctx, const struct img_bound *bound, const struct cz_stream **stream, const char **path,
-    struct ferr *e)
-{
-	struct stream_out *so = ctx;
-	struct bw_opts bo;
-	size_t i;
-	int rc;
-
-	memset(&bo, 0, sizeof(bo));
-	bo.jobs = so->o->jobs;
-	bo.mtime = so->o->created;
-	bo.force = so->o->force;
-	if ((rc = bound_room(so, bound, &so->room, e)) != FX_OK)
-		return rc;
-	bo.head_room = so->room;
-	if ((rc = bw_open(&so->w, so->out, &bo, e)) != FX_OK)
-		return rc;
-	for (i = 0; i < so->p->n && rc == FX_OK; i++) {
-		const struct plan_entry *pe = &so->p->v[i];
-		rc = pe->path != NULL ? bw_add_file(so->w, pe->name, pe->path, pe->size, pe->digest, e) :
-		    bw_add_buf(so->w, pe->name, pe->buf, pe->len, e);
-	}
-	so->nwritten = so->p->n;
-	so->layers.ctx = so;
-	so->layers.begin = layer_begin;
-	so->layers.end = layer_end;
-	so->layers.progress = so->o->progress;
-	*stream = &so->layers;
-	*path = bw_tmp_path(so->w);
-	return rc;
-}
-
-/* The entries of the plan not yet written, with the progress line of each image;
- * registry layers as holes (want gets them, *total their bytes). */
-static int write_rest(const struct pack_opts *o, struct stream_out *so, size_t nimages, struct img_fetch *want,
-    size_t *nwant, uint64_t *total, struct ferr *e)
-{
-	const struct plan *p = so->p;
-	uint64_t bytes = 0;
-	size_t i;
-	int rc = FX_OK;
-
-	for (i = so->nwritten; i < p->n; i++)
-		bytes += p->v[i].written || p->v[i].remote != NULL ? 0 : p->v[i].size;
-	if (o->progress != NULL) {
-		o->progress->what = "writing";
-		progress_start(o->progress, bytes);
-	}
-	for (i = so->nwritten; i < p->n && rc == FX_OK; i++) {
-		const struct plan_entry *pe = &p->v[i];
-		if (pe->written)
-			continue;
-		if (o->progress != NULL)
-			progress_item(o->progress, pe->image != NULL ? pe->image : pe->name, pe->image_index,
-			    pe->image != NULL ? nimages : 0);
-		if (pe->remote != NULL) {
-			want[*nwant].blob = pe->remote;
-			*total += pe->size;
-			rc = bw_add_hole(so->w, pe->name, pe->size, &want[(*nwant)++].off, e);
-		} else if (pe->path != NULL) {
-			rc = bw_add_file(so->w, pe->name, pe->path, pe->size, pe->staged ? NULL : pe->digest, e);
-		} else if ((rc = bw_add_buf(so->w, pe->name, pe->buf, pe->len, e)) == FX_OK && o->progress != NULL) {
-			progress_add(o->progress, pe->len);
-		}
-	}
-	so->nwritten = p->n;
-	if (o->progress != NULL)
-		progress_end(o->progress);
-	return rc;
-}
-
-/* The entries after the head room that are not there yet (converted layers are: layers_open),
- * registry layers as holes that images_fetch fills (jobs at a time); then the SBOMs,
- * catalogued from the layers where they now lie; then the head. */
-static int write_streamed(const struct pack_opts *o, struct stream_out *so, struct manifest *m,
-    const struct img_set *is, struct sbom_ctx **catalog_owned, struct sbom_set *sboms, struct head *h, struct ferr *e)
-{
-	struct sbom_ctx *catalog = *catalog_owned;
-	struct plan *p = so->p;
-	struct bw_opts bo;
-	struct img_fetch *want = xcalloc(p->n ? p->n : 1, sizeof(*want));
-	const char *names[3], *bufs[3];
-	size_t lens[3], i, k, nwant = 0, nsboms = 0, nhead = 0;
-	uint64_t total = 0;
-	int rc = FX_OK;
-
-	for (i = 0; catalog != NULL && i < m->nimages; i++)
-		nsboms += 2 * m->images[i].nmanifests;
-	memset(&bo, 0, sizeof(bo));
-	bo.jobs = o->jobs;
-	bo.mtime = o->created;
-	bo.force = o->force;
-	if (so->w == NULL && ((rc = head_room(o, p, m, nsboms, &so->room, e)) != FX_OK ||
-	    (bo.head_room = so->room, rc = bw_open(&so->w, so->out, &bo, e)) != FX_OK))
-		goto end;
-	if ((rc = write_rest(o, so, m->nimages, want, &nwant, &total, e)) != FX_OK)
-		goto end;
-	for (i = 0, k = 0; catalog != NULL && i < p->n; i++)
-		if (p->v[i].remote != NULL) { /* catalogued where they land, as they land */
-			char what[1200];
-			free(p->v[i].remote->path);
-			p->v[i].remote->path = xstrdup(bw_tmp_path(so->w));
-			p->v[i].remote->offset = want[k].off;
-			snprintf(what, sizeof(what), "%s: layer sha256:%s", p->v[i].image != NULL ? ESC(p->v[i].image) : "image",
-			    p->v[i].remote->hex);
-			sbom_layer_arriving(catalog, p->v[i].remote->digest, p->v[i].remote->path, want[k].off, want[k].blob->size,
-			    img_fetch_wait, &want[k], what);
-			k++;
-		}
-	if (o->progress != NULL && nwant > 0) {
-		o->progress->what = "pulling";
-		progress_start(o->progress, total);
-	}
-	rc = images_fetch(want, nwant, bw_fd(so->w), o->jobs, nwant > 0 ? o->progress : NULL, e);
-	if (o->progress != NULL && nwant > 0)
-		progress_end(o->progress);
-	if (rc != FX_OK)
-		goto end;
-	bw_start_writeback(so->w); /* while the SBOMs are finished and the head signed */
-	if (catalog != NULL) {
-		struct img_set view = *is;
-		view.images = m->images;
-		view.nimages = m->nimages;
-		if ((rc = sbom_build(catalog, &view, sboms, e)) != FX_OK)
-			goto end;
-		for (i = 0; i < sboms->ndocs && rc == FX_OK; i++) {
-			plan_buf(p, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len);
-			rc = bw_add_buf(so->w, sboms->docs[i].path, sboms->docs[i].text, sboms->docs[i].len, e);
-		}
-		sbom_set_attach(sboms, m->images, m->nimages);
-		describe_entries(p, m);
-	}
-	if (rc != FX_OK || (rc = fit_head(o, p, m, so->room, h, e)) != FX_OK)
-		goto end;
-	names[nhead] = BUNDLE_SUMS, bufs[nhead] = h->sums_text, lens[nhead++] = h->sums_len;
-	if (h->sig != NULL)
-		names[nhead] = BUNDLE_SIG, bufs[nhead] = h->sig, lens[nhead++] = h->sig_len;
-	names[nhead] = BUNDLE_YAML, bufs[nhead] = h->yaml, lens[nhead++] = h->yaml_len;
-	if ((rc = bw_put_head(so->w, names, bufs, lens, nhead, e)) != FX_OK || (rc = bw_commit(so->w, e)) != FX_OK)
-		goto end;
-	if (o->detached_sig && !o->no_sign && (rc = detached_sig(o, so->out, e)) != FX_OK)
-		unlink(so->out); /* all or nothing */
-end:
-	sbom_ctx_free(catalog); /* its workers stop before what they read goes */
-	*catalog_owned = NULL;
-	free(want);
 	return rc;
 }
 
@@ -995,7 +669,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	    (i < s.ncharts && (rc = make_staging(out, &staging, e)) != FX_OK) ||
 	    (rc = pack_charts_prepare(o, &s, created, staging, &charts, e)) != FX_OK)
 		goto end;
-	manifest_free(&m); /* checked early; describe() fills it again */
+	manifest_free(&m); /* checked early; pack_describe() fills it again */
 	if (!o->no_sign) /* gpg and its agent start while the inputs are read */
 		h.signing_key = pgp_sign_key_start(o->sign_key);
 	so.o = o;
@@ -1030,8 +704,8 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	if (o->nsince > 0 && (rc = leave_out_since(o, &m, &p, e)) != FX_OK)
 		goto end;
 	if (streamable(o) && s.nimages > 0) { /* images straight into the output; the head last */
-		if ((rc = describe(o, &s, &p, &m, e)) == FX_OK &&
-		    (rc = write_streamed(o, &so, &m, &is, &catalog, &sboms, &h, e)) == FX_OK)
+		if ((rc = pack_describe(o, &s, &p, &m, e)) == FX_OK &&
+		    (rc = pack_write_streamed(o, &so, &m, &is, &catalog, &sboms, &h, e)) == FX_OK)
 			report(o, out, &h, &p);
 	} else if ((rc = make_head(o, &s, &p, &m, &h, e)) == FX_OK &&
 	    (rc = write_bundle(o, out, &h, &p, m.nimages, e)) == FX_OK) { /* 3. the tar */
@@ -1053,7 +727,7 @@ end:
 	pack_charts_free(charts, s.ncharts);
 	manifest_free(&m);
 	plan_free(&p);
-	head_free(&h);
+	pack_head_free(&h);
 	pgp_sign_key_free(h.signing_key);
 	free(out);
 	spec_free(&s);
