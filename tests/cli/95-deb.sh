@@ -149,7 +149,9 @@ gpg --batch -q --armor --detach-sign -o "$R/carry/SHA256SUMS.asc" "$R/carry/SHA2
 expect 0 "offline: gpgv in the root accepts the signed list of packages" \
 	in_root sh -c 'cd /carry && gpgv --keyring ./release.gpg SHA256SUMS.asc SHA256SUMS'
 expect 0 "offline: sha256sum -c --strict accepts the .deb" in_root sh -c 'cd /carry && sha256sum -c --strict SHA256SUMS'
-printf 'X' | dd of="$R/carry/${deb##*/}" bs=1 seek=4096 conv=notrunc status=none
+# one bit flipped (writing a fixed byte would change nothing where the .deb has it)
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(4096); b = f.read(1); f.seek(4096); f.write(bytes([b[0] ^ 1]))' \
+	"$R/carry/${deb##*/}"
 expect_err 1 'did NOT match' "offline: a .deb changed on the way fails sha256sum -c" \
 	in_root sh -c 'cd /carry && sha256sum -c --strict SHA256SUMS'
 echo "0000000000000000000000000000000000000000000000000000000000000000  other.deb" >>"$R/carry/SHA256SUMS"
