@@ -19,7 +19,8 @@
 #   peak RSS and disk written (/proc/PID/io) of every ferry run (bench/measure.py)
 #
 # The corpus (bench/mkcorpus.sh) is built once into bench/corpus/scale-N.
-# Prints a table; writes bench/results.json (BENCH_OUT overrides).
+# Prints a table; writes bench/results.json, with BENCH_BIG=1 bench/results-big.json
+# (BENCH_OUT overrides).
 #
 # Knobs: BENCH_SCALE=N (corpus size, default 1), BENCH_RUNS=N (runs per figure,
 # default 5, the median is reported), BENCH_SCALE2=0 (skip the memory check on the
@@ -39,7 +40,7 @@ big=${BENCH_BIG:-0}
 runs=${BENCH_RUNS:-$([ "$big" = 1 ] && echo 3 || echo 5)}
 scale2=${BENCH_SCALE2:-1}
 corpus_root=${BENCH_CORPUS:-$root/bench/corpus}
-results=${BENCH_OUT:-$root/bench/results.json}
+if [ "${BENCH_BIG:-0}" = 1 ]; then results=${BENCH_OUT:-$root/bench/results-big.json}; else results=${BENCH_OUT:-$root/bench/results.json}; fi
 PACK=${FERRY_BIN:-$root/build}/ferry-pack
 LOAD=${FERRY_BIN:-$root/build}/ferry-load
 MEASURE=$root/bench/measure.py
