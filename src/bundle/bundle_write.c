@@ -49,26 +49,6 @@ struct bundle_writer {
 	uint64_t open_entry; /* bw_begin_entry: where its header goes (0: none open) */
 };
 
-static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
-{
-	const unsigned char *p = buf;
-
-	while (n > 0) {
-		ssize_t r = pwrite(fd, p, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
 static const char *base_name(const char *p)
 {
 	const char *s = strrchr(p, '/');
@@ -480,21 +460,14 @@ struct head_out {
 static la_ssize_t head_cb(struct archive *a, void *ctx, const void *buf, size_t n)
 {
 	struct head_out *h = ctx;
-	const unsigned char *p = buf;
 	size_t k = h->room - h->pos < n ? (size_t)(h->room - h->pos) : n;
 
 	(void)a;
-	while (k > 0 && !h->err) {
-		ssize_t r = pwrite(h->fd, p, k, (off_t)h->pos);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			h->err = r < 0 ? errno : EIO;
-			break;
-		}
-		h->pos += (uint64_t)r;
-		p += r;
-		k -= (size_t)r;
+	if (k > 0 && !h->err) {
+		if (pwrite_all(h->fd, buf, k, h->pos) != 0)
+			h->err = errno;
+		else
+			h->pos += k;
 	}
 	return (la_ssize_t)n;
 }

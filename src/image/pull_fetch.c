@@ -18,22 +18,6 @@
 
 /* --- one blob --- */
 
-
-static int pwrite_all(int fd, const unsigned char *buf, size_t n, uint64_t at)
-{
-	while (n > 0) {
-		ssize_t r = pwrite(fd, buf, n, (off_t)at);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		buf += r;
-		n -= (size_t)r;
-		at += (uint64_t)r;
-	}
-	return 0;
-}
-
 static size_t sink_data(void *arg, long status, const void *buf, size_t n)
 {
 	struct blob_sink *s = arg;

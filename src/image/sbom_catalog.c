@@ -217,7 +217,7 @@ static int copy_rpmdb(struct layer_cat *lc, struct archive *a, struct layer_read
 			rc = fe_set(e, FX_VERIFY, "%s: %s: %s", what, ESC(path), layer_error(lr));
 			goto end;
 		}
-		if (pwrite(fd, buf, n, (off_t)off) != (ssize_t)n) {
+		if (pwrite_all(fd, buf, n, (uint64_t)off) != 0) {
 			rc = fe_set(e, FX_IO, "%s: %s", ESC(dst), strerror(errno));
 			goto end;
 		}

@@ -85,6 +85,9 @@ const char *fmt_bytes(uint64_t n, char *buf, size_t size);
 int read_file_max(const char *path, size_t max, char **out, size_t *len, struct ferr *e);
 /* Writes all of buf to fd, retrying short writes; -1 with errno on failure. */
 int write_all(int fd, const void *buf, size_t n);
+/* All n bytes at offset off (pwrite, EINTR retried); -1 with errno set (EIO where
+ * pwrite wrote nothing). */
+int pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
 
 /* Registers what to remove if the process is interrupted (SIGINT/SIGTERM/SIGHUP);
  * fx_cleanup_forget() once the output is complete. One file and one directory at a
