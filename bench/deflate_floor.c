@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define BLOCK (1u << 20)
-#define LEVEL 6 /* CZ_GZIP_LEVEL */
+#define LEVEL 4 /* CZ_GZIP_LEVEL */
 #define THREADS_MAX 64
 
 struct worker {

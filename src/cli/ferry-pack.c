@@ -43,6 +43,8 @@ static const char usage_build[] =
     "      --detached-sig       also write OUT.sig, a detached signature of the whole file\n"
     "      --compress zstd      wrap the bundle in zstd (--zstd-level N, 1-19, default 3)\n"
     "      --layer-compression gzip|zstd   for layers converted from docker save (default gzip)\n"
+    "      --gzip-level N       deflate level of those gzip layers, 1-9 (default 4; 6 is 2-4 % smaller\n"
+    "                           for 1.6-2x the CPU, 1 is 5-7 % larger for two thirds of it)\n"
     "      --jobs N             threads for compression and registry downloads (default: all cores)\n"
     "      --cacert FILE        trust this CA too for the registries images and charts come from\n"
     "      --plain-http HOST[:PORT]  speak plain HTTP to this registry (repeatable; loopback labs)\n"
@@ -99,6 +101,7 @@ enum option_id {
 	O_DETACHED_SIG,
 	O_COMPRESS,
 	O_ZSTD_LEVEL,
+	O_GZIP_LEVEL,
 	O_LAYER_COMPRESSION,
 	O_JOBS,
 	O_SPLIT,
@@ -148,6 +151,7 @@ static const struct cli_option options[] = {
     {"detached-sig",      O_DETACHED_SIG,      no_argument,       BUILD},
     {"compress",          O_COMPRESS,          required_argument, BUILD},
     {"zstd-level",        O_ZSTD_LEVEL,        required_argument, BUILD},
+    {"gzip-level",        O_GZIP_LEVEL,        required_argument, BUILD},
     {"layer-compression", O_LAYER_COMPRESSION, required_argument, BUILD},
     {"jobs",              O_JOBS,              required_argument, BUILD},
     {"split",             O_SPLIT,             required_argument, BUILD},
@@ -237,6 +241,11 @@ static int take_build_option(struct pack_command *c, int id, const char *value)
 		if (cli_parse_number(value, 1, 19, &number) != 0)
 			return cli_usage_error(c->verb, "--zstd-level: '%s': 1 to 19", ESC(value));
 		o->zstd_level = (int)number;
+		break;
+	case O_GZIP_LEVEL:
+		if (cli_parse_number(value, 1, 9, &number) != 0)
+			return cli_usage_error(c->verb, "--gzip-level: '%s': 1 to 9", ESC(value));
+		o->gzip_level = (int)number;
 		break;
 	case O_LAYER_COMPRESSION:
 		if (strcmp(value, "zstd") != 0 && strcmp(value, "gzip") != 0)
@@ -363,6 +372,8 @@ static int check_build(struct pack_command *c, int nargs, char **args)
 		    "--split conflicts with --detached-sig (the signed .parts list covers every part)");
 	if (o->zstd_level && !o->zstd)
 		return cli_usage_error(c->verb, "--zstd-level needs --compress zstd");
+	if (o->gzip_level && o->layer_zstd)
+		return cli_usage_error(c->verb, "--gzip-level is for gzip layers, not --layer-compression zstd");
 	if (o->allow_expired && o->license_pubkey == NULL)
 		return cli_usage_error(c->verb, "--allow-expired needs --license-pubkey");
 	if (o->keyring != NULL && o->nsince == 0)

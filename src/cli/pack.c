@@ -344,6 +344,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	}
 	memset(&io, 0, sizeof(io));
 	io.layer_zstd = o->layer_zstd;
+	io.gzip_level = o->gzip_level;
 	io.jobs = o->jobs;
 	io.staging_dir = *staging;
 	io.mtime = o->created;

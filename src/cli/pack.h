@@ -17,7 +17,7 @@ struct pack_opts {
 	const char *license_pubkey; /* check license files before packing them */
 	int allow_expired;
 	uint64_t split;             /* --split SIZE: parts of this many bytes */
-	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, jobs, force, quiet;
+	int no_sign, detached_sig, zstd, zstd_level, layer_zstd, gzip_level, jobs, force, quiet;
 	int no_sbom;                /* --no-sbom: no sboms/ entries */
 	int allow_outside_paths;    /* spec paths may lead outside the spec's directory */
 	const char *chart_keyring;  /* --chart-keyring: verify chart provenance files */

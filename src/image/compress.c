@@ -1,5 +1,5 @@
 /* compress.c - deterministic gzip (libdeflate) and zstd compression of layer files on
- * a small pthread pool. Levels are fixed.
+ * a small pthread pool. Levels are fixed for a build.
  *
  * gzip is written as a multi-member file, the way BGZF and pigz --independent do it, so
  * that one large layer keeps every core busy: the input is cut into CZ_GZIP_BLOCK
@@ -208,6 +208,7 @@ struct gzip_pool {
 	int quit;
 	struct gzip_job_state *state; /* the jobs' (for their input hashes) */
 	uint64_t hashed_seq;          /* blocks before this one are in their input's hash */
+	int level;                    /* libdeflate's, 1-9 */
 };
 
 /* One thread's compressors. */
@@ -216,9 +217,9 @@ struct deflaters {
 	unsigned char *scratch;
 };
 
-static int deflaters_init(struct deflaters *c)
+static int deflaters_init(struct deflaters *c, int level)
 {
-	c->full = libdeflate_alloc_compressor(CZ_GZIP_LEVEL);
+	c->full = libdeflate_alloc_compressor(level);
 	c->fast = libdeflate_alloc_compressor(1);
 	c->stored = libdeflate_alloc_compressor(0);
 	c->scratch = xmalloc(GZ_SAMPLE);
@@ -280,7 +281,7 @@ static void *gz_worker(void *arg)
 {
 	struct gzip_pool *g = arg;
 	struct deflaters c;
-	int ok = deflaters_init(&c) == 0;
+	int ok = deflaters_init(&c, g->level) == 0;
 
 	pthread_mutex_lock(&g->mu);
 	for (;;) {
@@ -508,7 +509,7 @@ static int gz_write_block(struct gzip_run *run)
 }
 
 static void gzip_run_init(struct gzip_run *run, struct cz_job *jobs, const size_t *order, size_t n,
-    int threads)
+    int level, int threads)
 {
 	size_t i;
 
@@ -518,6 +519,7 @@ static void gzip_run_init(struct gzip_run *run, struct cz_job *jobs, const size_
 	run->n = n;
 	run->state = xcalloc(n, sizeof(*run->state));
 	run->pool.state = run->state;
+	run->pool.level = level >= 1 && level <= 9 ? level : CZ_GZIP_LEVEL;
 	for (i = 0; i < n; i++)
 		run->state[i].in = run->state[i].out = -1;
 	pthread_mutex_init(&run->pool.mu, NULL);
@@ -561,17 +563,17 @@ static void gzip_run_free(struct gzip_run *run)
 	pthread_mutex_destroy(&run->pool.mu);
 }
 
-static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int threads, const struct cz_stream *stream,
-    struct ferr *e)
+static int gzip_files(struct cz_job *jobs, const size_t *order, size_t n, int level, int threads,
+    const struct cz_stream *stream, struct ferr *e)
 {
 	struct gzip_run run;
 	pthread_t *tids = NULL;
 	size_t i;
 	int rc = FX_OK;
 
-	gzip_run_init(&run, jobs, order, n, threads);
+	gzip_run_init(&run, jobs, order, n, level, threads);
 	run.stream = stream;
-	if (deflaters_init(&run.own) != 0) {
+	if (deflaters_init(&run.own, run.pool.level) != 0) {
 		rc = fe_set(e, FX_IO, "compressing: cannot allocate a deflate compressor");
 		goto end;
 	}
@@ -707,7 +709,7 @@ static void order_jobs(struct pool *p)
 	free(o);
 }
 
-int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads,
+int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int gzip_level, int threads,
     struct ferr *e)
 {
 	struct pool p;
@@ -723,7 +725,7 @@ int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads
 	pthread_mutex_init(&p.mu, NULL);
 	order_jobs(&p);
 	if (algo == CZ_GZIP) {
-		int rc = gzip_files(jobs, p.order, n, threads, NULL, e);
+		int rc = gzip_files(jobs, p.order, n, gzip_level, threads, NULL, e);
 		free(p.order);
 		pthread_mutex_destroy(&p.mu);
 		return rc;
@@ -749,7 +751,8 @@ int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads
 	return FX_OK;
 }
 
-int compress_stream(struct cz_job *jobs, size_t n, int threads, const struct cz_stream *stream, struct ferr *e)
+int compress_stream(struct cz_job *jobs, size_t n, int gzip_level, int threads, const struct cz_stream *stream,
+    struct ferr *e)
 {
 	struct pool p;
 	int rc;
@@ -760,7 +763,7 @@ int compress_stream(struct cz_job *jobs, size_t n, int threads, const struct cz_
 	p.jobs = jobs;
 	p.n = n;
 	order_jobs(&p);
-	rc = gzip_files(jobs, p.order, n, threads, stream, e);
+	rc = gzip_files(jobs, p.order, n, gzip_level, threads, stream, e);
 	free(p.order);
 	return rc;
 }

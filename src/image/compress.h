@@ -10,9 +10,10 @@
 
 enum cz_algo { CZ_GZIP, CZ_ZSTD };
 
-/* Fixed levels: the same input gives the same bytes on every run, so an identical
- * layer in two archives becomes one blob. */
-#define CZ_GZIP_LEVEL 6
+/* Fixed levels per build: the same input and level give the same bytes on every run,
+ * so an identical layer in two archives becomes one blob. The gzip level is
+ * libdeflate's (1-9, --gzip-level); 0 asks for the default. */
+#define CZ_GZIP_LEVEL 4
 #define CZ_ZSTD_LEVEL 3
 /* gzip is deflated in independent blocks of this much input (see compress.c): a
  * fixed size, so the output never depends on the number of threads. */
@@ -50,9 +51,9 @@ struct cz_stream {
  * the blocks of every job share them). On failure, e names the
  * file of the first failed job and the rest are abandoned; outputs may be left for the
  * caller's staging directory cleanup. */
-int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int threads,
+int compress_files(struct cz_job *jobs, size_t n, enum cz_algo algo, int gzip_level, int threads,
     struct ferr *e);
 /* The same with gzip, the outputs going to stream (out is not used). */
-int compress_stream(struct cz_job *jobs, size_t n, int threads, const struct cz_stream *stream, struct ferr *e);
+int compress_stream(struct cz_job *jobs, size_t n, int gzip_level, int threads, const struct cz_stream *stream, struct ferr *e);
 
 #endif

@@ -235,11 +235,12 @@ int docker_convert(struct stage *st, struct ferr *e)
 			st->out->progress->what = "writing";
 			progress_start(st->out->progress, total);
 		}
-		rc = compress_stream(jobs, st->npending, st->o->jobs, st->out, e);
+		rc = compress_stream(jobs, st->npending, st->o->gzip_level, st->o->jobs, st->out, e);
 		if (st->out->progress != NULL)
 			progress_end(st->out->progress);
 	} else {
-		rc = compress_files(jobs, st->npending, st->o->layer_zstd ? CZ_ZSTD : CZ_GZIP, st->o->jobs, e);
+		rc = compress_files(jobs, st->npending, st->o->layer_zstd ? CZ_ZSTD : CZ_GZIP, st->o->gzip_level,
+		    st->o->jobs, e);
 	}
 	for (i = 0; rc == FX_OK && i < st->npending; i++) {
 		struct pending_layer *p = &st->pending[i];

@@ -40,6 +40,7 @@ struct img_src {
 
 struct img_opts {
 	int layer_zstd;          /* compress converted layers with zstd instead of gzip */
+	int gzip_level;          /* libdeflate level of converted gzip layers (0: CZ_GZIP_LEVEL) */
 	int jobs;                /* parallel compression */
 	const char *staging_dir; /* an empty directory owned by the caller, removed by it */
 	int64_t mtime;           /* SOURCE_DATE_EPOCH / created, for anything time-stamped */

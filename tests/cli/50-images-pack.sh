@@ -103,6 +103,22 @@ expect 0 "extract the zstd-layer bundle" "$LOAD" extract twoz.ferry -C xz --allo
 assert "zstd layers are labelled as such" test "$(skopeo inspect --raw "oci:xz/images:$APP_A_REF" | jq -r '.layers[0].mediaType')" = application/vnd.oci.image.layer.v1.tar+zstd
 assert "zstd-layer image keeps its image ID" test "$(skopeo inspect --raw "oci:xz/images:$APP_A_REF" | jq -r .config.digest)" = "$APP_A_ID"
 
+# the gzip level: another level gives other layer bytes of the same content
+expect 0 "--gzip-level 1" "$PACK" build two.yaml -o two1.ferry --no-sign --gzip-level 1
+expect 0 "extract the level-1 bundle" "$LOAD" extract two1.ferry -C x1 --allow-unsigned
+layer_of() { skopeo inspect --raw "oci:$1/images:$APP_A_REF" | jq -r '.layers[-1].digest'; }
+expect 0 "extract the default-level bundle" "$LOAD" extract two.ferry -C x4 --allow-unsigned
+assert "level 1 and the default give different layer blobs" test "$(layer_of x1)" != "$(layer_of x4)"
+assert "level-1 image keeps its image ID" test "$(skopeo inspect --raw "oci:x1/images:$APP_A_REF" | jq -r .config.digest)" = "$APP_A_ID"
+assert "a level-1 layer inflates to its diff_id" test "sha256:$(zcat "x1/images/blobs/sha256/$(layer_of x1 | cut -d: -f2)" | sha256sum | cut -d' ' -f1)" = "$(skopeo inspect --raw --config "oci:x1/images:$APP_A_REF" | jq -r '.rootfs.diff_ids[-1]')"
+expect 0 "--gzip-level 4" env SOURCE_DATE_EPOCH=1700000000 "$PACK" build two.yaml -o two4.ferry --no-sign --gzip-level 4
+expect 0 "the default level" env SOURCE_DATE_EPOCH=1700000000 "$PACK" build two.yaml -o twod.ferry --no-sign
+assert "--gzip-level 4 is the default: the same bytes" cmp -s twod.ferry two4.ferry
+expect 2 "--gzip-level 0 is refused" "$PACK" build two.yaml -o bad.ferry --no-sign --gzip-level 0
+expect 2 "--gzip-level 10 is refused" "$PACK" build two.yaml -o bad.ferry --no-sign --gzip-level 10
+expect 2 "--gzip-level with zstd layers is refused" "$PACK" build two.yaml -o bad.ferry --no-sign --gzip-level 6 --layer-compression zstd
+assert "no bundle after a refused level" test ! -e bad.ferry
+
 # a damaged input is never packed
 mkdir dmg && tar -xf "$FX/app-a.docker.tar" -C dmg
 layer=$(jq -r '.[0].Layers[-1]' dmg/manifest.json)

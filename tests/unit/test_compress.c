@@ -148,7 +148,7 @@ static void run(const size_t *lens, size_t n, int threads, const char *tag,
 		jobs[i].in = in[i];
 		jobs[i].out = out[i];
 	}
-	CHECK(compress_files(jobs, n, CZ_GZIP, threads, &e) == FX_OK);
+	CHECK(compress_files(jobs, n, CZ_GZIP, 0, threads, &e) == FX_OK);
 	if (e.code != 0)
 		fprintf(stderr, "compress_files: %s\n", e.msg);
 	for (i = 0; i < n; i++) {
@@ -255,7 +255,7 @@ static void test_stored(void)
 	memset(&j, 0, sizeof(j));
 	j.in = in;
 	j.out = out;
-	CHECK(compress_files(&j, 1, CZ_GZIP, 2, &e) == FX_OK);
+	CHECK(compress_files(&j, 1, CZ_GZIP, 0, 2, &e) == FX_OK);
 	gz = slurp(out, &gl);
 	CHECK(gz != NULL && gl > 2 * B && gl < 2 * B + 2 * B / 1000 + B / 20);
 	/* Stored blocks: the first member holds the random bytes verbatim (after its
@@ -284,7 +284,7 @@ static void test_zstd(void)
 	spit(in, src, len);
 	j.in = in;
 	j.out = out;
-	CHECK(compress_files(&j, 1, CZ_ZSTD, 2, &e) == FX_OK);
+	CHECK(compress_files(&j, 1, CZ_ZSTD, 0, 2, &e) == FX_OK);
 	z = slurp(out, &zl);
 	CHECK(z != NULL && j.size == zl && j.in_size == len);
 	back = xmalloc(len);
@@ -308,7 +308,7 @@ static void test_errors(void)
 	j[0].out = o1;
 	j[1].in = missing;
 	j[1].out = o2;
-	CHECK(compress_files(j, 2, CZ_GZIP, 2, &e) == FX_IO);
+	CHECK(compress_files(j, 2, CZ_GZIP, 0, 2, &e) == FX_IO);
 	CHECK(strstr(e.msg, "no-such-layer") != NULL);
 	/* An existing output is never overwritten. */
 	memset(&e, 0, sizeof(e));
@@ -320,7 +320,7 @@ static void test_errors(void)
 			close(fd);
 	}
 	j[0].out = o2;
-	CHECK(compress_files(j, 1, CZ_GZIP, 1, &e) == FX_IO);
+	CHECK(compress_files(j, 1, CZ_GZIP, 0, 1, &e) == FX_IO);
 	CHECK(strstr(e.msg, "in-1") != NULL);
 	free(good);
 	free(missing);
