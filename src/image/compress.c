@@ -24,6 +24,9 @@
 #include <zstd.h>
 
 #define IN_CHUNK ((size_t)1 << 20)
+/* Into a stream, the write-back of every this many bytes starts as soon as they are
+ * written (a hint; the writer's fsync is what counts). */
+#define WRITEBACK_STEP ((uint64_t)32 << 20)
 
 struct pool {
 	struct cz_job *jobs;
@@ -41,14 +44,22 @@ struct sink {
 	uint64_t size;
 };
 
-static int sink_write(struct sink *s, const void *buf, size_t n)
+/* Writes and counts; the caller hashes (gzip: on the workers, see gz_hash_block). */
+static int sink_put(struct sink *s, const void *buf, size_t n)
 {
 	if (n == 0)
 		return 0;
 	if (write_all(s->fd, buf, n) != 0)
 		return -1;
-	sha256_update(&s->h, buf, n);
 	s->size += n;
+	return 0;
+}
+
+static int sink_write(struct sink *s, const void *buf, size_t n)
+{
+	if (sink_put(s, buf, n) != 0)
+		return -1;
+	sha256_update(&s->h, buf, n);
 	return 0;
 }
 
@@ -192,6 +203,7 @@ struct gzip_job_state {
 	struct sink sink;
 	struct sha256 in_hash;
 	uint64_t in_size, blocks_read, blocks_written;
+	uint64_t flushed;  /* a stream: output bytes whose write-back is started */
 	uint64_t left;   /* bytes still to read (UINT64_MAX: to EOF) */
 	int read_done;
 	int hashing;     /* in_hash and sink.h initialised */
@@ -206,8 +218,9 @@ struct gzip_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
 	int quit;
-	struct gzip_job_state *state; /* the jobs' (for their input hashes) */
+	struct gzip_job_state *state; /* the jobs' (for their hashes) */
 	uint64_t hashed_seq;          /* blocks before this one are in their input's hash */
+	uint64_t hashed_out_seq;      /* and before this one in their output's */
 	int level;                    /* libdeflate's, 1-9 */
 };
 
@@ -260,21 +273,34 @@ static void gz_block(struct deflaters *c, struct slot *b)
 	b->outlen = libdeflate_gzip_compress(z, b->in, b->len, b->out, b->outcap);
 }
 
-/* Adds block b to its input's hash (the diff_id), in read order: waits for the blocks
- * before it. The input hashes so run on the workers, beside the output hashes on the
- * calling thread, instead of both on the calling thread, which kept one core busy and
- * the other mostly idle on incompressible layers. Called and returns with g->mu held. */
-static void gz_hash_input(struct gzip_pool *g, struct slot *b)
+/* Adds block b to one of its job's hashes once every block before it is in: *turn is
+ * that hash's next block. Called and returns with g->mu held; 0 when given up. */
+static int gz_hash_turn(struct gzip_pool *g, uint64_t *turn, struct sha256 *h, const struct slot *b,
+    const unsigned char *p, size_t n)
 {
-	while (g->hashed_seq != b->seq && !g->quit)
+	while (*turn != b->seq && !g->quit)
 		pthread_cond_wait(&g->done, &g->mu);
-	if (g->hashed_seq != b->seq)
-		return; /* given up */
+	if (*turn != b->seq)
+		return 0;
 	pthread_mutex_unlock(&g->mu);
-	sha256_update(&g->state[b->job].in_hash, b->in, b->len);
+	sha256_update(h, p, n);
 	pthread_mutex_lock(&g->mu);
-	g->hashed_seq++;
+	(*turn)++;
 	pthread_cond_broadcast(&g->done);
+	return 1;
+}
+
+/* Adds block b to its input's hash (the diff_id) and its member to its output's hash
+ * (the blob digest), each in read order. Both run on the workers, one worker hashing a
+ * block's output while another hashes the next block's input, so the calling thread
+ * only reads and writes: with both hashes there it kept one core busy and the other
+ * half idle on incompressible layers. Called and returns with g->mu held. */
+static void gz_hash_block(struct gzip_pool *g, struct slot *b)
+{
+	struct gzip_job_state *q = &g->state[b->job];
+
+	if (gz_hash_turn(g, &g->hashed_seq, &q->in_hash, b, b->in, b->len))
+		gz_hash_turn(g, &g->hashed_out_seq, &q->sink.h, b, b->out, b->outlen);
 }
 
 static void *gz_worker(void *arg)
@@ -306,7 +332,7 @@ static void *gz_worker(void *arg)
 		else
 			b->outlen = 0;
 		pthread_mutex_lock(&g->mu);
-		gz_hash_input(g, b);
+		gz_hash_block(g, b);
 		b->state = SL_DONE;
 		pthread_cond_broadcast(&g->done);
 	}
@@ -378,7 +404,7 @@ static void gz_submit(struct gzip_run *run, struct slot *b)
 	if (run->nworkers == 0) {
 		gz_block(&run->own, b);
 		pthread_mutex_lock(&g->mu);
-		gz_hash_input(g, b);
+		gz_hash_block(g, b);
 		b->state = SL_DONE;
 		pthread_mutex_unlock(&g->mu);
 		return;
@@ -494,9 +520,15 @@ static int gz_write_block(struct gzip_run *run)
 		if (run->stream->progress != NULL && j->item != NULL)
 			progress_item(run->stream->progress, j->item, j->item_index, j->item_count);
 	}
-	if (sink_write(&q->sink, b->out, b->outlen) != 0) {
+	if (sink_put(&q->sink, b->out, b->outlen) != 0) { /* hashed by gz_hash_block */
 		snprintf(run->why, sizeof(run->why), "write: %s", strerror(errno));
 		return -1;
+	}
+	if (run->stream != NULL && q->sink.size - q->flushed >= WRITEBACK_STEP) {
+		/* Start writing the last step to disk now, not all at the final fsync. */
+		(void)sync_file_range(q->sink.fd, (off64_t)(run->jobs[b->job].out_off + q->flushed),
+		    (off64_t)(q->sink.size - q->flushed), SYNC_FILE_RANGE_WRITE);
+		q->flushed = q->sink.size;
 	}
 	if (run->stream != NULL && run->stream->progress != NULL)
 		progress_add(run->stream->progress, b->len);
