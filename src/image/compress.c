@@ -219,11 +219,13 @@ struct gzip_pool {
 	struct slot *slots;
 	size_t nslots;
 	pthread_mutex_t mu;
-	pthread_cond_t work, done;
+	pthread_cond_t work, done, turn; /* done: the writer waits; turn: a hash's next block */
 	int quit;
 	struct gzip_job_state *state; /* the jobs' (for their hashes) */
 	uint64_t hashed_seq;          /* blocks before this one are in their input's hash */
 	uint64_t hashed_out_seq;      /* and before this one in their output's */
+	int writer_waits;             /* the writer sleeps on done until block want_seq is */
+	uint64_t want_seq;
 	int level;                    /* libdeflate's, 1-9 */
 };
 
@@ -282,14 +284,14 @@ static int gz_hash_turn(struct gzip_pool *g, uint64_t *turn, struct sha256 *h, c
     const unsigned char *p, size_t n)
 {
 	while (*turn != b->seq && !g->quit)
-		pthread_cond_wait(&g->done, &g->mu);
+		pthread_cond_wait(&g->turn, &g->mu);
 	if (*turn != b->seq)
 		return 0;
 	pthread_mutex_unlock(&g->mu);
 	sha256_update(h, p, n);
 	pthread_mutex_lock(&g->mu);
 	(*turn)++;
-	pthread_cond_broadcast(&g->done);
+	pthread_cond_broadcast(&g->turn);
 	return 1;
 }
 
@@ -337,7 +339,8 @@ static void *gz_worker(void *arg)
 		pthread_mutex_lock(&g->mu);
 		gz_hash_block(g, b);
 		b->state = SL_DONE;
-		pthread_cond_broadcast(&g->done);
+		if (g->writer_waits && g->want_seq == b->seq) /* not for a block it is not at yet */
+			pthread_cond_signal(&g->done);
 	}
 	pthread_mutex_unlock(&g->mu);
 	deflaters_free(&c);
@@ -374,8 +377,12 @@ static struct slot *gz_wait(struct gzip_pool *g, uint64_t seq)
 	for (i = 0; i < g->nslots && b == NULL; i++)
 		if (g->slots[i].state != SL_FREE && g->slots[i].seq == seq)
 			b = &g->slots[i];
-	while (b != NULL && (b->state == SL_READY || b->state == SL_BUSY))
+	g->want_seq = seq;
+	while (b != NULL && (b->state == SL_READY || b->state == SL_BUSY)) {
+		g->writer_waits = 1;
 		pthread_cond_wait(&g->done, &g->mu);
+		g->writer_waits = 0;
+	}
 	if (b != NULL && b->state != SL_DONE)
 		b = NULL;
 	pthread_mutex_unlock(&g->mu);
@@ -560,6 +567,7 @@ static void gzip_run_init(struct gzip_run *run, struct cz_job *jobs, const size_
 	pthread_mutex_init(&run->pool.mu, NULL);
 	pthread_cond_init(&run->pool.work, NULL);
 	pthread_cond_init(&run->pool.done, NULL);
+	pthread_cond_init(&run->pool.turn, NULL);
 	/* In flight: one block per worker being compressed, as many ready, one being
 	 * read and one being written. */
 	run->pool.nslots = threads > 1 ? 2 * (size_t)threads + 2 : 1;
@@ -595,6 +603,7 @@ static void gzip_run_free(struct gzip_run *run)
 	deflaters_free(&run->own);
 	pthread_cond_destroy(&run->pool.work);
 	pthread_cond_destroy(&run->pool.done);
+	pthread_cond_destroy(&run->pool.turn);
 	pthread_mutex_destroy(&run->pool.mu);
 }
 
@@ -640,6 +649,7 @@ end:
 	run.pool.quit = 1;
 	pthread_cond_broadcast(&run.pool.work);
 	pthread_cond_broadcast(&run.pool.done);
+	pthread_cond_broadcast(&run.pool.turn);
 	pthread_mutex_unlock(&run.pool.mu);
 	for (i = 0; i < (size_t)run.nworkers; i++)
 		pthread_join(tids[i], NULL);
