@@ -24,8 +24,15 @@
 #include <zstd.h>
 
 #define IN_CHUNK ((size_t)1 << 20)
-/* Into a stream, the write-back of every this many bytes starts as soon as they are
- * written (a hint; the writer's fsync is what counts). */
+/* Into a stream, the layers' bytes are written with O_DIRECT where the file system
+ * allows it: whole aligned DIRECT_BUF pieces from one buffer, only the unaligned ends
+ * of each layer through the page cache. A multi-GB bundle then neither fills the page
+ * cache (whose pages a VM may first have to get back from its host: 3.5 s of kernel
+ * time per GB written here when they are cold, against 0.15 s direct) nor leaves
+ * gigabytes for the final fsync. Without O_DIRECT (tmpfs, a refused alignment) the
+ * write-back of every WRITEBACK_STEP bytes is started as they are written. */
+#define DIRECT_BUF ((size_t)256 << 10)
+#define DIRECT_ALIGN ((uint64_t)4096)
 #define WRITEBACK_STEP ((uint64_t)32 << 20)
 
 struct pool {
@@ -206,7 +213,7 @@ struct gzip_job_state {
 	struct sink sink;
 	struct sha256 in_hash;
 	uint64_t in_size, blocks_read, blocks_written;
-	uint64_t flushed;  /* a stream: output bytes whose write-back is started */
+	uint64_t flushed;  /* a stream: output bytes written or whose write-back is started */
 	uint64_t left;   /* bytes still to read (UINT64_MAX: to EOF) */
 	int read_done;
 	int hashing;     /* in_hash and sink.h initialised */
@@ -404,7 +411,111 @@ struct gzip_run {
 	const struct cz_stream *stream; /* NULL: each job to its out file */
 	uint64_t read_seq, write_seq;
 	char why[256];
+	/* a stream's O_DIRECT side: the file reopened, and the aligned piece being filled */
+	int dfd;             /* -1: page cache only */
+	int dfd_for;         /* the stream's descriptor dfd reopens (-1: not tried yet) */
+	unsigned char *dbuf; /* DIRECT_BUF bytes at a DIRECT_ALIGN address */
+	size_t dlen;         /* bytes in dbuf */
+	uint64_t doff;       /* file offset of dbuf[0], aligned */
 };
+
+/* The stream's file reopened with O_DIRECT, once; -1 where it cannot be, or where
+ * FERRY_DIRECT_IO=0 asks for the page cache. */
+static void direct_open(struct gzip_run *run, int fd)
+{
+	const char *env = getenv("FERRY_DIRECT_IO");
+	char proc[64];
+
+	if (run->dfd_for == fd)
+		return;
+	if (run->dfd >= 0)
+		close(run->dfd);
+	run->dfd = -1;
+	run->dfd_for = fd;
+	if (env != NULL && strcmp(env, "0") == 0)
+		return;
+	if (run->dbuf == NULL && posix_memalign((void **)&run->dbuf, (size_t)DIRECT_ALIGN, DIRECT_BUF) != 0) {
+		run->dbuf = NULL;
+		return;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	run->dfd = open(proc, O_WRONLY | O_DIRECT | O_CLOEXEC);
+}
+
+/* Writes dbuf's first n bytes (a multiple of DIRECT_ALIGN) at doff, directly; where the
+ * file system refuses (EINVAL: no O_DIRECT for it, or another alignment) through fd,
+ * and so on from then on; the rest of a short write through fd too, which then fails
+ * with the reason (ENOSPC, EFBIG) or writes it. */
+static int direct_write(struct gzip_run *run, int fd, size_t n)
+{
+	ssize_t r = pwrite(run->dfd, run->dbuf, n, (off_t)run->doff);
+
+	if (r == (ssize_t)n)
+		return 0;
+	if (r < 0 && errno == EINVAL) {
+		close(run->dfd);
+		run->dfd = -1;
+		return pwrite_all(fd, run->dbuf, n, run->doff);
+	}
+	if (r >= 0) /* short (a full device, a file size limit): the rest tells why */
+		return pwrite_all(fd, run->dbuf + r, n - (size_t)r, run->doff + (uint64_t)r);
+	return -1;
+}
+
+/* Sends what is left in dbuf at a layer's end: its aligned part directly, the rest
+ * (less than DIRECT_ALIGN) through the page cache. */
+static int direct_flush(struct gzip_run *run, int fd)
+{
+	size_t aligned = run->dlen / DIRECT_ALIGN * DIRECT_ALIGN;
+
+	if (aligned > 0 && direct_write(run, fd, aligned) != 0)
+		return -1;
+	if (run->dlen > aligned && pwrite_all(fd, run->dbuf + aligned, run->dlen - aligned, run->doff + aligned) != 0)
+		return -1;
+	run->dlen = 0;
+	return 0;
+}
+
+/* Writes n bytes of job q's output at its end in the stream (its bytes start at off). */
+static int stream_put(struct gzip_run *run, struct gzip_job_state *q, uint64_t off, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		uint64_t at = off + q->sink.size;
+		size_t k;
+		if (run->dfd < 0) { /* page cache, its write-back started every step */
+			if (pwrite_all(q->sink.fd, p, n, at) != 0)
+				return -1;
+			q->sink.size += n;
+			if (q->sink.size - q->flushed >= WRITEBACK_STEP) {
+				(void)sync_file_range(q->sink.fd, (off64_t)(off + q->flushed), (off64_t)(q->sink.size - q->flushed),
+				    SYNC_FILE_RANGE_WRITE);
+				q->flushed = q->sink.size;
+			}
+			return 0;
+		}
+		if (run->dlen == 0 && at % DIRECT_ALIGN != 0) { /* up to the first aligned offset */
+			k = (size_t)(DIRECT_ALIGN - at % DIRECT_ALIGN);
+			k = k < n ? k : n;
+			if (pwrite_all(q->sink.fd, p, k, at) != 0)
+				return -1;
+		} else {
+			if (run->dlen == 0)
+				run->doff = at;
+			k = DIRECT_BUF - run->dlen < n ? DIRECT_BUF - run->dlen : n;
+			memcpy(run->dbuf + run->dlen, p, k);
+			run->dlen += k;
+			if (run->dlen == DIRECT_BUF) {
+				if (direct_write(run, q->sink.fd, DIRECT_BUF) != 0)
+					return -1;
+				run->dlen = 0;
+			}
+		}
+		q->sink.size += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
 
 /* Hands a filled slot to the workers, or compresses it here when there are none. */
 static void gz_submit(struct gzip_run *run, struct slot *b)
@@ -439,6 +550,10 @@ static int gz_finish(struct gzip_run *run, size_t j)
 		return -1;
 	}
 	q->out = -1;
+	if (run->stream != NULL && run->dlen > 0 && direct_flush(run, q->sink.fd) != 0) {
+		snprintf(run->why, sizeof(run->why), "write: %s", strerror(errno));
+		return -1;
+	}
 	/* every block is written, so every block is hashed (DONE comes after the hash) */
 	sha256_final(&q->in_hash, run->jobs[j].in_digest);
 	sha256_final(&q->sink.h, run->jobs[j].digest);
@@ -527,18 +642,15 @@ static int gz_write_block(struct gzip_run *run)
 		if (run->stream->begin(run->stream->ctx, j, &q->sink.fd, &j->out_off, run->why, sizeof(run->why)) != 0)
 			return -1;
 		q->started = 1;
+		direct_open(run, q->sink.fd);
 		if (run->stream->progress != NULL && j->item != NULL)
 			progress_item(run->stream->progress, j->item, j->item_index, j->item_count);
 	}
-	if (sink_put(&q->sink, b->out, b->outlen) != 0) { /* hashed by gz_hash_block */
+	/* hashed by gz_hash_block */
+	if ((run->stream != NULL ? stream_put(run, q, run->jobs[b->job].out_off, b->out, b->outlen) :
+	        sink_put(&q->sink, b->out, b->outlen)) != 0) {
 		snprintf(run->why, sizeof(run->why), "write: %s", strerror(errno));
 		return -1;
-	}
-	if (run->stream != NULL && q->sink.size - q->flushed >= WRITEBACK_STEP) {
-		/* Start writing the last step to disk now, not all at the final fsync. */
-		(void)sync_file_range(q->sink.fd, (off64_t)(run->jobs[b->job].out_off + q->flushed),
-		    (off64_t)(q->sink.size - q->flushed), SYNC_FILE_RANGE_WRITE);
-		q->flushed = q->sink.size;
 	}
 	if (run->stream != NULL && run->stream->progress != NULL)
 		progress_add(run->stream->progress, b->len);
@@ -556,6 +668,7 @@ static void gzip_run_init(struct gzip_run *run, struct cz_job *jobs, const size_
 	size_t i;
 
 	memset(run, 0, sizeof(*run));
+	run->dfd = run->dfd_for = -1;
 	run->jobs = jobs;
 	run->order = order;
 	run->n = n;
@@ -568,9 +681,10 @@ static void gzip_run_init(struct gzip_run *run, struct cz_job *jobs, const size_
 	pthread_cond_init(&run->pool.work, NULL);
 	pthread_cond_init(&run->pool.done, NULL);
 	pthread_cond_init(&run->pool.turn, NULL);
-	/* In flight: one block per worker being compressed, as many ready, one being
-	 * read and one being written. */
-	run->pool.nslots = threads > 1 ? 2 * (size_t)threads + 2 : 1;
+	/* In flight: one block per worker being compressed, as many ready or done, and
+	 * one being read (a sixth one did not go faster, and cost 2 MiB of RSS once the
+	 * O_DIRECT writes let the workers fill every slot). */
+	run->pool.nslots = threads > 1 ? 2 * (size_t)threads + 1 : 1;
 	run->pool.slots = xcalloc(run->pool.nslots, sizeof(*run->pool.slots));
 	for (i = 0; i < run->pool.nslots; i++) {
 		run->pool.slots[i].in = xmalloc(CZ_GZIP_BLOCK);
@@ -600,6 +714,9 @@ static void gzip_run_free(struct gzip_run *run)
 	}
 	free(run->pool.slots);
 	free(run->state);
+	if (run->dfd >= 0)
+		close(run->dfd);
+	free(run->dbuf);
 	deflaters_free(&run->own);
 	pthread_cond_destroy(&run->pool.work);
 	pthread_cond_destroy(&run->pool.done);

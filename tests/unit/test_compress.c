@@ -234,6 +234,124 @@ static void test_gzip(void)
 	}
 }
 
+/* compress_stream: every job's member bytes land at the offset its begin() gave, as
+ * compress_files writes them (O_DIRECT pieces and page-cache ends alike), and nothing
+ * is written between the jobs (where a tar header and padding go). */
+struct fake_tar {
+	int fd;
+	uint64_t next;   /* where the next job's data starts */
+	uint64_t off[8], size[8];
+	size_t n;
+};
+
+static int fake_begin(void *ctx, const struct cz_job *j, int *fd, uint64_t *off, char *why, size_t whyl)
+{
+	struct fake_tar *t = ctx;
+
+	(void)j;
+	(void)why;
+	(void)whyl;
+	*fd = t->fd;
+	*off = t->next;
+	return 0;
+}
+
+static int fake_end(void *ctx, const struct cz_job *j, char *why, size_t whyl)
+{
+	struct fake_tar *t = ctx;
+
+	(void)why;
+	(void)whyl;
+	if (t->n < 8) {
+		t->off[t->n] = j->out_off;
+		t->size[t->n] = j->size;
+		t->n++;
+	}
+	/* padding to 512, then a header block: the next data is 512-aligned, rarely 4096 */
+	t->next = j->out_off + (j->size + 511) / 512 * 512 + 512;
+	return 0;
+}
+
+static void stream_in(const char *dir)
+{
+	const size_t B = CZ_GZIP_BLOCK;
+	const size_t lens[] = {5 * B + 12345, 70000, 2 * B, 1, B + 1};
+	const size_t n = sizeof(lens) / sizeof(lens[0]);
+	struct cz_job jobs[5], ref[5];
+	struct fake_tar t;
+	struct cz_stream st;
+	struct ferr e = {0, ""};
+	char *path = xasprintf("%s/stream.out", dir), *in[5], *out[5];
+	unsigned char *file;
+	size_t flen = 0, i, k;
+
+	memset(jobs, 0, sizeof(jobs));
+	memset(ref, 0, sizeof(ref));
+	memset(&t, 0, sizeof(t));
+	t.fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	CHECK(t.fd >= 0);
+	t.next = 3 * 512;
+	for (i = 0; i < n; i++) {
+		in[i] = xasprintf("%s/in-%zu", tmp, lens[i]);
+		out[i] = xasprintf("%s/ref-%zu", tmp, i);
+		unlink(out[i]);
+		jobs[i].in = ref[i].in = in[i];
+		ref[i].out = out[i];
+	}
+	memset(&st, 0, sizeof(st));
+	st.ctx = &t;
+	st.begin = fake_begin;
+	st.end = fake_end;
+	CHECK(compress_files(ref, n, CZ_GZIP, 0, 2, &e) == FX_OK);
+	CHECK(compress_stream(jobs, n, 0, 2, &st, &e) == FX_OK);
+	if (e.code != 0)
+		fprintf(stderr, "compress_stream into %s: %s\n", dir, e.msg);
+	CHECK(t.n == n);
+	close(t.fd);
+	file = slurp(path, &flen);
+	CHECK(file != NULL);
+	for (i = 0; file != NULL && i < n; i++) {
+		size_t rlen = 0;
+		unsigned char *r = slurp(out[i], &rlen);
+		int same = r != NULL && jobs[i].size == rlen && jobs[i].out_off + rlen <= flen &&
+		    memcmp(file + jobs[i].out_off, r, rlen) == 0 && memcmp(jobs[i].digest, ref[i].digest, SHA256_LEN) == 0;
+		if (!same)
+			fprintf(stderr, "compress_stream into %s: job of %zu bytes differs from compress_files\n", dir, lens[i]);
+		CHECK(same);
+		free(r);
+	}
+	/* between the jobs (and before the first): zeros, never a byte of a member */
+	for (i = 0; file != NULL && i < t.n; i++) {
+		uint64_t from = i == 0 ? 0 : t.off[i - 1] + t.size[i - 1];
+		int clean = 1;
+		for (k = (size_t)from; k < t.off[i] && k < flen; k++)
+			clean &= file[k] == 0;
+		CHECK(clean);
+	}
+	CHECK(file == NULL || flen == t.off[t.n - 1] + t.size[t.n - 1]);
+	free(file);
+	for (i = 0; i < n; i++) {
+		free(in[i]);
+		free(out[i]);
+	}
+	unlink(path);
+	free(path);
+}
+
+static void test_stream(void)
+{
+	char shm[] = "/dev/shm/test_compress.XXXXXX";
+
+	stream_in(tmp); /* a disk file system: O_DIRECT pieces */
+	if (mkdtemp(shm) != NULL) { /* tmpfs: O_DIRECT where the kernel has it for tmpfs */
+		stream_in(shm);
+		rm_tree(shm);
+	}
+	setenv("FERRY_DIRECT_IO", "0", 1); /* the page cache only, as without O_DIRECT */
+	stream_in(tmp);
+	unsetenv("FERRY_DIRECT_IO");
+}
+
 /* Random blocks come out stored (their bytes verbatim), text is still deflated:
  * 2 MiB random then 1 MiB of repeated text compress to just over 2 MiB,
  * and the round trip is exact. */
@@ -338,6 +456,7 @@ int main(void)
 		return 1;
 	}
 	test_gzip();
+	test_stream();
 	test_stored();
 	test_zstd();
 	test_errors();
