@@ -363,6 +363,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		catalog = sbom_ctx_new(&so);
 		free(work_dir);
 		io.layer_tar = sbom_layer_tar;
+		io.layer_tar_queue = sbom_layer_tar_queue;
 		io.layer_blob = sbom_layer_blob;
 		io.layer_ctx = catalog;
 	}

@@ -230,6 +230,15 @@ int docker_convert(struct stage *st, struct ferr *e)
 		jobs[i].item_count = st->nimages;
 		total += src->size;
 	}
+	/* The SBOM reads the layers that stay where they are while they are compressed. */
+	for (i = 0; st->o->layer_tar_queue != NULL && i < st->npending; i++) {
+		struct pending_layer *p = &st->pending[i];
+		if (!p->src_staged && (rc = st->o->layer_tar_queue(st->o->layer_ctx, p->diff_id, p->src->path,
+		        p->src->ranged ? p->src->offset : 0, p->src->ranged ? p->src->size : 0, e)) != FX_OK) {
+			free(jobs);
+			return rc;
+		}
+	}
 	if (st->out != NULL) { /* into the output, each layer where the one before ended */
 		if (st->out->progress != NULL) {
 			st->out->progress->what = "writing";
@@ -248,7 +257,8 @@ int docker_convert(struct stage *st, struct ferr *e)
 		memcpy(p->in_digest, jobs[i].in_digest, SHA256_LEN);
 		p->size = jobs[i].size;
 		p->out_off = jobs[i].out_off;
-		if (st->o->layer_tar != NULL && memcmp(p->in_digest, p->diff_id, SHA256_LEN) == 0)
+		if (st->o->layer_tar != NULL && (st->o->layer_tar_queue == NULL || p->src_staged) &&
+		    memcmp(p->in_digest, p->diff_id, SHA256_LEN) == 0)
 			rc = st->o->layer_tar(st->o->layer_ctx, p->diff_id, p->src->path,
 			    p->src->ranged ? p->src->offset : 0, p->src->ranged ? p->src->size : 0, e);
 		if (p->src_staged && !p->src->moved)

@@ -56,6 +56,11 @@ struct img_opts {
 	 * there), so that it can be read while the rest is staged. where names the input. */
 	int (*layer_tar)(void *ctx, const unsigned char diff_id[SHA256_LEN], const char *path, uint64_t off,
 	    uint64_t len, struct ferr *e);
+	/* layer_tar_queue, when set, sees instead, before compression, each such layer that
+	 * stays where it is (in the input archive or directory): it may be read meanwhile,
+	 * and the build fails if it turns out not to be its diff_id. */
+	int (*layer_tar_queue)(void *ctx, const unsigned char diff_id[SHA256_LEN], const char *path, uint64_t off,
+	    uint64_t len, struct ferr *e);
 	int (*layer_blob)(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, uint64_t off,
 	    uint64_t len, const char *where, struct ferr *e);
 	void *layer_ctx;

@@ -426,6 +426,20 @@ static int sbom_wait(struct sbom_ctx *c, struct ferr *e)
 	return first.code != 0 ? fe_set(e, first.code, "%s", first.msg) : FX_OK;
 }
 
+int sbom_layer_tar_queue(void *ctx, const unsigned char diff_id[SHA256_LEN], const char *path, uint64_t off,
+    uint64_t len, struct ferr *e)
+{
+	struct sbom_ctx *c = ctx;
+	char hex[SHA256_HEX], what[128];
+
+	(void)e;
+	hex_encode(diff_id, SHA256_LEN, hex);
+	snprintf(what, sizeof(what), "layer sha256:%s (uncompressed)", hex);
+	/* not "unchecked": a layer that is not its diff_id fails the whole build */
+	submit(c, diff_id, &(struct layer_src){.path = path, .off = off, .len = len, .what = what}, 0);
+	return FX_OK;
+}
+
 int sbom_layer_blob(void *ctx, const unsigned char digest[SHA256_LEN], const char *path, uint64_t off, uint64_t len,
     const char *where, struct ferr *e)
 {

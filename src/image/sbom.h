@@ -55,6 +55,11 @@ void sbom_ctx_free(struct sbom_ctx *c);
 int sbom_layer_tar(void *ctx, const unsigned char diff_id[SHA256_LEN], const char *path, uint64_t off,
     uint64_t len, struct ferr *e);
 
+/* The images_stage hook (img_opts.layer_tar_queue): queues the same for a worker
+ * thread, to be read while the layer is compressed. */
+int sbom_layer_tar_queue(void *ctx, const unsigned char diff_id[SHA256_LEN], const char *path, uint64_t off,
+    uint64_t len, struct ferr *e);
+
 /* The images_stage hook (img_opts.layer_blob): queues an OCI layer blob to be
  * catalogued on a worker thread while staging goes on: where it lies in the input
  * (bytes off..off+len-1 of path, len > 0; not checked against digest yet: such a
