@@ -132,19 +132,27 @@ static char *rpm_dir(struct sbom_ctx *c, const char *kind)
 	return xasprintf("%s/%s-%u", c->o.work_dir, kind, ++c->serial);
 }
 
+/* How a legacy layer is named in errors: by its diff_id. */
+static void tar_what(const unsigned char diff_id[SHA256_LEN], char what[128])
+{
+	char hex[SHA256_HEX];
+
+	hex_encode(diff_id, SHA256_LEN, hex);
+	snprintf(what, 128, "layer sha256:%s (uncompressed)", hex);
+}
+
 int sbom_layer_tar(void *ctx, const unsigned char diff_id[SHA256_LEN], const char *path, uint64_t off,
     uint64_t len, struct ferr *e)
 {
 	struct sbom_ctx *c = ctx;
 	struct layer_cat *cat = NULL;
 	struct layer_src src = {0};
-	char hex[SHA256_HEX], what[128], *dir;
+	char what[128], *dir;
 	int rc;
 
 	if (cache_get(c, diff_id) != NULL)
 		return FX_OK;
-	hex_encode(diff_id, SHA256_LEN, hex);
-	snprintf(what, sizeof(what), "layer sha256:%s (uncompressed)", hex);
+	tar_what(diff_id, what);
 	src.path = path;
 	src.off = off;
 	src.len = len;
@@ -430,11 +438,10 @@ int sbom_layer_tar_queue(void *ctx, const unsigned char diff_id[SHA256_LEN], con
     uint64_t len, struct ferr *e)
 {
 	struct sbom_ctx *c = ctx;
-	char hex[SHA256_HEX], what[128];
+	char what[128];
 
 	(void)e;
-	hex_encode(diff_id, SHA256_LEN, hex);
-	snprintf(what, sizeof(what), "layer sha256:%s (uncompressed)", hex);
+	tar_what(diff_id, what);
 	/* not "unchecked": a layer that is not its diff_id fails the whole build */
 	submit(c, diff_id, &(struct layer_src){.path = path, .off = off, .len = len, .what = what}, 0);
 	return FX_OK;
