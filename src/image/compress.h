@@ -37,9 +37,11 @@ struct progress;
 
 /* Instead of files (gzip only): every job's output goes into one file, one job after
  * the other in the order they are written. begin() is called when a job's first byte
- * is ready and gives the file, whose current offset *off is where its bytes are
- * write()n; end() once the last is written and j->digest and j->size are set. They
- * return -1 with why set on failure. */
+ * is ready and gives the file and the offset *off where its bytes go: they are
+ * pwrite()n there (aligned pieces through an O_DIRECT reopening of the file where it
+ * allows one), the descriptor's own offset is left as it is; end() once the last is
+ * on the file and j->digest and j->size are set. They return -1 with why set on
+ * failure. */
 struct cz_stream {
 	void *ctx;
 	int (*begin)(void *ctx, const struct cz_job *j, int *fd, uint64_t *off, char *why, size_t whyl);
