@@ -56,6 +56,12 @@ int bw_add_buf(struct bundle_writer *w, const char *name, const void *buf, size_
  * of its own); its size is still checked. */
 int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uint64_t size,
     const unsigned char want[SHA256_LEN], struct ferr *e);
+/* The same for bytes off..off+size-1 of path (off > 0: a member of an archive; a file
+ * that ends inside it is FX_VERIFY). got (optional) gets the sha256 of what was
+ * copied, for a caller that checks it itself (want NULL) and names the source in its
+ * message; *data_off (optional) gets where the data begins in the bundle's file. */
+int bw_add_range(struct bundle_writer *w, const char *name, const char *path, uint64_t off, uint64_t size,
+    const unsigned char want[SHA256_LEN], unsigned char got[SHA256_LEN], uint64_t *data_off, struct ferr *e);
 /* With head_room: the entry's header now, its size bytes left as a hole at *off of
  * bw_fd(w) for the caller to fill (pwrite) before bw_commit. */
 int bw_add_hole(struct bundle_writer *w, const char *name, uint64_t size, uint64_t *off, struct ferr *e);

@@ -276,22 +276,26 @@ int bw_add_buf(struct bundle_writer *w, const char *name, const void *buf, size_
 	return FX_OK;
 }
 
-int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uint64_t size,
-    const unsigned char want[SHA256_LEN], struct ferr *e)
+int bw_add_range(struct bundle_writer *w, const char *name, const char *path, uint64_t off, uint64_t size,
+    const unsigned char want[SHA256_LEN], unsigned char got[SHA256_LEN], uint64_t *data_off, struct ferr *e)
 {
 	struct sha256 hash;
-	unsigned char got[SHA256_LEN];
+	unsigned char sum[SHA256_LEN];
 	uint64_t total = 0;
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
-	if (want != NULL)
+	if (want != NULL || got != NULL)
 		sha256_init(&hash);
 	rc = header(w, name, size, e);
+	if (data_off != NULL)
+		*data_off = w->pos;
 	while (rc == FX_OK) {
-		ssize_t r = read(fd, w->buf, COPY_BUF);
+		/* a range stops at its end; a whole file is read to EOF so that growth shows */
+		size_t want_n = off > 0 && size - total < COPY_BUF ? (size_t)(size - total) : COPY_BUF;
+		ssize_t r = want_n == 0 ? 0 : pread(fd, w->buf, want_n, (off_t)(off + total));
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -305,20 +309,29 @@ int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uin
 			rc = werr(w, name, e);
 		if (rc != FX_OK)
 			break;
-		if (want != NULL)
+		if (want != NULL || got != NULL)
 			sha256_update(&hash, w->buf, (size_t)r);
 		total += (uint64_t)r;
 		if (w->o.progress != NULL)
 			progress_add(w->o.progress, (uint64_t)r);
 	}
-	if (want != NULL)
-		sha256_final(&hash, got);
+	if (want != NULL || got != NULL)
+		sha256_final(&hash, sum);
 	close(fd);
+	if (got != NULL)
+		memcpy(got, sum, SHA256_LEN);
 	if (rc == FX_OK && total != size)
-		rc = fe_set(e, FX_IO, "%s: changed while the bundle was written (shrank)", ESC(path));
-	else if (rc == FX_OK && want != NULL && CRYPTO_memcmp(got, want, SHA256_LEN) != 0)
+		rc = off > 0 ? fe_set(e, FX_VERIFY, "%s: ends inside %s", ESC(path), ESC(name)) :
+		    fe_set(e, FX_IO, "%s: changed while the bundle was written (shrank)", ESC(path));
+	else if (rc == FX_OK && want != NULL && CRYPTO_memcmp(sum, want, SHA256_LEN) != 0)
 		rc = fe_set(e, FX_IO, "%s: changed while the bundle was written", ESC(path));
 	return rc;
+}
+
+int bw_add_file(struct bundle_writer *w, const char *name, const char *path, uint64_t size,
+    const unsigned char want[SHA256_LEN], struct ferr *e)
+{
+	return bw_add_range(w, name, path, 0, size, want, NULL, NULL, e);
 }
 
 int bw_add_hole(struct bundle_writer *w, const char *name, uint64_t size, uint64_t *off, struct ferr *e)

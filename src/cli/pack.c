@@ -352,6 +352,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 	io.plain_http = o->plain_http;
 	io.nplain_http = o->nplain_http;
 	io.stream_pulls = streamable(o);
+	io.blobs_in_place = streamable(o);
 	if (streamable(o)) {
 		io.layers_out = pack_layers_open;
 		io.layers_out_ctx = out_stream;
@@ -386,6 +387,7 @@ static int plan_images(const struct pack_opts *o, const struct spec *s, const ch
 		    pe->path[strlen(*staging)] == '/';
 		pe->size = is->blobs[i].size;
 		pe->written = is->blobs[i].in_output;
+		pe->in_place = is->blobs[i].where != NULL && !pe->written ? &is->blobs[i] : NULL;
 		memcpy(pe->digest, is->blobs[i].digest, SHA256_LEN);
 		blob_image(is, pe, is->blobs[i].hex);
 	}

@@ -26,6 +26,9 @@ struct plan_entry {
 	size_t image_index; /* its number, from 1 */
 	struct img_blob *remote; /* a registry layer: fetched straight into the output */
 	int written;        /* already in the output (a layer compressed into it) */
+	/* a layer left in its input archive (img_blob.where): path is the archive, its
+	 * bytes start at in_place->offset; checked against digest as they are copied */
+	struct img_blob *in_place;
 };
 
 struct plan {

@@ -123,8 +123,10 @@ static void blob_list_free(struct blob_list *b)
 {
 	size_t i;
 
-	for (i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++) {
 		free(b->v[i].path);
+		free(b->v[i].where);
+	}
 	free(b->v);
 	memset(b, 0, sizeof(*b));
 }
@@ -175,6 +177,8 @@ int stage_written(struct stage *st, struct blob_list *b, const char *path, uint6
 	/* a copy staged from another input is now not written again */
 	free(x->path);
 	x->path = xstrdup(path);
+	free(x->where); /* written and hashed by the caller: no longer a claim */
+	x->where = NULL;
 	x->offset = off;
 	x->remote = NULL;
 	x->in_output = 1;
@@ -186,6 +190,17 @@ int stage_member(struct stage *st, struct input *in, struct blob_list *b, struct
 	char *final = NULL;
 	int rc;
 
+	if (m->claimed && m->ranged) { /* left where it lies; the caller checks it as it copies it */
+		struct img_blob *have = blob_find(st, m->digest);
+		if (have != NULL && have->size != m->size)
+			return fe_set(e, FX_VERIFY, "blob sha256:%s seen with two sizes", have->hex);
+		if (have != NULL)
+			return FX_OK;
+		blob_list_add(b, m->digest, m->size, xstrdup(m->path));
+		b->v[b->n - 1].offset = m->offset;
+		b->v[b->n - 1].where = xstrdup(in->label);
+		return FX_OK;
+	}
 	if ((rc = member_stage_range(in, m, e)) != FX_OK)
 		return rc;
 	if (blob_find(st, m->digest) != NULL || m->moved)
@@ -560,8 +575,10 @@ void img_set_free(struct img_set *s)
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->nblobs; i++)
+	for (i = 0; i < s->nblobs; i++) {
 		free(s->blobs[i].path);
+		free(s->blobs[i].where);
+	}
 	free(s->blobs);
 	free(s->index_json);
 	for (i = 0; i < s->nsources; i++)

@@ -69,6 +69,12 @@ struct img_opts {
 	 * the caller fetches them into their place in its output with images_fetch. Configs,
 	 * manifests and indexes are still fetched (they say what the layers are). */
 	int stream_pulls;
+	/* A layer of an uncompressed archive (an oci-archive) is not staged: its img_blob
+	 * is the archive, offset where the layer starts, and where names the input. Its
+	 * digest is what the manifest claims, unchecked: the caller must hash it as it
+	 * copies it and fail on a mismatch (the SBOM reads it from there meanwhile, bound
+	 * to the image by the config's diff_ids, see layer_blob). */
+	int blobs_in_place;
 	/* Optional (gzip layers only): the layers converted from docker save inputs go
 	 * straight into the caller's output instead of staged files. Called once every input
 	 * is read, before the first layer is compressed, with a bound of what the head will
@@ -89,6 +95,8 @@ struct img_blob {
 	char *path; /* a staged file (or the input itself when it can be read in place);
 	               NULL for a remote blob until the caller has fetched it */
 	uint64_t offset; /* where its bytes start in path (0: path is the blob) */
+	char *where;     /* a layer left in its input archive (img_opts.blobs_in_place): that
+	                    input, for messages; its digest is still only claimed (NULL: none) */
 	int in_output;   /* already written into the caller's output (layers_out): path is
 	                    that file, offset where its data starts */
 	const struct pull_source *remote; /* a layer to fetch from a registry (stream_pulls) */

@@ -37,6 +37,8 @@ struct member {
 	int ranged;       /* bytes offset..offset+size-1 of the input archive at path, not
 	                     yet hashed (digest unset); never unlinked */
 	uint64_t offset;
+	int claimed;      /* ranged, and digest is what its descriptor claims: a layer left
+	                     where it lies (img_opts.blobs_in_place), checked as it is copied */
 	int deferred;     /* not read: a compressed archive's member that is not JSON */
 	int referenced;   /* a deferred member something references: read by the 2nd pass */
 	uint64_t declared; /* the size a descriptor declares for it (0: none known) */
@@ -179,6 +181,9 @@ struct sig_list;
 /* A blob of an OCI input, checked against the descriptor that names it (size, then
  * digest) and staged for reading; NULL with e set. */
 struct member *oci_blob(struct input *in, const struct oci_desc *d, struct ferr *e);
+/* The same for a layer: with img_opts.blobs_in_place one that lies in an uncompressed
+ * archive is not copied nor hashed here but claimed (member.claimed). */
+struct member *oci_layer_blob(struct stage *st, struct input *in, const struct oci_desc *d, struct ferr *e);
 /* Marks every deferred blob that index.json reaches, with its declared size. */
 int oci_reference(struct input *in, struct ferr *e);
 /* Stages the image tag (or ref) names in an OCI layout input; top gets its descriptor. */

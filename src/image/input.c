@@ -242,6 +242,7 @@ end:
 		m->path = tmp;
 		m->offset = 0;
 		m->ranged = 0;
+		m->claimed = 0;
 	} else {
 		sha256_free(&h);
 		if (tmp != NULL)

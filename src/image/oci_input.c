@@ -40,6 +40,21 @@ struct member *oci_blob(struct input *in, const struct oci_desc *d, struct ferr 
 	return m;
 }
 
+struct member *oci_layer_blob(struct stage *st, struct input *in, const struct oci_desc *d, struct ferr *e)
+{
+	char name[16 + SHA256_HEX];
+	struct ferr ignored = {0, ""};
+	struct member *m;
+
+	blob_name(d, name);
+	if (!st->o->blobs_in_place || in->dir != NULL || (m = input_find(in, name, &ignored)) == NULL ||
+	    !m->ranged || m->size != d->size)
+		return oci_blob(in, d, e);
+	memcpy(m->digest, d->digest, SHA256_LEN);
+	m->claimed = 1;
+	return m;
+}
+
 /* --- what the input references (for the second pass over a compressed archive) --- */
 
 static int reference_desc(struct input *in, const struct oci_desc *d, int depth, struct ferr *e);
@@ -194,11 +209,13 @@ static int walk_manifest(struct stage *st, struct input *in, const struct oci_do
 		if ((rc = offer_layer(st, in, &doc->descs[i], e)) != FX_OK)
 			return rc;
 	for (i = 0; i < doc->ndescs; i++) {
-		if ((m = oci_blob(in, &doc->descs[i], e)) == NULL)
+		if ((m = oci_layer_blob(st, in, &doc->descs[i], e)) == NULL)
 			return e->code;
 		if ((rc = stage_member(st, in, &st->leaves, m, e)) != FX_OK)
 			return rc;
+		/* a staged copy (a layer left in place was offered where it lies) */
 		if (st->o->layer_blob != NULL && blob_find(st, m->digest)->path != NULL &&
+		    blob_find(st, m->digest)->offset == 0 &&
 		    (rc = st->o->layer_blob(st->o->layer_ctx, m->digest,
 		    blob_find(st, m->digest)->path, 0, 0, in->label, e)) != FX_OK)
 			return rc;

@@ -159,6 +159,17 @@ sed 's/damaged\.tar/damagedo.tar/' dmg.yaml >dmgo.yaml
 expect_err 1 "damagedo\.tar: blob sha256:$(basename "$big") has digest sha256:.* \(corrupt input\)" \
 	"an oci-archive with a damaged large blob: refused, named" "$PACK" build dmgo.yaml -o dmgo.ferry --no-sign
 assert "and no bundle" test ! -e dmgo.ferry
+# that blob is not staged but copied from where it lies, and checked as it is copied:
+# without SBOMs (which would read it too) the copy's check alone refuses it
+expect_err 1 "damagedo\.tar: blob sha256:$(basename "$big") has digest sha256:.* \(corrupt input\)" \
+	"the same with --no-sbom: refused by the copy's own check" "$PACK" build dmgo.yaml -o dmgo.ferry --no-sign --no-sbom
+assert "and no bundle" test ! -e dmgo.ferry
+assert "and no staging directory left" test -z "$(ls | grep '^dmgo\.ferry')"
+sed "s|damaged\.tar|fx/app-a.oci.tar|" dmg.yaml >oneoci.yaml
+written=$(bash -c '"$@" >/dev/null 2>&1 && sed -n "s/^wchar: //p" /proc/$$/io' _ "$PACK" build oneoci.yaml -o oneoci.ferry --no-sign)
+size=$(stat -c %s oneoci.ferry 2>/dev/null || echo 0)
+assert "an oci-archive's large blob is written once: $written bytes written for a $size-byte bundle" \
+	test "$size" -gt 1048576 -a "$written" -lt $((size + 262144))
 cat >badref.yaml <<EOS
 apiVersion: ferry/v1
 kind: BundleSpec

@@ -3,6 +3,7 @@
  * room last; the reader must see an ordinary bundle. The same with the blob as an entry
  * of unknown size (bw_begin_entry: data first, header last). A hole never filled, a head
  * that does not fill its room and a room asked of a zstd bundle fail. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,8 +45,8 @@ static void make_head(const unsigned char *blob, size_t blob_len, struct head *h
 }
 
 /* Writes the bundle with the blob as a hole (filled unless fill is 0; fill 2: as an
- * entry of unknown size instead) and the head put into room + extra bytes; the head's
- * rc in *head_rc. */
+ * entry of unknown size instead; fill 3: copied by bw_add_range from the middle of a
+ * file) and the head put into room + extra bytes; the head's rc in *head_rc. */
 static int write_streamed(const char *path, const unsigned char *blob, size_t blob_len, int fill, uint64_t extra,
     int *head_rc, struct ferr *e)
 {
@@ -76,6 +77,26 @@ static int write_streamed(const char *path, const unsigned char *blob, size_t bl
 		}
 		if ((rc = bw_end_entry(w, "files/blob", blob_len, e)) != FX_OK ||
 		    (rc = bw_add_buf(w, "docs/a.txt", "hello", 5, e)) != FX_OK)
+			goto end;
+	} else if (fill == 3) { /* the blob lies at byte 1000 of a file, between other bytes */
+		char *src = xasprintf("%s/range.src", tmp);
+		unsigned char got[SHA256_LEN], want[SHA256_LEN], *back = xmalloc(blob_len + 1);
+		FILE *f = fopen(src, "wb");
+		int ok = f != NULL;
+		for (size_t i = 0; ok && i < 1000; i++)
+			ok = fputc('A', f) != EOF;
+		ok = ok && fwrite(blob, 1, blob_len, f) == blob_len && fputs("trailing bytes", f) >= 0;
+		if (f != NULL && fclose(f) != 0)
+			ok = 0;
+		CHECK(ok);
+		sha256_buf(blob, blob_len, want);
+		if ((rc = bw_add_buf(w, "docs/a.txt", "hello", 5, e)) == FX_OK)
+			rc = bw_add_range(w, "files/blob", src, 1000, blob_len, NULL, got, &off, e);
+		CHECK_MSG(rc == FX_OK && memcmp(got, want, SHA256_LEN) == 0, "bw_add_range: %s", e->msg);
+		CHECK(pread(bw_fd(w), back, blob_len, (off_t)off) == (ssize_t)blob_len && memcmp(back, blob, blob_len) == 0);
+		free(back);
+		free(src);
+		if (rc != FX_OK)
 			goto end;
 	} else if ((rc = bw_add_buf(w, "docs/a.txt", "hello", 5, e)) != FX_OK ||
 	    (rc = bw_add_hole(w, "files/blob", blob_len, &off, e)) != FX_OK) {
@@ -130,6 +151,43 @@ static void test_hole_filled(void)
 	CHECK(write_streamed(path, blob, 0, 1, 0, &head_rc, &e) == FX_OK && verify(path, &rep) == FX_OK);
 	CHECK(write_streamed(path, blob, 1, 1, 0, &head_rc, &e) == FX_OK && verify(path, &rep) == FX_OK);
 	free(blob);
+	free(path);
+}
+
+/* A byte range of a file as an entry: its data where *data_off says, got its sha256;
+ * a range past the end of its file, or whose bytes are not the want given, fails. */
+static void test_range(void)
+{
+	char *path = xasprintf("%s/range.ferry", tmp), *src = xasprintf("%s/short.src", tmp);
+	unsigned char blob[70000], want[SHA256_LEN];
+	struct bundle_writer *w = NULL;
+	struct read_report rep;
+	struct bw_opts o;
+	struct ferr e = {0, ""};
+	uint64_t off;
+	int head_rc;
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < sizeof(blob); i++)
+		blob[i] = (unsigned char)(i * 13 + 1);
+	CHECK(write_streamed(path, blob, sizeof(blob), 3, 0, &head_rc, &e) == FX_OK);
+	CHECK(verify(path, &rep) == FX_OK && rep.entries_ok == 2 && rep.entries_bad == 0);
+	CHECK((f = fopen(src, "wb")) != NULL && fwrite(blob, 1, 5000, f) == 5000 && fclose(f) == 0);
+	memset(&o, 0, sizeof(o));
+	o.force = 1;
+	CHECK(bw_open(&w, path, &o, &e) == FX_OK);
+	CHECK(bw_add_range(w, "files/a", src, 100, 5000, NULL, want, &off, &e) == FX_VERIFY);
+	CHECK_MSG(strstr(e.msg, "ends inside files/a") != NULL, "%s", e.msg);
+	bw_free(w); /* a writer whose entry failed is done */
+	w = NULL;
+	e = (struct ferr){0, ""};
+	CHECK(bw_open(&w, path, &o, &e) == FX_OK);
+	memset(want, 0, sizeof(want));
+	CHECK(bw_add_range(w, "files/b", src, 100, 4900, want, NULL, NULL, &e) == FX_IO);
+	CHECK_MSG(strstr(e.msg, "changed while the bundle was written") != NULL, "%s", e.msg);
+	bw_free(w);
+	free(src);
 	free(path);
 }
 
@@ -234,6 +292,7 @@ int main(void)
 	test_entry_unknown_size();
 	test_hole_unfilled();
 	test_room_mismatch();
+	test_range();
 	rm_tree(tmp);
 	return check_report("test_bundle_write");
 }
