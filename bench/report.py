@@ -122,6 +122,13 @@ def main(argv):
         timing(f"sbom_{kind}", f"SBOMs: pack from {what}, with SBOMs vs --no-sbom", f"pack_{kind}_nosbom",
                f"pack_{kind}_ferry", "<= 1.15x the --no-sbom time", lambda r: r <= 1.15, invert=True)
 
+    fl, nos = F("sbom_floor_inflate"), F("pack_oci_nosbom")
+    if fl.ok() and nos.ok():
+        r = fl.wall / nos.wall
+        row("sbom_floor", "the floor under SBOMs of oci-archives: their largest layer inflated on one core "
+            f"({meta.get('sbom_floor_layer', '?')} bytes)", fmt_s(nos.wall), fmt_s(fl.wall), f"{r:.2f}x the --no-sbom pack",
+            "(informative: no SBOM of that image takes less)", None, figs=(nos, fl), extra={"ratio": round(r, 3)})
+
     z = F("pack_docker_zstd_ferry")
     zb = num(meta, "ferry_zstd_bytes")
     pb = F("pack_docker_baseline")
