@@ -150,9 +150,26 @@ static int edit_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* An insertion (an empty scalar given a value) is kept apart by a space from a
+ * neighbour that is not blank: "key:" + value must read "key: value", and a comment
+ * right after it must stay a comment. */
+static void pads(const char *text, size_t len, const struct yedit *ed, int *lead, int *trail)
+{
+	int insert = ed->start == ed->end && ed->text[0] != '\0';
+
+	*lead = insert && ed->start > 0 && !is_blank(text[ed->start - 1]);
+	*trail = insert && ed->start < len && !is_blank(text[ed->start]);
+}
+
 int yedit_apply(const char *text, size_t len, struct yedit_list *l, char **out, size_t *outlen)
 {
 	size_t i, at = 0, total = len + 1, o = 0;
+	int lead, trail;
 	char *buf;
 
 	if (l->n > 1)
@@ -161,17 +178,23 @@ int yedit_apply(const char *text, size_t len, struct yedit_list *l, char **out, 
 		if (l->v[i].start < at || l->v[i].end < l->v[i].start || l->v[i].end > len)
 			return -1;
 		at = l->v[i].end;
-		total += strlen(l->v[i].text);
+		pads(text, len, &l->v[i], &lead, &trail);
+		total += strlen(l->v[i].text) + (size_t)lead + (size_t)trail;
 	}
 	buf = xmalloc(total);
 	at = 0;
 	for (i = 0; i < l->n; i++) {
 		size_t tl = strlen(l->v[i].text);
 
+		pads(text, len, &l->v[i], &lead, &trail);
 		memcpy(buf + o, text + at, l->v[i].start - at);
 		o += l->v[i].start - at;
+		if (lead)
+			buf[o++] = ' ';
 		memcpy(buf + o, l->v[i].text, tl);
 		o += tl;
+		if (trail)
+			buf[o++] = ' ';
 		at = l->v[i].end;
 	}
 	memcpy(buf + o, text + at, len - at);

@@ -45,8 +45,11 @@ struct yedit_list {
 };
 /* Adds an edit; text is taken over. */
 void yedit_add(struct yedit_list *l, size_t start, size_t end, char *text);
-/* The text with every edit applied (they may be added in any order). 0 ok with *out
- * malloc'd (NUL-terminated), -1 when two edits overlap or one lies outside the text. */
+/* The text with every edit applied (they may be added in any order). An edit of an
+ * empty range (an empty scalar, `key:` with no value, given one) is set apart by a space
+ * from a neighbour that is not blank, so that it reads `key: value` and a comment
+ * after it stays one. 0 ok with *out malloc'd (NUL-terminated), -1 when two edits
+ * overlap or one lies outside the text. */
 int yedit_apply(const char *text, size_t len, struct yedit_list *l, char **out, size_t *outlen);
 void yedit_list_free(struct yedit_list *l);
 

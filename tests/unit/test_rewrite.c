@@ -194,6 +194,12 @@ static void test_yedit(void)
 	yedit_add(&l, 6, 9, strdup("o"));
 	CHECK(yedit_apply("abcdefg", 7, &l, &out, &len) == -1); /* past the end */
 	yedit_list_free(&l);
+	/* an insertion is set apart from neighbours that are not blank, not from blanks */
+	yedit_add(&l, 2, 2, strdup("v"));
+	yedit_add(&l, 7, 7, strdup("w"));
+	CHECK(yedit_apply("a:#\nb: \n", 8, &l, &out, &len) == 0 && strcmp(out, "a: v #\nb: w\n") == 0 && len == 12);
+	free(out);
+	yedit_list_free(&l);
 }
 
 struct rw_case {
@@ -228,6 +234,13 @@ static const struct rw_case cases[] = {
      "image:\n  registry: reg.internal:5000\n  repository: acme/acme/api\n  tag: 1.2.0@" DA "\n", 1, 0},
     {"image: {repository: nginx, tag: \"1.25\", digest: ''}\n", 1,
      "image: {repository: " "reg.internal:5000/acme/library/nginx" ", tag: \"1.25\", digest: '" DB "'}\n", 1, 0},
+    /* an empty digest given one: set apart from its key and from a comment after it */
+    {"image:\n  repository: nginx\n  tag: 1.25\n  digest: #\"\n", 1,
+     "image:\n  repository: reg.internal:5000/acme/library/nginx\n  tag: 1.25\n  digest: " DB " #\"\n", 1, 0},
+    {"image:\n  repository: nginx\n  tag: 1.25\n  digest:\n", 1,
+     "image:\n  repository: reg.internal:5000/acme/library/nginx\n  tag: 1.25\n  digest: " DB "\n", 1, 0},
+    {"image: {repository: nginx, tag: '1.25', digest: }\n", 1,
+     "image: {repository: reg.internal:5000/acme/library/nginx, tag: '1.25', digest: " DB " }\n", 1, 0},
     {"image: {repository: nginx, pullPolicy: Always}\n", 0, "image: {repository: nginx, pullPolicy: Always}\n", 0, 1},
     {"image: {pullPolicy: Always}\n", 0, "image: {pullPolicy: Always}\n", 0, 0},
     {"image: {registry: docker.io, repository: nginx, tag: '1.25'}\n", 0,
