@@ -39,11 +39,19 @@ static struct plan_entry *plan_add(struct plan *p, const char *name)
 	return &p->v[p->n++];
 }
 
-static int plan_file(struct plan *p, const char *name, const char *path, struct ferr *e)
+/* A file of the spec; later: its digest is made as it is written (a streamed pack,
+ * whose head comes last), so it is read once. */
+static int plan_file(struct plan *p, const char *name, const char *path, int later, struct ferr *e)
 {
 	struct plan_entry *pe = plan_add(p, name);
+	struct stat st;
 
 	pe->path = path;
+	if (later && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		pe->size = (uint64_t)st.st_size;
+		pe->hash_on_write = 1;
+		return FX_OK;
+	}
 	return sha256_file(path, pe->digest, &pe->size, e);
 }
 
@@ -650,7 +658,7 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	struct stream_out so;
 	char *out = NULL, *staging = NULL, created[32];
 	size_t i;
-	int rc;
+	int rc, later;
 
 	memset(&sboms, 0, sizeof(sboms));
 	memset(&is, 0, sizeof(is));
@@ -681,16 +689,18 @@ int pack_build(const struct pack_opts *o, struct ferr *e)
 	so.out = out;
 	so.charts = charts;
 	so.p = &p;
-	/* 1. every input hashed, in bundle order */
+	/* 1. every input planned (hashed now, or as it is written into a streamed pack), in
+	 * bundle order */
+	later = streamable(o) && s.nimages > 0;
 	for (i = 0; i < s.nlicenses && rc == FX_OK; i++)
-		rc = plan_file(&p, s.licenses[i].dest, s.licenses[i].src, e);
+		rc = plan_file(&p, s.licenses[i].dest, s.licenses[i].src, later, e);
 	for (i = 0; i < s.ndocs && rc == FX_OK; i++)
-		rc = plan_file(&p, s.docs[i].dest, s.docs[i].src, e);
+		rc = plan_file(&p, s.docs[i].dest, s.docs[i].src, later, e);
 	for (i = 0; i < s.ncharts && rc == FX_OK; i++)
-		if ((rc = plan_file(&p, charts[i].dest, charts[i].src, e)) == FX_OK && charts[i].prov_entry != NULL)
-			rc = plan_file(&p, charts[i].prov_entry, charts[i].prov_src, e);
+		if ((rc = plan_file(&p, charts[i].dest, charts[i].src, later, e)) == FX_OK && charts[i].prov_entry != NULL)
+			rc = plan_file(&p, charts[i].prov_entry, charts[i].prov_src, later, e);
 	for (i = 0; i < s.nfiles && rc == FX_OK; i++)
-		rc = plan_file(&p, s.files[i].dest, s.files[i].src, e);
+		rc = plan_file(&p, s.files[i].dest, s.files[i].src, later, e);
 	if (rc != FX_OK || (s.nimages > 0 && (rc = plan_images(o, &s, out, &staging, &is, &sboms, &p, &catalog, &so, e)) != FX_OK))
 		goto end;
 	plan_chart_blobs(&p, charts, s.ncharts);

@@ -29,6 +29,9 @@ struct plan_entry {
 	/* a layer left in its input archive (img_blob.where): path is the archive, its
 	 * bytes start at in_place->offset; checked against digest as they are copied */
 	struct img_blob *in_place;
+	/* a streamed pack's file (license, doc, chart, file): hashed as it is written, not
+	 * before, since only the head needs its digest and the head is written last */
+	int hash_on_write;
 };
 
 struct plan {

@@ -140,6 +140,17 @@ static int layer_end(void *ctx, const struct cz_job *j, char *why, size_t whyl)
 	return 0;
 }
 
+/* A file or buffer of the plan: a file is checked against the digest it was planned
+ * with, or (hash_on_write) gets its digest now, from the bytes written. */
+static int add_planned(struct stream_out *so, struct plan_entry *pe, struct ferr *e)
+{
+	if (pe->path == NULL)
+		return bw_add_buf(so->w, pe->name, pe->buf, pe->len, e);
+	if (pe->hash_on_write)
+		return bw_add_range(so->w, pe->name, pe->path, 0, pe->size, NULL, pe->digest, NULL, e);
+	return bw_add_file(so->w, pe->name, pe->path, pe->size, pe->staged ? NULL : pe->digest, e);
+}
+
 /* img_opts.layers_out: opens the output with room for the head, writes the plan so far
  * (licenses first, as format.md has them: a loader checks them before any image), and
  * gives images_stage the stream its layers go to. */
@@ -160,11 +171,8 @@ int pack_layers_open(void *ctx, const struct img_bound *bound, const struct cz_s
 	bo.head_room = so->room;
 	if ((rc = bw_open(&so->w, so->out, &bo, e)) != FX_OK)
 		return rc;
-	for (i = 0; i < so->p->n && rc == FX_OK; i++) {
-		const struct plan_entry *pe = &so->p->v[i];
-		rc = pe->path != NULL ? bw_add_file(so->w, pe->name, pe->path, pe->size, pe->digest, e) :
-		    bw_add_buf(so->w, pe->name, pe->buf, pe->len, e);
-	}
+	for (i = 0; i < so->p->n && rc == FX_OK; i++)
+		rc = add_planned(so, &so->p->v[i], e);
 	so->nwritten = so->p->n;
 	so->layers.ctx = so;
 	so->layers.begin = layer_begin;
@@ -235,9 +243,7 @@ static int write_rest(const struct pack_opts *o, struct stream_out *so, size_t n
 			rc = bw_add_hole(so->w, pe->name, pe->size, &want[(*nwant)++].off, e);
 		} else if (pe->in_place != NULL) {
 			rc = add_in_place(so, pe, e);
-		} else if (pe->path != NULL) {
-			rc = bw_add_file(so->w, pe->name, pe->path, pe->size, pe->staged ? NULL : pe->digest, e);
-		} else if ((rc = bw_add_buf(so->w, pe->name, pe->buf, pe->len, e)) == FX_OK && o->progress != NULL) {
+		} else if ((rc = add_planned(so, pe, e)) == FX_OK && pe->path == NULL && o->progress != NULL) {
 			progress_add(o->progress, pe->len);
 		}
 	}

@@ -170,6 +170,13 @@ written=$(bash -c '"$@" >/dev/null 2>&1 && sed -n "s/^wchar: //p" /proc/$$/io' _
 size=$(stat -c %s oneoci.ferry 2>/dev/null || echo 0)
 assert "an oci-archive's large blob is written once: $written bytes written for a $size-byte bundle" \
 	test "$size" -gt 1048576 -a "$written" -lt $((size + 262144))
+# a streamed pack reads the spec's docs once (hashed as they are written, the head last)
+head -c 8388608 /dev/urandom >bigdoc.bin
+sed "s|^images:|docs: [{path: bigdoc.bin, title: Big}]\nimages:|" oneoci.yaml >onedoc.yaml
+read_bytes=$(bash -c '"$@" >/dev/null 2>&1 && sed -n "s/^rchar: //p" /proc/$$/io' _ "$PACK" build onedoc.yaml -o onedoc.ferry --no-sign --no-sbom)
+assert "an 8 MiB doc is read once: $read_bytes bytes read in all" test -s onedoc.ferry -a "${read_bytes:-0}" -gt 8388608 -a "${read_bytes:-0}" -lt 12582912
+assert "and the bundle verifies, the doc's digest as sha256sum gives it" bash -c \
+	'"$1" verify onedoc.ferry --allow-unsigned >/dev/null && tar -xOf onedoc.ferry SHA256SUMS | grep -q "^$(sha256sum bigdoc.bin | cut -d" " -f1)  docs/bigdoc.bin$"' _ "$LOAD"
 cat >badref.yaml <<EOS
 apiVersion: ferry/v1
 kind: BundleSpec
