@@ -140,10 +140,44 @@ static int layer_end(void *ctx, const struct cz_job *j, char *why, size_t whyl)
 	return 0;
 }
 
+/* A layer left in its input archive, copied from there and checked as it is: a
+ * mismatch is the input's fault, named as staging names it. The blob now lies in the
+ * output, where the SBOM reads it if it must read it again (a checked copy). */
+static int add_in_place(struct stream_out *so, struct plan_entry *pe, struct ferr *e)
+{
+	struct img_blob *b = pe->in_place;
+	unsigned char got[SHA256_LEN];
+	char got_hex[SHA256_HEX];
+	struct ferr copy_err = {0, ""};
+	uint64_t data_off = 0;
+	int rc;
+
+	if ((rc = bw_add_range(so->w, pe->name, pe->path, b->offset, pe->size, NULL, got, &data_off, &copy_err)) != FX_OK)
+		return rc == FX_VERIFY ? /* the archive ends inside it (cut since it was read) */
+		    fe_set(e, rc, "%s: blob sha256:%s: %s", b->where, b->hex, copy_err.msg) :
+		    fe_set(e, rc, "%s", copy_err.msg);
+	if (CRYPTO_memcmp(got, pe->digest, SHA256_LEN) != 0) {
+		hex_encode(got, SHA256_LEN, got_hex);
+		return fe_set(e, FX_VERIFY, "%s: blob sha256:%s has digest sha256:%s (corrupt input)", b->where, b->hex,
+		    got_hex);
+	}
+	free(b->path);
+	b->path = xstrdup(bw_tmp_path(so->w));
+	b->offset = data_off;
+	free(b->where);
+	b->where = NULL;
+	pe->path = b->path;
+	pe->in_place = NULL;
+	return FX_OK;
+}
+
 /* A file or buffer of the plan: a file is checked against the digest it was planned
- * with, or (hash_on_write) gets its digest now, from the bytes written. */
+ * with, or (hash_on_write) gets its digest now, from the bytes written; a layer left in
+ * its archive is checked as add_in_place says. */
 static int add_planned(struct stream_out *so, struct plan_entry *pe, struct ferr *e)
 {
+	if (pe->in_place != NULL)
+		return add_in_place(so, pe, e);
 	if (pe->path == NULL)
 		return bw_add_buf(so->w, pe->name, pe->buf, pe->len, e);
 	if (pe->hash_on_write)
@@ -183,37 +217,6 @@ int pack_layers_open(void *ctx, const struct img_bound *bound, const struct cz_s
 	return rc;
 }
 
-/* A layer left in its input archive, copied from there and checked as it is: a
- * mismatch is the input's fault, named as staging names it. The blob now lies in the
- * output, where the SBOM reads it if it must read it again (a checked copy). */
-static int add_in_place(struct stream_out *so, struct plan_entry *pe, struct ferr *e)
-{
-	struct img_blob *b = pe->in_place;
-	unsigned char got[SHA256_LEN];
-	char got_hex[SHA256_HEX];
-	struct ferr copy_err = {0, ""};
-	uint64_t data_off = 0;
-	int rc;
-
-	if ((rc = bw_add_range(so->w, pe->name, pe->path, b->offset, pe->size, NULL, got, &data_off, &copy_err)) != FX_OK)
-		return rc == FX_VERIFY ? /* the archive ends inside it (cut since it was read) */
-		    fe_set(e, rc, "%s: blob sha256:%s: %s", b->where, b->hex, copy_err.msg) :
-		    fe_set(e, rc, "%s", copy_err.msg);
-	if (CRYPTO_memcmp(got, pe->digest, SHA256_LEN) != 0) {
-		hex_encode(got, SHA256_LEN, got_hex);
-		return fe_set(e, FX_VERIFY, "%s: blob sha256:%s has digest sha256:%s (corrupt input)", b->where, b->hex,
-		    got_hex);
-	}
-	free(b->path);
-	b->path = xstrdup(bw_tmp_path(so->w));
-	b->offset = data_off;
-	free(b->where);
-	b->where = NULL;
-	pe->path = b->path;
-	pe->in_place = NULL;
-	return FX_OK;
-}
-
 /* The entries of the plan not yet written, with the progress line of each image;
  * registry layers as holes (want gets them, *total their bytes). */
 static int write_rest(const struct pack_opts *o, struct stream_out *so, size_t nimages, struct img_fetch *want,
@@ -241,8 +244,6 @@ static int write_rest(const struct pack_opts *o, struct stream_out *so, size_t n
 			want[*nwant].blob = pe->remote;
 			*total += pe->size;
 			rc = bw_add_hole(so->w, pe->name, pe->size, &want[(*nwant)++].off, e);
-		} else if (pe->in_place != NULL) {
-			rc = add_in_place(so, pe, e);
 		} else if ((rc = add_planned(so, pe, e)) == FX_OK && pe->path == NULL && o->progress != NULL) {
 			progress_add(o->progress, pe->len);
 		}

@@ -190,7 +190,7 @@ int stage_member(struct stage *st, struct input *in, struct blob_list *b, struct
 	char *final = NULL;
 	int rc;
 
-	if (m->claimed && m->ranged) { /* left where it lies; the caller checks it as it copies it */
+	if (m->claimed) { /* left where it lies; the caller checks it as it copies it */
 		struct img_blob *have = blob_find(st, m->digest);
 		if (have != NULL && have->size != m->size)
 			return fe_set(e, FX_VERIFY, "blob sha256:%s seen with two sizes", have->hex);
