@@ -282,12 +282,12 @@ int bw_add_range(struct bundle_writer *w, const char *name, const char *path, ui
 	struct sha256 hash;
 	unsigned char sum[SHA256_LEN];
 	uint64_t total = 0;
-	int fd, rc;
+	int fd, rc, hashing = want != NULL || got != NULL;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fe_set(e, FX_IO, "%s: %s", ESC(path), strerror(errno));
-	if (want != NULL || got != NULL)
+	if (hashing)
 		sha256_init(&hash);
 	rc = header(w, name, size, e);
 	if (data_off != NULL)
@@ -309,13 +309,13 @@ int bw_add_range(struct bundle_writer *w, const char *name, const char *path, ui
 			rc = werr(w, name, e);
 		if (rc != FX_OK)
 			break;
-		if (want != NULL || got != NULL)
+		if (hashing)
 			sha256_update(&hash, w->buf, (size_t)r);
 		total += (uint64_t)r;
 		if (w->o.progress != NULL)
 			progress_add(w->o.progress, (uint64_t)r);
 	}
-	if (want != NULL || got != NULL)
+	if (hashing)
 		sha256_final(&hash, sum);
 	close(fd);
 	if (got != NULL)

@@ -131,19 +131,31 @@ static void blob_list_free(struct blob_list *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* The blob already in the set under digest (NULL: none); one with another size is an
+ * error (*have NULL, FX_VERIFY). */
+static int blob_known(struct stage *st, const unsigned char digest[SHA256_LEN], uint64_t size,
+    struct img_blob **have, struct ferr *e)
+{
+	*have = blob_find(st, digest);
+	if (*have != NULL && (*have)->size != size) {
+		fe_set(e, FX_VERIFY, "blob sha256:%s seen with two sizes", (*have)->hex);
+		*have = NULL;
+		return FX_VERIFY;
+	}
+	return FX_OK;
+}
+
 int stage_tmp(struct stage *st, struct blob_list *b, const char *tmp, const unsigned char digest[SHA256_LEN],
     uint64_t size, char **final, struct ferr *e)
 {
-	struct img_blob *have = blob_find(st, digest);
+	struct img_blob *have;
 	char hex[SHA256_HEX];
 	char *dst = NULL;
-	int rc = FX_OK;
+	int rc;
 
+	if ((rc = blob_known(st, digest, size, &have, e)) != FX_OK)
+		goto end;
 	if (have != NULL) {
-		if (have->size != size) {
-			rc = fe_set(e, FX_VERIFY, "blob sha256:%s seen with two sizes", have->hex);
-			goto end;
-		}
 		unlink(tmp);
 		dst = have->path;
 		goto end;
@@ -166,10 +178,10 @@ end:
 int stage_written(struct stage *st, struct blob_list *b, const char *path, uint64_t off,
     const unsigned char digest[SHA256_LEN], uint64_t size, struct ferr *e)
 {
-	struct img_blob *x = blob_find(st, digest);
+	struct img_blob *x;
 
-	if (x != NULL && x->size != size)
-		return fe_set(e, FX_VERIFY, "blob sha256:%s seen with two sizes", x->hex);
+	if (blob_known(st, digest, size, &x, e) != FX_OK)
+		return e->code;
 	if (x == NULL) {
 		blob_list_add(b, digest, size, NULL);
 		x = &b->v[b->n - 1];
@@ -191,11 +203,9 @@ int stage_member(struct stage *st, struct input *in, struct blob_list *b, struct
 	int rc;
 
 	if (m->claimed) { /* left where it lies; the caller checks it as it copies it */
-		struct img_blob *have = blob_find(st, m->digest);
-		if (have != NULL && have->size != m->size)
-			return fe_set(e, FX_VERIFY, "blob sha256:%s seen with two sizes", have->hex);
-		if (have != NULL)
-			return FX_OK;
+		struct img_blob *have;
+		if ((rc = blob_known(st, m->digest, m->size, &have, e)) != FX_OK || have != NULL)
+			return rc;
 		blob_list_add(b, m->digest, m->size, xstrdup(m->path));
 		b->v[b->n - 1].offset = m->offset;
 		b->v[b->n - 1].where = xstrdup(in->label);

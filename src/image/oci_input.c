@@ -209,15 +209,15 @@ static int walk_manifest(struct stage *st, struct input *in, const struct oci_do
 		if ((rc = offer_layer(st, in, &doc->descs[i], e)) != FX_OK)
 			return rc;
 	for (i = 0; i < doc->ndescs; i++) {
+		const struct img_blob *b;
 		if ((m = oci_layer_blob(st, in, &doc->descs[i], e)) == NULL)
 			return e->code;
 		if ((rc = stage_member(st, in, &st->leaves, m, e)) != FX_OK)
 			return rc;
 		/* a staged copy (a layer left in place was offered where it lies) */
-		if (st->o->layer_blob != NULL && blob_find(st, m->digest)->path != NULL &&
-		    blob_find(st, m->digest)->offset == 0 &&
-		    (rc = st->o->layer_blob(st->o->layer_ctx, m->digest,
-		    blob_find(st, m->digest)->path, 0, 0, in->label, e)) != FX_OK)
+		b = blob_find(st, m->digest);
+		if (st->o->layer_blob != NULL && b->path != NULL && b->offset == 0 &&
+		    (rc = st->o->layer_blob(st->o->layer_ctx, m->digest, b->path, 0, 0, in->label, e)) != FX_OK)
 			return rc;
 		summary_blob(a, doc->descs[i].hex, doc->descs[i].size);
 	}
