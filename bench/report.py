@@ -129,6 +129,19 @@ def main(argv):
             f"({meta.get('sbom_floor_layer', '?')} bytes)", fmt_s(nos.wall), fmt_s(fl.wall), f"{r:.2f}x the --no-sbom pack",
             "(informative: no SBOM of that image takes less)", None, figs=(nos, fl), extra={"ratio": round(r, 3)})
 
+    # the CPU the SBOMs of oci-archives need against the CPU their target leaves on this machine
+    ncpu = num(meta, "nproc")
+    sb, fa = F("pack_oci_ferry"), F("sbom_floor_all")
+    if ncpu and nos.ok() and sb.ok() and fa.ok():
+        budget = ncpu * 1.15 * nos.wall
+        least = nos.cpu + fa.cpu
+        row("sbom_cpu", f"CPU time: SBOMs of oci-archives against what 1.15x the --no-sbom time holds on {ncpu} cores "
+            f"(floor: the --no-sbom pack's CPU + every layer inflated and hashed, {meta.get('sbom_floor_all_layers', '?')})",
+            f"{budget:.2f} core-s", f"{sb.cpu:.2f} core-s",
+            f"{sb.cpu / budget:.2f}x the budget (floor {least / budget:.2f}x)",
+            "(informative: above 1.0x the target cannot be met on these cores)", None, figs=(nos, sb, fa),
+            extra={"ratio": round(sb.cpu / budget, 3), "floor_ratio": round(least / budget, 3)})
+
     z = F("pack_docker_zstd_ferry")
     zb = num(meta, "ferry_zstd_bytes")
     pb = F("pack_docker_baseline")
@@ -146,6 +159,20 @@ def main(argv):
            "pull_ocidir_baseline", "pull_ferry", "<= 0.7x its time", lambda r: r <= 0.7, invert=True)
     timing("pull_ocidir_nosbom", "the same with --no-sbom (what the SBOM catalogue adds)",
            "pull_ocidir_baseline", "pull_ferry_nosbom", "(informative)", lambda r: None, invert=True)
+    # the CPU of the signed pull (and of the registry serving it) against what 0.7x skopeo's time holds
+    sk, pf, pn, pfl = F("pull_ocidir_baseline"), F("pull_ferry"), F("pull_ferry_nosbom"), F("pull_floor_all")
+    svc, svcn = F("pull_ferry@service"), F("pull_ferry_nosbom@service")
+    if ncpu and sk.ok() and pf.ok() and pn.ok() and pfl.ok() and svc.ok() and svcn.ok():
+        budget = ncpu * 0.7 * sk.wall
+        used = pf.cpu + svc.wall  # a service row holds its CPU seconds in wall_s
+        least = pn.cpu + svcn.wall + pfl.cpu
+        row("pull_cpu", f"CPU time: the signed pull (ferry + the registry) against what 0.7x skopeo's time holds on "
+            f"{ncpu} cores (floor: the --no-sbom pull + every layer inflated and hashed, "
+            f"{meta.get('pull_floor_all_layers', '?')})", f"{budget:.2f} core-s", f"{used:.2f} core-s",
+            f"{used / budget:.2f}x the budget (floor {least / budget:.2f}x)",
+            "(informative: above 1.0x the target cannot be met on these cores)", None, figs=(sk, pf, pn, pfl, svc, svcn),
+            extra={"ratio": round(used / budget, 3), "floor_ratio": round(least / budget, 3)})
+
     pf, pbytes = F("pull_ferry"), num(meta, "ferry_pull_bytes")
     if pf.ok() and pbytes:
         extra_w = max(0, pf.wbytes - pbytes) / pbytes

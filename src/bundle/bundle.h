@@ -73,8 +73,10 @@ int bw_add_hole(struct bundle_writer *w, const char *name, uint64_t size, uint64
 int bw_begin_entry(struct bundle_writer *w, uint64_t *data_off, struct ferr *e);
 int bw_end_entry(struct bundle_writer *w, const char *name, uint64_t size, struct ferr *e);
 int bw_fd(const struct bundle_writer *w);
-/* Starts writing what is there to disk without waiting, so that bw_commit's fsync has
- * less left to wait for (the bytes filled into holes came in by pwrite). */
+/* With head_room, a thread of the writer flushes the file to disk as it grows (every
+ * 32 MiB the process writes, the bytes filled into holes by pwrite included), so that
+ * bw_commit's fsync has only the last of it left; this flushes what is there now,
+ * without waiting (call it once the bulk is written, before the SBOMs and the head). */
 void bw_start_writeback(struct bundle_writer *w);
 const char *bw_tmp_path(const struct bundle_writer *w); /* the file being written */
 /* Bytes an entry of len bytes with a short name takes in the tar (header and data

@@ -2,10 +2,16 @@
  * room, one left as a hole that the caller fills with pwrite, the head put into the
  * room last; the reader must see an ordinary bundle. The same with the blob as an entry
  * of unknown size (bw_begin_entry: data first, header last). A hole never filled, a head
- * that does not fill its room and a room asked of a zstd bundle fail. */
+ * that does not fill its room and a room asked of a zstd bundle fail. The writer's
+ * flusher puts a growing file on disk as it is written, and a flush that fails fails
+ * the commit even though the final fsync succeeds. */
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle/bundle.h"
@@ -14,6 +20,37 @@
 #include "util/digest.h"
 
 static char tmp[4096];
+
+/* The writer's flusher calls fdatasync (bw_commit calls fsync): counted here, and made
+ * to fail with EIO while fail_fdatasync is set. This definition takes the place of the
+ * C library's in this program, the writer's object included. */
+static atomic_int fdatasyncs, fail_fdatasync;
+
+int fdatasync(int fd)
+{
+	atomic_fetch_add(&fdatasyncs, 1);
+	if (atomic_load(&fail_fdatasync)) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
+
+/* write_streamed, once the hole is filled: 1: waits for the flusher to flush by
+ * itself; 2: asks it to (bw_start_writeback) and waits. At most 10 s. */
+static int flush_mode;
+
+static int flushed_since(int before)
+{
+	struct timespec ms = {0, 1000000L};
+
+	for (int i = 0; i < 10000; i++) {
+		if (atomic_load(&fdatasyncs) > before)
+			return 1;
+		nanosleep(&ms, NULL);
+	}
+	return 0;
+}
 
 static const char yaml_fmt[] = "apiVersion: ferry/v1\nkind: Bundle\nmetadata: {name: t, version: '1'}\n"
                                "docs: [{path: docs/a.txt}]\nentries:\n  - {path: docs/a.txt, size: 5}\n"
@@ -105,6 +142,12 @@ static int write_streamed(const char *path, const unsigned char *blob, size_t bl
 	if (fill == 1 && pwrite(bw_fd(w), blob, blob_len, (off_t)off) != (ssize_t)blob_len) {
 		rc = FX_IO;
 		goto end;
+	}
+	if (flush_mode != 0) {
+		int before = atomic_load(&fdatasyncs);
+		if (flush_mode == 2)
+			bw_start_writeback(w);
+		CHECK_MSG(flushed_since(before), "no flush within 10 s (mode %d)", flush_mode);
 	}
 	if ((rc = *head_rc = bw_put_head(w, names, bufs, lens, 2, e)) != FX_OK)
 		goto end;
@@ -278,6 +321,36 @@ static void test_room_mismatch(void)
 	free(path);
 }
 
+/* 40 MiB filled into a hole: more than the flusher lets pass unflushed (32 MiB). */
+static void test_flush(void)
+{
+	size_t n = 40u << 20, i;
+	unsigned char *blob = xmalloc(n);
+	char *path = xasprintf("%s/flushed.ferry", tmp);
+	struct read_report rep;
+	struct ferr e = {0, ""};
+	int head_rc;
+
+	for (i = 0; i < n; i++)
+		blob[i] = (unsigned char)(i * 7 + 3);
+	flush_mode = 1;
+	CHECK_MSG(write_streamed(path, blob, n, 1, 0, &head_rc, &e) == FX_OK, "%s", e.msg);
+	CHECK(verify(path, &rep) == FX_OK && rep.entries_ok == 2);
+	unlink(path);
+	/* a failed flush: the final fsync would succeed (the kernel reports a write error
+	 * once), so the writer must keep the error and fail, leaving nothing at the path */
+	atomic_store(&fail_fdatasync, 1);
+	flush_mode = 2;
+	memset(&e, 0, sizeof(e));
+	CHECK(write_streamed(path, blob, 1000, 1, 0, &head_rc, &e) == FX_IO);
+	CHECK_MSG(strstr(e.msg, "fsync") != NULL && strstr(e.msg, strerror(EIO)) != NULL, "%s", e.msg);
+	CHECK(access(path, F_OK) != 0);
+	atomic_store(&fail_fdatasync, 0);
+	flush_mode = 0;
+	free(path);
+	free(blob);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -293,6 +366,7 @@ int main(void)
 	test_hole_unfilled();
 	test_room_mismatch();
 	test_range();
+	test_flush();
 	rm_tree(tmp);
 	return check_report("test_bundle_write");
 }
