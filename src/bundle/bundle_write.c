@@ -180,14 +180,105 @@ static la_ssize_t write_cb(struct archive *a, void *ctx, const void *buf, size_t
 	return (la_ssize_t)n;
 }
 
-static void flush_start(struct bundle_writer *w);
-
 static int werr(struct bundle_writer *w, const char *what, struct ferr *e)
 {
 	if (fx_interrupted)
 		return fe_set(e, FX_IO, "interrupted; %s removed", ESC(w->tmp));
 	return fe_set(e, FX_IO, "%s: %s: %s", ESC(w->path), what,
 	    w->io_errno ? strerror(w->io_errno) : archive_error_string(w->a) ? archive_error_string(w->a) : "write failed");
+}
+
+/* The flusher looks every FLUSH_POLL_MS at how many bytes the process has written
+ * (/proc/self/io wchar: every write path counts, the fetch and compression threads'
+ * pwrite included) and flushes the file once FLUSH_BYTES more were written: a flush per
+ * 32 MiB costs little on any disk, and the final fsync no longer waits for the whole
+ * bundle to reach it (on a virtual disk, for the host to write it). */
+#define FLUSH_POLL_MS 20
+#define FLUSH_BYTES (32ull << 20)
+
+/* Bytes the process has passed to write calls so far; 0 if /proc cannot tell. */
+static uint64_t written_so_far(void)
+{
+	char buf[512];
+	const char *p;
+	ssize_t n;
+	int fd = open("/proc/self/io", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strstr(buf, "wchar: ");
+	return p != NULL ? strtoull(p + 7, NULL, 10) : 0;
+}
+
+static void *flush_main(void *arg)
+{
+	struct bundle_writer *w = arg;
+	uint64_t last = written_so_far();
+
+	pthread_mutex_lock(&w->flush_mu);
+	while (!w->flush_stop) {
+		struct timespec until;
+		uint64_t now;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += FLUSH_POLL_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (!w->flush_now)
+			pthread_cond_timedwait(&w->flush_cv, &w->flush_mu, &until);
+		if (w->flush_stop)
+			break;
+		now = written_so_far();
+		if (!w->flush_now && now - last < FLUSH_BYTES)
+			continue;
+		w->flush_now = 0;
+		last = now;
+		pthread_mutex_unlock(&w->flush_mu);
+		if (fdatasync(w->fd) != 0 && w->flush_errno == 0)
+			w->flush_errno = errno ? errno : EIO;
+		pthread_mutex_lock(&w->flush_mu);
+	}
+	pthread_mutex_unlock(&w->flush_mu);
+	return NULL;
+}
+
+static void flush_start(struct bundle_writer *w)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&w->flush_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->flush_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	w->flushing = pthread_create(&w->flusher, NULL, flush_main, w) == 0;
+	if (!w->flushing) { /* no flusher: bw_commit's fsync does it all */
+		pthread_cond_destroy(&w->flush_cv);
+		pthread_mutex_destroy(&w->flush_mu);
+	}
+}
+
+/* Ends the flusher; 0, or the errno of a flush that failed: kept, because a later
+ * fsync may no longer report it (the kernel clears a write error once reported). */
+static int flush_join(struct bundle_writer *w)
+{
+	if (w->flushing) {
+		pthread_mutex_lock(&w->flush_mu);
+		w->flush_stop = 1;
+		pthread_cond_signal(&w->flush_cv);
+		pthread_mutex_unlock(&w->flush_mu);
+		pthread_join(w->flusher, NULL);
+		pthread_cond_destroy(&w->flush_cv);
+		pthread_mutex_destroy(&w->flush_mu);
+		w->flushing = 0;
+	}
+	return w->flush_errno;
 }
 
 int bw_open(struct bundle_writer **wp, const char *path, const struct bw_opts *o, struct ferr *e)
@@ -459,99 +550,6 @@ end:
 int bw_fd(const struct bundle_writer *w)
 {
 	return w->fd;
-}
-
-/* The flusher looks every FLUSH_POLL_MS at how many bytes the process has written
- * (/proc/self/io wchar: every write path counts, the fetch and compression threads'
- * pwrite included) and flushes the file once FLUSH_BYTES more were written: a flush per
- * 32 MiB costs little on any disk, and the final fsync no longer waits for the whole
- * bundle to reach it (on a virtual disk, for the host to write it). */
-#define FLUSH_POLL_MS 20
-#define FLUSH_BYTES (32ull << 20)
-
-/* Bytes the process has passed to write calls so far; 0 if /proc cannot tell. */
-static uint64_t written_so_far(void)
-{
-	char buf[512];
-	const char *p;
-	ssize_t n;
-	int fd = open("/proc/self/io", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strstr(buf, "wchar: ");
-	return p != NULL ? strtoull(p + 7, NULL, 10) : 0;
-}
-
-static void *flush_main(void *arg)
-{
-	struct bundle_writer *w = arg;
-	uint64_t last = written_so_far();
-
-	pthread_mutex_lock(&w->flush_mu);
-	while (!w->flush_stop) {
-		struct timespec until;
-		uint64_t now;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += FLUSH_POLL_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		if (!w->flush_now)
-			pthread_cond_timedwait(&w->flush_cv, &w->flush_mu, &until);
-		if (w->flush_stop)
-			break;
-		now = written_so_far();
-		if (!w->flush_now && now - last < FLUSH_BYTES)
-			continue;
-		w->flush_now = 0;
-		last = now;
-		pthread_mutex_unlock(&w->flush_mu);
-		if (fdatasync(w->fd) != 0 && w->flush_errno == 0)
-			w->flush_errno = errno ? errno : EIO;
-		pthread_mutex_lock(&w->flush_mu);
-	}
-	pthread_mutex_unlock(&w->flush_mu);
-	return NULL;
-}
-
-static void flush_start(struct bundle_writer *w)
-{
-	pthread_condattr_t ca;
-
-	pthread_mutex_init(&w->flush_mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->flush_cv, &ca);
-	pthread_condattr_destroy(&ca);
-	w->flushing = pthread_create(&w->flusher, NULL, flush_main, w) == 0;
-	if (!w->flushing) { /* no flusher: bw_commit's fsync does it all */
-		pthread_cond_destroy(&w->flush_cv);
-		pthread_mutex_destroy(&w->flush_mu);
-	}
-}
-
-/* Ends the flusher; 0, or the errno of a flush that failed: kept, because a later
- * fsync may no longer report it (the kernel clears a write error once reported). */
-static int flush_join(struct bundle_writer *w)
-{
-	if (w->flushing) {
-		pthread_mutex_lock(&w->flush_mu);
-		w->flush_stop = 1;
-		pthread_cond_signal(&w->flush_cv);
-		pthread_mutex_unlock(&w->flush_mu);
-		pthread_join(w->flusher, NULL);
-		pthread_cond_destroy(&w->flush_cv);
-		pthread_mutex_destroy(&w->flush_mu);
-		w->flushing = 0;
-	}
-	return w->flush_errno;
 }
 
 void bw_start_writeback(struct bundle_writer *w)
