@@ -3,7 +3,9 @@
 #
 #   pack   ferry-pack build        vs  tar -czf + sha256sum + gpg --detach-sign
 #          and what the SBOMs cost: ferry-pack build vs ferry-pack build --no-sbom,
-#          with the floor under them (the largest oci layer inflated on one core)
+#          with the floor under them (the largest oci layer inflated on one core) and
+#          their CPU against what the target leaves on this machine's cores (every
+#          layer inflated and hashed: the least the SBOMs add)
 #   verify ferry-load verify       vs  gpg --verify + sha256sum -c; openssl speed sha256
 #   load   ferry-load load --to docker://   vs  tar -xzf + docker load of each archive
 #          ferry-load load --to registry:// vs  skopeo copy oci-archive: -> docker://
@@ -13,7 +15,8 @@
 #          a fresh registry + pull
 #   pull   ferry-pack build of three images from a loopback registry vs skopeo copy
 #          docker:// -> oci-archive: of each + tar + sha256sum + gpg, and vs skopeo
-#          copy docker:// -> oci:DIR alone
+#          copy docker:// -> oci:DIR alone (the registry's CPU recorded beside, and
+#          the pull's CPU against what that target leaves on this machine's cores)
 #   delta  ferry-pack build --since v1 of version 2 of one application (its random
 #          payload changed, bench/newversion.py): its size against the changed layer,
 #          and its pack time against packing version 2 whole
