@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -87,7 +88,7 @@ static void summary_free(struct image_summary *a)
 
 char *stage_tmp_path(struct stage *st)
 {
-	return xasprintf("%s/%lu", st->tmpdir, ++st->serial);
+	return xasprintf("%s/%lu", st->tmpdir, __atomic_add_fetch(&st->serial, 1, __ATOMIC_RELAXED));
 }
 
 struct img_blob *blob_find(struct stage *st, const unsigned char digest[SHA256_LEN])
@@ -335,6 +336,12 @@ static int input_open(struct stage *st, const struct img_src *src, struct opened
 	return input_read_archive(st, &op->in, op->path, -1, e);
 }
 
+static void registry_label(const struct img_src *src, struct opened_input *op)
+{
+	fx_esc(src->where ? src->where : "spec", op->label, sizeof(op->label));
+	op->in.label = op->label;
+}
+
 /* First pass: reads an image's input, stages what its manifests reference and queues
  * the layers it needs converted. */
 static int stage_open(struct stage *st, const struct img_src *src, const struct oci_ref *ref,
@@ -343,8 +350,7 @@ static int stage_open(struct stage *st, const struct img_src *src, const struct 
 	int rc;
 
 	if (pull_wanted(src)) {
-		fx_esc(src->where ? src->where : "spec", op->label, sizeof(op->label));
-		op->in.label = op->label;
+		registry_label(src, op);
 		return input_read_registry(st, &op->in, src, ref, e);
 	}
 	if ((rc = input_open(st, src, op, e)) != FX_OK)
@@ -478,18 +484,110 @@ static int layers_out_open(struct stage *st, const struct opened_input *ops, siz
 	return st->o->layers_out(st->o->layers_out_ctx, &bound, &st->out, &st->out_path, e);
 }
 
+/* The images pulled from registries, read at once (each waits mostly on the network:
+ * a manifest, an index's manifests, a config, the signature look-ups), jobs threads
+ * taking them in turn; then finished one after another in the spec's order, so that
+ * what they give the stage does not depend on which answered first. */
+struct reg_read {
+	struct stage *st;
+	const struct img_src *src;
+	struct opened_input *op;
+	struct pull *p; /* set by pull_read */
+	struct ferr err;
+	int rc;
+};
+
+struct reg_pool {
+	struct reg_read *v;
+	size_t n, next;
+	pthread_mutex_t mu;
+};
+
+static void *reg_worker(void *arg)
+{
+	struct reg_pool *pool = arg;
+
+	for (;;) {
+		struct reg_read *r;
+		struct oci_ref ref;
+		pthread_mutex_lock(&pool->mu);
+		r = pool->next < pool->n && !fx_interrupted ? &pool->v[pool->next++] : NULL;
+		pthread_mutex_unlock(&pool->mu);
+		if (r == NULL)
+			return NULL;
+		if ((r->rc = oci_ref_parse(r->src->ref, &ref, &r->err)) != FX_OK)
+			continue;
+		registry_label(r->src, r->op);
+		r->rc = pull_read(r->st, &r->op->in, r->src, &ref, &r->p, &r->err);
+		oci_ref_free(&ref);
+	}
+}
+
+/* The first failure in the spec's order is the one reported. */
+static int read_registries(struct stage *st, const struct img_src *srcs, size_t n, struct opened_input *ops,
+    size_t *nread, struct ferr *e)
+{
+	struct reg_pool pool;
+	pthread_t tid[PULL_JOBS_MAX];
+	size_t i, k, started = 0;
+	int rc = FX_OK, jobs = st->o->jobs;
+
+	memset(&pool, 0, sizeof(pool));
+	pool.v = xcalloc(n, sizeof(*pool.v));
+	for (i = 0; i < n; i++)
+		if (pull_wanted(&srcs[i])) {
+			pool.v[pool.n] = (struct reg_read){.st = st, .src = &srcs[i], .op = &ops[i], .rc = -1};
+			pool.n++;
+			if (st->o->progress != NULL)
+				progress_item(st->o->progress, srcs[i].ref, ++*nread, n);
+		}
+	pthread_mutex_init(&pool.mu, NULL);
+	jobs = jobs < 1 ? 1 : jobs > PULL_JOBS_MAX ? PULL_JOBS_MAX : jobs;
+	for (; started < (size_t)jobs && started < pool.n; started++)
+		if (pthread_create(&tid[started], NULL, reg_worker, &pool) != 0)
+			break;
+	if (started == 0)
+		reg_worker(&pool);
+	for (k = 0; k < started; k++)
+		pthread_join(tid[k], NULL);
+	pthread_mutex_destroy(&pool.mu);
+	for (k = 0; k < pool.n; k++) {
+		struct reg_read *r = &pool.v[k];
+		if (r->p != NULL)
+			pull_finish(r->p, r->rc == FX_OK);
+		if (rc == FX_OK && r->rc != FX_OK) {
+			rc = r->rc < 0 ? fe_set(e, FX_IO, "interrupted") : r->rc;
+			if (r->rc > 0)
+				*e = r->err;
+		}
+	}
+	free(pool.v);
+	return rc;
+}
+
 /* Reads every input (first pass), converts, then stages every image (second pass). */
 static int stage_all(struct stage *st, const struct img_src *srcs, size_t n, char **fulls,
     struct opened_input *ops, struct oci_desc *tops, struct img_set *out, struct ferr *e)
 {
 	struct oci_ref r;
-	size_t i, nread = 0;
+	size_t i, nread = 0, nreg = 0;
 	int rc = FX_OK;
 
 	/* Every input is read before anything is compressed, so that the layers of all
 	 * images share one compression pool; images from registries first, so that a docker
-	 * save layer with the same content reuses theirs. */
-	for (i = 0; i < 2 * n && rc == FX_OK; i++) {
+	 * save layer with the same content reuses theirs. When their layers are left for
+	 * images_fetch (stream_pulls), what is read of each is small, and they are read at
+	 * once; otherwise one after another, so that a layer two images share is pulled once. */
+	for (i = 0; i < n; i++)
+		nreg += pull_wanted(&srcs[i]) != 0;
+	if (st->o->stream_pulls && nreg > 1 && st->o->jobs > 1) {
+		if ((rc = read_registries(st, srcs, n, ops, &nread, e)) != FX_OK)
+			return rc;
+		i = n; /* the other inputs next */
+	} else {
+		i = 0;
+	}
+	for (; i < 2 * n && rc == FX_OK; i++) {
 		const struct img_src *src = &srcs[i % n];
 		if (pull_wanted(src) != (i < n))
 			continue;

@@ -254,6 +254,8 @@ struct pulled_layer {
 /* The registry layer with that diff_id, as a converted layer (checked now, once), or
  * NULL when there is none that decompresses to it. */
 struct converted_layer *pull_layer_reuse(struct stage *st, const unsigned char diff_id[SHA256_LEN]);
+#define PULL_JOBS_MAX 16 /* connections (and images read) at once from registries */
+
 /* Is src pulled from a registry (no from:, or from: registry://...)? */
 int pull_wanted(const struct img_src *src);
 /* Pulls the image src names into in, as the members of an OCI layout (oci-layout,
@@ -261,6 +263,17 @@ int pull_wanted(const struct img_src *src);
  * and layer, each checked against its digest and size as it arrives. */
 int input_read_registry(struct stage *st, struct input *in, const struct img_src *src, const struct oci_ref *ref,
     struct ferr *e);
+/* input_read_registry in two steps, for images read at once on threads of their own:
+ * pull_read touches only in and what is its own (its files are staged under names
+ * stage_tmp_path gives out atomically, the list of pulled blobs is locked) and always
+ * sets *pp; pull_finish, called for each in the spec's order on one thread, hands
+ * the source to the stage and, if the read went well, offers its layers to the
+ * docker saves (in that order: the first registry layer with a diff_id is the one
+ * reused, whichever image arrived first). */
+struct pull;
+int pull_read(struct stage *st, struct input *in, const struct img_src *src, const struct oci_ref *ref,
+    struct pull **pp, struct ferr *e);
+void pull_finish(struct pull *p, int read_ok);
 void pull_free(struct stage *st);
 void pull_source_free(struct pull_source *src);
 

@@ -504,6 +504,10 @@ static int cmp_blob_size(const void *a, const void *b)
 	return x->desc.size < y->desc.size ? 1 : x->desc.size > y->desc.size ? -1 : 0;
 }
 
+/* The stage's list of blobs pulled so far: images are read on threads of their own
+ * (pull_read), each linking what another already has. */
+static pthread_mutex_t pulled_mu = PTHREAD_MUTEX_INITIALIZER;
+
 /* Blobs an earlier image pulled are linked, the others pulled by jobs threads (largest
  * first, so the longest transfer is not the last to start); with stream_pulls the
  * layers are left remote: members without bytes, fetched later into the output. */
@@ -520,10 +524,12 @@ static int pull_blobs(struct pull *p, struct ferr *e)
 		if (b->remote)
 			continue;
 		b->path = stage_tmp_path(p->st);
+		pthread_mutex_lock(&pulled_mu);
 		for (j = 0; j < p->st->npulled && !b->have; j++)
 			if (memcmp(p->st->pulled[j].digest, b->desc.digest, SHA256_LEN) == 0 &&
 			    link(p->st->pulled[j].path, b->path) == 0)
 				b->have = 1;
+		pthread_mutex_unlock(&pulled_mu);
 		nfetch += !b->have;
 	}
 	if (jobs < 1)
@@ -550,9 +556,11 @@ static int pull_blobs(struct pull *p, struct ferr *e)
 			continue;
 		}
 		if (!b->have) {
+			pthread_mutex_lock(&pulled_mu);
 			p->st->pulled = xreallocarray(p->st->pulled, p->st->npulled + 1, sizeof(*p->st->pulled));
 			memcpy(p->st->pulled[p->st->npulled].digest, b->desc.digest, SHA256_LEN);
 			p->st->pulled[p->st->npulled++].path = xstrdup(b->path);
+			pthread_mutex_unlock(&pulled_mu);
 		}
 		input_add_staged(p->in, name, b->path, b->desc.digest, b->desc.size);
 		b->path = NULL;
@@ -576,10 +584,10 @@ static int add_layout_files(struct pull *p, struct http *conn, const struct oci_
 	return rc;
 }
 
-int input_read_registry(struct stage *st, struct input *in, const struct img_src *src, const struct oci_ref *ref,
-    struct ferr *e)
+int pull_read(struct stage *st, struct input *in, const struct img_src *src, const struct oci_ref *ref,
+    struct pull **pp, struct ferr *e)
 {
-	struct pull p;
+	struct pull *p = xcalloc(1, sizeof(*p));
 	struct regc_opts co;
 	struct oci_desc top;
 	struct http *conn = NULL;
@@ -587,43 +595,63 @@ int input_read_registry(struct stage *st, struct input *in, const struct img_src
 	size_t i;
 	int rc;
 
-	memset(&p, 0, sizeof(p));
+	*pp = p;
 	memset(&top, 0, sizeof(top));
-	p.st = st;
-	p.in = in;
-	p.src = xcalloc(1, sizeof(*p.src));
-	st->sources = xreallocarray(st->sources, st->nsources + 1, sizeof(*st->sources));
-	st->sources[st->nsources++] = p.src; /* the stage owns it from here */
-	p.platforms = src->platforms;
-	p.nplatforms = src->nplatforms;
+	p->st = st;
+	p->in = in;
+	p->src = xcalloc(1, sizeof(*p->src));
+	p->platforms = src->platforms;
+	p->nplatforms = src->nplatforms;
 	in->st = st;
-	if ((rc = pull_source(&p, src, ref, hostport, sizeof(hostport), e)) != FX_OK)
+	if ((rc = pull_source(p, src, ref, hostport, sizeof(hostport), e)) != FX_OK)
 		goto end;
 	snprintf(client_name, sizeof(client_name), "registry://%s", hostport);
-	snprintf(p.src->name, sizeof(p.src->name), "%s: registry://%s/%s%s%s", in->label, ESC(hostport), ESC(p.src->repo),
-	    strncmp(p.reference, "sha256:", 7) == 0 ? "@" : ":", ESC(p.reference));
+	snprintf(p->src->name, sizeof(p->src->name), "%s: registry://%s/%s%s%s", in->label, ESC(hostport), ESC(p->src->repo),
+	    strncmp(p->reference, "sha256:", 7) == 0 ? "@" : ":", ESC(p->reference));
 	co = (struct regc_opts){.name = client_name, .hostport = hostport,
 	    .plain_http = regc_host_listed(st->o->plain_http, st->o->nplain_http, hostport), .cacert = st->o->cacert};
-	if ((rc = regc_init(&p.src->client, &co, e)) != FX_OK)
+	if ((rc = regc_init(&p->src->client, &co, e)) != FX_OK)
 		goto end;
-	conn = regc_connect(&p.src->client);
-	if ((rc = pull_doc(&p, conn, NULL, 0, &top, e)) != FX_OK ||
-	    (rc = pull_blobs(&p, e)) != FX_OK ||
-	    (rc = add_layout_files(&p, conn, &top, e)) != FX_OK)
+	conn = regc_connect(&p->src->client);
+	if ((rc = pull_doc(p, conn, NULL, 0, &top, e)) != FX_OK ||
+	    (rc = pull_blobs(p, e)) != FX_OK ||
+	    (rc = add_layout_files(p, conn, &top, e)) != FX_OK)
 		goto end;
 	input_sort(in);
-	offer_layers(&p);
 end:
 	http_free(conn);
-	for (i = 0; i < p.nblobs; i++) {
-		if (p.blobs[i].path != NULL)
-			unlink(p.blobs[i].path);
-		free(p.blobs[i].path);
-		oci_desc_free(&p.blobs[i].desc);
+	for (i = 0; i < p->nblobs; i++) {
+		if (p->blobs[i].path != NULL)
+			unlink(p->blobs[i].path);
+		free(p->blobs[i].path);
+		oci_desc_free(&p->blobs[i].desc);
 	}
-	free(p.blobs);
-	free(p.manifests);
+	free(p->blobs);
+	p->blobs = NULL;
+	p->nblobs = 0;
 	oci_desc_free(&top);
+	return rc;
+}
+
+void pull_finish(struct pull *p, int read_ok)
+{
+	struct stage *st = p->st;
+
+	st->sources = xreallocarray(st->sources, st->nsources + 1, sizeof(*st->sources));
+	st->sources[st->nsources++] = p->src; /* the stage owns it from here: remote blobs point there */
+	if (read_ok)
+		offer_layers(p);
+	free(p->manifests);
+	free(p);
+}
+
+int input_read_registry(struct stage *st, struct input *in, const struct img_src *src, const struct oci_ref *ref,
+    struct ferr *e)
+{
+	struct pull *p;
+	int rc = pull_read(st, in, src, ref, &p, e);
+
+	pull_finish(p, rc == FX_OK);
 	return rc;
 }
 

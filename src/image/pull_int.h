@@ -10,7 +10,6 @@
 #define PULL_TRIES 8           /* attempts of one blob that bring no byte */
 #define PULL_TRIES_MAX 64      /* attempts of one blob in all */
 #define PULL_WAIT_MAX_MS 30000 /* longest wait before a retry (Retry-After is capped there) */
-#define PULL_JOBS_MAX 16
 
 /* Where an image's blobs come from; kept (img_set.sources) for its remote layers. */
 struct pull_source {

@@ -37,9 +37,11 @@ int fe_report(const struct ferr *e)
 
 void fx_vwarn(const char *fmt, va_list ap)
 {
+	flockfile(stderr); /* one line, whole, when threads warn at once */
 	fprintf(stderr, "%s: ", fx_progname);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void fx_warn(const char *fmt, ...)

@@ -52,6 +52,22 @@ assert "...the streamed one its SBOMs last (made from the layers where they land
 assert "...and the same SBOM packages" bash -c "mkdir -p z && zstd -dcq plain.zst.ferry | tar -xf - -C z && \
 	for f in x/sboms/*.spdx.json; do diff <(jq -S .packages \$f) <(jq -S .packages z/\${f#x/}) || exit 1; done"
 assert "no staging directory left beside the output" sh -c "! ls -d plain.ferry.images.* 2>/dev/null"
+# The three images' manifests, configs and signature look-ups are read at once (--jobs
+# > 1), then handed to the stage in the spec's order: the bundle does not depend on
+# which registry answered first, nor on the number of jobs.
+expect 0 "read at once (--jobs 4), unsigned, SOURCE_DATE_EPOCH" env SOURCE_DATE_EPOCH=1700000000 \
+	"$PACK" build plain.yaml -o par.ferry --plain-http "$U" --jobs 4 --no-sign -q
+expect 0 "read one after another (--jobs 1), the same" env SOURCE_DATE_EPOCH=1700000000 \
+	"$PACK" build plain.yaml -o ser.ferry --plain-http "$U" --jobs 1 --no-sign -q
+assert "...the same bundle, byte for byte" cmp par.ferry ser.ferry
+spec missing.yaml "{ref: ferry.test/a:1, from: \"registry://$U/ferry/app-a:1\"}" \
+	"{ref: ferry.test/gone1:1, from: \"registry://$U/ferry/gone1:1\"}" "{ref: ferry.test/gone2:1, from: \"registry://$U/ferry/gone2:1\"}"
+for i in 1 2 3; do
+	expect_err 4 "registry://$U/ferry/gone1:1: manifest 1: HTTP 404" \
+		"two images missing, read at once: the first in the spec's order is named (round $i)" \
+		"$PACK" build missing.yaml -o missing.ferry --plain-http "$U" --jobs 4
+done
+assert "...and no output, no staging left" sh -c "! ls missing.ferry* 2>/dev/null"
 
 start_registry || { fail "second registry: $SVC_WHY"; exit 1; }
 R2=$REG_ADDR
