@@ -121,6 +121,7 @@ struct img_fetch {
 	/* zero when images_fetch starts; set by it (read through img_fetch_wait) */
 	uint64_t landed; /* bytes written so far (not yet checked) */
 	int over;        /* 1: all there and checked, -1: failed or not fetched */
+	uint64_t need;   /* the least a reader waits for (0: none waits): woken then, not before */
 };
 
 /* Fetches the blobs (jobs connections at once, largest first) each straight into its

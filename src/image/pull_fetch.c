@@ -191,20 +191,28 @@ int img_fetch_wait(void *ctx, uint64_t upto)
 	int rc;
 
 	pthread_mutex_lock(&landed_mu);
-	while (f->over == 0 && f->landed < upto)
+	while (f->over == 0 && f->landed < upto) {
+		if (f->need == 0 || upto < f->need)
+			f->need = upto;
 		pthread_cond_wait(&landed_cv, &landed_mu);
+	}
 	rc = f->landed >= upto && f->over >= 0 ? 0 : -1;
 	pthread_mutex_unlock(&landed_mu);
 	return rc;
 }
 
+/* Readers are woken when what one waits for is there (or the fetch is over), not at
+ * every piece received: a woken reader that finds too little registers again. */
 static void landed(struct img_fetch *f, uint64_t got, int over)
 {
 	pthread_mutex_lock(&landed_mu);
 	f->landed = got;
 	if (over != 0)
 		f->over = over;
-	pthread_cond_broadcast(&landed_cv);
+	if (over != 0 || (f->need != 0 && got >= f->need)) {
+		f->need = 0;
+		pthread_cond_broadcast(&landed_cv);
+	}
 	pthread_mutex_unlock(&landed_mu);
 }
 
