@@ -8,7 +8,9 @@
  * cost, so it runs on a thread of its own: the inflate writes into a ring of OUT_SLOTS
  * blocks, hands each filled block to the hasher and to libarchive, and reuses a block
  * only once the hasher is done with it. libarchive keeps a block until its next read
- * call, the hasher at most OUT_SLOTS - 1 behind: memory stays OUT_SLOTS blocks. */
+ * call, the hasher at most OUT_SLOTS - 1 behind: memory stays OUT_SLOTS blocks. A
+ * sleeping hasher is woken once HASH_BATCH blocks wait for it, and then hashes all there
+ * are: a wake-up per block cost more than the hashing saved on two cores. */
 #include "image/layer_read.h"
 
 #include <errno.h>
@@ -30,7 +32,8 @@
 #define PLAIN_CHUNK ((size_t)16 << 10)
 #define IN_BUF ((size_t)256 << 10)
 #define OUT_BUF ((size_t)256 << 10)
-#define OUT_SLOTS 4
+#define OUT_SLOTS 8
+#define HASH_BATCH 4
 
 /* The diff_id hasher: block n of the decompressed stream lies in slot n % OUT_SLOTS. */
 struct hasher {
@@ -124,7 +127,7 @@ static void block_filled(struct layer_reader *lr, size_t len)
 		sha256_update(&lr->plain_hash, lr->out + ((h->filled - 1) % OUT_SLOTS) * OUT_BUF, len);
 		h->hashed = h->filled;
 	}
-	if (h->hasher_waits)
+	if (h->hasher_waits && h->filled - h->hashed >= HASH_BATCH)
 		pthread_cond_signal(&h->cv);
 	pthread_mutex_unlock(&h->mu);
 }

@@ -196,8 +196,12 @@ static char *layer_file(const char *name, const struct ent *v, size_t n, const c
 {
 	struct archive *a = archive_write_new();
 	size_t cap = 1 << 20, used = 0, i;
-	char *buf = xmalloc(cap), *path = xasprintf("%s/%s", tmp, name);
+	char *buf, *path = xasprintf("%s/%s", tmp, name);
 	FILE *f;
+
+	for (i = 0; i < n; i++)
+		cap += v[i].data != NULL ? strlen(v[i].data) + 1024 : 1024;
+	buf = xmalloc(cap);
 
 	archive_write_set_format_pax_restricted(a);
 	archive_write_set_bytes_in_last_block(a, 1);
@@ -305,6 +309,39 @@ static void test_layer_diff_ids(const struct ent *gz_ents, size_t ngz, const str
 	free(p_gz);
 	free(p_zst);
 	free(p_tail);
+}
+
+/* A layer that decompresses to many blocks (the ring of blocks wraps several times,
+ * the hasher is woken in batches): its diff_id is still its tar's sha256; the same
+ * layer cut short is refused, its hasher stopped half-way. */
+static void test_big_layer_diff_id(void)
+{
+	size_t len = (size_t)5 << 20, i;
+	char *data = xmalloc(len + 1), *p_plain, *p_gz, *p_cut;
+	uint32_t x = 12345;
+	struct ent big[] = {{"etc/", NULL, NULL, NULL}, {"blob.bin", data, NULL, NULL}, {"etc/os-release", "ID=test\n", NULL, NULL}};
+	unsigned char want[SHA256_LEN], got[SHA256_LEN];
+	struct layer_cat *lc;
+	struct ferr e = {0, ""};
+
+	for (i = 0; i < len; i++) { /* compresses to about two thirds */
+		x = x * 1103515245u + 12345u;
+		data[i] = (char)('a' + (x >> 16) % 26);
+	}
+	data[len] = '\0';
+	p_plain = layer_file("big.tar", big, 3, "plain");
+	p_gz = layer_file("big.tar.gz", big, 3, "gzip");
+	p_cut = layer_file("big-cut.tar.gz", big, 3, "cut");
+	lc = catalog(p_gz, &e);
+	CHECK(lc != NULL && sha256_file(p_plain, want, NULL, &e) == FX_OK && layer_cat_diff_id(lc, got) == 1 &&
+	    memcmp(want, got, SHA256_LEN) == 0);
+	layer_cat_free(lc);
+	e.code = 0;
+	CHECK(catalog(p_cut, &e) == NULL && e.code == FX_VERIFY && strstr(e.msg, "truncated") != NULL);
+	free(data);
+	free(p_plain);
+	free(p_gz);
+	free(p_cut);
 }
 
 static void test_layers(void)
@@ -415,6 +452,7 @@ int main(void)
 	test_purl_license();
 	test_versions();
 	test_layers();
+	test_big_layer_diff_id();
 	test_html();
 	rm_tree(tmp);
 	return check_report("test_sbom");
