@@ -542,7 +542,9 @@ static int read_registries(struct stage *st, const struct img_src *srcs, size_t 
 				progress_item(st->o->progress, srcs[i].ref, ++*nread, n);
 		}
 	pthread_mutex_init(&pool.mu, NULL);
-	jobs = jobs < 1 ? 1 : jobs > PULL_JOBS_MAX ? PULL_JOBS_MAX : jobs;
+	/* a few KiB each, mostly waiting for answers: more at once than --jobs, whose
+	 * default is the cores; --jobs 1 reads them one after another (stage_all) */
+	jobs = jobs < PULL_READS_MIN ? PULL_READS_MIN : jobs > PULL_JOBS_MAX ? PULL_JOBS_MAX : jobs;
 	for (; started < (size_t)jobs && started < pool.n; started++)
 		if (pthread_create(&tid[started], NULL, reg_worker, &pool) != 0)
 			break;

@@ -255,6 +255,7 @@ struct pulled_layer {
  * NULL when there is none that decompresses to it. */
 struct converted_layer *pull_layer_reuse(struct stage *st, const unsigned char diff_id[SHA256_LEN]);
 #define PULL_JOBS_MAX 16 /* connections (and images read) at once from registries */
+#define PULL_READS_MIN 8 /* images read at once (their manifests, configs, look-ups): latency, not CPU */
 
 /* Is src pulled from a registry (no from:, or from: registry://...)? */
 int pull_wanted(const struct img_src *src);

@@ -171,6 +171,17 @@ expect_err 1 "registry://$P/ferry/app-a:1: blob $BIG: the registry sent bytes wi
 assert "...and no output file, no staging left" sh -c "! ls bad.ferry* 2>/dev/null"
 stop_proxy
 
+# Every tag answered 2 s late: the three images are read at once even with --jobs 2
+# (up to 8 images at once, whatever --jobs), so their answers come within a second
+# of each other; one after another, two at a time, the third would come 2 s later.
+start_proxy "GET /manifests/1\$:slow:*:2" || exit 1
+spec late.yaml "{ref: ferry.test/app-a:1, from: \"registry://$P/ferry/app-a:1\"}" \
+	"{ref: ferry.test/multi:1, from: \"registry://$P/ferry/multi:1\"}" "{ref: ferry.test/app-b:1, from: \"registry://$P/ferry/app-b:1\"}"
+expect 0 "three images whose tags answer 2 s late, --jobs 2" "$PACK" build late.yaml -o late.ferry --plain-http "$P" --jobs 2 -q
+assert "...the three tags were asked at once (answered within 1 s)" awk '/fault=slow/ {n++; t = $1 + 0;
+	if (n == 1 || t < lo) lo = t; if (n == 1 || t > hi) hi = t} END {exit !(n == 3 && hi - lo < 1)}' "$PROXY_LOG"
+stop_proxy
+
 # ---------------------------------------------------------------- TLS (throw-away CA) + htpasswd, credential helper
 start_registry --tls --htpasswd ferry:s3cret-pw || { fail "TLS registry: $SVC_WHY"; exit 1; }
 S=$REG_ADDR
