@@ -470,10 +470,9 @@ struct converted_layer *pull_layer_reuse(struct stage *st, const unsigned char d
 
 /* --- the pool --- */
 
-static void *pull_worker(void *arg)
+/* Takes the next blob to fetch until none is left (or one failed). */
+static void fetch_blobs(struct pull *p, struct http *conn)
 {
-	struct pull *p = arg;
-	struct http *conn = regc_connect(&p->src->client);
 	struct ferr e = {0, ""};
 	size_t i;
 
@@ -493,6 +492,14 @@ static void *pull_worker(void *arg)
 			break;
 		}
 	}
+}
+
+static void *pull_worker(void *arg)
+{
+	struct pull *p = arg;
+	struct http *conn = regc_connect(&p->src->client);
+
+	fetch_blobs(p, conn);
 	http_free(conn);
 	return NULL;
 }
@@ -509,9 +516,11 @@ static int cmp_blob_size(const void *a, const void *b)
 static pthread_mutex_t pulled_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Blobs an earlier image pulled are linked, the others pulled by jobs threads (largest
- * first, so the longest transfer is not the last to start); with stream_pulls the
- * layers are left remote: members without bytes, fetched later into the output. */
-static int pull_blobs(struct pull *p, struct ferr *e)
+ * first, so the longest transfer is not the last to start), one alone on conn, the
+ * connection the manifest came over (no thread, no new connection: a config); with
+ * stream_pulls the layers are left remote: members without bytes, fetched later into
+ * the output. */
+static int pull_blobs(struct pull *p, struct http *conn, struct ferr *e)
 {
 	pthread_t tid[PULL_JOBS_MAX];
 	size_t i, j, n = 0, nfetch = 0;
@@ -537,11 +546,11 @@ static int pull_blobs(struct pull *p, struct ferr *e)
 	if (jobs > PULL_JOBS_MAX)
 		jobs = PULL_JOBS_MAX;
 	pthread_mutex_init(&p->mu, NULL);
-	for (; n < (size_t)jobs && n < nfetch; n++)
+	for (; nfetch > 1 && n < (size_t)jobs && n < nfetch; n++)
 		if (pthread_create(&tid[n], NULL, pull_worker, p) != 0)
 			break;
 	if (n == 0 && nfetch > 0)
-		pull_worker(p);
+		fetch_blobs(p, conn);
 	for (i = 0; i < n; i++)
 		pthread_join(tid[i], NULL);
 	pthread_mutex_destroy(&p->mu);
@@ -614,7 +623,7 @@ int pull_read(struct stage *st, struct input *in, const struct img_src *src, con
 		goto end;
 	conn = regc_connect(&p->src->client);
 	if ((rc = pull_doc(p, conn, NULL, 0, &top, e)) != FX_OK ||
-	    (rc = pull_blobs(p, e)) != FX_OK ||
+	    (rc = pull_blobs(p, conn, e)) != FX_OK ||
 	    (rc = add_layout_files(p, conn, &top, e)) != FX_OK)
 		goto end;
 	input_sort(in);
